@@ -1,0 +1,1 @@
+"""Kafka mechanisms: the keyed publisher, the batch consumer with dead letters, topics."""

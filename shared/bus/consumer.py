@@ -1,0 +1,266 @@
+"""Consume a batch, apply it in one transaction, then commit offsets; poison goes to the DLQ.
+
+For each batch fetched from Kafka:
+
+1. decode every record as a CloudEvent (undecodable ones are dead letters at once);
+2. in ONE database transaction: claim the event ids in the inbox (redeliveries drop out),
+   run the service's batch handler, write the emitted events to the outbox, commit;
+3. hand the committed events to the outbox relay (published right away);
+4. commit the Kafka offsets.
+
+A crash anywhere before step 4 redelivers the batch, and the inbox makes that harmless.
+If the batch handler raises, the batch is retried one event at a time so one poison
+message cannot block its partition: an event that still fails after ``max_attempts`` goes
+to ``leadflow.dlq.<group>`` with the error in its headers. Database or network outages are
+not poison: the batch is retried with backoff until the dependency is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.bus.publisher import OutgoingMessage, Publisher
+from shared.contracts import EVENT_TYPES
+from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
+from shared.contracts.topics import dead_letter_topic
+from shared.db.inbox import claim_new
+from shared.db.outbox import OutboxRelay
+from shared.db.uow import UnitOfWork
+from shared.observability import metrics
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    group: str
+    topics: tuple[str, ...]
+    bootstrap: str
+    fetch_max_wait_ms: int = 10
+    max_batch: int = 500
+    max_attempts: int = 3
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Outages (database or network down) are retried, never dead-lettered."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        settings: ConsumerSettings,
+        *,
+        engine: AsyncEngine,
+        source: str,
+        handle: BatchHandler,
+        relay: OutboxRelay,
+        dead_letters: Publisher,
+        registry: dict[str, type[Event]] | None = None,
+    ) -> None:
+        self._s = settings
+        self._engine = engine
+        self._source = source
+        self._handle = handle
+        self._relay = relay
+        self._dead_letters = dead_letters
+        self._registry = registry or EVENT_TYPES
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self.connected = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self._s.group}")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand, commit its offsets, then leave the group."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._task
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+
+    async def _connect(self) -> AIOKafkaConsumer:
+        delay = 0.2
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                *self._s.topics,
+                bootstrap_servers=self._s.bootstrap,
+                group_id=self._s.group,
+                client_id=f"{self._source}-consumer",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                fetch_max_wait_ms=self._s.fetch_max_wait_ms,
+                max_poll_records=self._s.max_batch,
+            )
+            try:
+                await consumer.start()
+                return consumer
+            except KafkaError as exc:
+                log.warning("Kafka not reachable (%s); retrying in %.1fs", exc, delay)
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        raise asyncio.CancelledError
+
+    async def _run(self) -> None:
+        self._consumer = consumer = await self._connect()
+        self.connected = True
+        while not self._stopping.is_set():
+            try:
+                fetched = await consumer.getmany(timeout_ms=200, max_records=self._s.max_batch)
+            except KafkaError as exc:
+                log.warning("fetch failed: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            if not fetched:
+                continue
+            records = [r for batch in fetched.values() for r in batch]
+            started = time.perf_counter()
+            await self._process(records)
+            metrics.batch_seconds.labels(self._s.group).observe(time.perf_counter() - started)
+            try:
+                await consumer.commit()
+            except (CommitFailedError, KafkaError) as exc:
+                # A rebalance took the partitions away; the new owner redelivers, the inbox dedupes.
+                log.warning("offset commit failed (%s); records will be redelivered", exc)
+            self._record_lag(consumer, fetched)
+
+    def _record_lag(
+        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        for tp, recs in fetched.items():
+            high = consumer.highwater(tp)
+            if high is not None and recs:
+                metrics.consumer_lag.labels(self._s.group, tp.topic).set(high - recs[-1].offset - 1)
+
+    async def _process(self, records: list[ConsumerRecord]) -> None:
+        envelopes: list[Envelope] = []
+        dead: list[tuple[ConsumerRecord, str]] = []
+        by_id: dict[str, ConsumerRecord] = {}
+        for rec in records:
+            try:
+                env = decode(rec.value or b"", self._registry)
+            except EnvelopeError as exc:
+                dead.append((rec, str(exc)))
+                continue
+            envelopes.append(env)
+            by_id[env.id] = rec
+        try:
+            await self._retry_transient(lambda: self._apply(envelopes))
+        except Exception:
+            log.warning("batch failed; retrying its %d event(s) one by one", len(envelopes))
+            for env in envelopes:
+                error = await self._apply_alone(env)
+                if error is not None:
+                    dead.append((by_id[env.id], error))
+        if dead:
+            await self._retry_transient(lambda: self._send_dead_letters(dead))
+
+    async def _apply(self, envelopes: Sequence[Envelope]) -> None:
+        if not envelopes:
+            return
+        async with UnitOfWork(self._engine, self._source) as uow:
+            fresh_ids = await claim_new(uow.conn, self._s.group, [e.id for e in envelopes])
+            fresh: list[Envelope] = []
+            for env in envelopes:
+                if env.id in fresh_ids:
+                    fresh.append(env)
+                    fresh_ids.discard(env.id)  # a duplicate inside one batch counts once
+            skipped = len(envelopes) - len(fresh)
+            if skipped:
+                metrics.events_duplicate.labels(self._s.group).inc(skipped)
+            if fresh:
+                await self._handle(uow, fresh)
+            await uow.commit()
+        self._relay.enqueue(uow.committed)
+        for env in fresh:
+            metrics.events_handled.labels(self._s.group, env.type).inc()
+
+    async def _apply_alone(self, env: Envelope) -> str | None:
+        """Apply one event with retries; return the error text if it is poison."""
+        error = ""
+        for attempt in range(1, self._s.max_attempts + 1):
+            try:
+                await self._retry_transient(lambda: self._apply([env]))
+                return None
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "event failed (attempt %d/%d): %s",
+                    attempt,
+                    self._s.max_attempts,
+                    error,
+                    extra={"event_id": env.id, "event_type": env.type},
+                )
+                await asyncio.sleep(0.05 * attempt)
+        return error
+
+    async def _retry_transient(self, action: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await action()
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("dependency unavailable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _send_dead_letters(self, dead: list[tuple[ConsumerRecord, str]]) -> None:
+        topic = dead_letter_topic(self._s.group)
+        messages = [
+            OutgoingMessage(
+                event_id=f"{rec.topic}/{rec.partition}/{rec.offset}",
+                topic=topic,
+                key=(rec.key or b"").decode(errors="replace"),
+                value=rec.value or b"",
+                headers=(
+                    *((k, v) for k, v in (rec.headers or ())),
+                    ("dlq-error", error.encode()[:4000]),
+                    ("dlq-original-topic", rec.topic.encode()),
+                    ("dlq-original-partition", str(rec.partition).encode()),
+                    ("dlq-original-offset", str(rec.offset).encode()),
+                    ("dlq-group", self._s.group.encode()),
+                ),
+            )
+            for rec, error in dead
+        ]
+        try:
+            await self._dead_letters.publish(messages)
+        except KafkaError as exc:
+            raise OSError(f"dead-letter publish failed: {exc}") from exc
+        metrics.dead_letters.labels(self._s.group).inc(len(messages))
+        for rec, error in dead:
+            log.error(
+                "dead-lettered %s/%d@%d: %s",
+                rec.topic,
+                rec.partition,
+                rec.offset,
+                error,
+                extra={"dlq_topic": topic},
+            )

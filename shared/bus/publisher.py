@@ -1,0 +1,96 @@
+"""Publishing records to Kafka: keyed by lead id, acks=all, batched."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiokafka import AIOKafkaProducer
+
+from shared.contracts.envelope import CONTENT_TYPE, Event, encode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    event_id: str
+    topic: str
+    key: str
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = field(default=(("content-type", CONTENT_TYPE),))
+
+
+def to_message(
+    event: Event,
+    *,
+    source: str,
+    causationid: str | None = None,
+    correlationid: str | None = None,
+) -> OutgoingMessage:
+    event_id, value = encode(
+        event, source=source, causationid=causationid, correlationid=correlationid
+    )
+    return OutgoingMessage(event_id, event.TOPIC, event.lead_id, value)
+
+
+class Publisher(Protocol):
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+
+class KafkaPublisher:
+    """aiokafka producer with acks=all; ``publish`` returns once every record is acknowledged."""
+
+    def __init__(self, bootstrap: str, *, client_id: str, idempotence: bool = False) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=idempotence,
+            linger_ms=1,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=15_000,
+        )
+        self._started = asyncio.Event()
+        self._start_task: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._started.is_set()
+
+    def start_in_background(self) -> None:
+        """Connect, retrying until the broker answers, without blocking start-up."""
+        self._start_task = asyncio.create_task(self._connect_forever(), name="producer-connect")
+
+    async def start(self) -> None:
+        await self._producer.start()
+        self._started.set()
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.start()
+                return
+            except Exception as exc:
+                log.warning("Kafka not reachable yet (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        if not self._started.is_set():
+            await asyncio.wait_for(self._started.wait(), timeout=15)
+        futures = [
+            await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
+            for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    async def stop(self) -> None:
+        if self._start_task is not None:
+            self._start_task.cancel()
+        if self._started.is_set():
+            await self._producer.stop()

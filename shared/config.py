@@ -1,0 +1,108 @@
+"""Settings from the environment, and the YAML config file validated on load.
+
+Nothing outside this module reads ``os.environ``. Every service has its own
+``Settings`` subclass; the YAML file holds the business configuration (sources,
+scoring, queues, reps, cadences, subscriptions) and each service validates the
+section it owns with its own pydantic model through :func:`load_section`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "examples" / "leadflow.yaml"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs to run: where Kafka and PostgreSQL are, and its port."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
+
+    service_name: str = "leadflow"
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/leadflow",
+        description="PostgreSQL URL (postgresql:// or postgresql+asyncpg://)",
+    )
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="host:port[,host:port]")
+    kafka_idempotence: bool = Field(
+        default=False,
+        description="Idempotent producer; turn on for real Kafka (the embedded broker refuses it)",
+    )
+    kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=500)
+    kafka_max_batch: int = Field(default=500, ge=1, le=10_000)
+    config_file: Path = DEFAULT_CONFIG_FILE
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    db_schema: str | None = Field(
+        default=None, description="Schema this service owns; defaults to the service name"
+    )
+    consumer_group: str | None = Field(
+        default=None, description="Kafka consumer group; defaults to the service name"
+    )
+    outbox_relay_interval_s: float = Field(default=1.0, gt=0)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @property
+    def asyncpg_url(self) -> str:
+        """The SQLAlchemy URL with the asyncpg driver, whatever scheme the user gave."""
+        url = self.database_url
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        raise ConfigError(f"LEADFLOW_DATABASE_URL: unsupported scheme in {url!r}")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the file, the key and the problem."""
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse the YAML file into a mapping, or say clearly why not."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def validate_section(path: Path, data: dict[str, Any], key: str, model: type[M]) -> M:
+    """Validate one top-level section; errors read ``file: key.sub[0].field: problem``."""
+    try:
+        return model.model_validate(data.get(key) or {})
+    except ValidationError as exc:
+        problems = [
+            f"{path}: {dotted_path((key, *err['loc']))}: {err['msg']}" for err in exc.errors()
+        ]
+        raise ConfigError("\n".join(problems)) from exc
+
+
+def load_section(path: Path, key: str, model: type[M]) -> M:
+    return validate_section(path, read_config_file(path), key, model)
+
+
+def dotted_path(parts: tuple[int | str, ...] | list[int | str]) -> str:
+    """``("queues", 0, "name")`` -> ``queues[0].name``, the way a user reads a YAML key."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out

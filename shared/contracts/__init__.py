@@ -1,0 +1,59 @@
+"""The wire schema: every event Leadflow publishes, one module per producing service."""
+
+from shared.contracts.capture import (
+    ActivityKind,
+    ContactSnapshot,
+    LeadActivityRecorded,
+    LeadCaptured,
+    LeadProfile,
+)
+from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode, encode
+from shared.contracts.notifier import NotificationDelivered
+from shared.contracts.nurture import NurtureStepDue, NurtureStopped
+from shared.contracts.router import (
+    CandidateTrace,
+    LeadAssigned,
+    LeadRoutedToNurture,
+    RepRef,
+    RoutingTrace,
+)
+from shared.contracts.scorer import LeadQualified, LeadScored, ScoreContribution
+
+__all__ = [
+    "ActivityKind",
+    "CandidateTrace",
+    "ContactSnapshot",
+    "EVENT_TYPES",
+    "Envelope",
+    "EnvelopeError",
+    "Event",
+    "LeadActivityRecorded",
+    "LeadAssigned",
+    "LeadCaptured",
+    "LeadProfile",
+    "LeadQualified",
+    "LeadRoutedToNurture",
+    "LeadScored",
+    "NotificationDelivered",
+    "NurtureStepDue",
+    "NurtureStopped",
+    "RepRef",
+    "RoutingTrace",
+    "ScoreContribution",
+    "decode",
+    "encode",
+]
+
+EVENT_CLASSES: tuple[type[Event], ...] = (
+    LeadCaptured,
+    LeadActivityRecorded,
+    LeadScored,
+    LeadQualified,
+    LeadAssigned,
+    LeadRoutedToNurture,
+    NurtureStepDue,
+    NurtureStopped,
+    NotificationDelivered,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

@@ -1,0 +1,105 @@
+"""Events produced by the capture service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts import topics
+from shared.contracts.envelope import Event
+
+
+class LeadProfile(BaseModel):
+    """The lead as capture cleaned it: what scoring and routing decide on."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    email: str | None = Field(None, description="Lower-cased, trimmed e-mail address")
+    phone: str | None = Field(None, description="E.164 phone number, e.g. +442071838750")
+    first_name: str | None = Field(None, description="Given name")
+    last_name: str | None = Field(None, description="Family name")
+    company: str | None = Field(None, description="Company or organisation name")
+    title: str | None = Field(None, description="Job title")
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 country code")
+    interest: str | None = Field(None, description="Product line or interest, lower case")
+    industry: str | None = Field(None, description="Industry, lower case")
+    company_size: int | None = Field(None, description="Number of employees")
+    language: str | None = Field(None, description="Preferred language, ISO 639-1")
+    source: str = Field(description="Name of the configured source the lead came from")
+    channel: str | None = Field(None, description="Marketing channel (utm_medium or vendor)")
+    campaign: str | None = Field(None, description="Campaign (utm_campaign)")
+    utm: dict[str, str] = Field(default_factory=dict, description="All utm_* parameters")
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="Fields capture does not model, kept as sent"
+    )
+
+
+class ContactSnapshot(BaseModel):
+    """How a rep reaches the lead; carried on assignment and nurture events."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    first_name: str | None = Field(None, description="Given name")
+    last_name: str | None = Field(None, description="Family name")
+    email: str | None = Field(None, description="E-mail address")
+    phone: str | None = Field(None, description="E.164 phone number")
+    company: str | None = Field(None, description="Company name")
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 country code")
+
+    @classmethod
+    def of(cls, profile: LeadProfile) -> ContactSnapshot:
+        return cls(
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            email=profile.email,
+            phone=profile.phone,
+            company=profile.company,
+            country=profile.country,
+        )
+
+
+class LeadCaptured(Event):
+    """A new lead was accepted and stored by capture."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.captured.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_CAPTURED
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    captured_at: datetime = Field(description="When capture accepted the lead (UTC)")
+    lead: LeadProfile = Field(description="The cleaned lead")
+
+
+class ActivityKind(StrEnum):
+    CONTACTED = "contacted"
+    REPLIED = "replied"
+    MEETING_BOOKED = "meeting_booked"
+    EMAIL_OPENED = "email_opened"
+    EMAIL_CLICKED = "email_clicked"
+    FORM_SUBMITTED = "form_submitted"
+    PAGE_VISITED = "page_visited"
+    WON = "won"
+    LOST = "lost"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+class LeadActivityRecorded(Event):
+    """Something happened to a lead: a rep contacted it, it replied, the deal was won..."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.activity.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_ACTIVITY
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    activity_id: str = Field(description="Activity id (UUID)")
+    kind: ActivityKind = Field(description="What happened")
+    occurred_at: datetime = Field(description="When it happened (UTC)")
+    recorded_at: datetime = Field(description="When capture stored it (UTC)")
+    channel: str | None = Field(None, description="call, email, sms, ... where it applies")
+    rep_id: str | None = Field(None, description="Rep who did it, for rep-initiated activities")
+    amount: Decimal | None = Field(None, description="Deal value, for won")
+    reason: str | None = Field(None, description="Why, for lost")
+    details: dict[str, Any] = Field(default_factory=dict, description="Free-form details")

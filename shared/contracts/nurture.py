@@ -1,0 +1,42 @@
+"""Events produced by the nurture service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.contracts import topics
+from shared.contracts.capture import ContactSnapshot
+from shared.contracts.envelope import Event
+
+
+class NurtureStepDue(Event):
+    """A touch in a nurture cadence is due now: send the e-mail, make the call..."""
+
+    TYPE: ClassVar[str] = "io.leadflow.nurture.step_due.v1"
+    TOPIC: ClassVar[str] = topics.NURTURE_STEP_DUE
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    enrollment_id: str = Field(description="Enrollment id (UUID)")
+    sequence: str = Field(description="Sequence name from the config")
+    step: int = Field(description="1-based number of this touch")
+    total_steps: int = Field(description="Touches in the sequence")
+    mode: str = Field(description="call, email, sms or task")
+    template: str | None = Field(None, description="Template or script name for this touch")
+    due_at: datetime = Field(description="When the touch was due (UTC)")
+    lead: ContactSnapshot = Field(description="How to reach the lead")
+
+
+class NurtureStopped(Event):
+    """A lead left its nurture sequence (it responded, was assigned, opted out, or finished)."""
+
+    TYPE: ClassVar[str] = "io.leadflow.nurture.stopped.v1"
+    TOPIC: ClassVar[str] = topics.NURTURE_STOPPED
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    enrollment_id: str = Field(description="Enrollment id (UUID)")
+    sequence: str = Field(description="Sequence name")
+    reason: str = Field(description="responded, assigned, opted_out, completed, erased")
+    stopped_at: datetime = Field(description="When (UTC)")

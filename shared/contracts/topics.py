@@ -1,0 +1,55 @@
+"""Topic names and the flow between services, declared in one place.
+
+One topic per event stream, keyed by lead id. Each topic has exactly one producing
+service; the consumer group id is the consuming service's name; a consumer group's
+dead letters go to ``leadflow.dlq.<group>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LEAD_CAPTURED = "leadflow.lead.captured"
+LEAD_ACTIVITY = "leadflow.lead.activity"
+LEAD_SCORED = "leadflow.lead.scored"
+LEAD_QUALIFIED = "leadflow.lead.qualified"
+LEAD_ASSIGNED = "leadflow.lead.assigned"
+LEAD_ROUTED_TO_NURTURE = "leadflow.lead.routed_to_nurture"
+NURTURE_STEP_DUE = "leadflow.nurture.step_due"
+NURTURE_STOPPED = "leadflow.nurture.stopped"
+NOTIFICATION_DELIVERED = "leadflow.notification.delivered"
+
+
+def dead_letter_topic(group: str) -> str:
+    return f"leadflow.dlq.{group}"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    producer: str
+    consumers: tuple[str, ...]
+
+
+TOPOLOGY: dict[str, TopicSpec] = {
+    LEAD_CAPTURED: TopicSpec("capture", ("scorer",)),
+    LEAD_ACTIVITY: TopicSpec("capture", ("scorer", "router", "nurture")),
+    LEAD_SCORED: TopicSpec("scorer", ("router",)),
+    LEAD_QUALIFIED: TopicSpec("scorer", ("notifier",)),
+    LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),
+    LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture",)),
+    NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier",)),
+    NURTURE_STOPPED: TopicSpec("nurture", ()),
+    NOTIFICATION_DELIVERED: TopicSpec("notifier", ()),
+}
+
+SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier")
+
+
+def topics_consumed_by(service: str) -> list[str]:
+    return [topic for topic, spec in TOPOLOGY.items() if service in spec.consumers]
+
+
+def all_topics() -> list[str]:
+    """Every topic a deployment needs, dead-letter topics included."""
+    dlqs = [dead_letter_topic(s) for s in SERVICES if topics_consumed_by(s)]
+    return [*TOPOLOGY, *dlqs]

@@ -1,0 +1,1 @@
+"""Database mechanisms: engine per schema, migrations, unit of work, inbox and outbox."""

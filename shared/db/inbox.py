@@ -1,0 +1,28 @@
+"""The inbox: which event ids a consumer has already applied.
+
+Claiming ids and applying their effects happen in one transaction, so a redelivered
+event (after a rebalance, a crash before the offset commit, or a re-published outbox row)
+finds its id taken and is skipped: effects happen exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id)"
+    " SELECT :consumer, id FROM unnest(CAST(:ids AS text[])) AS id"
+    " ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+async def claim_new(conn: AsyncConnection, consumer: str, event_ids: Sequence[str]) -> set[str]:
+    """Record the ids; return those not seen before (one round trip for the batch)."""
+    if not event_ids:
+        return set()
+    unique = list(dict.fromkeys(event_ids))
+    rows = await conn.execute(_CLAIM, {"consumer": consumer, "ids": unique})
+    return {r[0] for r in rows}

@@ -1,0 +1,143 @@
+"""The outbox: events written in the state change's own transaction, published after commit.
+
+The hot path hands committed messages to :class:`OutboxRelay`, whose flusher publishes them
+at once (batched across concurrent transactions) and marks them sent. A background sweep
+re-publishes anything a crash or a Kafka outage left unsent. A message can therefore go
+out twice; consumers dedupe by event id (see ``shared.db.inbox``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.bus.publisher import OutgoingMessage, Publisher
+from shared.observability import metrics
+
+log = logging.getLogger(__name__)
+
+_INSERT = text(
+    "INSERT INTO outbox (event_id, topic, key, payload)"
+    " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:topics AS text[]),"
+    " CAST(:keys AS text[]), CAST(:payloads AS bytea[]))"
+)
+_MARK = text("UPDATE outbox SET published_at = now() WHERE event_id = ANY(CAST(:ids AS text[]))")
+_CLAIM_LEFTOVERS = text(
+    "SELECT event_id, topic, key, payload FROM outbox"
+    " WHERE published_at IS NULL AND created_at < now() - make_interval(secs => :grace)"
+    " ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_PURGE = text(
+    "DELETE FROM outbox WHERE published_at IS NOT NULL"
+    " AND published_at < now() - make_interval(secs => :keep)"
+)
+_BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+async def write_outbox(conn: AsyncConnection, messages: Sequence[OutgoingMessage]) -> None:
+    """Insert messages in one statement, inside the caller's transaction."""
+    if not messages:
+        return
+    await conn.execute(
+        _INSERT,
+        {
+            "ids": [m.event_id for m in messages],
+            "topics": [m.topic for m in messages],
+            "keys": [m.key for m in messages],
+            "payloads": [m.value for m in messages],
+        },
+    )
+
+
+@dataclass
+class RelaySettings:
+    interval_s: float = 1.0
+    grace_s: float = 2.0
+    batch: int = 1000
+    keep_published_s: float = 3600.0
+
+
+class OutboxRelay:
+    """Publishes committed outbox messages right away, and sweeps up leftovers."""
+
+    def __init__(
+        self, engine: AsyncEngine, publisher: Publisher, settings: RelaySettings | None = None
+    ) -> None:
+        self._engine = engine
+        self._publisher = publisher
+        self._settings = settings or RelaySettings()
+        self._queue: asyncio.Queue[Sequence[OutgoingMessage]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def enqueue(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Hand over messages whose transaction has committed."""
+        if messages:
+            self._queue.put_nowait(messages)
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._flush_forever(), name="outbox-flush"),
+            asyncio.create_task(self._sweep_forever(), name="outbox-sweep"),
+        ]
+
+    async def stop(self) -> None:
+        """Publish what is queued (best effort), then stop; the sweep covers the rest."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._drain_once(block=False), timeout=5)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._drain_once(block=True)
+
+    async def _drain_once(self, *, block: bool) -> None:
+        batch: list[OutgoingMessage] = []
+        if block:
+            batch.extend(await self._queue.get())
+        while not self._queue.empty():
+            batch.extend(self._queue.get_nowait())
+        if not batch:
+            return
+        try:
+            await self._publisher.publish(batch)
+            async with self._engine.begin() as conn:
+                await conn.execute(_MARK, {"ids": [m.event_id for m in batch]})
+            metrics.outbox_published.inc(len(batch))
+        except Exception:
+            log.warning("outbox flush failed; the sweep will retry", exc_info=True)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.interval_s)
+            try:
+                await self.sweep_once()
+            except Exception:
+                log.warning("outbox sweep failed", exc_info=True)
+
+    async def sweep_once(self) -> int:
+        """Publish leftovers older than the grace period; return how many."""
+        s = self._settings
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(_CLAIM_LEFTOVERS, {"grace": s.grace_s, "limit": s.batch})
+            ).all()
+            if rows:
+                msgs = [OutgoingMessage(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+                await self._publisher.publish(msgs)
+                await conn.execute(_MARK, {"ids": [m.event_id for m in msgs]})
+                metrics.outbox_published.inc(len(msgs))
+                log.info("outbox sweep re-published %d message(s)", len(msgs))
+            await conn.execute(_PURGE, {"keep": s.keep_published_s})
+            backlog = (await conn.execute(_BACKLOG)).scalar_one()
+            metrics.outbox_backlog.set(backlog)
+        return len(rows)

@@ -1,0 +1,70 @@
+"""The unit of work: one transaction for a state change and the events it emits."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from shared.bus.publisher import OutgoingMessage, to_message
+from shared.contracts.envelope import Event
+from shared.db.outbox import write_outbox
+
+
+class UnitOfWork:
+    """``async with uow: ...; uow.emit(e); await uow.commit()`` — rolls back unless committed.
+
+    After a commit, :attr:`committed` holds the emitted messages for the outbox relay.
+    """
+
+    def __init__(self, engine: AsyncEngine, source: str) -> None:
+        self._engine = engine
+        self.source = source
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+        self._pending: list[OutgoingMessage] = []
+        self.committed: list[OutgoingMessage] = []
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("UnitOfWork used outside 'async with'")
+        return self._conn
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._conn = await self._engine.connect()
+        self._tx = await self._conn.begin()
+        self._pending = []
+        self.committed = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                await self._tx.rollback()
+        finally:
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = None
+            self._tx = None
+
+    def emit(
+        self, event: Event, *, causationid: str | None = None, correlationid: str | None = None
+    ) -> str:
+        """Queue an event for the outbox; returns its event id."""
+        msg = to_message(
+            event, source=self.source, causationid=causationid, correlationid=correlationid
+        )
+        self._pending.append(msg)
+        return msg.event_id
+
+    async def commit(self) -> None:
+        assert self._tx is not None, "commit() outside 'async with'"
+        await write_outbox(self.conn, self._pending)
+        await self._tx.commit()
+        self.committed, self._pending = self._pending, []

@@ -1,0 +1,175 @@
+"""HTTP conventions shared by every service: errors that name the field, body limits, metrics.
+
+Every refusal has the same shape::
+
+    {"error": "invalid_request", "message": "...",
+     "problems": [{"field": "email", "problem": "value is not a valid email address"}]}
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.config import dotted_path
+from shared.observability import metrics
+
+
+class ApiError(Exception):
+    """A refusal with an HTTP status, a machine-readable code and named problems."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        problems: Sequence[dict[str, str]] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.problems = list(problems)
+        self.headers = headers
+
+
+def problem_list(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic errors -> ``[{"field": "email", "problem": "..."}]`` (``body.`` stripped)."""
+    out = []
+    for err in errors:
+        loc = list(err.get("loc", ()))
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            where = loc[0]
+            loc = loc[1:]
+            if where != "body" and loc:
+                loc = [f"{where}:{loc[0]}", *loc[1:]]
+        out.append({"field": dotted_path(loc) or "body", "problem": err.get("msg", "invalid")})
+    return out
+
+
+def _route_of(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", request.url.path)
+
+
+def error_response(request: Request, exc: ApiError) -> ORJSONResponse:
+    metrics.rejected_inputs.labels(_route_of(request), exc.error).inc()
+    body = {"error": exc.error, "message": exc.message, "problems": exc.problems}
+    return ORJSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> ORJSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> ORJSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            detail = next(e for e in errors if e.get("type") == "json_invalid")
+            ctx = detail.get("ctx", {}).get("error", "")
+            problems = [{"field": "body", "problem": f"malformed JSON: {ctx}".rstrip(": ")}]
+            return error_response(
+                request, ApiError(400, "malformed_json", "request body is not valid JSON", problems)
+            )
+        problems = problem_list(errors)
+        message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return error_response(request, ApiError(422, "invalid_request", message, problems))
+
+    async def on_http(request: Request, exc: Exception) -> ORJSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(request, ApiError(exc.status_code, code, str(exc.detail)))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over ``max_bytes`` with 413 before reading them into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        metrics.rejected_inputs.labels("*", "body_too_large").inc()
+        body = (
+            b'{"error":"body_too_large","message":"request body exceeds '
+            + str(self.max_bytes).encode()
+            + b' bytes","problems":[{"field":"body","problem":"too large"}]}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class TimingMiddleware:
+    """Request latency histogram by route template and status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.http_seconds.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,84 @@
+"""Structured JSON logs and the Prometheus metrics every service exposes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from prometheus_client import Counter, Gauge, Histogram
+
+_STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the ``extra=`` fields kept as keys."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "service": self._service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        doc.update({k: v for k, v in record.__dict__.items() if k not in _STD_ATTRS})
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(doc, default=str).decode()
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+class _Metrics:
+    """Metrics shared by every service (each service is its own process and registry)."""
+
+    def __init__(self) -> None:
+        self.events_handled = Counter(
+            "leadflow_events_handled_total", "Events applied by a consumer", ["group", "type"]
+        )
+        self.events_duplicate = Counter(
+            "leadflow_events_duplicate_total", "Redelivered events skipped by the inbox", ["group"]
+        )
+        self.dead_letters = Counter(
+            "leadflow_dead_letters_total", "Records sent to the dead-letter topic", ["group"]
+        )
+        self.batch_seconds = Histogram(
+            "leadflow_consumer_batch_seconds",
+            "Time to apply one consumed batch",
+            ["group"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.consumer_lag = Gauge(
+            "leadflow_consumer_lag", "Records behind the partition end", ["group", "topic"]
+        )
+        self.outbox_published = Counter(
+            "leadflow_outbox_published_total", "Outbox messages published to Kafka"
+        )
+        self.outbox_backlog = Gauge("leadflow_outbox_backlog", "Outbox messages not yet published")
+        self.rejected_inputs = Counter(
+            "leadflow_rejected_inputs_total", "Requests refused with a 4xx", ["route", "reason"]
+        )
+        self.http_seconds = Histogram(
+            "leadflow_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+        )
+
+
+metrics = _Metrics()

@@ -1,0 +1,200 @@
+"""The runtime every service shares: engine, migrations, publisher, outbox relay, consumer,
+health endpoints. A service's ``main.create_app`` describes itself with a
+:class:`ServiceSpec`; :func:`create_service_app` is the only place the I/O objects are built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import ORJSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.bus.consumer import BatchConsumer, BatchHandler, ConsumerSettings
+from shared.bus.publisher import KafkaPublisher
+from shared.config import ServiceSettings
+from shared.db.engine import make_engine
+from shared.db.migrate import migrate
+from shared.db.outbox import OutboxRelay, RelaySettings
+from shared.db.uow import UnitOfWork
+from shared.http import BodyLimitMiddleware, TimingMiddleware, install_error_handlers
+from shared.observability import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What the lifespan built; API routes and background jobs reach it via ``RuntimeDep``."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    publisher: KafkaPublisher
+    relay: OutboxRelay
+    consumer: BatchConsumer | None = None
+    migrated: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.settings.service_name)
+
+
+BackgroundJob = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    version: str
+    description: str
+    migrations: Path
+    routers: Sequence[APIRouter] = ()
+    consumes: Sequence[str] = ()
+    make_handler: Callable[[Runtime], BatchHandler] | None = None
+    background: Sequence[BackgroundJob] = ()
+    max_body_bytes: int = 1_048_576
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def _migrate_when_reachable(runtime: Runtime, spec: ServiceSpec, schema: str) -> None:
+    delay = 0.2
+    while True:
+        try:
+            await migrate(runtime.engine, schema, spec.migrations)
+            runtime.migrated = True
+            return
+        except (OSError, ConnectionError) as exc:
+            log.warning("PostgreSQL not reachable (%s); retrying in %.1fs", exc, delay)
+        except Exception as exc:
+            if "connect" not in str(exc).lower():
+                raise
+            log.warning("PostgreSQL not reachable (%s); retrying in %.1fs", exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    schema = settings.db_schema or spec.name
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(spec.name, settings.log_level)
+        engine = make_engine(settings.asyncpg_url, schema, pool_size=settings.db_pool_size)
+        publisher = KafkaPublisher(
+            settings.kafka_bootstrap,
+            client_id=spec.name,
+            idempotence=settings.kafka_idempotence,
+        )
+        relay = OutboxRelay(engine, publisher, RelaySettings(settings.outbox_relay_interval_s))
+        runtime = Runtime(settings, engine, publisher, relay, state=dict(spec.state))
+        app.state.runtime = runtime
+        await _migrate_when_reachable(runtime, spec, schema)
+        publisher.start_in_background()
+        relay.start()
+        if spec.make_handler is not None and spec.consumes:
+            runtime.consumer = BatchConsumer(
+                ConsumerSettings(
+                    group=settings.consumer_group or spec.name,
+                    topics=tuple(spec.consumes),
+                    bootstrap=settings.kafka_bootstrap,
+                    fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                    max_batch=settings.kafka_max_batch,
+                ),
+                engine=engine,
+                source=spec.name,
+                handle=spec.make_handler(runtime),
+                relay=relay,
+                dead_letters=publisher,
+            )
+            runtime.consumer.start()
+        jobs = [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
+        log.info("%s started on %s:%d", spec.name, settings.host, settings.port)
+        try:
+            yield
+        finally:
+            for task in jobs:
+                task.cancel()
+            for task in jobs:
+                with contextlib.suppress(BaseException):
+                    await task
+            if runtime.consumer is not None:
+                await runtime.consumer.stop()
+            await relay.stop()
+            await publisher.stop()
+            await engine.dispose()
+            log.info("%s stopped", spec.name)
+
+    app = FastAPI(
+        title=f"Leadflow {spec.name}",
+        version=spec.version,
+        description=spec.description,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=spec.max_body_bytes)
+    app.add_middleware(TimingMiddleware)
+    app.include_router(_health_router())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: PostgreSQL reachable, migrations done, Kafka connected",
+        responses={503: {"description": "Not ready; the body says which part"}},
+    )
+    async def readyz(runtime: RuntimeDep) -> ORJSONResponse:
+        checks = {
+            "postgres": await _db_ok(runtime.engine),
+            "migrations": runtime.migrated,
+            "kafka_producer": runtime.publisher.ready,
+        }
+        if runtime.consumer is not None:
+            checks["kafka_consumer"] = runtime.consumer.connected
+        ready = all(checks.values())
+        return ORJSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _db_ok(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+        return True
+    except Exception:
+        return False
