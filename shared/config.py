@@ -33,6 +33,8 @@ class ServiceSettings(BaseSettings):
         default=False,
         description="Idempotent producer; turn on for real Kafka (the embedded broker refuses it)",
     )
+    kafka_partitions: int = Field(default=6, ge=1, description="Partitions for new topics")
+    kafka_replication: int = Field(default=1, ge=1, description="Replication for new topics")
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=500)
     kafka_max_batch: int = Field(default=500, ge=1, le=10_000)
     config_file: Path = DEFAULT_CONFIG_FILE

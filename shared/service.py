@@ -20,9 +20,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.bus.admin import ensure_topics_with_retry
 from shared.bus.consumer import BatchConsumer, BatchHandler, ConsumerSettings
 from shared.bus.publisher import KafkaPublisher
 from shared.config import ServiceSettings
+from shared.contracts.topics import all_topics
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
 from shared.db.outbox import OutboxRelay, RelaySettings
@@ -109,8 +111,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         await _migrate_when_reachable(runtime, spec, schema)
         publisher.start_in_background()
         relay.start()
+        consumer: BatchConsumer | None = None
         if spec.make_handler is not None and spec.consumes:
-            runtime.consumer = BatchConsumer(
+            consumer = runtime.consumer = BatchConsumer(
                 ConsumerSettings(
                     group=settings.consumer_group or spec.name,
                     topics=tuple(spec.consumes),
@@ -124,15 +127,29 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 relay=relay,
                 dead_letters=publisher,
             )
-            runtime.consumer.start()
+
+        async def start_kafka_side() -> None:
+            # Topics first: a consumer subscribed to a missing topic would idle until its
+            # next metadata refresh.
+            await ensure_topics_with_retry(
+                settings.kafka_bootstrap,
+                all_topics(),
+                settings.kafka_partitions,
+                settings.kafka_replication,
+                timeout=float("inf"),
+            )
+            if consumer is not None:
+                consumer.start()
+
+        topic_task = asyncio.create_task(start_kafka_side(), name="kafka-side")
         jobs = [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
         log.info("%s started on %s:%d", spec.name, settings.host, settings.port)
         try:
             yield
         finally:
-            for task in jobs:
+            for task in [*jobs, topic_task]:
                 task.cancel()
-            for task in jobs:
+            for task in [*jobs, topic_task]:
                 with contextlib.suppress(BaseException):
                     await task
             if runtime.consumer is not None:

@@ -1,0 +1,146 @@
+"""The ``leadflow`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from shared.config import DEFAULT_CONFIG_FILE, ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="leadflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run everything on the embedded PostgreSQL and broker")
+    up.add_argument("--home", type=Path, default=Path(".leadflow"), help="data and logs")
+    up.add_argument("--config", type=Path, default=DEFAULT_CONFIG_FILE, help="YAML config")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000, help="capture's port; others follow")
+    up.add_argument("--kafka-port", type=int, default=9092)
+    up.add_argument("--pg-port", type=int, default=54329)
+    up.add_argument("--database-url", help="use this PostgreSQL instead of the embedded one")
+    up.add_argument("--kafka-bootstrap", help="use this Kafka instead of the embedded broker")
+    up.add_argument("--partitions", type=int, default=6)
+
+    run = sub.add_parser("run", help="run one service against external Kafka and PostgreSQL")
+    run.add_argument("service")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+
+    sub.add_parser("migrate", help="apply every service's migrations (LEADFLOW_DATABASE_URL)")
+    topics = sub.add_parser("topics", help="create every topic (LEADFLOW_KAFKA_BOOTSTRAP)")
+    topics.add_argument("--partitions", type=int, default=6)
+    topics.add_argument("--replication", type=int, default=1)
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("file", type=Path, nargs="?", default=DEFAULT_CONFIG_FILE)
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            return _up(args)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "migrate":
+            return asyncio.run(_migrate())
+        if args.command == "topics":
+            return asyncio.run(_topics(args.partitions, args.replication))
+        if args.command == "check-config":
+            return _check_config(args.file)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _up(args: argparse.Namespace) -> int:
+    from leadflow.supervisor import UpOptions, run_up
+
+    _check_config(args.config, quiet=True)
+    return run_up(
+        UpOptions(
+            home=args.home.resolve(),
+            config_file=args.config.resolve(),
+            host=args.host,
+            capture_port=args.port,
+            kafka_port=args.kafka_port,
+            pg_port=args.pg_port,
+            database_url=args.database_url,
+            kafka_bootstrap=args.kafka_bootstrap,
+            partitions=args.partitions,
+        )
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from leadflow.services import service_entry
+
+    entry = service_entry(args.service)
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = entry.settings_cls(**overrides)
+    app = entry.create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _migrate() -> int:
+    from leadflow.services import available_services, service_entry
+    from shared.config import ServiceSettings
+    from shared.db.engine import make_engine
+    from shared.db.migrate import migrate
+
+    url = ServiceSettings().asyncpg_url
+    for name in available_services():
+        engine = make_engine(url, name)
+        try:
+            applied = await migrate(engine, name, service_entry(name).migrations)
+        finally:
+            await engine.dispose()
+        print(f"{name}: {len(applied)} migration(s) applied")
+    return 0
+
+
+async def _topics(partitions: int, replication: int) -> int:
+    from shared.bus.admin import ensure_topics
+    from shared.config import ServiceSettings
+    from shared.contracts.topics import all_topics
+
+    created = await ensure_topics(
+        ServiceSettings().kafka_bootstrap, all_topics(), partitions, replication
+    )
+    print(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
+    return 0
+
+
+def _check_config(path: Path, quiet: bool = False) -> int:
+    import importlib
+
+    from leadflow.services import available_services
+    from shared.config import read_config_file
+
+    read_config_file(path)  # YAML errors first
+    for name in available_services():
+        config = importlib.import_module(f"services.{name}.config")
+        loader = getattr(config, f"load_{name}_config", None)
+        if loader is not None:
+            loader(path)
+    if not quiet:
+        print(f"{path}: valid")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

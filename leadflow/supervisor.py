@@ -1,0 +1,219 @@
+"""``leadflow up``: embedded PostgreSQL and broker, topics, migrations, five service processes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, port_open
+from leadflow.services import DEFAULT_PORTS, available_services, service_entry
+from shared.bus.admin import ensure_topics_with_retry
+from shared.config import ServiceSettings
+from shared.contracts.topics import all_topics
+from shared.db.engine import make_engine
+from shared.db.migrate import migrate
+
+log = logging.getLogger("leadflow.up")
+
+
+@dataclass
+class UpOptions:
+    home: Path
+    config_file: Path
+    host: str = "127.0.0.1"
+    capture_port: int = 8000
+    kafka_port: int = 9092
+    pg_port: int = 54329
+    database_url: str | None = None  # use an external PostgreSQL instead of the embedded one
+    kafka_bootstrap: str | None = None  # use an external Kafka instead of the embedded one
+    partitions: int = 6
+    ready_timeout: float = 90.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def service_ports(capture_port: int) -> dict[str, int]:
+    """Services listen on consecutive ports from capture's (8000..8004 by default)."""
+    offset = capture_port - DEFAULT_PORTS["capture"]
+    return {name: port + offset for name, port in DEFAULT_PORTS.items()}
+
+
+class Stack:
+    """The running embedded deployment; also used by the e2e and fault tests."""
+
+    def __init__(self, opts: UpOptions) -> None:
+        self.opts = opts
+        self.pg: EmbeddedPostgres | None = None
+        self.kafka: EmbeddedKafka | None = None
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports = service_ports(opts.capture_port)
+        self.database_url = opts.database_url or ""
+        self.bootstrap = opts.kafka_bootstrap or ""
+
+    # -- infrastructure -------------------------------------------------------------
+    def start_infrastructure(self) -> None:
+        self.opts.home.mkdir(parents=True, exist_ok=True)
+        if not self.database_url:
+            self.pg = EmbeddedPostgres(self.opts.home / "pgdata", self.opts.pg_port)
+            self.pg.start()
+            self.database_url = self._ensure_database(self.pg)
+        if not self.bootstrap:
+            self.kafka = EmbeddedKafka(self.opts.kafka_port, self.opts.home / "broker.log")
+            self.bootstrap = self.kafka.start()
+        asyncio.run(self._prepare())
+
+    def _ensure_database(self, pg: EmbeddedPostgres) -> str:
+        url = pg.url.rsplit("/", 1)[0] + "/leadflow"
+        try:
+            pg.create_database("leadflow")
+        except subprocess.CalledProcessError as exc:
+            if b"already exists" not in (exc.stderr or b""):
+                raise
+        return url
+
+    async def _prepare(self) -> None:
+        await ensure_topics_with_retry(
+            self.bootstrap, all_topics(), self.opts.partitions, 1, timeout=30
+        )
+        for name in available_services():
+            entry = service_entry(name)
+            engine = make_engine(ServiceSettings(database_url=self.database_url).asyncpg_url, name)
+            try:
+                await migrate(engine, name, entry.migrations)
+            finally:
+                await engine.dispose()
+
+    # -- services -------------------------------------------------------------------
+    def env_for(self, name: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            **self.opts.extra_env,
+            "LEADFLOW_DATABASE_URL": self.database_url,
+            "LEADFLOW_KAFKA_BOOTSTRAP": self.bootstrap,
+            "LEADFLOW_CONFIG_FILE": str(self.opts.config_file),
+            "LEADFLOW_HOST": self.opts.host,
+            "LEADFLOW_PORT": str(self.ports[name]),
+            "LEADFLOW_KAFKA_PARTITIONS": str(self.opts.partitions),
+        }
+
+    def start_service(self, name: str) -> None:
+        log_path = self.opts.home / f"{name}.log"
+        with open(log_path, "ab") as out:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "leadflow", "run", name],
+                env=self.env_for(name),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def start_services(self) -> None:
+        for name in available_services():
+            port = self.ports[name]
+            if port_open(self.opts.host, port):
+                raise SystemExit(f"port {port} for {name} is already in use")
+            self.start_service(name)
+
+    def wait_ready(self, names: list[str] | None = None) -> None:
+        deadline = time.monotonic() + self.opts.ready_timeout
+        pending = list(names or self.procs)
+        with httpx.Client(timeout=1.0) as client:
+            while pending:
+                for name in list(pending):
+                    proc = self.procs[name]
+                    if proc.poll() is not None:
+                        raise SystemExit(
+                            f"{name} exited with {proc.returncode}; see {self.opts.home}/{name}.log"
+                        )
+                    try:
+                        url = f"http://{self.opts.host}:{self.ports[name]}/readyz"
+                        if client.get(url).status_code == 200:
+                            pending.remove(name)
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise SystemExit(f"not ready after {self.opts.ready_timeout:.0f}s: {pending}")
+                time.sleep(0.1)
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        proc = self.procs.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            proc = self.procs[name]
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name in list(self.procs):
+            self.stop_service(name)
+        if self.kafka is not None:
+            self.kafka.stop()
+        if self.pg is not None:
+            self.pg.stop()
+
+    def urls(self) -> dict[str, str]:
+        return {n: f"http://{self.opts.host}:{self.ports[n]}" for n in self.procs}
+
+
+def run_up(opts: UpOptions) -> int:
+    stack = Stack(opts)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start_infrastructure()
+        stack.start_services()
+        stack.wait_ready()
+        _print_banner(stack)
+        while not stopping:
+            time.sleep(0.5)
+            for name, proc in list(stack.procs.items()):
+                if proc.poll() is not None and not stopping:
+                    log.warning("%s exited with %s; restarting it", name, proc.returncode)
+                    stack.start_service(name)
+    finally:
+        print("\nStopping Leadflow...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+def _print_banner(stack: Stack) -> None:
+    lines = ["", "Leadflow is up.", ""]
+    for name, url in stack.urls().items():
+        lines.append(f"  {name:<9} {url}   (API docs: {url}/docs)")
+    lines += [
+        "",
+        f"  Kafka     {stack.bootstrap}   (embedded Tansu broker: events live in memory)"
+        if stack.kafka
+        else f"  Kafka     {stack.bootstrap}",
+        f"  Postgres  {stack.database_url}",
+        f"  Logs      {stack.opts.home}/<service>.log",
+        "",
+        "  Try:  curl -s -XPOST "
+        f"{stack.urls().get('capture', '')}/v1/leads -H 'content-type: application/json' \\",
+        '          -d \'{"email":"ana@example.co.uk","country":"GB","interest":"shoes"}\'',
+        "",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)

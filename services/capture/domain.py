@@ -1,0 +1,202 @@
+"""Capture's rules: clean and validate a submitted lead, and say exactly what is wrong.
+
+Pure functions: no I/O. Every problem names the field, so the API can answer a 422 that a
+marketing system's operator can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+
+MAX_TEXT = 256
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+# A few common names pycountry does not resolve on its own.
+_COUNTRY_ALIASES = {
+    "uk": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "great britain": "GB",
+    "usa": "US",
+    "america": "US",
+    "united states of america": "US",
+    "holland": "NL",
+    "russia": "RU",
+    "south korea": "KR",
+    "czech republic": "CZ",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    problem: str
+
+
+class InvalidLead(ValueError):
+    """The submitted lead cannot be accepted; ``problems`` names each bad field."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.problem}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CleanLead:
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    title: str | None
+    country: str | None
+    interest: str | None
+    industry: str | None
+    company_size: int | None
+    language: str | None
+    source: str
+    channel: str | None
+    campaign: str | None
+    utm: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def normalise_email(raw: str) -> str:
+    """Emails compare case-insensitively and without surrounding space."""
+    result = validate_email(raw.strip(), check_deliverability=False)
+    return result.normalized.lower()
+
+
+def normalise_country(raw: str) -> str:
+    """Country names, alpha-2 and alpha-3 codes all become ISO 3166-1 alpha-2."""
+    text = raw.strip()
+    alias = _COUNTRY_ALIASES.get(text.casefold())
+    if alias:
+        return alias
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2)
+    except LookupError:
+        matches = pycountry.countries.search_fuzzy(text) if len(text) > 3 else []
+        if len(matches) == 1:
+            return str(matches[0].alpha_2)
+        raise ValueError(f"unknown country {raw!r}; use an ISO 3166 code or name") from None
+
+
+def normalise_phone(raw: str, country: str | None) -> str:
+    """Phones become E.164, reading national numbers in the lead's country."""
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException as exc:
+        hint = "" if country else " (give a +country prefix or the lead's country)"
+        raise ValueError(f"not a phone number: {exc}{hint}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"{raw!r} is not a valid phone number")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def tidy_name(raw: str) -> str:
+    """Title-case a name only when it was typed all lower or all upper ('o'neil' stays safe)."""
+    text = " ".join(raw.split())
+    if text.islower() or text.isupper():
+        return "-".join(
+            " ".join(w[:1].upper() + w[1:].lower() for w in part.split(" "))
+            for part in text.split("-")
+        )
+    return text
+
+
+def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
+    """Validate and normalise a submitted lead; raise InvalidLead naming every bad field."""
+    problems: list[Problem] = []
+
+    def text(name: str) -> str | None:
+        value = raw.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            problems.append(Problem(name, "must be a string"))
+            return None
+        value = value.strip()
+        if len(value) > MAX_TEXT:
+            problems.append(Problem(name, f"longer than {MAX_TEXT} characters"))
+            return None
+        return value or None
+
+    country = None
+    if (country_raw := text("country")) is not None:
+        try:
+            country = normalise_country(country_raw)
+        except ValueError as exc:
+            problems.append(Problem("country", str(exc)))
+
+    email = None
+    if (email_raw := text("email")) is not None:
+        try:
+            email = normalise_email(email_raw)
+        except EmailNotValidError as exc:
+            problems.append(Problem("email", f"not a valid email address: {exc}"))
+
+    phone = None
+    if (phone_raw := text("phone")) is not None:
+        try:
+            phone = normalise_phone(phone_raw, country)
+        except ValueError as exc:
+            problems.append(Problem("phone", str(exc)))
+
+    if email is None and phone is None and not any(p.field in ("email", "phone") for p in problems):
+        problems.append(Problem("email", "at least one way to contact the lead is required"))
+        problems.append(Problem("phone", "at least one way to contact the lead is required"))
+
+    language = text("language")
+    if language is not None:
+        language = language.lower()
+        if not _LANGUAGE.match(language):
+            problems.append(Problem("language", "must be an ISO 639-1 code such as 'en'"))
+
+    company_size = raw.get("company_size")
+    if company_size is not None and (
+        isinstance(company_size, bool) or not isinstance(company_size, int) or company_size < 0
+    ):
+        problems.append(Problem("company_size", "must be a whole number of employees, 0 or more"))
+        company_size = None
+
+    source = text("source") or "api"
+    utm = {k: v for k in UTM_KEYS if (v := text(k)) is not None}
+    attributes = raw.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        problems.append(Problem("attributes", "must be an object"))
+        attributes = {}
+
+    first, last = text("first_name"), text("last_name")
+    company, title = text("company"), text("title")
+    interest, industry = text("interest"), text("industry")
+    channel = text("channel") or utm.get("utm_medium")
+    campaign = text("campaign") or utm.get("utm_campaign")
+    if problems:
+        raise InvalidLead(problems)
+    return CleanLead(
+        email=email,
+        phone=phone,
+        first_name=tidy_name(first) if first else None,
+        last_name=tidy_name(last) if last else None,
+        company=company,
+        title=title,
+        country=country,
+        interest=interest.lower() if interest else None,
+        industry=industry.lower() if industry else None,
+        company_size=company_size,
+        language=language,
+        source=source.lower(),
+        channel=channel.lower() if channel else None,
+        campaign=campaign,
+        utm=utm,
+        attributes=dict(attributes),
+    )

@@ -1,0 +1,157 @@
+"""Notifier rules: who hears about an event, how a delivery is signed, when to retry.
+
+Subscriptions name events by short name (``lead.assigned``); on the wire they are the
+CloudEvents types ``io.leadflow.<short>.v1``. Deliveries are signed the Standard Webhooks
+way (https://www.standardwebhooks.com): ``webhook-id``, ``webhook-timestamp`` and
+``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``.
+
+After each attempt :func:`next_step` says what to do: 2xx is delivered; 410 Gone and other
+4xx (except 408 and 429) give up at once, since resending the same request cannot help;
+5xx, 408, 429, redirects (not followed) and network errors retry with exponential backoff
+until ``max_attempts``.
+
+Pure functions over frozen dataclasses: no I/O, no clock, no randomness (the caller
+passes the jitter and the timestamp in).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+from standardwebhooks.webhooks import Webhook
+
+from shared.conditions import ALWAYS, Condition, evaluate
+
+EVENT_SHORT_NAMES = (
+    "lead.assigned",
+    "lead.qualified",
+    "lead.routed_to_nurture",
+    "nurture.step_due",
+    "lead.sla_breached",
+    "lead.gone_cold",
+)
+
+MAX_JITTER = 0.25
+
+
+def event_type_for(short_name: str) -> str:
+    """A subscription's short event name is the CloudEvents type io.leadflow.<short>.v1."""
+    if short_name not in EVENT_SHORT_NAMES:
+        raise ValueError(f"unknown event {short_name!r}; use one of {', '.join(EVENT_SHORT_NAMES)}")
+    return f"io.leadflow.{short_name}.v1"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An outbound webhook: where to POST which events, signed with which secret."""
+
+    name: str
+    url: str
+    secret: str = field(repr=False)
+    event_types: frozenset[str]
+    when: Condition = ALWAYS
+    timeout_s: float = 5.0
+    max_attempts: int = 8
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff bounds for failed deliveries, in seconds."""
+
+    base_s: float = 1.0
+    max_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class NotifierRules:
+    """The notifier section of the config, as the domain uses it."""
+
+    subscriptions: tuple[Subscription, ...] = ()
+    retry: RetryPolicy = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """The receiver accepted the delivery."""
+
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Retry:
+    """The attempt failed in a way that may pass later; try again as attempt next_attempt."""
+
+    next_attempt: int
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """The delivery will not be retried; reason says why."""
+
+    reason: str
+    attempts: int
+
+
+Outcome: TypeAlias = Delivered | Retry | GaveUp
+
+
+def matching_subscriptions(
+    event_type: str, data: Mapping[str, Any], subs: Iterable[Subscription]
+) -> list[Subscription]:
+    """An enabled subscription gets an event of a type it lists when its condition holds."""
+    return [
+        sub
+        for sub in subs
+        if sub.enabled and event_type in sub.event_types and evaluate(sub.when, data)
+    ]
+
+
+def backoff_delay(attempt: int, base_s: float, max_s: float, jitter: float) -> float:
+    """After failed attempt n wait base * 2**(n-1) seconds, capped at max, times (1 + jitter)."""
+    if attempt < 1:
+        raise ValueError(f"attempt must be 1 or more, got {attempt}")
+    if not 0 <= jitter <= MAX_JITTER:
+        raise ValueError(f"jitter must be between 0 and {MAX_JITTER}, got {jitter}")
+    if base_s <= 0 or max_s <= 0:
+        raise ValueError("base_s and max_s must be greater than zero")
+    # 2**62 already dwarfs any sane max_s; capping the exponent avoids float overflow.
+    raw = base_s * 2.0 ** min(attempt - 1, 62)
+    return min(raw, max_s) * (1 + jitter)
+
+
+def signed_headers(secret: str, msg_id: str, timestamp: datetime, body: bytes) -> dict[str, str]:
+    """A delivery carries Standard Webhooks id, timestamp and v1 HMAC-SHA256 signature headers."""
+    if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+        raise ValueError("timestamp must be timezone-aware (UTC)")
+    # Webhook.sign() replaces tzinfo with UTC instead of converting, so convert first.
+    utc = timestamp.astimezone(UTC)
+    signature = Webhook(secret).sign(msg_id, utc, body.decode("utf-8"))
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(math.floor(utc.timestamp())),
+        "webhook-signature": str(signature),
+        "content-type": "application/json",
+    }
+
+
+def next_step(status_code: int | None, attempt: int, max_attempts: int) -> Outcome:
+    """2xx delivers; 410 and other 4xx but 408/429 give up; the rest retry up to max_attempts."""
+    if attempt < 1 or max_attempts < 1:
+        raise ValueError("attempt and max_attempts must be 1 or more")
+    if status_code is not None and not 100 <= status_code <= 599:
+        raise ValueError(f"not an HTTP status code: {status_code}")
+    if status_code is not None and 200 <= status_code <= 299:
+        return Delivered(attempts=attempt)
+    if status_code == 410:
+        return GaveUp(reason="receiver gone (410)", attempts=attempt)
+    if status_code is not None and 400 <= status_code <= 499 and status_code not in (408, 429):
+        return GaveUp(reason=f"rejected with 4xx ({status_code})", attempts=attempt)
+    if attempt < max_attempts:
+        return Retry(next_attempt=attempt + 1)
+    last = "network error" if status_code is None else f"HTTP {status_code}"
+    return GaveUp(reason=f"no success after {attempt} attempt(s) (last: {last})", attempts=attempt)

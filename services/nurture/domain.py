@@ -1,0 +1,171 @@
+"""Nurture rules: which sequence a bucket gets, when each touch is due, what stops it.
+
+A sequence follows DESIGN.md: N = C / A + 1 touches (C = sales cycle in weeks, A = weeks
+between touches, C / A floored), spaced A weeks apart unless ``touch_interval`` overrides
+the spacing (demos use seconds). Modes and templates are cycled over the touches. A lead
+leaves its sequence when one of the configured activity kinds is recorded for it.
+
+Pure functions over frozen dataclasses: no I/O, no clock; the caller passes the times in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+MODES = ("call", "email", "sms", "task")
+MAX_TOUCHES = 100
+
+_UNITS: dict[str, timedelta] = {
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_DURATION_HELP = "use a number and a unit s, m, h, d or w, e.g. '30s', '15m', '2h', '3d', '1h30m'"
+
+# Why an activity ends a sequence; the reason reads "<category>: <kind>".
+STOP_CATEGORIES: dict[str, str] = {
+    "replied": "responded",
+    "meeting_booked": "responded",
+    "form_submitted": "engaged",
+    "email_opened": "engaged",
+    "email_clicked": "engaged",
+    "page_visited": "engaged",
+    "contacted": "in_sales",
+    "won": "converted",
+    "lost": "closed",
+    "unsubscribed": "opted_out",
+    "bounced": "unreachable",
+}
+
+DEFAULT_STOP_ON: tuple[str, ...] = (
+    "replied",
+    "meeting_booked",
+    "unsubscribed",
+    "won",
+    "lost",
+    "contacted",
+    "bounced",
+)
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A nurture cadence for one or more buckets."""
+
+    name: str
+    buckets: frozenset[str]
+    sales_cycle_weeks: float
+    weeks_between_touches: float
+    touch_interval: timedelta | None = None
+    first_touch_after: timedelta = timedelta(0)
+    modes: tuple[str, ...] = ("email",)
+    templates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NurtureRules:
+    """The nurture section of the config, as the domain uses it."""
+
+    sequences: tuple[Sequence, ...] = ()
+    stop_on: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_STOP_ON))
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One touch of an enrollment: its number, how to make it, and when it is due."""
+
+    step: int
+    total: int
+    mode: str
+    template: str | None
+    due_at: datetime
+
+
+def touch_count(sales_cycle_weeks: float, weeks_between_touches: float) -> int:
+    """A cadence has N = floor(C / A) + 1 touches (C = sales cycle, A = weeks between)."""
+    for value in (sales_cycle_weeks, weeks_between_touches):
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(
+                "sales_cycle_weeks and weeks_between_touches must be finite and greater than zero"
+            )
+    # Decimal of the shortest repr, so 0.3 / 0.1 is 3 and not 2.999...
+    ratio = Decimal(repr(float(sales_cycle_weeks))) / Decimal(repr(float(weeks_between_touches)))
+    return int(ratio) + 1
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30s', '15m', '2h', '3d', '2w' (or combined, '1h30m') is that long; m means minutes."""
+    if not isinstance(text, str):
+        raise ValueError(f"duration must be a string ({_DURATION_HELP})")
+    cleaned = text.strip().lower()
+    if not cleaned:
+        raise ValueError(f"duration is empty ({_DURATION_HELP})")
+    if not _DURATION.fullmatch(cleaned):
+        raise ValueError(f"invalid duration {text!r} ({_DURATION_HELP})")
+    try:
+        return sum(
+            (_UNITS[unit] * float(number) for number, unit in _PART.findall(cleaned)),
+            timedelta(0),
+        )
+    except OverflowError as exc:
+        raise ValueError(f"duration {text!r} is too long") from exc
+
+
+def step_interval(sequence: Sequence) -> timedelta:
+    """Touches are A weeks apart unless the sequence sets an explicit touch_interval."""
+    if sequence.touch_interval is not None:
+        return sequence.touch_interval
+    return timedelta(weeks=sequence.weeks_between_touches)
+
+
+def total_steps(sequence: Sequence) -> int:
+    """The number of touches in a sequence, from its sales cycle and touch spacing in weeks."""
+    return touch_count(sequence.sales_cycle_weeks, sequence.weeks_between_touches)
+
+
+def sequence_for_bucket(bucket: str, sequences: Iterable[Sequence]) -> Sequence | None:
+    """A lead in a bucket joins the sequence that lists the bucket (case-insensitive), if any."""
+    wanted = bucket.strip().casefold()
+    for sequence in sequences:
+        if wanted in {b.casefold() for b in sequence.buckets}:
+            return sequence
+    return None
+
+
+def plan_steps(sequence: Sequence, enrolled_at: datetime) -> tuple[PlannedStep, ...]:
+    """Touch 1 is due first_touch_after the enrollment, then one every interval; modes and
+    templates cycle over the touches."""
+    if enrolled_at.tzinfo is None or enrolled_at.utcoffset() is None:
+        raise ValueError("enrolled_at must be timezone-aware (UTC)")
+    total = total_steps(sequence)
+    interval = step_interval(sequence)
+    first_due = enrolled_at + sequence.first_touch_after
+    return tuple(
+        PlannedStep(
+            step=index + 1,
+            total=total,
+            mode=sequence.modes[index % len(sequence.modes)],
+            template=(
+                sequence.templates[index % len(sequence.templates)] if sequence.templates else None
+            ),
+            due_at=first_due + interval * index,
+        )
+        for index in range(total)
+    )
+
+
+def stop_reason(activity_kind: str, stop_on: Collection[str]) -> str | None:
+    """An activity listed in stop_on ends the sequence, e.g. 'opted_out: unsubscribed'."""
+    kind = str(activity_kind)
+    if kind not in stop_on:
+        return None
+    return f"{STOP_CATEGORIES.get(kind, 'stopped')}: {kind}"

@@ -1,0 +1,357 @@
+"""The ``routing`` section of the config file: reps, queues, rules, default queue, nurture.
+
+The pydantic models only validate; :func:`to_domain` turns them into the frozen values in
+:mod:`services.router.domain`, which never imports pydantic. Every problem is reported at
+its key, e.g. ``routing.queues[1].members[0]: unknown rep 'zed'``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+from services.router.domain import (
+    DEFAULT_RULE,
+    WEEKDAYS,
+    DateRange,
+    Queue,
+    Rep,
+    Routing,
+    Rule,
+    Strategy,
+    WorkingHours,
+)
+from shared.conditions import Condition, ConditionError, Leaf, Not, parse_condition
+from shared.config import load_section
+from shared.contracts.capture import LeadProfile
+
+SECTION = "routing"
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+REP_ID = r"^[a-z0-9][a-z0-9_.-]*$"
+CLOCK = re.compile(r"^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")
+RULE_FIELDS = frozenset(LeadProfile.model_fields) | {"score", "bucket"}
+DOTTED_ROOTS = frozenset({"utm", "attributes"})
+
+Report = Callable[[tuple[str | int, ...], str, Any], None]
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _lower_all(value: Any) -> Any:
+    return [_lower(v) for v in value] if isinstance(value, list) else value
+
+
+DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Weekday = Annotated[DayName, BeforeValidator(_lower)]
+_MON_FRI: list[DayName] = ["mon", "tue", "wed", "thu", "fri"]
+Lowered = Annotated[str, BeforeValidator(_lower), Field(min_length=1)]
+Language = Annotated[str, BeforeValidator(_lower), Field(pattern=r"^[a-z]{2}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WorkingHoursModel(_Model):
+    days: list[Weekday] = Field(default_factory=lambda: _MON_FRI.copy(), min_length=1)
+    start: str = Field(description="Local start time, HH:MM")
+    end: str = Field(description="Local end time, HH:MM (24:00 = midnight)")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not CLOCK.match(value):
+            raise PydanticCustomError(
+                "clock", "must be a time as HH:MM, got {value!r}", {"value": value}
+            )
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _distinct_days(cls, days: list[str]) -> list[str]:
+        twice = sorted({d for d in days if days.count(d) > 1})
+        if twice:
+            raise PydanticCustomError(
+                "duplicate", "day listed twice: {days}", {"days": ", ".join(twice)}
+            )
+        return days
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> WorkingHoursModel:
+        if minutes(self.start) >= minutes(self.end):
+            _fail(("start",), f"start {self.start} must be before end {self.end}", self.start)
+        return self
+
+
+class AbsenceModel(_Model):
+    from_: date = Field(alias="from", description="First day away (local date)")
+    to: date = Field(description="Last day away, inclusive")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AbsenceModel:
+        if self.to < self.from_:
+            _fail(("to",), f"{self.to} is before from {self.from_}", str(self.to))
+        return self
+
+
+class RepModel(_Model):
+    id: str = Field(pattern=REP_ID, description="Rep id, e.g. ana")
+    name: str = Field(min_length=1)
+    email: EmailStr | None = None
+    timezone: str = Field(description="IANA time zone, e.g. Europe/London")
+    working_hours: WorkingHoursModel | None = Field(None, description="Absent: always available")
+    holidays: list[date] = Field(default_factory=list)
+    out_of_office: list[AbsenceModel] = Field(default_factory=list)
+    online: bool = True
+    languages: list[Language] = Field(default_factory=list, description="ISO 639-1 codes")
+    skills: list[Lowered] = Field(default_factory=list)
+    weight: int = Field(1, ge=1, description="Share in weighted round robin")
+    max_open: int | None = Field(None, ge=1, description="Cap on concurrent open leads")
+    max_per_day: int | None = Field(None, ge=1, description="Cap on leads assigned per day")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone",
+                "unknown time zone {value!r} (use an IANA name like Europe/London)",
+                {"value": value},
+            ) from None
+        return value
+
+
+class QueueModel(_Model):
+    name: str = Field(pattern=SLUG, description="Lowercase slug, e.g. fashion-uk")
+    department: Lowered
+    region: Lowered
+    members: list[str] = Field(min_length=1, description="Rep ids, in rotation order")
+    strategy: Strategy = "round_robin"
+    required_skills: list[Lowered] = Field(default_factory=list)
+    match_language: bool = False
+    fallback: str | None = Field(None, description="Queue tried when nobody here can take it")
+    sla_minutes: int | None = Field(None, ge=1, description="First-contact deadline")
+
+
+class RuleModel(_Model):
+    name: str = Field(min_length=1)
+    when: dict[str, Any] | None = Field(None, description="Condition; absent matches every lead")
+    queue: str
+
+    @field_validator("when")
+    @classmethod
+    def _condition(cls, raw: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            condition = parse_condition(raw, "when")
+        except ConditionError as exc:
+            message = re.sub(r"^when[.:]\s*", "", str(exc))
+            raise PydanticCustomError("condition", "{message}", {"message": message}) from None
+        unknown = sorted(f for f in _fields(condition) if not _known_field(f))
+        if unknown:
+            raise PydanticCustomError(
+                "condition",
+                "unknown field {fields}; use one of {known}, or utm.* / attributes.*",
+                {
+                    "fields": ", ".join(repr(f) for f in unknown),
+                    "known": ", ".join(sorted(RULE_FIELDS)),
+                },
+            )
+        return raw
+
+
+class RoutingConfig(_Model):
+    reps: list[RepModel] = Field(min_length=1)
+    queues: list[QueueModel] = Field(min_length=1)
+    rules: list[RuleModel] = Field(default_factory=list, description="Tried in order")
+    default_queue: str = Field(description="Queue for leads no rule matches")
+    nurture_buckets: list[Lowered] = Field(default_factory=lambda: ["nurture"])
+
+    @model_validator(mode="after")
+    def _references(self) -> RoutingConfig:
+        problems: list[InitErrorDetails] = []
+
+        def problem(loc: tuple[str | int, ...], message: str, value: Any) -> None:
+            problems.append(_detail(loc, message, value))
+
+        reps = _first_index([r.id for r in self.reps], "reps", "id", "rep id", problem)
+        queues = _first_index(
+            [q.name for q in self.queues], "queues", "name", "queue name", problem
+        )
+        _first_index([r.name for r in self.rules], "rules", "name", "rule name", problem)
+        skills = {r.id: set(r.skills) for r in self.reps}
+        for qi, queue in enumerate(self.queues):
+            for mi, member in enumerate(queue.members):
+                if member not in reps:
+                    problem(("queues", qi, "members", mi), f"unknown rep {member!r}", member)
+                elif queue.members.index(member) < mi:
+                    problem(("queues", qi, "members", mi), f"rep {member!r} listed twice", member)
+            for si, skill in enumerate(queue.required_skills):
+                if not any(skill in skills.get(m, set()) for m in queue.members):
+                    problem(
+                        ("queues", qi, "required_skills", si),
+                        f"no member of {queue.name} has skill {skill!r}",
+                        skill,
+                    )
+            if queue.fallback is not None and queue.fallback not in queues:
+                problem(
+                    ("queues", qi, "fallback"), f"unknown queue {queue.fallback!r}", queue.fallback
+                )
+        in_reported_cycle: set[str] = set()
+        for qi, queue in enumerate(self.queues):
+            cycle = _fallback_cycle(queue.name, {q.name: q.fallback for q in self.queues})
+            if cycle and queue.name not in in_reported_cycle:
+                in_reported_cycle.update(cycle)
+                problem(
+                    ("queues", qi, "fallback"),
+                    f"fallback cycle: {' -> '.join(cycle)}",
+                    queue.fallback,
+                )
+        for ri, rule in enumerate(self.rules):
+            if rule.name == DEFAULT_RULE:
+                problem(("rules", ri, "name"), f"rule name {DEFAULT_RULE!r} is reserved", rule.name)
+            if rule.queue not in queues:
+                problem(("rules", ri, "queue"), f"unknown queue {rule.queue!r}", rule.queue)
+        if self.default_queue not in queues:
+            problem(("default_queue",), f"unknown queue {self.default_queue!r}", self.default_queue)
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
+def to_domain(config: RoutingConfig) -> Routing:
+    """The validated section as frozen domain values, reps and queues in config order."""
+    return Routing(
+        reps={r.id: _rep(r) for r in config.reps},
+        queues={q.name: _queue(q) for q in config.queues},
+        rules=tuple(Rule(r.name, parse_condition(r.when), r.queue) for r in config.rules),
+        default_queue=config.default_queue,
+        nurture_buckets=frozenset(config.nurture_buckets),
+    )
+
+
+def load_router_config(path: Path) -> RoutingConfig:
+    """Read and validate the ``routing`` section; raises ConfigError naming file and key."""
+    return load_section(path, SECTION, RoutingConfig)
+
+
+def load_routing(path: Path) -> Routing:
+    return to_domain(load_router_config(path))
+
+
+def minutes(clock: str) -> int:
+    hours, mins = clock.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+def _rep(rep: RepModel) -> Rep:
+    hours = rep.working_hours
+    return Rep(
+        id=rep.id,
+        name=rep.name,
+        email=rep.email,
+        timezone=ZoneInfo(rep.timezone),
+        working_hours=None
+        if hours is None
+        else WorkingHours(
+            days=frozenset(WEEKDAYS.index(d) for d in hours.days),
+            start_minute=minutes(hours.start),
+            end_minute=minutes(hours.end),
+        ),
+        holidays=frozenset(rep.holidays),
+        out_of_office=tuple(DateRange(a.from_, a.to) for a in rep.out_of_office),
+        online=rep.online,
+        languages=frozenset(rep.languages),
+        skills=frozenset(rep.skills),
+        weight=rep.weight,
+        max_open=rep.max_open,
+        max_per_day=rep.max_per_day,
+    )
+
+
+def _queue(queue: QueueModel) -> Queue:
+    return Queue(
+        name=queue.name,
+        department=queue.department,
+        region=queue.region,
+        members=tuple(queue.members),
+        strategy=queue.strategy,
+        required_skills=frozenset(queue.required_skills),
+        match_language=queue.match_language,
+        fallback=queue.fallback,
+        sla_minutes=queue.sla_minutes,
+    )
+
+
+def _fields(condition: Condition) -> set[str]:
+    if isinstance(condition, Leaf):
+        return {condition.field}
+    if isinstance(condition, Not):
+        return _fields(condition.item)
+    return {f for item in condition.items for f in _fields(item)}
+
+
+def _known_field(field: str) -> bool:
+    root, dot, rest = field.partition(".")
+    if dot:
+        return root in DOTTED_ROOTS and bool(rest)
+    return field in RULE_FIELDS
+
+
+def _fallback_cycle(start: str, fallbacks: dict[str, str | None]) -> list[str] | None:
+    """The chain from ``start`` when it comes back to ``start``; other loops are reported
+    at the queue where they begin."""
+    chain = [start]
+    current = fallbacks.get(start)
+    while current is not None and current in fallbacks:
+        chain.append(current)
+        if current == start:
+            return chain
+        if current in chain[:-1]:
+            return None
+        current = fallbacks[current]
+    return None
+
+
+def _first_index(
+    names: list[str], section: str, key: str, what: str, problem: Report
+) -> dict[str, int]:
+    """Index of each name's first use; a later use is reported as a duplicate."""
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            problem(
+                (section, i, key),
+                f"duplicate {what} {name!r} (also {section}[{first[name]}])",
+                name,
+            )
+        else:
+            first[name] = i
+    return first
+
+
+def _detail(loc: tuple[str | int, ...], message: str, value: Any) -> InitErrorDetails:
+    error = PydanticCustomError("routing_config", "{message}", {"message": message})
+    return InitErrorDetails(type=error, loc=loc, input=value)
+
+
+def _fail(loc: tuple[str | int, ...], message: str, value: Any) -> None:
+    raise ValidationError.from_exception_data("routing", [_detail(loc, message, value)])

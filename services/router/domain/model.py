@@ -1,0 +1,132 @@
+"""The routing configuration and rep workload as frozen values the rules work on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from shared.conditions import Condition
+
+Strategy = Literal["round_robin", "weighted_round_robin", "least_loaded"]
+STRATEGIES: tuple[Strategy, ...] = ("round_robin", "weighted_round_robin", "least_loaded")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """Days (0 = Monday) and a daily window in minutes after local midnight, end exclusive."""
+
+    days: frozenset[int]
+    start_minute: int
+    end_minute: int
+
+    @property
+    def window(self) -> str:
+        return f"{clock_text(self.start_minute)}-{clock_text(self.end_minute)}"
+
+    @property
+    def days_text(self) -> str:
+        """``mon-fri`` for a run of days, ``mon, wed, fri`` otherwise."""
+        ordered = sorted(self.days)
+        if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+            return f"{WEEKDAYS[ordered[0]]}-{WEEKDAYS[ordered[-1]]}"
+        return ", ".join(WEEKDAYS[d] for d in ordered)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Inclusive range of local dates, e.g. an out-of-office period."""
+
+    start: date
+    end: date
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True)
+class Rep:
+    id: str
+    name: str
+    timezone: ZoneInfo
+    email: str | None = None
+    working_hours: WorkingHours | None = None
+    holidays: frozenset[date] = frozenset()
+    out_of_office: tuple[DateRange, ...] = ()
+    online: bool = True
+    languages: frozenset[str] = frozenset()
+    skills: frozenset[str] = frozenset()
+    weight: int = 1
+    max_open: int | None = None
+    max_per_day: int | None = None
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    department: str
+    region: str
+    members: tuple[str, ...]
+    strategy: Strategy = "round_robin"
+    required_skills: frozenset[str] = frozenset()
+    match_language: bool = False
+    fallback: str | None = None
+    sla_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    when: Condition
+    queue: str
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The whole routing section; ``reps`` and ``queues`` keep config order."""
+
+    reps: Mapping[str, Rep]
+    queues: Mapping[str, Queue]
+    rules: tuple[Rule, ...]
+    default_queue: str
+    nurture_buckets: frozenset[str] = frozenset({"nurture"})
+
+
+@dataclass(frozen=True)
+class RepLoad:
+    """How busy a rep is right now: open leads, and leads assigned in the rep's local day."""
+
+    rep_id: str
+    open_leads: int = 0
+    assigned_today: int = 0
+
+    def plus_one(self) -> RepLoad:
+        """A new assignment adds one open lead and one lead assigned today."""
+        return RepLoad(self.rep_id, self.open_leads + 1, self.assigned_today + 1)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A rep a strategy looked at, and why it could or could not take the lead."""
+
+    rep_id: str
+    eligible: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a strategy decided within one queue; ``next_cursor`` is the queue's new cursor."""
+
+    rep_id: str | None
+    next_cursor: int
+    strategy: Strategy
+    candidates: tuple[Candidate, ...]
+    explanation: str
+
+
+def clock_text(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"

@@ -1,0 +1,190 @@
+"""Which rep in a queue takes the lead: eligibility checks, then the queue's strategy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from services.router.domain.availability import is_available, require_aware
+from services.router.domain.model import Candidate, Choice, Queue, Rep, RepLoad, Routing
+
+
+def check_rep(
+    rep: Rep,
+    queue: Queue,
+    load: RepLoad,
+    now: datetime,
+    facts: Mapping[str, Any],
+    exclude: frozenset[str] = frozenset(),
+) -> tuple[bool, str]:
+    """A rep can take a lead unless excluded, unavailable, at capacity, short of a required
+    skill, or (when the queue matches languages) not speaking the lead's language."""
+    if rep.id in exclude:
+        return False, "excluded (already had this lead)"
+    available, why = is_available(rep, now)
+    if not available:
+        return False, f"unavailable: {why}"
+    if rep.max_open is not None and load.open_leads >= rep.max_open:
+        return False, f"at capacity: max_open {rep.max_open} reached ({load.open_leads} open)"
+    if rep.max_per_day is not None and load.assigned_today >= rep.max_per_day:
+        return False, (
+            f"at capacity: max_per_day {rep.max_per_day} reached "
+            f"({load.assigned_today} assigned today)"
+        )
+    missing = queue.required_skills - rep.skills
+    if missing:
+        noun = "skill" if len(missing) == 1 else "skills"
+        return False, f"missing {noun} {', '.join(sorted(missing))}"
+    language = facts.get("language")
+    if queue.match_language and isinstance(language, str) and language.strip():
+        wanted = language.strip().casefold()
+        spoken = sorted(lang.casefold() for lang in rep.languages)
+        if wanted not in spoken:
+            speaks = ", ".join(spoken) or "no languages listed"
+            return False, f"language mismatch (lead speaks {wanted}, rep speaks {speaks})"
+    return True, why
+
+
+def weighted_ring(weights: Sequence[tuple[str, int]]) -> tuple[str, ...]:
+    """Smooth weighted round robin: each rep appears ``weight`` times, spread evenly.
+
+    Each step adds every rep's weight to its running total, picks the highest total (the
+    earlier rep on ties) and takes the sum of weights off the winner, as nginx does.
+    """
+    total = sum(weight for _, weight in weights)
+    current = [0] * len(weights)
+    ring: list[str] = []
+    for _ in range(total):
+        for i, (_, weight) in enumerate(weights):
+            current[i] += weight
+        best = max(range(len(weights)), key=lambda i: (current[i], -i))
+        current[best] -= total
+        ring.append(weights[best][0])
+    return tuple(ring)
+
+
+def choose_rep(
+    queue: Queue,
+    routing: Routing,
+    loads: Mapping[str, RepLoad],
+    cursor: int,
+    now: datetime,
+    facts: Mapping[str, Any],
+    exclude: frozenset[str] = frozenset(),
+) -> Choice:
+    """Pick a rep in the queue by its strategy, skipping reps who cannot take the lead.
+
+    The cursor says where the rotation starts; ``Choice.next_cursor`` is where the next
+    lead for this queue should start. Nobody eligible leaves the cursor unchanged.
+    """
+    require_aware(now)
+    if queue.strategy == "weighted_round_robin":
+        slots = weighted_ring([(m, _weight(routing, m)) for m in queue.members])
+    else:
+        slots = queue.members
+    if not slots:
+        return Choice(None, cursor, queue.strategy, (), f"{queue.name}: queue has no members")
+    start = cursor % len(slots)
+    rotation = [(start + i) % len(slots) for i in range(len(slots))]
+    if queue.strategy == "least_loaded":
+        return _least_loaded(queue, routing, loads, cursor, slots, rotation, now, facts, exclude)
+    candidates: list[Candidate] = []
+    for slot in rotation:
+        rep_id = slots[slot]
+        if any(c.rep_id == rep_id for c in candidates):
+            continue
+        ok, why = _check(routing, queue, loads, rep_id, now, facts, exclude)
+        if not ok:
+            candidates.append(Candidate(rep_id, False, why))
+            continue
+        if queue.strategy == "weighted_round_robin":
+            reason = (
+                f"next in weighted rotation (slot {slot + 1} of {len(slots)}, "
+                f"weight {_weight(routing, rep_id)})"
+            )
+        else:
+            reason = f"next in rotation (position {slot + 1} of {len(slots)})"
+        candidates.append(Candidate(rep_id, True, reason))
+        return _picked(queue, rep_id, slot + 1, candidates, reason)
+    return _nobody(queue, cursor, candidates)
+
+
+def _least_loaded(
+    queue: Queue,
+    routing: Routing,
+    loads: Mapping[str, RepLoad],
+    cursor: int,
+    slots: Sequence[str],
+    rotation: Sequence[int],
+    now: datetime,
+    facts: Mapping[str, Any],
+    exclude: frozenset[str],
+) -> Choice:
+    """The eligible rep with the fewest open leads wins; ties go to the earliest in rotation."""
+    checked = [
+        (slot, slots[slot], *_check(routing, queue, loads, slots[slot], now, facts, exclude))
+        for slot in rotation
+    ]
+    eligible = [(slot, rep_id) for slot, rep_id, ok, _ in checked if ok]
+    if not eligible:
+        return _nobody(queue, cursor, [Candidate(r, False, why) for _, r, _, why in checked])
+    best_slot, best = min(eligible, key=lambda e: _load(loads, e[1]).open_leads)
+    fewest = _load(loads, best).open_leads
+    ties = sum(1 for _, rep_id in eligible if _load(loads, rep_id).open_leads == fewest)
+    picked_reason = f"fewest open leads ({fewest})"
+    if ties > 1:
+        picked_reason += f", first in rotation of {ties} tied"
+    candidates = []
+    for _, rep_id, ok, why in checked:
+        if rep_id == best:
+            candidates.append(Candidate(rep_id, True, picked_reason))
+        elif ok:
+            open_leads = _load(loads, rep_id).open_leads
+            candidates.append(Candidate(rep_id, True, f"eligible, {open_leads} open leads"))
+        else:
+            candidates.append(Candidate(rep_id, False, why))
+    return _picked(queue, best, best_slot + 1, candidates, picked_reason)
+
+
+def _picked(
+    queue: Queue, rep_id: str, next_cursor: int, candidates: list[Candidate], reason: str
+) -> Choice:
+    skipped = [c for c in candidates if not c.eligible]
+    explanation = f"{queue.strategy} picked {rep_id} in {queue.name}: {reason}"
+    if skipped:
+        explanation += f"; skipped {_list(skipped)}"
+    return Choice(rep_id, next_cursor, queue.strategy, tuple(candidates), explanation)
+
+
+def _nobody(queue: Queue, cursor: int, candidates: list[Candidate]) -> Choice:
+    explanation = f"{queue.strategy}: nobody eligible in {queue.name} ({_list(candidates)})"
+    return Choice(None, cursor, queue.strategy, tuple(candidates), explanation)
+
+
+def _list(candidates: Sequence[Candidate]) -> str:
+    return "; ".join(f"{c.rep_id}: {c.reason}" for c in candidates)
+
+
+def _check(
+    routing: Routing,
+    queue: Queue,
+    loads: Mapping[str, RepLoad],
+    rep_id: str,
+    now: datetime,
+    facts: Mapping[str, Any],
+    exclude: frozenset[str],
+) -> tuple[bool, str]:
+    rep = routing.reps.get(rep_id)
+    if rep is None:
+        return False, "not a configured rep"
+    return check_rep(rep, queue, _load(loads, rep_id), now, facts, exclude)
+
+
+def _load(loads: Mapping[str, RepLoad], rep_id: str) -> RepLoad:
+    return loads.get(rep_id) or RepLoad(rep_id)
+
+
+def _weight(routing: Routing, rep_id: str) -> int:
+    rep = routing.reps.get(rep_id)
+    return rep.weight if rep is not None else 1
