@@ -120,11 +120,15 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         user = self._run_as()
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            done = subprocess.run(
                 [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "-U", "postgres",
                  "--encoding=UTF8", "--no-instructions"],
-                check=True, capture_output=True, user=user,
+                check=False, capture_output=True, user=user,
             )  # fmt: skip
+            if done.returncode != 0:
+                raise EmbeddedError(
+                    f"initdb failed for {self.data_dir}:\n{done.stderr.decode(errors='replace')}"
+                )
         (self.data_dir / "postmaster.pid").unlink(missing_ok=True)  # left by a killed server
         with open(self.log_file, "ab") as out:
             self._proc = subprocess.Popen(

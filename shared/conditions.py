@@ -169,12 +169,14 @@ def _test(leaf: Leaf, actual: Any) -> bool:
     if number is None:
         return False
     limit = leaf.value
-    return {
-        "gt": number > limit,
-        "gte": number >= limit,
-        "lt": number < limit,
-        "lte": number <= limit,
-    }[op]
+    return bool(
+        {
+            "gt": number > limit,
+            "gte": number >= limit,
+            "lt": number < limit,
+            "lte": number <= limit,
+        }[op]
+    )
 
 
 def _hashable(value: Any) -> Any:

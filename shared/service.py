@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +51,7 @@ class Runtime:
         return UnitOfWork(self.engine, self.settings.service_name)
 
 
-BackgroundJob = Callable[[Runtime], Awaitable[None]]
+BackgroundJob = Callable[[Runtime], Coroutine[Any, Any, None]]
 
 
 @dataclass

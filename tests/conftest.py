@@ -1,0 +1,90 @@
+"""Real infrastructure for tests: PostgreSQL and a Kafka-protocol broker, never fakes.
+
+By default both are embedded (started here, on free ports). Point
+``LEADFLOW_TEST_DATABASE_URL`` (a server URL; each test gets its own fresh database on it)
+and ``LEADFLOW_TEST_KAFKA_BOOTSTRAP`` at external ones to use those instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server's maintenance database."""
+    external = os.environ.get("LEADFLOW_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), fsync=False)
+    pg.start()
+    try:
+        yield pg.url
+    finally:
+        pg.stop()
+
+
+async def create_database(server_url: str) -> str:
+    name = f"lf_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+async def database_url(pg_server_url: str) -> str:
+    """A fresh, empty database for this test."""
+    return await create_database(pg_server_url)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A broker shared by the session; tests that use it make their own unique topics."""
+    external = os.environ.get("LEADFLOW_TEST_KAFKA_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    broker = EmbeddedKafka(free_port(), tmp_path_factory.mktemp("kafka") / "broker.log")
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedKafka]:
+    """A broker of this test's own (the services' topic names are fixed, so e2e tests need
+    one each); the test may kill and restart it."""
+    broker = EmbeddedKafka(free_port(), tmp_path / "broker.log")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def pg_conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -1,0 +1,214 @@
+"""The bus against a real broker and a real PostgreSQL: batch apply, dedupe, DLQ, relay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import text
+
+from shared.bus.consumer import BatchConsumer, ConsumerSettings
+from shared.bus.publisher import KafkaPublisher, to_message
+from shared.contracts.envelope import Envelope, Event, encode
+from shared.contracts.topics import dead_letter_topic
+from shared.db.engine import make_engine
+from shared.db.migrate import migrate
+from shared.db.outbox import OutboxRelay, RelaySettings
+from shared.db.uow import UnitOfWork
+from tests.support.kafka import TopicReader, create_topics, produce
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+SCHEMA = "bustest"
+
+
+def event_classes(unique: str) -> tuple[type[Event], type[Event]]:
+    """An input and an output event type on this test's own topics."""
+
+    class Pinged(Event):
+        TYPE: ClassVar[str] = "test.pinged.v1"
+        TOPIC: ClassVar[str] = f"test.{unique}.in"
+        n: int
+        poison: bool = False
+
+    class Ponged(Event):
+        TYPE: ClassVar[str] = "test.ponged.v1"
+        TOPIC: ClassVar[str] = f"test.{unique}.out"
+        n: int
+
+    return Pinged, Ponged
+
+
+@pytest.fixture
+async def engine(database_url: str, tmp_path: Path) -> AsyncIterator[object]:
+    migrations = tmp_path / "bustest" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "0001_applied.sql").write_text(
+        "CREATE TABLE applied (event_id text PRIMARY KEY, lead_id text NOT NULL, n int NOT NULL);"
+    )
+    url = database_url.replace("postgresql://", "postgresql+asyncpg://")
+    eng = make_engine(url, SCHEMA)
+    await migrate(eng, SCHEMA, migrations)
+    yield eng
+    await eng.dispose()
+
+
+class Harness:
+    def __init__(self, engine, bootstrap: str, unique: str) -> None:
+        self.Pinged, self.Ponged = event_classes(unique)
+        self.group = f"g{unique}"
+        self.engine = engine
+        self.bootstrap = bootstrap
+        self.publisher = KafkaPublisher(bootstrap, client_id="test")
+        self.relay = OutboxRelay(engine, self.publisher, RelaySettings(interval_s=0.2, grace_s=0.5))
+        self.consumer: BatchConsumer | None = None
+
+    async def handle(self, uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+        for env in envelopes:
+            data = env.data
+            assert isinstance(data, self.Pinged)
+            if data.poison:
+                raise ValueError(f"cannot handle n={data.n}")
+            await uow.conn.execute(
+                text("INSERT INTO applied (event_id, lead_id, n) VALUES (:e, :l, :n)"),
+                {"e": env.id, "l": data.lead_id, "n": data.n},
+            )
+            uow.emit(self.Ponged(lead_id=data.lead_id, n=data.n), causationid=env.id)
+
+    async def start(self) -> None:
+        await self.publisher.start()
+        self.relay.start()
+        self.consumer = BatchConsumer(
+            ConsumerSettings(self.group, (self.Pinged.TOPIC,), self.bootstrap, max_attempts=2),
+            engine=self.engine,
+            source="bustest",
+            handle=self.handle,
+            relay=self.relay,
+            dead_letters=self.publisher,
+            registry={self.Pinged.TYPE: self.Pinged},
+        )
+        self.consumer.start()
+
+    async def stop(self) -> None:
+        if self.consumer:
+            await self.consumer.stop()
+        await self.relay.stop()
+        await self.publisher.stop()
+
+    def record(self, n: int, lead: str = "lead-1", poison: bool = False, eid: str | None = None):
+        event_id, value = encode(
+            self.Pinged(lead_id=lead, n=n, poison=poison), source="test", event_id=eid
+        )
+        return event_id, (lead.encode(), value)
+
+
+@pytest.fixture
+async def harness(engine, kafka_bootstrap: str, unique: str) -> AsyncIterator[Harness]:
+    h = Harness(engine, kafka_bootstrap, unique)
+    await create_topics(kafka_bootstrap, h.Pinged.TOPIC, h.Ponged.TOPIC, dead_letter_topic(h.group))
+    yield h
+    await h.stop()
+
+
+async def applied_rows(engine) -> list[tuple[str, int]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT lead_id, n FROM applied ORDER BY n"))
+        return [(r[0], r[1]) for r in rows]
+
+
+async def wait_until(predicate, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_applies_each_event_once_and_publishes_what_it_emits(harness: Harness) -> None:
+    items = [harness.record(n, lead=f"lead-{n % 7}")[1] for n in range(200)]
+    await produce(harness.bootstrap, harness.Pinged.TOPIC, items)
+    await harness.start()
+    async with TopicReader(harness.bootstrap, harness.Ponged.TOPIC) as out:
+        await out.wait_for(lambda r: len(r) >= 200, what="200 pongs")
+    assert sorted(n for _, n in await applied_rows(harness.engine)) == list(range(200))
+    ns = [r["data"]["n"] for r in out.records]
+    assert sorted(ns) == list(range(200))
+    # per-lead order is kept: pongs of one lead come out in the order the pings went in
+    for lead in range(7):
+        mine = [r["data"]["n"] for r in out.records if r["subject"] == f"lead-{lead}"]
+        assert mine == sorted(mine)
+
+
+async def test_redelivered_events_are_skipped_by_the_inbox(harness: Harness) -> None:
+    first_id, first = harness.record(1)
+    _, second = harness.record(2)
+    # the same event delivered three times (producer retry, rebalance, relay re-publish)
+    await produce(harness.bootstrap, harness.Pinged.TOPIC, [first, first, second, first])
+    await harness.start()
+    await wait_until(lambda: _count(harness.engine, 2))
+    await asyncio.sleep(0.5)
+    assert await applied_rows(harness.engine) == [("lead-1", 1), ("lead-1", 2)]
+
+
+async def test_events_applied_before_a_crash_are_not_applied_again(harness: Harness) -> None:
+    """A crash after the DB commit but before the offset commit redelivers the batch."""
+    eid, first = harness.record(1)
+    _, second = harness.record(2)
+    async with harness.engine.begin() as conn:  # what the crashed run had committed
+        await conn.execute(
+            text("INSERT INTO inbox (consumer, event_id) VALUES (:c, :e)"),
+            {"c": harness.group, "e": eid},
+        )
+    await produce(harness.bootstrap, harness.Pinged.TOPIC, [first, second])
+    await harness.start()
+    await wait_until(lambda: _count(harness.engine, 1))
+    await asyncio.sleep(0.5)
+    assert await applied_rows(harness.engine) == [("lead-1", 2)]
+
+
+async def test_poison_goes_to_the_dead_letter_topic_without_blocking(harness: Harness) -> None:
+    items = [
+        harness.record(1)[1],
+        (b"lead-1", b"{not json"),
+        harness.record(2, poison=True)[1],
+        harness.record(3)[1],
+    ]
+    await produce(harness.bootstrap, harness.Pinged.TOPIC, items)
+    await harness.start()
+    async with TopicReader(harness.bootstrap, dead_letter_topic(harness.group)) as dlq:
+        await dlq.wait_for(lambda r: len(r) >= 2, what="2 dead letters")
+    await wait_until(lambda: _count(harness.engine, 2))
+    assert [n for _, n in await applied_rows(harness.engine)] == [1, 3]
+    errors = sorted(dict(rec.headers)["dlq-error"].decode() for rec in dlq.raw)
+    assert errors[0].startswith("ValueError: cannot handle n=2")
+    assert errors[1].startswith("value is not JSON")
+    original = {dict(rec.headers)["dlq-original-topic"].decode() for rec in dlq.raw}
+    assert original == {harness.Pinged.TOPIC}
+
+
+async def test_relay_publishes_outbox_rows_left_unsent(harness: Harness) -> None:
+    """Rows committed while Kafka was unreachable (or before a crash) go out on the sweep."""
+    async with UnitOfWork(harness.engine, "bustest") as uow:
+        for n in range(5):
+            uow.emit(harness.Ponged(lead_id="lead-x", n=n))
+        await uow.commit()  # committed, but never handed to the relay
+    await harness.publisher.start()
+    harness.relay.start()
+    async with TopicReader(harness.bootstrap, harness.Ponged.TOPIC) as out:
+        await out.wait_for(lambda r: len(r) >= 5, what="5 swept messages")
+    async with harness.engine.connect() as conn:
+        left = await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+        assert left.scalar_one() == 0
+
+
+async def _count(engine, n: int) -> bool:
+    return len(await applied_rows(engine)) >= n
+
+
+def test_to_message_keys_by_lead_id(unique: str) -> None:
+    pinged, _ = event_classes(unique)
+    msg = to_message(pinged(lead_id="abc", n=1), source="test")
+    assert (msg.key, msg.topic) == ("abc", pinged.TOPIC)
