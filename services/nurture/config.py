@@ -66,6 +66,15 @@ class SequenceConfig(BaseModel):
             seen.add(key)
         return tuple(b.strip() for b in buckets)
 
+    @field_validator("touch_interval", "first_touch_after", mode="before")
+    @classmethod
+    def _duration_has_a_unit(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(
+                f"{value} has no unit; write a duration such as '30s', '15m', '2h', '3d' or '2w'"
+            )
+        return value
+
     @field_validator("touch_interval")
     @classmethod
     def _interval_is_positive(cls, value: str | None) -> str | None:

@@ -142,8 +142,7 @@ def sequence_for_bucket(bucket: str, sequences: Iterable[Sequence]) -> Sequence 
 
 
 def plan_steps(sequence: Sequence, enrolled_at: datetime) -> tuple[PlannedStep, ...]:
-    """Touch 1 is due first_touch_after the enrollment, then one every interval; modes and
-    templates cycle over the touches."""
+    """Touch 1 is due first_touch_after enrollment, then one per interval; modes/templates cycle."""
     if enrolled_at.tzinfo is None or enrolled_at.utcoffset() is None:
         raise ValueError("enrolled_at must be timezone-aware (UTC)")
     total = total_steps(sequence)

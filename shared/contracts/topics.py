@@ -36,7 +36,7 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_SCORED: TopicSpec("scorer", ("router",)),
     LEAD_QUALIFIED: TopicSpec("scorer", ("notifier",)),
     LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),
-    LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture",)),
+    LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture", "notifier")),
     NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier",)),
     NURTURE_STOPPED: TopicSpec("nurture", ()),
     NOTIFICATION_DELIVERED: TopicSpec("notifier", ()),

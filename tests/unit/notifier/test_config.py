@@ -1,0 +1,197 @@
+"""The notifier config section: the example validates, and every mistake names its key."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.notifier.config import NotifierConfig, load_notifier_config
+from services.notifier.domain import matching_subscriptions
+from shared.config import ConfigError, validate_section
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sections" / "notifier.yaml"
+FILE = Path("leadflow.yaml")
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def _sub(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "crm",
+        "url": "https://crm.example.com/hooks/leadflow",
+        "secret": SECRET,
+        "events": ["lead.assigned"],
+    }
+    base.update(overrides)
+    return base
+
+
+def _validate(section: dict[str, Any]) -> NotifierConfig:
+    return validate_section(FILE, {"notifier": section}, "notifier", NotifierConfig)
+
+
+def test_the_example_section_validates() -> None:
+    rules = load_notifier_config(EXAMPLE).to_domain()
+    crm, slack = rules.subscriptions
+    assert (crm.name, crm.url, crm.enabled) == (
+        "crm-demo",
+        "http://127.0.0.1:8099/hooks/leadflow",
+        True,
+    )
+    assert crm.event_types == {
+        "io.leadflow.lead.assigned.v1",
+        "io.leadflow.nurture.step_due.v1",
+    }
+    assert crm.secret.startswith("whsec_")
+    assert (slack.name, slack.enabled) == ("slack-hot-leads", False)
+    assert slack.event_types == {"io.leadflow.lead.qualified.v1"}
+    assert (rules.retry.base_s, rules.retry.max_s) == (1, 300)
+
+
+def test_the_example_hot_lead_condition_reads_the_bucket() -> None:
+    slack = load_notifier_config(EXAMPLE).to_domain().subscriptions[1]
+    enabled = dataclasses.replace(slack, enabled=True)
+    qualified = "io.leadflow.lead.qualified.v1"
+    assert matching_subscriptions(qualified, {"bucket": "hot"}, [enabled]) == [enabled]
+    assert matching_subscriptions(qualified, {"bucket": "warm"}, [enabled]) == []
+
+
+def test_an_empty_section_has_no_subscriptions_and_the_default_retry() -> None:
+    rules = validate_section(FILE, {}, "notifier", NotifierConfig).to_domain()
+    assert rules.subscriptions == ()
+    assert (rules.retry.base_s, rules.retry.max_s) == (1.0, 300.0)
+
+
+def test_subscription_defaults_reach_the_domain() -> None:
+    sub = _validate({"subscriptions": [_sub()]}).to_domain().subscriptions[0]
+    assert (sub.timeout_s, sub.max_attempts, sub.enabled) == (5.0, 8, True)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        SECRET,
+        SECRET.rstrip("="),
+        "whsec_" + base64.b64encode(bytes(24)).decode(),
+        "whsec_" + base64.b64encode(bytes(64)).decode(),
+    ],
+)
+def test_standard_webhooks_secrets_are_accepted(secret: str) -> None:
+    sub = _validate({"subscriptions": [_sub(secret=secret)]}).to_domain().subscriptions[0]
+    assert sub.secret == secret
+
+
+def test_the_secret_is_not_shown_in_the_config_repr() -> None:
+    config = _validate({"subscriptions": [_sub()]})
+    assert SECRET not in repr(config)
+    assert SECRET not in repr(config.to_domain())
+
+
+def test_a_bad_secret_error_does_not_echo_the_secret() -> None:
+    secret = "whsec_" + base64.b64encode(b"too-short-secret").decode()
+    with pytest.raises(ConfigError) as caught:
+        _validate({"subscriptions": [_sub(secret=secret)]})
+    assert "decodes to 16 bytes" in str(caught.value)
+    assert secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"webhooks": []}, "notifier.webhooks: Extra inputs are not permitted"),
+        (
+            {"subscriptions": [_sub(headers={"x": "y"})]},
+            "notifier.subscriptions[0].headers: Extra inputs are not permitted",
+        ),
+        ({"subscriptions": [{"name": "crm"}]}, "notifier.subscriptions[0].url: Field required"),
+        ({"subscriptions": [_sub(name="crm hooks!")]}, "notifier.subscriptions[0].name"),
+        (
+            {"subscriptions": [_sub(url="ftp://crm.example.com/in")]},
+            "notifier.subscriptions[0].url: Value error, must be an http:// or https:// URL",
+        ),
+        (
+            {"subscriptions": [_sub(url="crm.example.com/hooks")]},
+            "notifier.subscriptions[0].url: Value error, must be an http:// or https:// URL",
+        ),
+        (
+            {"subscriptions": [_sub(url="https:///hooks")]},
+            "notifier.subscriptions[0].url: Value error, has no host",
+        ),
+        (
+            {"subscriptions": [_sub(url="https://crm.example.com/my hooks")]},
+            "notifier.subscriptions[0].url: Value error, must not contain spaces",
+        ),
+        (
+            {"subscriptions": [_sub(secret="s3cr3t")]},
+            "notifier.subscriptions[0].secret: Value error, must start with 'whsec_'",
+        ),
+        (
+            {"subscriptions": [_sub(secret="whsec_not*base64!")]},
+            "notifier.subscriptions[0].secret: Value error, the part after 'whsec_' is not "
+            "valid base64",
+        ),
+        (
+            {"subscriptions": [_sub(secret="whsec_")]},
+            "notifier.subscriptions[0].secret: Value error, decodes to 0 bytes",
+        ),
+        (
+            {"subscriptions": [_sub(secret="whsec_" + base64.b64encode(bytes(65)).decode())]},
+            "notifier.subscriptions[0].secret: Value error, decodes to 65 bytes; Standard "
+            "Webhooks secrets are 24 to 64 bytes",
+        ),
+        (
+            {"subscriptions": [_sub(events=["lead.captured"])]},
+            "notifier.subscriptions[0].events: Value error, unknown event 'lead.captured'; "
+            "use one of lead.assigned, lead.qualified",
+        ),
+        (
+            {"subscriptions": [_sub(events=[])]},
+            "notifier.subscriptions[0].events: Tuple should have at least 1 item",
+        ),
+        (
+            {"subscriptions": [_sub(events=["lead.assigned", "lead.assigned"])]},
+            "notifier.subscriptions[0].events: Value error, 'lead.assigned' is listed twice",
+        ),
+        (
+            {"subscriptions": [_sub(when={"field": "bucket", "equals": "hot"})]},
+            "notifier.subscriptions[0].when: Value error, when.equals: unknown operator",
+        ),
+        (
+            {"subscriptions": [_sub(when={"field": "score", "gt": "high"})]},
+            "notifier.subscriptions[0].when: Value error, when.gt: must be a number",
+        ),
+        (
+            {"subscriptions": [_sub(timeout_s=0)]},
+            "notifier.subscriptions[0].timeout_s: Input should be greater than 0",
+        ),
+        (
+            {"subscriptions": [_sub(timeout_s=600)]},
+            "notifier.subscriptions[0].timeout_s: Input should be less than or equal to 60",
+        ),
+        (
+            {"subscriptions": [_sub(max_attempts=0)]},
+            "notifier.subscriptions[0].max_attempts: Input should be greater than or equal to 1",
+        ),
+        (
+            {"subscriptions": [_sub(enabled="sometimes")]},
+            "notifier.subscriptions[0].enabled: Input should be a valid boolean",
+        ),
+        (
+            {"subscriptions": [_sub(), _sub(url="https://other.example.com/")]},
+            "notifier.subscriptions: Value error, duplicate subscription name 'crm'",
+        ),
+        (
+            {"retry": {"base_s": 5, "max_s": 1}},
+            "notifier.retry: Value error, max_s (1.0) must be at least base_s (5.0)",
+        ),
+        ({"retry": {"base_s": 0}}, "notifier.retry.base_s: Input should be greater than 0"),
+        ({"retry": {"jitter": 0.1}}, "notifier.retry.jitter: Extra inputs are not permitted"),
+    ],
+)
+def test_a_config_mistake_is_reported_under_its_key(section: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _validate(section)
+    assert f"leadflow.yaml: {expected}" in str(caught.value)
