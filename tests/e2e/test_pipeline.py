@@ -1,0 +1,132 @@
+"""The whole pipeline as processes: leads in over HTTP, assignments out on Kafka.
+
+The assertions read topics the way a sales tool does: a plain aiokafka consumer and JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from leadflow.embedded import EmbeddedKafka
+from leadflow.samples import generate_leads
+from tests.conftest import create_database
+from tests.support.kafka import TopicReader
+from tests.support.stack import running_stack, write_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
+
+ASSIGNED = "leadflow.lead.assigned"
+NURTURED = "leadflow.lead.routed_to_nurture"
+
+
+def outcomes(records: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """lead id -> the distinct decisions taken for it (assignment ids, or 'nurture')."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in records:
+        if r.get("type") == "io.leadflow.lead.assigned.v1":
+            out[r["subject"]].add(r["data"]["assignment_id"])
+        elif r.get("type") == "io.leadflow.lead.routed_to_nurture.v1":
+            out[r["subject"]].add("nurture")
+    return out
+
+
+async def post_leads(client: httpx.AsyncClient, leads: list[dict[str, Any]]) -> list[str]:
+    ids = []
+    for lead in leads:
+        resp = await client.post("/v1/leads", json=lead)
+        assert resp.status_code == 202, resp.text
+        ids.append(resp.json()["lead_id"])
+    return ids
+
+
+async def test_posted_leads_come_out_scored_routed_and_assigned(
+    pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+) -> None:
+    database_url = await create_database(pg_server_url)
+    config = write_config(tmp_path)
+    leads = generate_leads(40, seed=1)
+    async with running_stack(database_url, fresh_broker, tmp_path / "home", config) as stack:
+        base = stack.urls()["capture"]
+        async with (
+            httpx.AsyncClient(base_url=base) as client,
+            TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as reader,
+        ):
+            ids = await post_leads(client, leads)
+            await reader.wait_for(
+                lambda r: set(ids) <= set(outcomes(r)), timeout=30, what="every lead routed"
+            )
+            assigned = [r for r in reader.records if r["type"].endswith("assigned.v1")]
+            emails = {lead["email"] for lead in leads}
+            assert assigned, "no lead was assigned to a rep"
+            for event in assigned:
+                data = event["data"]
+                assert data["lead"]["email"] in emails
+                assert data["rep"]["rep_id"] and data["queue"]
+                assert data["trace"]["rule"] and data["trace"]["strategy"]
+                assert event["subject"] == data["lead_id"]
+            assert all(len(d) == 1 for d in outcomes(reader.records).values())
+
+
+async def test_bad_input_is_refused_with_the_field_named(
+    pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+) -> None:
+    database_url = await create_database(pg_server_url)
+    async with running_stack(
+        database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
+    ) as stack:
+        async with httpx.AsyncClient(base_url=stack.urls()["capture"]) as client:
+            bad_json = await client.post(
+                "/v1/leads", content=b'{"email": ', headers={"content-type": "application/json"}
+            )
+            assert bad_json.status_code == 400
+            assert bad_json.json()["problems"][0]["field"] == "body"
+            no_contact = await client.post("/v1/leads", json={"first_name": "Ana"})
+            assert no_contact.status_code == 422
+            assert {p["field"] for p in no_contact.json()["problems"]} == {"email", "phone"}
+            wrong_type = await client.post(
+                "/v1/leads", json={"email": "a@b.example", "company_size": "lots"}
+            )
+            assert wrong_type.status_code == 422
+            assert wrong_type.json()["problems"][0]["field"] == "company_size"
+            bad_email = await client.post("/v1/leads", json={"email": "not-an-email"})
+            assert bad_email.status_code == 422
+            assert bad_email.json()["problems"][0]["field"] == "email"
+
+
+@pytest.mark.parametrize("victim", ["scorer", "router"])
+async def test_killing_a_service_mid_stream_loses_no_lead_and_doubles_none(
+    victim: str, pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+) -> None:
+    database_url = await create_database(pg_server_url)
+    leads = generate_leads(300, seed=3, tag=victim)
+    async with running_stack(
+        database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
+    ) as stack:
+        async with (
+            httpx.AsyncClient(base_url=stack.urls()["capture"]) as client,
+            TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as reader,
+        ):
+            first = await post_leads(client, leads[:100])
+            sender = asyncio.create_task(post_leads(client, leads[100:]))
+            await reader.wait_for(lambda r: len(outcomes(r)) >= 50, timeout=30, what="progress")
+            await asyncio.to_thread(stack.stop_service, victim, signal.SIGKILL)
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(stack.start_service, victim)
+            ids = first + await sender
+            await asyncio.to_thread(stack.wait_ready, [victim])
+            await reader.wait_for(
+                lambda r: set(ids) <= set(outcomes(r)), timeout=60, what="all 300 leads routed"
+            )
+            await asyncio.sleep(1.0)  # let any duplicate decision surface before counting
+            await reader.poll()
+            decisions = outcomes(reader.records)
+            doubled = {lead: d for lead, d in decisions.items() if len(d) != 1}
+            assert not doubled, f"leads decided more than once: {doubled}"
+            assert set(decisions) == set(ids)
