@@ -37,7 +37,7 @@ from services.router.domain import (
     WorkingHours,
 )
 from shared.conditions import Condition, ConditionError, Leaf, Not, parse_condition
-from shared.config import load_section
+from shared.config import ServiceSettings, load_section
 from shared.contracts.capture import LeadProfile
 
 SECTION = "routing"
@@ -54,15 +54,27 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-def _lower_all(value: Any) -> Any:
-    return [_lower(v) for v in value] if isinstance(value, list) else value
-
-
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Weekday = Annotated[DayName, BeforeValidator(_lower)]
 _MON_FRI: list[DayName] = ["mon", "tue", "wed", "thu", "fri"]
 Lowered = Annotated[str, BeforeValidator(_lower), Field(min_length=1)]
-Language = Annotated[str, BeforeValidator(_lower), Field(pattern=r"^[a-z]{2}$")]
+
+
+def _language(value: Any) -> Any:
+    value = _lower(value)
+    if isinstance(value, str) and not re.fullmatch(r"[a-z]{2}", value):
+        raise _error(f"must be an ISO 639-1 language code like 'de', got {value!r}")
+    return value
+
+
+Language = Annotated[str, BeforeValidator(_language)]
+
+
+class Settings(ServiceSettings):
+    """Where the router runs; queues, reps and rules come from the YAML config file."""
+
+    service_name: str = "router"
+    port: int = 8002
 
 
 class _Model(BaseModel):
@@ -78,9 +90,7 @@ class WorkingHoursModel(_Model):
     @classmethod
     def _clock(cls, value: str) -> str:
         if not CLOCK.match(value):
-            raise PydanticCustomError(
-                "clock", "must be a time as HH:MM, got {value!r}", {"value": value}
-            )
+            raise _error(f"must be a time as HH:MM, got {value!r}")
         return value
 
     @field_validator("days")
@@ -88,9 +98,7 @@ class WorkingHoursModel(_Model):
     def _distinct_days(cls, days: list[str]) -> list[str]:
         twice = sorted({d for d in days if days.count(d) > 1})
         if twice:
-            raise PydanticCustomError(
-                "duplicate", "day listed twice: {days}", {"days": ", ".join(twice)}
-            )
+            raise _error(f"day listed twice: {', '.join(twice)}")
         return days
 
     @model_validator(mode="after")
@@ -132,10 +140,8 @@ class RepModel(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise PydanticCustomError(
-                "timezone",
-                "unknown time zone {value!r} (use an IANA name like Europe/London)",
-                {"value": value},
+            raise _error(
+                f"unknown time zone {value!r} (use an IANA name like Europe/London)"
             ) from None
         return value
 
@@ -164,17 +170,12 @@ class RuleModel(_Model):
             condition = parse_condition(raw, "when")
         except ConditionError as exc:
             message = re.sub(r"^when[.:]\s*", "", str(exc))
-            raise PydanticCustomError("condition", "{message}", {"message": message}) from None
+            raise _error(message) from None
         unknown = sorted(f for f in _fields(condition) if not _known_field(f))
         if unknown:
-            raise PydanticCustomError(
-                "condition",
-                "unknown field {fields}; use one of {known}, or utm.* / attributes.*",
-                {
-                    "fields": ", ".join(repr(f) for f in unknown),
-                    "known": ", ".join(sorted(RULE_FIELDS)),
-                },
-            )
+            names = ", ".join(repr(f) for f in unknown)
+            known = ", ".join(sorted(RULE_FIELDS - DOTTED_ROOTS))
+            raise _error(f"unknown field {names}; use one of {known}, utm.*, attributes.*")
         return raw
 
 
@@ -190,41 +191,32 @@ class RoutingConfig(_Model):
         problems: list[InitErrorDetails] = []
 
         def problem(loc: tuple[str | int, ...], message: str, value: Any) -> None:
-            problems.append(_detail(loc, message, value))
+            problems.append(InitErrorDetails(type=_error(message), loc=loc, input=value))
 
         reps = _first_index([r.id for r in self.reps], "reps", "id", "rep id", problem)
-        queues = _first_index(
-            [q.name for q in self.queues], "queues", "name", "queue name", problem
-        )
+        names = [q.name for q in self.queues]
+        queues = _first_index(names, "queues", "name", "queue name", problem)
         _first_index([r.name for r in self.rules], "rules", "name", "rule name", problem)
         skills = {r.id: set(r.skills) for r in self.reps}
-        for qi, queue in enumerate(self.queues):
-            for mi, member in enumerate(queue.members):
+        fallbacks = {q.name: q.fallback for q in self.queues}
+        in_a_cycle: set[str] = set()
+        for qi, q in enumerate(self.queues):
+            for mi, member in enumerate(q.members):
                 if member not in reps:
                     problem(("queues", qi, "members", mi), f"unknown rep {member!r}", member)
-                elif queue.members.index(member) < mi:
+                elif q.members.index(member) < mi:
                     problem(("queues", qi, "members", mi), f"rep {member!r} listed twice", member)
-            for si, skill in enumerate(queue.required_skills):
-                if not any(skill in skills.get(m, set()) for m in queue.members):
-                    problem(
-                        ("queues", qi, "required_skills", si),
-                        f"no member of {queue.name} has skill {skill!r}",
-                        skill,
-                    )
-            if queue.fallback is not None and queue.fallback not in queues:
-                problem(
-                    ("queues", qi, "fallback"), f"unknown queue {queue.fallback!r}", queue.fallback
-                )
-        in_reported_cycle: set[str] = set()
-        for qi, queue in enumerate(self.queues):
-            cycle = _fallback_cycle(queue.name, {q.name: q.fallback for q in self.queues})
-            if cycle and queue.name not in in_reported_cycle:
-                in_reported_cycle.update(cycle)
-                problem(
-                    ("queues", qi, "fallback"),
-                    f"fallback cycle: {' -> '.join(cycle)}",
-                    queue.fallback,
-                )
+            for si, skill in enumerate(q.required_skills):
+                if not any(skill in skills.get(m, ()) for m in q.members):
+                    message = f"no member of {q.name} has skill {skill!r}"
+                    problem(("queues", qi, "required_skills", si), message, skill)
+            if q.fallback is not None and q.fallback not in queues:
+                problem(("queues", qi, "fallback"), f"unknown queue {q.fallback!r}", q.fallback)
+            cycle = _fallback_cycle(q.name, fallbacks)
+            if cycle and q.name not in in_a_cycle:
+                in_a_cycle.update(cycle)
+                message = f"fallback cycle: {' -> '.join(cycle)}"
+                problem(("queues", qi, "fallback"), message, q.fallback)
         for ri, rule in enumerate(self.rules):
             if rule.name == DEFAULT_RULE:
                 problem(("rules", ri, "name"), f"rule name {DEFAULT_RULE!r} is reserved", rule.name)
@@ -272,9 +264,9 @@ def _rep(rep: RepModel) -> Rep:
         working_hours=None
         if hours is None
         else WorkingHours(
-            days=frozenset(WEEKDAYS.index(d) for d in hours.days),
-            start_minute=minutes(hours.start),
-            end_minute=minutes(hours.end),
+            frozenset(WEEKDAYS.index(d) for d in hours.days),
+            minutes(hours.start),
+            minutes(hours.end),
         ),
         holidays=frozenset(rep.holidays),
         out_of_office=tuple(DateRange(a.from_, a.to) for a in rep.out_of_office),
@@ -348,10 +340,11 @@ def _first_index(
     return first
 
 
-def _detail(loc: tuple[str | int, ...], message: str, value: Any) -> InitErrorDetails:
-    error = PydanticCustomError("routing_config", "{message}", {"message": message})
-    return InitErrorDetails(type=error, loc=loc, input=value)
+def _error(message: str) -> PydanticCustomError:
+    """An error whose text is exactly ``message`` (pydantic adds no 'Value error,' prefix)."""
+    return PydanticCustomError("routing_config", "{message}", {"message": message})
 
 
 def _fail(loc: tuple[str | int, ...], message: str, value: Any) -> None:
-    raise ValidationError.from_exception_data("routing", [_detail(loc, message, value)])
+    detail = InitErrorDetails(type=_error(message), loc=loc, input=value)
+    raise ValidationError.from_exception_data("routing", [detail])

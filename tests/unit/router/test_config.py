@@ -1,0 +1,274 @@
+"""The routing section validates on load and names the key of every problem."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.router.config import RoutingConfig, load_router_config, to_domain
+from services.router.domain import DateRange, WorkingHours
+from shared.conditions import ALWAYS, Leaf
+from shared.config import ConfigError, validate_section
+
+CONFIG_FILE = Path("leadflow.yaml")
+
+VALID: dict[str, Any] = {
+    "reps": [
+        {
+            "id": "ana",
+            "name": "Ana",
+            "email": "ana@example.com",
+            "timezone": "Europe/London",
+            "working_hours": {"days": ["Mon", "tue"], "start": "09:00", "end": "17:30"},
+            "holidays": ["2026-12-25"],
+            "out_of_office": [{"from": "2026-08-03", "to": "2026-08-14"}],
+            "languages": ["EN", "de"],
+            "skills": ["Enterprise"],
+            "weight": 3,
+            "max_open": 10,
+            "max_per_day": 5,
+        },
+        {"id": "ben", "name": "Ben", "timezone": "America/New_York"},
+    ],
+    "queues": [
+        {
+            "name": "fashion-uk",
+            "department": "fashion",
+            "region": "uk",
+            "members": ["ana", "ben"],
+            "strategy": "weighted_round_robin",
+            "required_skills": ["enterprise"],
+            "match_language": True,
+            "fallback": "general-global",
+            "sla_minutes": 30,
+        },
+        {"name": "general-global", "department": "general", "region": "global", "members": ["ben"]},
+    ],
+    "rules": [
+        {"name": "uk", "when": {"field": "country", "eq": "GB"}, "queue": "fashion-uk"},
+        {"name": "everything", "queue": "general-global"},
+    ],
+    "default_queue": "general-global",
+}
+
+
+def validate(data: dict[str, Any]) -> RoutingConfig:
+    return validate_section(CONFIG_FILE, {"routing": data}, "routing", RoutingConfig)
+
+
+def with_change(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    """VALID with the value at ``path`` replaced (or removed when value is ...)."""
+    data = copy.deepcopy(VALID)
+    target: Any = data
+    for part in path[:-1]:
+        target = target[part]
+    if value is ...:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+def test_valid_config_converts_to_frozen_domain_values() -> None:
+    routing = to_domain(validate(VALID))
+    ana = routing.reps["ana"]
+    assert list(routing.reps) == ["ana", "ben"]
+    assert ana.timezone == ZoneInfo("Europe/London")
+    assert ana.working_hours == WorkingHours(frozenset({0, 1}), 9 * 60, 17 * 60 + 30)
+    assert ana.holidays == frozenset({date(2026, 12, 25)})
+    assert ana.out_of_office == (DateRange(date(2026, 8, 3), date(2026, 8, 14)),)
+    assert ana.languages == frozenset({"en", "de"})
+    assert ana.skills == frozenset({"enterprise"})
+    assert (ana.weight, ana.max_open, ana.max_per_day) == (3, 10, 5)
+    assert routing.reps["ben"].working_hours is None
+    queue = routing.queues["fashion-uk"]
+    assert queue.members == ("ana", "ben")
+    assert queue.strategy == "weighted_round_robin"
+    assert queue.required_skills == frozenset({"enterprise"})
+    assert (queue.match_language, queue.fallback, queue.sla_minutes) == (True, "general-global", 30)
+    assert routing.queues["general-global"].strategy == "round_robin"
+    assert routing.rules[0].when == Leaf("country", "eq", "gb")
+    assert routing.rules[1].when == ALWAYS
+    assert routing.default_queue == "general-global"
+    assert routing.nurture_buckets == frozenset({"nurture"})
+
+
+def test_working_hours_default_to_monday_to_friday() -> None:
+    data = with_change(("reps", 0, "working_hours"), {"start": "09:00", "end": "24:00"})
+    hours = to_domain(validate(data)).reps["ana"].working_hours
+    assert hours == WorkingHours(frozenset(range(5)), 9 * 60, 24 * 60)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ("queues", 1, "members", 0),
+            "zed",
+            "routing.queues[1].members[0]: unknown rep 'zed'",
+        ),
+        (
+            ("queues", 0, "members"),
+            ["ana", "ben", "ana"],
+            "routing.queues[0].members[2]: rep 'ana' listed twice",
+        ),
+        (("queues", 0, "members"), [], "routing.queues[0].members: List should have at least 1"),
+        (("rules", 0, "queue"), "nope", "routing.rules[0].queue: unknown queue 'nope'"),
+        (("queues", 0, "fallback"), "nope", "routing.queues[0].fallback: unknown queue 'nope'"),
+        (("default_queue",), "nope", "routing.default_queue: unknown queue 'nope'"),
+        (("default_queue",), ..., "routing.default_queue: Field required"),
+        (("reps", 1, "id"), "ana", "routing.reps[1].id: duplicate rep id 'ana' (also reps[0])"),
+        (
+            ("queues", 1, "name"),
+            "fashion-uk",
+            "routing.queues[1].name: duplicate queue name 'fashion-uk' (also queues[0])",
+        ),
+        (
+            ("rules", 1, "name"),
+            "uk",
+            "routing.rules[1].name: duplicate rule name 'uk' (also rules[0])",
+        ),
+        (("rules", 1, "name"), "default", "routing.rules[1].name: rule name 'default' is reserved"),
+        (
+            ("queues", 1, "fallback"),
+            "fashion-uk",
+            "routing.queues[0].fallback: fallback cycle: "
+            "fashion-uk -> general-global -> fashion-uk",
+        ),
+        (
+            ("queues", 1, "fallback"),
+            "general-global",
+            "routing.queues[1].fallback: fallback cycle: general-global -> general-global",
+        ),
+        (
+            ("reps", 0, "timezone"),
+            "Europe/Londn",
+            "routing.reps[0].timezone: unknown time zone 'Europe/Londn' (use an IANA name",
+        ),
+        (
+            ("reps", 0, "working_hours", "start"),
+            "18:00",
+            "routing.reps[0].working_hours.start: start 18:00 must be before end 17:30",
+        ),
+        (
+            ("reps", 0, "working_hours", "end"),
+            "09:00",
+            "routing.reps[0].working_hours.start: start 09:00 must be before end 09:00",
+        ),
+        (
+            ("reps", 0, "working_hours", "end"),
+            "25:00",
+            "routing.reps[0].working_hours.end: must be a time as HH:MM, got '25:00'",
+        ),
+        (
+            ("reps", 0, "working_hours", "days"),
+            ["mon", "funday"],
+            "routing.reps[0].working_hours.days[1]: Input should be 'mon', 'tue'",
+        ),
+        (
+            ("reps", 0, "working_hours", "days"),
+            ["mon", "mon"],
+            "routing.reps[0].working_hours.days: day listed twice: mon",
+        ),
+        (
+            ("reps", 0, "out_of_office", 0, "to"),
+            "2026-08-01",
+            "routing.reps[0].out_of_office[0].to: 2026-08-01 is before from 2026-08-03",
+        ),
+        (
+            ("reps", 0, "languages"),
+            ["en", "eng"],
+            "routing.reps[0].languages[1]: must be an ISO 639-1 language code like 'de'",
+        ),
+        (("reps", 0, "weight"), 0, "routing.reps[0].weight: Input should be greater than or"),
+        (("reps", 0, "max_open"), 0, "routing.reps[0].max_open: Input should be greater than"),
+        (("reps", 0, "email"), "not-an-email", "routing.reps[0].email: value is not a valid"),
+        (("reps", 0, "nickname"), "Annie", "routing.reps[0].nickname: Extra inputs are not"),
+        (("queues", 0, "name"), "Fashion UK", "routing.queues[0].name: String should match"),
+        (("queues", 0, "strategy"), "random", "routing.queues[0].strategy: Input should be"),
+        (
+            ("queues", 0, "required_skills"),
+            ["enterprise", "retail"],
+            "routing.queues[0].required_skills[1]: no member of fashion-uk has skill 'retail'",
+        ),
+        (
+            ("rules", 0, "when"),
+            {"field": "country", "in": []},
+            "routing.rules[0].when: in: must be a non-empty list",
+        ),
+        (
+            ("rules", 0, "when"),
+            {"all": [{"field": "country", "between": [1, 2]}]},
+            "routing.rules[0].when: all[0].between: unknown operator",
+        ),
+        (
+            ("rules", 0, "when"),
+            {"field": "contry", "eq": "GB"},
+            "routing.rules[0].when: unknown field 'contry'; use one of",
+        ),
+        (
+            ("rules", 0, "when"),
+            {"field": "nested.thing", "eq": "x"},
+            "routing.rules[0].when: unknown field 'nested.thing'",
+        ),
+        (("rules", 0, "when"), {}, "routing.rules[0].when: needs 'field' and one operator"),
+    ],
+)
+def test_invalid_config_names_the_key_and_the_problem(
+    path: tuple[str | int, ...], value: Any, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate(with_change(path, value))
+    assert f"{CONFIG_FILE}: {message}" in str(caught.value)
+
+
+def test_every_reference_problem_is_reported_at_once() -> None:
+    data = with_change(("rules", 0, "queue"), "nope")
+    data["queues"][1]["members"] = ["zed"]
+    with pytest.raises(ConfigError) as caught:
+        validate(data)
+    lines = str(caught.value).splitlines()
+    assert lines == [
+        "leadflow.yaml: routing.queues[1].members[0]: unknown rep 'zed'",
+        "leadflow.yaml: routing.rules[0].queue: unknown queue 'nope'",
+    ]
+
+
+def test_missing_routing_section_says_what_is_required() -> None:
+    with pytest.raises(ConfigError) as caught:
+        validate_section(CONFIG_FILE, {}, "routing", RoutingConfig)
+    assert "routing.reps: Field required" in str(caught.value)
+    assert "routing.default_queue: Field required" in str(caught.value)
+
+
+def test_rule_may_use_utm_attributes_score_and_bucket() -> None:
+    data = with_change(
+        ("rules", 0, "when"),
+        {
+            "all": [
+                {"field": "utm.source", "eq": "google"},
+                {"field": "attributes.budget", "gte": 1000},
+                {"field": "score", "gte": 50},
+                {"not": {"field": "bucket", "eq": "cold"}},
+            ]
+        },
+    )
+    assert len(to_domain(validate(data)).rules) == 2
+
+
+def test_nurture_buckets_are_configurable_and_lower_cased() -> None:
+    data = with_change(("nurture_buckets",), ["Nurture", "cold"])
+    assert to_domain(validate(data)).nurture_buckets == frozenset({"nurture", "cold"})
+
+
+def test_load_router_config_reads_the_routing_section(tmp_path: Path) -> None:
+    path = tmp_path / "leadflow.yaml"
+    path.write_text("routing:\n  reps: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_router_config(path)
+    assert f"{path}: routing.reps: List should have at least 1 item" in str(caught.value)
