@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,18 +60,18 @@ def _route_of(request: Request) -> str:
     return getattr(route, "path", request.url.path)
 
 
-def error_response(request: Request, exc: ApiError) -> ORJSONResponse:
+def error_response(request: Request, exc: ApiError) -> JSONResponse:
     metrics.rejected_inputs.labels(_route_of(request), exc.error).inc()
     body = {"error": exc.error, "message": exc.message, "problems": exc.problems}
-    return ORJSONResponse(body, status_code=exc.status, headers=exc.headers)
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_api_error(request: Request, exc: Exception) -> ORJSONResponse:
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
         return error_response(request, exc)
 
-    async def on_validation(request: Request, exc: Exception) -> ORJSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
@@ -85,7 +85,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
         return error_response(request, ApiError(422, "invalid_request", message, problems))
 
-    async def on_http(request: Request, exc: Exception) -> ORJSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(request, ApiError(exc.status_code, code, str(exc.detail)))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -164,7 +164,6 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         description=spec.description,
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=spec.max_body_bytes)
@@ -187,7 +186,7 @@ def _health_router() -> APIRouter:
         summary="Readiness: PostgreSQL reachable, migrations done, Kafka connected",
         responses={503: {"description": "Not ready; the body says which part"}},
     )
-    async def readyz(runtime: RuntimeDep) -> ORJSONResponse:
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks = {
             "postgres": await _db_ok(runtime.engine),
             "migrations": runtime.migrated,
@@ -196,7 +195,7 @@ def _health_router() -> APIRouter:
         if runtime.consumer is not None:
             checks["kafka_consumer"] = runtime.consumer.connected
         ready = all(checks.values())
-        return ORJSONResponse(
+        return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks},
             status_code=200 if ready else 503,
         )

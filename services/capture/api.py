@@ -8,7 +8,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, status
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.capture import domain, handlers, store
@@ -122,7 +122,7 @@ async def submit_lead(body: LeadIn, runtime: RuntimeDep) -> Any:
     result = await handlers.capture_lead(uow, lead, now_utc())
     runtime.relay.enqueue(uow.committed)
     if result.duplicate:
-        return ORJSONResponse({"lead_id": result.lead_id, "status": "duplicate"}, status_code=200)
+        return JSONResponse({"lead_id": result.lead_id, "status": "duplicate"}, status_code=200)
     return {"lead_id": result.lead_id, "status": "accepted"}
 
 

@@ -75,6 +75,9 @@ class Settings(ServiceSettings):
 
     service_name: str = "router"
     port: int = 8002
+    waiting_retry_s: float = Field(
+        default=2.0, gt=0, description="How often waiting leads are offered again"
+    )
 
 
 class _Model(BaseModel):

@@ -1,0 +1,238 @@
+"""The router's use cases: route scored leads, retry waiting ones, close won/lost leads.
+
+Every routing decision runs under one advisory lock per batch (see store), against the
+loads and cursors read inside that lock, so replicas never double-assign, rotation stays
+fair and caps hold.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.router import domain, store
+from services.router.domain import Assigned, RepLoad, Routing, ToNurture, Waiting
+from shared.bus.consumer import BatchHandler
+from shared.contracts import (
+    ActivityKind,
+    CandidateTrace,
+    ContactSnapshot,
+    LeadActivityRecorded,
+    LeadAssigned,
+    LeadProfile,
+    LeadRoutedToNurture,
+    LeadScored,
+    RepRef,
+    RoutingTrace,
+)
+from shared.contracts.envelope import Envelope, Event, now_utc
+from shared.db.uow import UnitOfWork
+
+Clock = Callable[[], datetime]
+CLOSING_ACTIVITIES = frozenset({ActivityKind.WON, ActivityKind.LOST})
+
+
+@dataclass(frozen=True)
+class LeadToRoute:
+    lead_id: str
+    score: float
+    bucket: str
+    profile: Mapping[str, Any]
+    captured_at: datetime
+    causation: str | None = None
+
+
+@dataclass
+class RoutingRound:
+    """Loads, cursors and decisions of one locked batch, updated as leads are decided."""
+
+    routing: Routing
+    now: datetime
+    loads: dict[str, RepLoad]
+    day_starts: dict[str, datetime]
+    cursors: dict[str, int]
+    known: dict[str, store.LeadRow]
+    decisions: list[store.LeadDecision] = field(default_factory=list)
+    score_updates: list[tuple[str, float, str, Mapping[str, Any]]] = field(default_factory=list)
+    events: list[tuple[Event, str | None]] = field(default_factory=list)
+
+
+async def open_round(
+    uow: UnitOfWork, routing: Routing, now: datetime, lead_ids: list[str]
+) -> RoutingRound:
+    """Take the routing lock and read the state decisions depend on."""
+    await store.lock_routing(uow.conn)
+    stored = await store.load_rep_loads(uow.conn)
+    loads: dict[str, RepLoad] = {}
+    day_starts: dict[str, datetime] = {}
+    for rep in routing.reps.values():
+        today = domain.local_day_start(rep, now)
+        current = stored.get(rep.id)
+        if current is None:
+            loads[rep.id] = RepLoad(rep.id)
+        elif current.day_start < today:  # a new local day: the daily count starts again
+            loads[rep.id] = RepLoad(rep.id, current.load.open_leads, 0)
+        else:
+            loads[rep.id] = current.load
+        day_starts[rep.id] = today
+    cursors = await store.load_cursors(uow.conn)
+    known = await store.load_leads(uow.conn, lead_ids)
+    return RoutingRound(routing, now, loads, day_starts, cursors, known)
+
+
+def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
+    """An owned lead keeps its owner; a nurtured lead stays until it qualifies; others route."""
+    row = rnd.known.get(lead.lead_id)
+    routing = rnd.routing
+    nurture_bucket = domain.is_nurture_bucket(lead.bucket, routing)
+    if row is not None and (
+        row.status == "assigned" or (row.status == "nurture" and nurture_bucket)
+    ):
+        rnd.score_updates.append((lead.lead_id, lead.score, lead.bucket, lead.profile))
+        return
+    facts = domain.lead_facts(lead.profile, score=lead.score, bucket=lead.bucket)
+    decision = domain.route_lead(facts, lead.bucket, routing, rnd.loads, rnd.cursors, rnd.now)
+    if isinstance(decision, Assigned):
+        rnd.loads, rnd.cursors = domain.apply_assignment(decision, rnd.loads, rnd.cursors)
+        assignment_id = str(uuid.uuid4())
+        _record(rnd, lead, "assigned", decision.queue, decision.rep_id, assignment_id,
+                decision.rule, assigned=True, sla_due_at=decision.sla_due_at)  # fmt: skip
+        rnd.events.append(
+            (assigned_event(routing, lead, decision, assignment_id, rnd.now), lead.causation)
+        )
+    elif isinstance(decision, ToNurture):
+        _record(rnd, lead, "nurture", None, None, None, None)
+        rnd.events.append(
+            (
+                LeadRoutedToNurture(
+                    lead_id=lead.lead_id,
+                    bucket=lead.bucket,
+                    score=lead.score,
+                    routed_at=rnd.now,
+                    lead=LeadProfile.model_validate(lead.profile),
+                    reason=decision.reason,
+                ),
+                lead.causation,
+            )
+        )
+    else:
+        assert isinstance(decision, Waiting)
+        _record(rnd, lead, "waiting", decision.queue, None, None, decision.rule)
+
+
+def _record(
+    rnd: RoutingRound,
+    lead: LeadToRoute,
+    status: str,
+    queue: str | None,
+    rep_id: str | None,
+    assignment_id: str | None,
+    rule: str | None,
+    *,
+    assigned: bool = False,
+    sla_due_at: datetime | None = None,
+) -> None:
+    rnd.decisions.append(
+        store.LeadDecision(
+            lead.lead_id, status, queue, rep_id, assignment_id, rule, lead.score, lead.bucket,
+            lead.profile, lead.captured_at, rnd.now, rnd.now if assigned else None, sla_due_at,
+        )
+    )  # fmt: skip
+    rnd.known[lead.lead_id] = store.LeadRow(
+        lead.lead_id, status, queue, rep_id, assignment_id, lead.score, lead.bucket,
+        dict(lead.profile), lead.captured_at, None,
+    )  # fmt: skip
+
+
+def assigned_event(
+    routing: Routing, lead: LeadToRoute, d: Assigned, assignment_id: str, now: datetime
+) -> LeadAssigned:
+    rep = routing.reps[d.rep_id]
+    candidates = [
+        CandidateTrace(rep_id=c.rep_id, eligible=c.eligible, reason=f"{a.queue}: {c.reason}")
+        for a in d.attempts
+        for c in a.choice.candidates
+    ]
+    profile = LeadProfile.model_validate(lead.profile)
+    return LeadAssigned(
+        lead_id=lead.lead_id,
+        assignment_id=assignment_id,
+        queue=d.queue,
+        rep=RepRef(rep_id=rep.id, name=rep.name, email=rep.email),
+        lead=ContactSnapshot.of(profile),
+        score=lead.score,
+        bucket=lead.bucket,
+        source=profile.source,
+        captured_at=lead.captured_at,
+        assigned_at=now,
+        sla_due_at=d.sla_due_at,
+        trace=RoutingTrace(
+            rule=d.rule,
+            queue=d.matched_queue,
+            strategy=d.choice.strategy,
+            candidates=candidates,
+            explanation=d.trace,
+        ),
+    )
+
+
+async def close_round(uow: UnitOfWork, rnd: RoutingRound) -> None:
+    """Persist the round's decisions, loads and cursors; emit its events."""
+    await store.save_decisions(uow.conn, rnd.decisions)
+    await store.update_scores(uow.conn, rnd.score_updates)
+    if rnd.decisions:
+        touched = {d.rep_id for d in rnd.decisions if d.rep_id}
+        await store.save_rep_loads(
+            uow.conn,
+            {r: store.StoredLoad(rnd.loads[r], rnd.day_starts[r]) for r in touched},
+        )
+        await store.save_cursors(uow.conn, rnd.cursors)
+    for event, causation in rnd.events:
+        uow.emit(event, causationid=causation)
+
+
+def make_batch_handler(routing: Routing, clock: Clock = now_utc) -> BatchHandler:
+    async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+        scored = [
+            LeadToRoute(
+                e.data.lead_id,
+                e.data.score,
+                e.data.bucket,
+                e.data.lead.model_dump(mode="json"),
+                e.data.captured_at,
+                e.id,
+            )  # fmt: skip
+            for e in envelopes
+            if isinstance(e.data, LeadScored)
+        ]
+        closing = [
+            e.data.lead_id
+            for e in envelopes
+            if isinstance(e.data, LeadActivityRecorded) and e.data.kind in CLOSING_ACTIVITIES
+        ]
+        if scored:
+            rnd = await open_round(uow, routing, clock(), [s.lead_id for s in scored])
+            for lead in scored:
+                decide(rnd, lead)
+            await close_round(uow, rnd)
+        if closing:
+            reps = await store.close_leads(uow.conn, closing, clock())
+            await store.release_load(uow.conn, reps)
+
+    return handle
+
+
+async def retry_waiting(uow: UnitOfWork, routing: Routing, now: datetime, limit: int = 500) -> int:
+    """Leads nobody could take are offered again (someone came online or freed capacity)."""
+    await store.lock_routing(uow.conn)
+    waiting = await store.load_waiting(uow.conn, limit)
+    if not waiting:
+        return 0
+    rnd = await open_round(uow, routing, now, [w.lead_id for w in waiting])
+    for row in waiting:
+        decide(rnd, LeadToRoute(row.lead_id, row.score, row.bucket, row.profile, row.captured_at))
+    await close_round(uow, rnd)
+    return sum(1 for d in rnd.decisions if d.status != "waiting")

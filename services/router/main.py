@@ -1,0 +1,32 @@
+"""Composition root of the router service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.router import api, handlers, jobs
+from services.router.config import Settings, load_routing
+from shared.contracts.topics import topics_consumed_by
+from shared.service import ServiceSpec, create_service_app
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    routing = load_routing(settings.config_file)
+    spec = ServiceSpec(
+        name="router",
+        version="1.0.0",
+        description="Routes scored leads to a department/region queue and a rep, with the"
+        " decision trace; sends not-ready leads to nurture.",
+        migrations=MIGRATIONS,
+        routers=[api.router],
+        consumes=topics_consumed_by("router"),
+        make_handler=lambda runtime: handlers.make_batch_handler(routing),
+        background=[jobs.assign_waiting_leads],
+        state={"routing": routing},
+    )
+    return create_service_app(spec, settings)

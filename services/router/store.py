@@ -1,0 +1,247 @@
+"""The router's tables. Routing decisions are serialised across replicas by a transaction
+advisory lock, taken once per batch, so rotation and caps stay exact with any number of
+router processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.router.domain import RepLoad
+
+ROUTING_LOCK = 7_340_001  # pg_advisory_xact_lock key: one routing decision-maker at a time
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    lead_id: str
+    status: str
+    queue: str | None
+    rep_id: str | None
+    assignment_id: str | None
+    score: float
+    bucket: str
+    profile: dict[str, Any]
+    captured_at: datetime
+    closed_at: datetime | None
+
+
+_COLUMNS = (
+    "lead_id, status, queue, rep_id, assignment_id, score, bucket, profile, captured_at, closed_at"
+)
+
+
+def _row(r: Any) -> LeadRow:
+    profile = r[7] if isinstance(r[7], dict) else orjson.loads(r[7])
+    return LeadRow(
+        str(r[0]), r[1], r[2], r[3], str(r[4]) if r[4] else None, r[5], r[6], profile, r[8], r[9]
+    )
+
+
+async def lock_routing(conn: AsyncConnection) -> None:
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK})
+
+
+async def load_leads(conn: AsyncConnection, lead_ids: Iterable[str]) -> dict[str, LeadRow]:
+    ids = list(set(lead_ids))
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        text(f"SELECT {_COLUMNS} FROM leads WHERE lead_id = ANY(CAST(:ids AS uuid[]))"),
+        {"ids": ids},
+    )
+    return {str(r[0]): _row(r) for r in rows}
+
+
+async def load_waiting(conn: AsyncConnection, limit: int) -> list[LeadRow]:
+    rows = await conn.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM leads WHERE status = 'waiting'"
+            " ORDER BY decided_at LIMIT :limit"
+        ),
+        {"limit": limit},
+    )
+    return [_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class StoredLoad:
+    load: RepLoad
+    day_start: datetime
+
+
+async def load_rep_loads(conn: AsyncConnection) -> dict[str, StoredLoad]:
+    rows = await conn.execute(
+        text("SELECT rep_id, open_leads, assigned_today, day_start FROM rep_load")
+    )
+    return {r[0]: StoredLoad(RepLoad(r[0], r[1], r[2]), r[3]) for r in rows}
+
+
+async def load_cursors(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(text("SELECT queue, cursor FROM queue_cursor"))
+    return {r[0]: r[1] for r in rows}
+
+
+@dataclass(frozen=True)
+class LeadDecision:
+    lead_id: str
+    status: str
+    queue: str | None
+    rep_id: str | None
+    assignment_id: str | None
+    rule: str | None
+    score: float
+    bucket: str
+    profile: Mapping[str, Any]
+    captured_at: datetime
+    decided_at: datetime
+    assigned_at: datetime | None
+    sla_due_at: datetime | None
+
+
+_UPSERT_LEADS = text(
+    "INSERT INTO leads (lead_id, status, queue, rep_id, assignment_id, rule, score, bucket,"
+    " profile, captured_at, decided_at, assigned_at, sla_due_at)"
+    " SELECT * FROM unnest(CAST(:lead_id AS uuid[]), CAST(:status AS text[]),"
+    " CAST(:queue AS text[]), CAST(:rep_id AS text[]), CAST(:assignment_id AS uuid[]),"
+    " CAST(:rule AS text[]), CAST(:score AS float8[]), CAST(:bucket AS text[]),"
+    " CAST(:profile AS jsonb[]), CAST(:captured_at AS timestamptz[]),"
+    " CAST(:decided_at AS timestamptz[]), CAST(:assigned_at AS timestamptz[]),"
+    " CAST(:sla_due_at AS timestamptz[]))"
+    " ON CONFLICT (lead_id) DO UPDATE SET status = excluded.status, queue = excluded.queue,"
+    " rep_id = excluded.rep_id, assignment_id = excluded.assignment_id, rule = excluded.rule,"
+    " score = excluded.score, bucket = excluded.bucket, profile = excluded.profile,"
+    " decided_at = excluded.decided_at, assigned_at = excluded.assigned_at,"
+    " sla_due_at = excluded.sla_due_at"
+)
+
+
+async def save_decisions(conn: AsyncConnection, decisions: Sequence[LeadDecision]) -> None:
+    if not decisions:
+        return
+    cols: dict[str, list[Any]] = {k: [] for k in LeadDecision.__dataclass_fields__}
+    for d in decisions:
+        for k in cols:
+            value = getattr(d, k)
+            cols[k].append(orjson.dumps(value).decode() if k == "profile" else value)
+    await conn.execute(_UPSERT_LEADS, cols)
+
+
+async def update_scores(
+    conn: AsyncConnection, updates: Sequence[tuple[str, float, str, Mapping[str, Any]]]
+) -> None:
+    """Keep score, bucket and profile current for leads whose owner does not change."""
+    if not updates:
+        return
+    await conn.execute(
+        text(
+            "UPDATE leads SET score = u.score, bucket = u.bucket, profile = u.profile"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:scores AS float8[]),"
+            " CAST(:buckets AS text[]), CAST(:profiles AS jsonb[]))"
+            " AS u(id, score, bucket, profile)"
+            " WHERE leads.lead_id = u.id"
+        ),
+        {
+            "ids": [u[0] for u in updates],
+            "scores": [u[1] for u in updates],
+            "buckets": [u[2] for u in updates],
+            "profiles": [orjson.dumps(u[3]).decode() for u in updates],
+        },
+    )
+
+
+async def save_rep_loads(conn: AsyncConnection, loads: Mapping[str, StoredLoad]) -> None:
+    if not loads:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO rep_load (rep_id, open_leads, assigned_today, day_start)"
+            " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:open AS int[]),"
+            " CAST(:today AS int[]), CAST(:day AS timestamptz[]))"
+            " ON CONFLICT (rep_id) DO UPDATE SET open_leads = excluded.open_leads,"
+            " assigned_today = excluded.assigned_today, day_start = excluded.day_start"
+        ),
+        {
+            "ids": list(loads),
+            "open": [s.load.open_leads for s in loads.values()],
+            "today": [s.load.assigned_today for s in loads.values()],
+            "day": [s.day_start for s in loads.values()],
+        },
+    )
+
+
+async def save_cursors(conn: AsyncConnection, cursors: Mapping[str, int]) -> None:
+    if not cursors:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO queue_cursor (queue, cursor)"
+            " SELECT * FROM unnest(CAST(:queues AS text[]), CAST(:cursors AS int[]))"
+            " ON CONFLICT (queue) DO UPDATE SET cursor = excluded.cursor"
+        ),
+        {"queues": list(cursors), "cursors": list(cursors.values())},
+    )
+
+
+async def close_leads(conn: AsyncConnection, lead_ids: Sequence[str], at: datetime) -> list[str]:
+    """Mark open assignments closed (won/lost); return the reps whose load drops, one per lead."""
+    if not lead_ids:
+        return []
+    rows = await conn.execute(
+        text(
+            "UPDATE leads SET closed_at = :at WHERE lead_id = ANY(CAST(:ids AS uuid[]))"
+            " AND status = 'assigned' AND closed_at IS NULL RETURNING rep_id"
+        ),
+        {"ids": list(lead_ids), "at": at},
+    )
+    return [r[0] for r in rows]
+
+
+async def release_load(conn: AsyncConnection, rep_ids: Sequence[str]) -> None:
+    if not rep_ids:
+        return
+    await conn.execute(
+        text(
+            "UPDATE rep_load SET open_leads = greatest(open_leads - d.n, 0)"
+            " FROM (SELECT r, count(*) AS n FROM unnest(CAST(:reps AS text[])) AS r GROUP BY r) d"
+            " WHERE rep_load.rep_id = d.r"
+        ),
+        {"reps": list(rep_ids)},
+    )
+
+
+async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT lead_id, status, queue, rep_id, assignment_id, rule, score, bucket,"
+                " decided_at, assigned_at, sla_due_at, closed_at FROM leads WHERE lead_id = :id"
+            ),
+            {"id": lead_id},
+        )
+    ).first()
+    if row is None:
+        return None
+    keys = ("lead_id", "status", "queue", "rep_id", "assignment_id", "rule", "score", "bucket",
+            "decided_at", "assigned_at", "sla_due_at", "closed_at")  # fmt: skip
+    out = dict(zip(keys, row, strict=True))
+    out["lead_id"] = str(out["lead_id"])
+    out["assignment_id"] = str(out["assignment_id"]) if out["assignment_id"] else None
+    return out
+
+
+async def queue_counts(conn: AsyncConnection) -> dict[str, dict[str, int]]:
+    rows = await conn.execute(
+        text(
+            "SELECT queue, count(*) FILTER (WHERE status = 'waiting'),"
+            " count(*) FILTER (WHERE status = 'assigned' AND closed_at IS NULL)"
+            " FROM leads WHERE queue IS NOT NULL GROUP BY queue"
+        )
+    )
+    return {r[0]: {"waiting": r[1], "open": r[2]} for r in rows}
