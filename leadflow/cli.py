@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     topics.add_argument("--replication", type=int, default=1)
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("file", type=Path, nargs="?", default=DEFAULT_CONFIG_FILE)
+    docs = sub.add_parser(
+        "docs", help="write docs/asyncapi.yaml, docs/openapi/*.json and the k8s ConfigMap"
+    )
+    docs.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
+    docs.add_argument("--root", type=Path, default=Path("."), help="repository root")
 
     args = parser.parse_args(argv)
     try:
@@ -49,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_topics(args.partitions, args.replication))
         if args.command == "check-config":
             return _check_config(args.file)
+        if args.command == "docs":
+            return _docs(args.root, check=args.check)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
@@ -139,6 +146,23 @@ def _check_config(path: Path, quiet: bool = False) -> int:
             loader(path)
     if not quiet:
         print(f"{path}: valid")
+    return 0
+
+
+def _docs(root: Path, *, check: bool) -> int:
+    from leadflow.docgen import generated_files, stale_files, write_files
+
+    files = generated_files(root)
+    if check:
+        stale = stale_files(root, files)
+        if stale:
+            names = "\n  ".join(str(p) for p in stale)
+            print(f"stale generated file(s); run `leadflow docs`:\n  {names}", file=sys.stderr)
+            return 1
+        print(f"{len(files)} generated file(s) up to date")
+        return 0
+    touched = write_files(root, files)
+    print(f"{len(touched)} file(s) written or removed: {', '.join(map(str, touched)) or '-'}")
     return 0
 
 

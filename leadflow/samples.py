@@ -20,13 +20,15 @@ COUNTRIES = ["GB", "GB", "GB", "DE", "DE", "AT", "CH", "US", "US", "US", "FR", "
 INTERESTS = ["shoes", "apparel", "software", "software", "shoes"]
 SOURCES = ["web", "web", "google-ads", "meta-lead-ads", "linkedin-lead-gen", "referral"]
 INDUSTRIES = ["retail", "fashion", "technology", "finance", "manufacturing", "healthcare"]
-_PHONES = {
-    c: phonenumbers.format_number(
-        phonenumbers.example_number_for_type(c, phonenumbers.PhoneNumberType.MOBILE),
-        phonenumbers.PhoneNumberFormat.INTERNATIONAL,
-    )
-    for c in set(COUNTRIES)
-}
+
+
+def _example_mobile(country: str) -> str:
+    number = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    assert number is not None, country
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+_PHONES = {c: _example_mobile(c) for c in set(COUNTRIES)}
 
 
 def generate_lead(rng: random.Random, tag: str = "") -> dict[str, Any]:
