@@ -58,6 +58,7 @@ class Settings(ServiceSettings):
     """Where the scorer runs; the scoring model itself comes from the YAML config file."""
 
     service_name: str = "scorer"
+    port: int = 8001
 
 
 class _Section(BaseModel):

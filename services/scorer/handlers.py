@@ -1,0 +1,228 @@
+"""The scorer's use case: apply a batch of captured leads and activities, re-score, announce.
+
+A batch is applied in three steps, with one query per table whatever its size:
+
+1. each event is *noted* into a :class:`BatchPlan` by its entry in ``HANDLERS``;
+2. :func:`leads_to_score` decides which leads changed: a lead captured for the first time,
+   or a known lead with an activity not seen before (an activity whose lead is unknown is
+   only stored; a second ``LeadCaptured`` for a known lead changes nothing);
+3. each changed lead is scored once, over all its stored activities, with
+   ``domain.score_lead``; the score is saved and announced (``LeadScored``, and
+   ``LeadQualified`` when it first reaches the threshold).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from services.scorer import domain, store
+from shared.bus.consumer import BatchHandler
+from shared.contracts import (
+    LeadActivityRecorded,
+    LeadCaptured,
+    LeadProfile,
+    LeadQualified,
+    LeadScored,
+    ScoreContribution,
+)
+from shared.contracts.envelope import Envelope, Event, now_utc
+from shared.db.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """The event that changed a lead: its position in the batch and its id (the causation)."""
+
+    position: int
+    event_id: str
+
+
+@dataclass
+class BatchPlan:
+    """What a batch brings, before anything is loaded: new captures and new activities."""
+
+    captured: dict[str, tuple[Trigger, LeadCaptured]] = field(default_factory=dict)
+    activities: dict[str, tuple[Trigger, LeadActivityRecorded]] = field(default_factory=dict)
+
+    def lead_ids(self) -> set[str]:
+        return set(self.captured) | {a.lead_id for _, a in self.activities.values()}
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _require_uuid(value: str, name: str) -> None:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a UUID") from None
+
+
+def note_captured(plan: BatchPlan, trigger: Trigger, event: LeadCaptured) -> None:
+    """A lead is captured once: within a batch, its first LeadCaptured wins."""
+    _require_uuid(event.lead_id, "lead_id")
+    plan.captured.setdefault(event.lead_id, (trigger, event))
+
+
+def note_activity(plan: BatchPlan, trigger: Trigger, event: LeadActivityRecorded) -> None:
+    """An activity counts once, whichever event delivered it first."""
+    _require_uuid(event.lead_id, "lead_id")
+    _require_uuid(event.activity_id, "activity_id")
+    plan.activities.setdefault(event.activity_id, (trigger, event))
+
+
+def leads_to_score(
+    plan: BatchPlan, known: set[str], inserted_activities: set[str]
+) -> dict[str, Trigger]:
+    """A lead is re-scored when first captured, or when a known lead gets a new activity.
+
+    Returns each such lead with the latest event of the batch that changed it.
+    """
+    triggers: dict[str, Trigger] = {
+        lead_id: trigger for lead_id, (trigger, _) in plan.captured.items() if lead_id not in known
+    }
+    for activity_id in inserted_activities:
+        trigger, activity = plan.activities[activity_id]
+        lead_id = activity.lead_id
+        if lead_id not in known and lead_id not in triggers:
+            continue  # stored; counted once the lead's captured event arrives
+        current = triggers.get(lead_id)
+        if current is None or trigger.position > current.position:
+            triggers[lead_id] = trigger
+    return triggers
+
+
+def _activity_row(event: LeadActivityRecorded) -> store.ActivityRow:
+    return store.ActivityRow(
+        activity_id=event.activity_id,
+        lead_id=event.lead_id,
+        kind=event.kind.value,
+        occurred_at=_as_utc(event.occurred_at),
+        channel=event.channel,
+        details=event.details,
+    )
+
+
+def _new_lead(event: LeadCaptured) -> store.StoredLead:
+    profile = event.lead.model_dump(mode="json")
+    return store.StoredLead(event.lead_id, profile, _as_utc(event.captured_at), None)
+
+
+async def score_batch(
+    uow: UnitOfWork, plan: BatchPlan, model: domain.ScoringModel, now: datetime
+) -> None:
+    """Store the batch's facts, then score each changed lead once and announce its score."""
+    conn = uow.conn
+    known = await store.load_leads(conn, plan.lead_ids())
+    inserted = await store.insert_activities(
+        conn, [_activity_row(event) for _, event in plan.activities.values()]
+    )
+    triggers = leads_to_score(plan, set(known), inserted)
+    if not triggers:
+        return
+    leads = {**{lid: _new_lead(ev) for lid, (_, ev) in plan.captured.items()}, **known}
+    activities = await store.load_activities(conn, triggers)
+    rows: list[store.ScoreRow] = []
+    for lead_id, trigger in sorted(triggers.items(), key=lambda item: item[1].position):
+        lead = leads[lead_id]
+        score = domain.score_lead(lead.profile, activities.get(lead_id, []), model, now)
+        rows.append(_score_row(lead, score, model, now))
+        _announce(uow, lead, score, model, now, trigger.event_id)
+    await store.save_scores(conn, rows)
+
+
+def _score_row(
+    lead: store.StoredLead, score: domain.Score, model: domain.ScoringModel, now: datetime
+) -> store.ScoreRow:
+    return store.ScoreRow(
+        lead_id=lead.lead_id,
+        profile=lead.profile,
+        captured_at=lead.captured_at,
+        score=score.total,
+        fit=score.fit,
+        engagement=score.engagement,
+        bucket=score.bucket,
+        qualified=score.qualified,
+        contributions=[
+            {"rule": c.rule, "group": c.group, "points": c.points} for c in score.contributions
+        ],
+        model_version=model.version,
+        scored_at=now,
+    )
+
+
+def _announce(
+    uow: UnitOfWork,
+    lead: store.StoredLead,
+    score: domain.Score,
+    model: domain.ScoringModel,
+    now: datetime,
+    cause: str,
+) -> None:
+    """Every score is announced; a lead reaching the threshold is announced qualified once."""
+    uow.emit(
+        LeadScored(
+            lead_id=lead.lead_id,
+            score=score.total,
+            fit=score.fit,
+            engagement=score.engagement,
+            bucket=score.bucket,
+            qualified=score.qualified,
+            model_version=model.version,
+            contributions=[
+                ScoreContribution(rule=c.rule, group=c.group, points=c.points)
+                for c in score.contributions
+            ],
+            scored_at=now,
+            captured_at=lead.captured_at,
+            lead=LeadProfile.model_validate(lead.profile),
+        ),
+        causationid=cause,
+    )
+    if domain.qualification_change(lead.qualified, score.qualified) == "qualified":
+        uow.emit(
+            LeadQualified(
+                lead_id=lead.lead_id,
+                score=score.total,
+                bucket=score.bucket,
+                threshold=model.threshold,
+                qualified_at=now,
+            ),
+            causationid=cause,
+        )
+
+
+def make_batch_handler(model: domain.ScoringModel, clock: Clock = now_utc) -> BatchHandler:
+    """The consumer's batch handler: note every event, then score the batch at ``clock()``."""
+
+    async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+        plan = BatchPlan()
+        for position, env in enumerate(envelopes):
+            note = HANDLERS.get(type(env.data))
+            if note is None:
+                log.warning(
+                    "ignoring unexpected event type %s", env.type, extra={"event_id": env.id}
+                )
+                continue
+            note(plan, Trigger(position, env.id), env.data)
+        await score_batch(uow, plan, model, clock())
+
+    return handle
+
+
+Note = Callable[[BatchPlan, Trigger, Any], None]
+
+HANDLERS: dict[type[Event], Note] = {
+    LeadCaptured: note_captured,
+    LeadActivityRecorded: note_activity,
+}
