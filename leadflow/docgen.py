@@ -100,6 +100,89 @@ def _consumers_text(consumers: tuple[str, ...]) -> str:
     return f"Consumed by {groups}."
 
 
+def _channel(topic: str, description: str, names: list[str]) -> dict[str, Any]:
+    return {
+        "address": topic,
+        "title": topic,
+        "description": description,
+        "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in names},
+        "bindings": {"kafka": {"topic": topic, "bindingVersion": KAFKA_BINDING}},
+    }
+
+
+def _operation(
+    action: str, topic: str, names: list[str], summary: str, group: str | None = None
+) -> dict[str, Any]:
+    """Send or receive the named messages of the topic's channel (as a consumer group)."""
+    cid = _channel_id(topic)
+    op: dict[str, Any] = {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{cid}"},
+        "summary": summary,
+        "messages": [{"$ref": f"#/channels/{cid}/messages/{name}"} for name in names],
+    }
+    if group is not None:
+        group_id = {"type": "string", "enum": [group]}
+        op["bindings"] = {"kafka": {"groupId": group_id, "bindingVersion": KAFKA_BINDING}}
+    return op
+
+
+def _message(cls: type[Event], producer: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": cls.TYPE,
+        "title": cls.__name__,
+        "summary": (cls.__doc__ or "").strip().splitlines()[0],
+        "contentType": "application/cloudevents+json",
+        "correlationId": {"location": "$message.payload#/correlationid"},
+        "headers": {
+            "type": "object",
+            "properties": {"content-type": {"type": "string", "const": CONTENT_TYPE.decode()}},
+        },
+        "payload": _envelope(cls, producer, _hoist(cls, schemas)),
+        "bindings": {"kafka": {"key": LEAD_KEY, "bindingVersion": KAFKA_BINDING}},
+    }
+
+
+_DEAD_LETTER = {
+    "name": "dead-letter",
+    "title": "DeadLetter",
+    "summary": "A record its consumer could not handle, copied byte for byte",
+    "description": "Key, value and headers are those of the original record (usually one of "
+    "the CloudEvents above, but possibly anything for a record that did not decode); the "
+    "dlq-* headers say why and where from. Replay it by producing the value with the same key "
+    "to the original topic.",
+    "headers": {
+        "type": "object",
+        "required": list(DLQ_HEADERS),
+        "properties": {n: {"type": "string", "description": d} for n, d in DLQ_HEADERS.items()},
+    },
+    "payload": {"description": "The original record value, unchanged"},
+    "bindings": {
+        "kafka": {
+            "key": {"type": "string", "description": "The original record key (lead id)"},
+            "bindingVersion": KAFKA_BINDING,
+        }
+    },
+}
+
+_SERVERS = {
+    "embedded": {
+        "host": "127.0.0.1:9092",
+        "protocol": "kafka",
+        "description": "The embedded Tansu broker that `leadflow up` starts. It keeps events in "
+        "memory only: they are gone when it stops. For development and tests.",
+    },
+    "production": {
+        "host": "{bootstrap}",
+        "protocol": "kafka",
+        "description": "Your Kafka cluster: set LEADFLOW_KAFKA_BOOTSTRAP to its bootstrap servers.",
+        "variables": {
+            "bootstrap": {"default": "kafka:9092", "description": "host:port of a bootstrap broker"}
+        },
+    },
+}
+
+
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every topic, event type and dead-letter topic."""
     schemas: dict[str, Any] = {}
@@ -108,129 +191,43 @@ def asyncapi_document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     for topic, spec in TOPOLOGY.items():
         classes = [cls for cls in EVENT_CLASSES if cls.TOPIC == topic]
+        messages.update({cls.__name__: _message(cls, spec.producer, schemas) for cls in classes})
+        names = [cls.__name__ for cls in classes]
         cid = _channel_id(topic)
-        for cls in classes:
-            messages[cls.__name__] = {
-                "name": cls.TYPE,
-                "title": cls.__name__,
-                "summary": (cls.__doc__ or "").strip().splitlines()[0],
-                "contentType": "application/cloudevents+json",
-                "correlationId": {"location": "$message.payload#/correlationid"},
-                "headers": {
-                    "type": "object",
-                    "properties": {
-                        "content-type": {"type": "string", "const": CONTENT_TYPE.decode()}
-                    },
-                },
-                "payload": _envelope(cls, spec.producer, _hoist(cls, schemas)),
-                "bindings": {"kafka": {"key": LEAD_KEY, "bindingVersion": KAFKA_BINDING}},
-            }
-        refs = {cls.__name__: {"$ref": f"#/components/messages/{cls.__name__}"} for cls in classes}
-        channels[cid] = {
-            "address": topic,
-            "title": topic,
-            "description": f"Produced by {spec.producer}. {_consumers_text(spec.consumers)} "
-            "Kafka key: the lead id, so one lead's events keep their order on one partition.",
-            "messages": refs,
-            "bindings": {"kafka": {"topic": topic, "bindingVersion": KAFKA_BINDING}},
-        }
-        channel_msgs = [{"$ref": f"#/channels/{cid}/messages/{name}"} for name in refs]
-        operations[f"{spec.producer}-sends-{cid}"] = {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{cid}"},
-            "summary": f"{spec.producer} publishes to {topic}",
-            "messages": channel_msgs,
-        }
-        for consumer in spec.consumers:
-            operations[f"{consumer}-receives-{cid}"] = {
-                "action": "receive",
-                "channel": {"$ref": f"#/channels/{cid}"},
-                "summary": f"{consumer} consumes {topic}",
-                "messages": channel_msgs,
-                "bindings": {
-                    "kafka": {
-                        "groupId": {"type": "string", "enum": [consumer]},
-                        "bindingVersion": KAFKA_BINDING,
-                    }
-                },
-            }
-    _add_dead_letters(channels, messages, operations)
+        channels[cid] = _channel(
+            topic,
+            f"Produced by {spec.producer}. {_consumers_text(spec.consumers)} Kafka key: the "
+            "lead id, so one lead's events keep their order on one partition.",
+            names,
+        )
+        summary = f"{spec.producer} publishes to {topic}"
+        operations[f"{spec.producer}-sends-{cid}"] = _operation("send", topic, names, summary)
+        for group in spec.consumers:
+            summary = f"{group} consumes {topic}"
+            operations[f"{group}-receives-{cid}"] = _operation(
+                "receive", topic, names, summary, group
+            )
+    messages["DeadLetter"] = _DEAD_LETTER
+    for group in (g for g in SERVICES if topics_consumed_by(g)):
+        topic = dead_letter_topic(group)
+        cid = _channel_id(topic)
+        channels[cid] = _channel(
+            topic,
+            f"Dead letters of consumer group `{group}`: records it failed to handle after "
+            f"retries. Produced by {group}; nothing consumes it automatically.",
+            ["DeadLetter"],
+        )
+        summary = f"{group} dead-letters poison records to {topic}"
+        operations[f"{group}-sends-{cid}"] = _operation("send", topic, ["DeadLetter"], summary)
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Leadflow events", "version": version("leadflow"), "description": _INFO},
         "defaultContentType": "application/cloudevents+json",
-        "servers": {
-            "embedded": {
-                "host": "127.0.0.1:9092",
-                "protocol": "kafka",
-                "description": "The embedded Tansu broker that `leadflow up` starts. It keeps "
-                "events in memory only: they are gone when it stops. For development and tests.",
-            },
-            "production": {
-                "host": "{bootstrap}",
-                "protocol": "kafka",
-                "description": "Your Kafka cluster: set LEADFLOW_KAFKA_BOOTSTRAP to its "
-                "bootstrap servers.",
-                "variables": {
-                    "bootstrap": {
-                        "default": "kafka:9092",
-                        "description": "host:port of a bootstrap broker",
-                    }
-                },
-            },
-        },
+        "servers": _SERVERS,
         "channels": channels,
         "operations": operations,
         "components": {"schemas": dict(sorted(schemas.items())), "messages": messages},
     }
-
-
-def _add_dead_letters(
-    channels: dict[str, Any], messages: dict[str, Any], operations: dict[str, Any]
-) -> None:
-    """One dead-letter topic per consumer group: the original record plus dlq-* headers."""
-    messages["DeadLetter"] = {
-        "name": "dead-letter",
-        "title": "DeadLetter",
-        "summary": "A record its consumer could not handle, copied byte for byte",
-        "description": "Key, value and headers are those of the original record (usually one "
-        "of the CloudEvents above, but possibly anything for a record that did not decode); "
-        "the dlq-* headers say why and where from. Replay it by producing the value with the "
-        "same key to the original topic.",
-        "headers": {
-            "type": "object",
-            "required": list(DLQ_HEADERS),
-            "properties": {
-                name: {"type": "string", "description": text} for name, text in DLQ_HEADERS.items()
-            },
-        },
-        "payload": {"description": "The original record value, unchanged"},
-        "bindings": {
-            "kafka": {
-                "key": {"type": "string", "description": "The original record key (lead id)"},
-                "bindingVersion": KAFKA_BINDING,
-            }
-        },
-    }
-    for group in SERVICES:
-        if not topics_consumed_by(group):
-            continue
-        topic = dead_letter_topic(group)
-        cid = _channel_id(topic)
-        channels[cid] = {
-            "address": topic,
-            "title": topic,
-            "description": f"Dead letters of consumer group `{group}`: records it failed to "
-            f"handle after retries. Produced by {group}; nothing consumes it automatically.",
-            "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
-            "bindings": {"kafka": {"topic": topic, "bindingVersion": KAFKA_BINDING}},
-        }
-        operations[f"{group}-sends-{cid}"] = {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{cid}"},
-            "summary": f"{group} dead-letters poison records to {topic}",
-            "messages": [{"$ref": f"#/channels/{cid}/messages/DeadLetter"}],
-        }
 
 
 def openapi_documents() -> dict[str, dict[str, Any]]:

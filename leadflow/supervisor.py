@@ -102,6 +102,14 @@ class Stack:
             "LEADFLOW_HOST": self.opts.host,
             "LEADFLOW_PORT": str(self.ports[name]),
             "LEADFLOW_KAFKA_PARTITIONS": str(self.opts.partitions),
+            # The embedded broker holds a group join for half the session timeout; a short
+            # session also hands a killed consumer's partitions over sooner.
+            "LEADFLOW_KAFKA_SESSION_TIMEOUT_MS": os.environ.get(
+                "LEADFLOW_KAFKA_SESSION_TIMEOUT_MS", "6000"
+            ),
+            "LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS": os.environ.get(
+                "LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "1000"
+            ),
         }
 
     def start_service(self, name: str) -> None:

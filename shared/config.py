@@ -36,6 +36,12 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1, description="Partitions for new topics")
     kafka_replication: int = Field(default=1, ge=1, description="Replication for new topics")
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=500)
+    kafka_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=1000,
+        description="Consumer session timeout; a dead consumer's partitions move after this",
+    )
+    kafka_heartbeat_interval_ms: int = Field(default=3000, ge=100)
     kafka_max_batch: int = Field(default=500, ge=1, le=10_000)
     config_file: Path = DEFAULT_CONFIG_FILE
     host: str = "127.0.0.1"

@@ -120,6 +120,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     bootstrap=settings.kafka_bootstrap,
                     fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
                     max_batch=settings.kafka_max_batch,
+                    session_timeout_ms=settings.kafka_session_timeout_ms,
+                    heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
                 ),
                 engine=engine,
                 source=spec.name,

@@ -17,6 +17,11 @@ import pytest
 
 from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 
+# The embedded broker holds a consumer-group join for half the session timeout: keep it short
+# in tests (services started in-process and as subprocesses both read these).
+os.environ.setdefault("LEADFLOW_KAFKA_SESSION_TIMEOUT_MS", "3000")
+os.environ.setdefault("LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "500")
+
 
 @pytest.fixture(scope="session")
 def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -51,6 +51,8 @@ class ConsumerSettings:
     fetch_max_wait_ms: int = 10
     max_batch: int = 500
     max_attempts: int = 3
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3000
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -113,6 +115,8 @@ class BatchConsumer:
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=self._s.fetch_max_wait_ms,
                 max_poll_records=self._s.max_batch,
+                session_timeout_ms=self._s.session_timeout_ms,
+                heartbeat_interval_ms=self._s.heartbeat_interval_ms,
             )
             try:
                 await consumer.start()
