@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from services.notifier import domain
 from shared.conditions import parse_condition
-from shared.config import load_section
+from shared.config import ServiceSettings, load_section
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 SECRET_PREFIX = "whsec_"
@@ -166,6 +166,19 @@ class NotifierConfig(BaseModel):
             subscriptions=tuple(s.to_domain() for s in self.subscriptions),
             retry=domain.RetryPolicy(base_s=self.retry.base_s, max_s=self.retry.max_s),
         )
+
+
+class Settings(ServiceSettings):
+    """The notifier's process settings (env ``LEADFLOW_*``); subscriptions live in the YAML."""
+
+    service_name: str = "notifier"
+    port: int = 8004
+    delivery_tick_s: float = Field(
+        0.1,
+        gt=0,
+        le=10,
+        description="How long the delivery worker sleeps when nothing is due (seconds)",
+    )
 
 
 def load_notifier_config(path: Path) -> NotifierConfig:

@@ -1,0 +1,231 @@
+"""The delivery worker: POST due webhook deliveries, signed, and record what happened.
+
+It claims with a lease instead of holding row locks across HTTP calls, so no transaction
+stays open while a receiver is slow:
+
+1. a short transaction claims up to ``batch`` due pending rows (``next_attempt_at <= now()``,
+   ``FOR UPDATE SKIP LOCKED``, so replicas share the work), counts their next attempt and
+   moves ``next_attempt_at`` to now + lease (the longest subscription timeout plus a margin);
+2. the POSTs run concurrently on one shared ``httpx.AsyncClient``, each signed with the
+   subscription's secret (from the config only, never the database) and cut off at its
+   ``timeout_s``;
+3. a second short transaction records every attempt and applies :func:`domain.next_step` —
+   delivered, retry after :func:`domain.backoff_delay` with random jitter, or failed with
+   the reason — but only where the row is still pending at that attempt number (a worker
+   whose lease ran out cannot overwrite its successor). ``NotificationDelivered`` goes out
+   through the outbox of that transaction.
+
+If a worker dies between 1 and 3, the lease expires and the delivery is tried again, so a
+receiver may see one ``webhook-id`` twice; Standard Webhooks receivers dedupe on it. A
+delivery whose subscription was removed from (or disabled in) the config fails with a
+clear reason instead of being sent. Database and network errors are logged, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
+from prometheus_client import Counter
+
+from services.notifier import domain, store
+from shared.contracts import NotificationDelivered
+from shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"  # CloudEvents structured mode
+USER_AGENT = "Leadflow-Notifier/1.0"
+PEEK_BYTES = 4096  # read at most this much of a response (keeps the connection reusable)
+MAX_ERROR_CHARS = 500
+MAX_IDLE_BACKOFF_S = 5.0
+
+ATTEMPTS = Counter(
+    "leadflow_webhook_attempts_total",
+    "Webhook delivery attempts by subscription and outcome",
+    ["subscription", "outcome"],
+)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the worker runs: the rules from the config, idle tick, batch size, lease margin."""
+
+    rules: domain.NotifierRules
+    tick_s: float = 0.1
+    batch: int = 100
+    lease_margin_s: float = 15.0
+
+    @property
+    def lease_s(self) -> float:
+        """How long a claimed delivery is left alone: longest timeout plus the margin."""
+        longest = max((s.timeout_s for s in self.rules.subscriptions), default=0.0)
+        return longest + self.lease_margin_s
+
+
+async def deliver_due(runtime: Runtime) -> None:
+    """Background job: deliver what is due, forever; sleep a tick when nothing is."""
+    cfg: DeliverySettings = runtime.state["delivery"]
+    idle = cfg.tick_s
+    async with httpx.AsyncClient(
+        follow_redirects=False,
+        headers={"user-agent": USER_AGENT},
+        limits=httpx.Limits(max_connections=cfg.batch, max_keepalive_connections=cfg.batch),
+    ) as client:
+        while True:
+            try:
+                handled = await deliver_round(runtime, client, cfg)
+                idle = cfg.tick_s
+            except Exception:
+                log.warning("delivery round failed; retrying in %.2fs", idle, exc_info=True)
+                handled = 0
+                idle = min(idle * 2, MAX_IDLE_BACKOFF_S)
+            if handled == 0:
+                await asyncio.sleep(idle)
+
+
+async def deliver_round(runtime: Runtime, client: httpx.AsyncClient, cfg: DeliverySettings) -> int:
+    """Claim, POST and settle one batch of due deliveries; return how many were claimed."""
+    async with runtime.engine.begin() as conn:
+        claimed = await store.claim_due(conn, cfg.batch, cfg.lease_s)
+    if not claimed:
+        return 0
+    subs = {s.name: s for s in cfg.rules.subscriptions}
+    records = await asyncio.gather(
+        *(post_once(client, subs.get(c.subscription), c) for c in claimed)
+    )
+    updates = [
+        settle(
+            c, subs.get(c.subscription), r, cfg.rules.retry, random.uniform(0, domain.MAX_JITTER)
+        )
+        for c, r in zip(claimed, records, strict=True)
+    ]
+    uow = runtime.uow()
+    async with uow:
+        applied = await store.record_outcomes(uow.conn, records, updates)
+        for c, u in zip(claimed, updates, strict=True):
+            if u.status == "delivered" and c.delivery_id in applied:
+                uow.emit(_delivered_event(c, u), causationid=c.event_id, correlationid=_corr(c))
+        await uow.commit()
+    runtime.relay.enqueue(uow.committed)
+    for c, u in zip(claimed, updates, strict=True):
+        outcome = u.status if u.status != "pending" else "retry"
+        ATTEMPTS.labels(c.subscription, outcome).inc()
+        if u.status == "failed":
+            log.warning(
+                "webhook delivery failed: %s",
+                u.error,
+                extra={"delivery_id": c.delivery_id, "subscription": c.subscription},
+            )
+    return len(claimed)
+
+
+async def post_once(
+    client: httpx.AsyncClient, sub: domain.Subscription | None, claimed: store.ClaimedDelivery
+) -> store.AttemptRecord:
+    """POST one signed delivery (unless its subscription is gone or disabled) and time it."""
+    at = datetime.now(UTC)
+    started = time.perf_counter()
+    code: int | None = None
+    error: str | None = None
+    if sub is None:
+        error = f"not sent: subscription {claimed.subscription!r} is no longer in the config"
+    elif not sub.enabled:
+        error = f"not sent: subscription {claimed.subscription!r} is disabled in the config"
+    else:
+        headers = domain.signed_headers(sub.secret, claimed.delivery_id, at, claimed.body)
+        headers["content-type"] = CONTENT_TYPE
+        try:
+            async with asyncio.timeout(sub.timeout_s):
+                async with client.stream(
+                    "POST", sub.url, content=claimed.body, headers=headers, timeout=sub.timeout_s
+                ) as resp:
+                    code = resp.status_code
+                    peek = await _peek(resp)
+            if not 100 <= code <= 599:
+                error, code = f"invalid HTTP status {code}", None
+            elif not 200 <= code <= 299:
+                error = f"HTTP {code}: {peek.decode('utf-8', 'replace')}".rstrip(": ")
+        except TimeoutError:
+            error = f"timed out after {sub.timeout_s:g}s"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        except Exception as exc:  # never let one delivery abort the round
+            log.warning("unexpected error posting a webhook", exc_info=True)
+            error = f"{type(exc).__name__}: {exc}"
+    duration_ms = round((time.perf_counter() - started) * 1000)
+    return store.AttemptRecord(
+        delivery_id=claimed.delivery_id,
+        attempt=claimed.attempts,
+        at=at,
+        status_code=code,
+        error=error[:MAX_ERROR_CHARS] if error else None,
+        duration_ms=duration_ms,
+    )
+
+
+def settle(
+    claimed: store.ClaimedDelivery,
+    sub: domain.Subscription | None,
+    record: store.AttemptRecord,
+    retry: domain.RetryPolicy,
+    jitter: float,
+) -> store.DeliveryUpdate:
+    """Turn an attempt into the delivery's new state by the domain's retry rules."""
+    if sub is None or not sub.enabled:
+        return store.DeliveryUpdate(
+            claimed.delivery_id, claimed.attempts, "failed", None, None, record.error
+        )
+    attempt = claimed.attempt_in_round
+    outcome = domain.next_step(record.status_code, attempt, sub.max_attempts)
+    base = (claimed.delivery_id, claimed.attempts)
+    if isinstance(outcome, domain.Delivered):
+        delivered_at = record.at + timedelta(milliseconds=record.duration_ms)
+        return store.DeliveryUpdate(
+            *base, "delivered", sub.url, record.status_code, None, delivered_at=delivered_at
+        )
+    if isinstance(outcome, domain.Retry):
+        delay = domain.backoff_delay(attempt, retry.base_s, retry.max_s, jitter)
+        return store.DeliveryUpdate(
+            *base, "pending", sub.url, record.status_code, record.error, retry_in_s=delay
+        )
+    reason = outcome.reason if not record.error else f"{outcome.reason}; last error: {record.error}"
+    return store.DeliveryUpdate(*base, "failed", sub.url, record.status_code, reason)
+
+
+async def _peek(resp: httpx.Response) -> bytes:
+    """The start of the response body (for error messages); the rest is not read."""
+    data = b""
+    async for chunk in resp.aiter_bytes():
+        data += chunk
+        if len(data) >= PEEK_BYTES:
+            break
+    return data[:MAX_ERROR_CHARS]
+
+
+def _delivered_event(c: store.ClaimedDelivery, u: store.DeliveryUpdate) -> NotificationDelivered:
+    assert u.status_code is not None and u.delivered_at is not None
+    return NotificationDelivered(
+        lead_id=c.lead_id,
+        delivery_id=c.delivery_id,
+        subscription=c.subscription,
+        event_type=c.event_type,
+        attempts=c.attempts,
+        status_code=u.status_code,
+        delivered_at=u.delivered_at,
+    )
+
+
+def _corr(c: store.ClaimedDelivery) -> str | None:
+    """The delivered CloudEvent's correlation id, carried on to NotificationDelivered."""
+    try:
+        value = orjson.loads(c.body).get("correlationid")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,77 @@
+"""The notifier's use cases for consumed events: plan one webhook delivery per subscriber.
+
+Consumed events only plan deliveries (rows in ``deliveries``, written in the consumer's
+batch transaction); the delivery worker (:mod:`services.notifier.delivery`) sends them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+
+from services.notifier import domain, store
+from shared.bus.consumer import BatchHandler
+from shared.contracts import LeadAssigned, LeadQualified, LeadRoutedToNurture, NurtureStepDue
+from shared.contracts.envelope import Envelope, Event, encode
+from shared.db.uow import UnitOfWork
+
+# Namespace of the delivery ids: uuid5(namespace, "<subscription>/<event id>").
+DELIVERY_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4b7a-9a51-2f4c1e7d9b30")
+
+
+def delivery_id_for(subscription: str, event_id: str) -> str:
+    """One event and one subscription always make the same delivery (and webhook-id)."""
+    return str(uuid.uuid5(DELIVERY_NAMESPACE, f"{subscription}/{event_id}"))
+
+
+def plan_deliveries(env: Envelope, rules: domain.NotifierRules) -> list[store.NewDelivery]:
+    """Each enabled subscription listing the event's type, whose condition holds, gets it."""
+    subs = domain.matching_subscriptions(
+        env.type, env.data.model_dump(mode="json"), rules.subscriptions
+    )
+    if not subs:
+        return []
+    _, body = encode(
+        env.data,
+        source=env.source,
+        event_id=env.id,
+        time=env.time,
+        causationid=env.causationid,
+        correlationid=env.correlationid,
+    )
+    return [
+        store.NewDelivery(
+            delivery_id=delivery_id_for(sub.name, env.id),
+            subscription=sub.name,
+            event_id=env.id,
+            event_type=env.type,
+            lead_id=env.data.lead_id,
+            url=sub.url,
+            body=body,
+        )
+        for sub in subs
+    ]
+
+
+def make_batch_handler(rules: domain.NotifierRules) -> BatchHandler:
+    """The consumer's batch handler: plan every event's deliveries, insert them at once."""
+
+    async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+        planned: list[store.NewDelivery] = []
+        for env in envelopes:
+            handler = HANDLERS.get(type(env.data))
+            if handler is not None:
+                planned.extend(handler(env, rules))
+        await store.insert_deliveries(uow.conn, planned)
+
+    return handle
+
+
+Handler = Callable[[Envelope, domain.NotifierRules], list[store.NewDelivery]]
+
+HANDLERS: dict[type[Event], Handler] = {
+    LeadAssigned: plan_deliveries,
+    LeadQualified: plan_deliveries,
+    LeadRoutedToNurture: plan_deliveries,
+    NurtureStepDue: plan_deliveries,
+}

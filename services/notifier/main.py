@@ -1,0 +1,38 @@
+"""Composition root of the notifier service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.notifier import api, handlers
+from services.notifier.config import Settings, load_notifier_config
+from services.notifier.delivery import DeliverySettings, deliver_due
+from shared.contracts.topics import topics_consumed_by
+from shared.service import ServiceSpec, create_service_app
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    config = load_notifier_config(settings.config_file)  # a bad config fails at start
+    rules = config.to_domain()
+    spec = ServiceSpec(
+        name="notifier",
+        version="1.0.0",
+        description="Outbound webhooks: every assignment, qualification, nurture routing and"
+        " nurture step is POSTed as a CloudEvent, signed the Standard Webhooks way, to the"
+        " subscriptions that ask for it, with retries and an audit trail of every attempt.",
+        migrations=MIGRATIONS,
+        routers=[api.router],
+        consumes=topics_consumed_by("notifier"),
+        make_handler=lambda rt: handlers.make_batch_handler(rules),
+        background=[deliver_due],
+        state={
+            "config": config,
+            "delivery": DeliverySettings(rules=rules, tick_s=settings.delivery_tick_s),
+        },
+    )
+    return create_service_app(spec, settings)

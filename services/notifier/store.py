@@ -1,0 +1,261 @@
+"""The notifier's tables (deliveries, delivery_attempts) and the queries on them.
+
+The only module here that speaks SQL. Writes are batched: one statement per table for a
+whole consumed batch or a whole delivery round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A delivery planned for one event and one subscription."""
+
+    delivery_id: str
+    subscription: str
+    event_id: str
+    event_type: str
+    lead_id: str
+    url: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A due delivery this worker holds a lease on, for attempt number ``attempts``."""
+
+    delivery_id: str
+    subscription: str
+    event_id: str
+    event_type: str
+    lead_id: str
+    body: bytes
+    attempts: int
+    round_start: int
+
+    @property
+    def attempt_in_round(self) -> int:
+        """The attempt number the retry rules see (counted since the last manual retry)."""
+        return self.attempts - self.round_start
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """What happened on one attempt."""
+
+    delivery_id: str
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """Where a delivery stands after an attempt; ``retry_in_s`` is set when still pending."""
+
+    delivery_id: str
+    attempt: int
+    status: DeliveryStatus
+    url: str | None  # the subscription's current URL; None keeps the stored one
+    status_code: int | None
+    error: str | None
+    retry_in_s: float | None = None
+    delivered_at: datetime | None = None
+
+
+_INSERT_DELIVERIES = text(
+    "INSERT INTO deliveries"
+    " (delivery_id, subscription, event_id, event_type, lead_id, url, body, next_attempt_at)"
+    " SELECT u.*, now() FROM unnest(CAST(:ids AS uuid[]), CAST(:subs AS text[]),"
+    " CAST(:event_ids AS text[]), CAST(:types AS text[]), CAST(:leads AS text[]),"
+    " CAST(:urls AS text[]), CAST(:bodies AS bytea[])) AS u"
+    " ON CONFLICT (subscription, event_id) DO NOTHING"
+)
+_CLAIM_DUE = text(
+    "WITH due AS ("
+    "  SELECT delivery_id FROM deliveries"
+    "  WHERE status = 'pending' AND next_attempt_at <= now()"
+    "  ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED)"
+    " UPDATE deliveries AS d SET attempts = d.attempts + 1,"
+    "  next_attempt_at = now() + make_interval(secs => :lease_s)"
+    " FROM due WHERE d.delivery_id = due.delivery_id"
+    " RETURNING d.delivery_id, d.subscription, d.event_id, d.event_type, d.lead_id, d.body,"
+    "  d.attempts, d.round_start"
+)
+_INSERT_ATTEMPTS = text(
+    "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms)"
+    " SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS int[]),"
+    " CAST(:ats AS timestamptz[]), CAST(:codes AS int[]), CAST(:errors AS text[]),"
+    " CAST(:durations AS int[]))"
+    " ON CONFLICT DO NOTHING"
+)
+# Only the lease holder's outcome counts: the row must still be pending at this attempt.
+_APPLY_UPDATES = text(
+    "UPDATE deliveries AS d SET status = u.status, url = COALESCE(u.url, d.url),"
+    " last_status_code = u.status_code, last_error = u.error, delivered_at = u.delivered_at,"
+    " next_attempt_at = CASE WHEN u.status = 'pending'"
+    "   THEN now() + make_interval(secs => u.retry_in_s) END"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS int[]), CAST(:statuses AS text[]),"
+    " CAST(:urls AS text[]), CAST(:codes AS int[]), CAST(:errors AS text[]),"
+    " CAST(:retry_in AS float8[]), CAST(:delivered_at AS timestamptz[]))"
+    " AS u(delivery_id, attempt, status, url, status_code, error, retry_in_s, delivered_at)"
+    " WHERE d.delivery_id = u.delivery_id AND d.attempts = u.attempt AND d.status = 'pending'"
+    " RETURNING d.delivery_id"
+)
+_COLUMNS = (
+    "delivery_id, subscription, event_id, event_type, lead_id, url, status, attempts,"
+    " next_attempt_at, last_status_code, last_error, created_at, delivered_at"
+)
+_LIST = text(
+    f"SELECT {_COLUMNS} FROM deliveries"
+    " WHERE (CAST(:lead_id AS text) IS NULL OR lead_id = :lead_id)"
+    " AND (CAST(:status AS text) IS NULL OR status = :status)"
+    " ORDER BY created_at DESC, delivery_id DESC LIMIT :limit"
+)
+_GET = text(f"SELECT {_COLUMNS}, body FROM deliveries WHERE delivery_id = :id")
+_ATTEMPTS = text(
+    "SELECT attempt, at, status_code, error, duration_ms FROM delivery_attempts"
+    " WHERE delivery_id = :id ORDER BY attempt"
+)
+_RETRY = text(
+    "UPDATE deliveries SET status = 'pending', round_start = attempts, next_attempt_at = now(),"
+    " delivered_at = NULL WHERE delivery_id = :id AND status = 'failed'"
+    f" RETURNING {_COLUMNS}"
+)
+_STATUS = text("SELECT status FROM deliveries WHERE delivery_id = :id")
+
+
+async def insert_deliveries(conn: AsyncConnection, rows: Sequence[NewDelivery]) -> None:
+    """Insert planned deliveries in one statement; one already planned for the pair is kept."""
+    if not rows:
+        return
+    await conn.execute(
+        _INSERT_DELIVERIES,
+        {
+            "ids": [r.delivery_id for r in rows],
+            "subs": [r.subscription for r in rows],
+            "event_ids": [r.event_id for r in rows],
+            "types": [r.event_type for r in rows],
+            "leads": [r.lead_id for r in rows],
+            "urls": [r.url for r in rows],
+            "bodies": [r.body for r in rows],
+        },
+    )
+
+
+async def claim_due(conn: AsyncConnection, limit: int, lease_s: float) -> list[ClaimedDelivery]:
+    """Take up to ``limit`` due deliveries, count their next attempt and lease them."""
+    rows = await conn.execute(_CLAIM_DUE, {"limit": limit, "lease_s": lease_s})
+    return [
+        ClaimedDelivery(
+            delivery_id=str(r[0]),
+            subscription=r[1],
+            event_id=r[2],
+            event_type=r[3],
+            lead_id=r[4],
+            body=bytes(r[5]),
+            attempts=r[6],
+            round_start=r[7],
+        )
+        for r in rows
+    ]
+
+
+async def record_outcomes(
+    conn: AsyncConnection, attempts: Sequence[AttemptRecord], updates: Sequence[DeliveryUpdate]
+) -> set[str]:
+    """Store the attempts and apply the updates; return the ids whose update took effect."""
+    if attempts:
+        await conn.execute(
+            _INSERT_ATTEMPTS,
+            {
+                "ids": [a.delivery_id for a in attempts],
+                "attempts": [a.attempt for a in attempts],
+                "ats": [a.at for a in attempts],
+                "codes": [a.status_code for a in attempts],
+                "errors": [a.error for a in attempts],
+                "durations": [a.duration_ms for a in attempts],
+            },
+        )
+    if not updates:
+        return set()
+    rows = await conn.execute(
+        _APPLY_UPDATES,
+        {
+            "ids": [u.delivery_id for u in updates],
+            "attempts": [u.attempt for u in updates],
+            "statuses": [u.status for u in updates],
+            "urls": [u.url for u in updates],
+            "codes": [u.status_code for u in updates],
+            "errors": [u.error for u in updates],
+            "retry_in": [u.retry_in_s for u in updates],
+            "delivered_at": [u.delivered_at for u in updates],
+        },
+    )
+    return {str(r[0]) for r in rows}
+
+
+def _delivery(row: Any) -> dict[str, Any]:
+    return {
+        "delivery_id": str(row[0]),
+        "subscription": row[1],
+        "event_id": row[2],
+        "event_type": row[3],
+        "lead_id": row[4],
+        "url": row[5],
+        "status": row[6],
+        "attempts": row[7],
+        "next_attempt_at": row[8] if row[6] == "pending" else None,
+        "last_status_code": row[9],
+        "last_error": row[10],
+        "created_at": row[11],
+        "delivered_at": row[12],
+    }
+
+
+async def list_deliveries(
+    conn: AsyncConnection, lead_id: str | None, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Deliveries, newest first, optionally for one lead and/or in one status."""
+    rows = await conn.execute(_LIST, {"lead_id": lead_id, "status": status, "limit": limit})
+    return [_delivery(r) for r in rows]
+
+
+async def get_delivery(conn: AsyncConnection, delivery_id: str) -> dict[str, Any] | None:
+    """One delivery with its body and its attempts, oldest first."""
+    row = (await conn.execute(_GET, {"id": delivery_id})).first()
+    if row is None:
+        return None
+    attempts = await conn.execute(_ATTEMPTS, {"id": delivery_id})
+    return {
+        **_delivery(row),
+        "body": bytes(row[13]),
+        "attempt_log": [
+            {"attempt": a[0], "at": a[1], "status_code": a[2], "error": a[3], "duration_ms": a[4]}
+            for a in attempts
+        ],
+    }
+
+
+async def retry_failed(conn: AsyncConnection, delivery_id: str) -> dict[str, Any] | None:
+    """Make a failed delivery pending and due now; None if it is not failed (or unknown)."""
+    row = (await conn.execute(_RETRY, {"id": delivery_id})).first()
+    return _delivery(row) if row is not None else None
+
+
+async def delivery_status(conn: AsyncConnection, delivery_id: str) -> str | None:
+    """The delivery's status, or None if there is no such delivery."""
+    row = (await conn.execute(_STATUS, {"id": delivery_id})).first()
+    return str(row[0]) if row is not None else None
