@@ -9,9 +9,10 @@ from typing import Any
 import phonenumbers
 
 FIRST = ["Ana", "Ben", "Chloé", "Dieter", "Emma", "Farid", "Greta", "Hugo", "Ines", "Jonas",
-         "Kate", "Liam", "Mia", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara"]  # fmt: skip
-LAST = ["Smith", "Müller", "García", "Dubois", "Rossi", "Jones", "Schmidt", "Novak", "Brown",
-        "Fischer", "Martin", "Taylor", "Weber", "Lopez", "Wilson", "Becker"]  # fmt: skip
+         "Kate", "Liam", "Mia", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sven",
+         "Tara"]  # fmt: skip
+LAST = ["Smith", "Müller", "García", "Dubois", "Rossi", "Jones", "Schmidt", "Novak",
+        "Brown", "Fischer", "Martin", "Taylor", "Weber", "Lopez", "Wilson", "Becker"]  # fmt: skip
 COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Soylent",
              "Tyrell", "Cyberdyne", "Wonka", "Gringotts"]  # fmt: skip
 TITLES = ["CEO", "VP Sales", "Head of Marketing", "Buyer", "IT Manager", "CTO", "Analyst",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,10 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+def _more_than(n: int, records: list[dict[str, Any]]) -> bool:
+    return len(records) > n
+
+
 def lead_ids(n: int) -> list[str]:
     return [str(uuid.uuid4()) for _ in range(n)]
 
@@ -92,7 +97,7 @@ async def test_routes_gb_shoes_round_robin_with_trace(
             for done, lead_id in enumerate(ids):  # one at a time: rotation order is observable
                 await produce(fresh_broker.bootstrap, LEAD_SCORED,
                               [scored(lead_id, country="GB", interest="shoes")])  # fmt: skip
-                await out.wait_for(lambda r, n=done: len(r) > n, what="assignment")
+                await out.wait_for(partial(_more_than, done), what="assignment")
         reps = [r["data"]["rep"]["rep_id"] for r in out.records]
         assert reps == ["ana", "ben", "cat"] * 3
         first = out.records[0]["data"]

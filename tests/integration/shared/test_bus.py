@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import text
@@ -68,8 +68,8 @@ class Harness:
 
     async def handle(self, uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
         for env in envelopes:
-            data = env.data
-            assert isinstance(data, self.Pinged)
+            assert isinstance(env.data, self.Pinged)
+            data: Any = env.data
             if data.poison:
                 raise ValueError(f"cannot handle n={data.n}")
             await uow.conn.execute(

@@ -1,0 +1,303 @@
+"""The wire contract: every event round-trips, bad records are refused, schemas do not drift."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from shared.contracts import (
+    EVENT_CLASSES,
+    EVENT_TYPES,
+    ActivityKind,
+    CandidateTrace,
+    ContactSnapshot,
+    EnvelopeError,
+    Event,
+    LeadActivityRecorded,
+    LeadAssigned,
+    LeadCaptured,
+    LeadProfile,
+    LeadQualified,
+    LeadRoutedToNurture,
+    LeadScored,
+    NotificationDelivered,
+    NurtureStepDue,
+    NurtureStopped,
+    RepRef,
+    RoutingTrace,
+    ScoreContribution,
+    decode,
+    encode,
+)
+from shared.contracts.topics import SERVICES, TOPOLOGY
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE_HINT = "LEADFLOW_UPDATE_SNAPSHOTS=1 pytest tests/contract"
+
+LEAD = "6f1c2a9e-3b7d-4c51-9a0e-2d8b7f4e1c30"
+T0 = datetime(2026, 11, 25, 9, 30, 0, tzinfo=UTC)
+PROFILE = LeadProfile(
+    email="ana.silva@acme-shoes.co.uk",
+    phone="+442071838750",
+    first_name="Ana",
+    last_name="Silva",
+    company="Acme Shoes Ltd",
+    title="Head of Buying",
+    country="GB",
+    interest="shoes",
+    industry="retail",
+    company_size=240,
+    language="en",
+    source="web",
+    channel="cpc",
+    campaign="spring-boots",
+    utm={"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring-boots"},
+    attributes={"newsletter": True, "stores": 12},
+)
+CONTACT = ContactSnapshot.of(PROFILE)
+
+SAMPLES: dict[type[Event], Event] = {
+    LeadCaptured: LeadCaptured(lead_id=LEAD, captured_at=T0, lead=PROFILE),
+    LeadActivityRecorded: LeadActivityRecorded(
+        lead_id=LEAD,
+        activity_id="0b5d1f7a-8e2c-4a63-b1d9-5c7e3f2a9b10",
+        kind=ActivityKind.WON,
+        occurred_at=T0 + timedelta(days=30),
+        recorded_at=T0 + timedelta(days=30, seconds=2),
+        channel="call",
+        rep_id="ana",
+        amount=Decimal("12500.00"),
+        details={"opportunity": "OPP-1042"},
+    ),
+    LeadScored: LeadScored(
+        lead_id=LEAD,
+        score=72.5,
+        fit=55.0,
+        engagement=17.5,
+        bucket="warm",
+        qualified=True,
+        model_version="2026-11-01",
+        contributions=[
+            ScoreContribution(rule="uk-retail", group="fit", points=35),
+            ScoreContribution(rule="mid-size", group="fit", points=20),
+            ScoreContribution(rule="pricing-page", group="engagement", points=17.5),
+        ],
+        scored_at=T0 + timedelta(seconds=1),
+        captured_at=T0,
+        lead=PROFILE,
+    ),
+    LeadQualified: LeadQualified(
+        lead_id=LEAD, score=72.5, bucket="warm", threshold=60, qualified_at=T0
+    ),
+    LeadAssigned: LeadAssigned(
+        lead_id=LEAD,
+        assignment_id="9a3e7c1d-2f4b-4d8a-8c6e-1b0f5a7d3e29",
+        queue="fashion-uk",
+        rep=RepRef(rep_id="ben", name="Ben Carter", email="ben@example.com"),
+        lead=CONTACT,
+        score=72.5,
+        bucket="warm",
+        source="web",
+        captured_at=T0,
+        assigned_at=T0 + timedelta(seconds=2),
+        sla_due_at=T0 + timedelta(minutes=30),
+        trace=RoutingTrace(
+            rule="gb-shoes",
+            queue="fashion-uk",
+            strategy="round_robin",
+            candidates=[
+                CandidateTrace(rep_id="ana", eligible=False, reason="at capacity (20/20)"),
+                CandidateTrace(rep_id="ben", eligible=True, reason="next in rotation"),
+            ],
+            explanation="country GB and interest shoes matched gb-shoes; ben is next in turn",
+        ),
+    ),
+    LeadRoutedToNurture: LeadRoutedToNurture(
+        lead_id=LEAD,
+        bucket="nurture",
+        score=12,
+        routed_at=T0,
+        lead=PROFILE,
+        reason="bucket nurture is below the routing threshold",
+    ),
+    NurtureStepDue: NurtureStepDue(
+        lead_id=LEAD,
+        enrollment_id="3c8f2e6a-7d1b-4f90-a2c4-6e9b8d0f1a57",
+        sequence="fashion-warm",
+        step=2,
+        total_steps=5,
+        mode="email",
+        template="fashion-lookbook",
+        due_at=T0 + timedelta(days=7),
+        lead=CONTACT,
+    ),
+    NurtureStopped: NurtureStopped(
+        lead_id=LEAD,
+        enrollment_id="3c8f2e6a-7d1b-4f90-a2c4-6e9b8d0f1a57",
+        sequence="fashion-warm",
+        reason="responded",
+        stopped_at=T0 + timedelta(days=9),
+    ),
+    NotificationDelivered: NotificationDelivered(
+        lead_id=LEAD,
+        delivery_id="e4b7a2c9-1d3f-4e8b-9f6a-0c2d5e7b8a14",
+        subscription="crm-webhook",
+        event_type=LeadAssigned.TYPE,
+        attempts=2,
+        status_code=204,
+        delivered_at=T0 + timedelta(seconds=5),
+    ),
+}
+
+
+def record(event: Event) -> dict[str, Any]:
+    _, raw = encode(event, source="test", event_id="evt-1", time=T0)
+    doc: dict[str, Any] = orjson.loads(raw)
+    return doc
+
+
+def test_every_event_class_has_a_sample() -> None:
+    assert set(SAMPLES) == set(EVENT_CLASSES)
+
+
+@pytest.mark.parametrize("event", SAMPLES.values(), ids=lambda e: type(e).__name__)
+def test_event_round_trips_through_the_envelope(event: Event) -> None:
+    event_id, raw = encode(
+        event, source="capture", time=T0, correlationid="corr-7", causationid="evt-0"
+    )
+    env = decode(raw, EVENT_TYPES)
+    assert env.data == event
+    assert type(env.data) is type(event)
+    assert (env.id, env.source, env.type, env.time) == (event_id, "capture", event.TYPE, T0)
+    assert env.subject == event.lead_id
+    assert (env.correlationid, env.causationid) == ("corr-7", "evt-0")
+
+
+@pytest.mark.parametrize("event", SAMPLES.values(), ids=lambda e: type(e).__name__)
+def test_envelope_carries_cloudevents_attributes(event: Event) -> None:
+    doc = record(event)
+    assert doc["specversion"] == "1.0"
+    assert doc["type"] == event.TYPE
+    assert doc["subject"] == LEAD
+    assert doc["datacontenttype"] == "application/json"
+    assert "correlationid" not in doc and "causationid" not in doc
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b"", "not JSON"),
+    ],
+)
+def test_decode_refuses_what_is_not_a_json_object(raw: bytes, reason: str) -> None:
+    with pytest.raises(EnvelopeError, match=reason):
+        decode(raw, EVENT_TYPES)
+
+
+@pytest.mark.parametrize("attribute", ["specversion", "id", "source", "type", "data"])
+def test_decode_refuses_a_missing_attribute(attribute: str) -> None:
+    doc = record(SAMPLES[LeadCaptured])
+    del doc[attribute]
+    with pytest.raises(EnvelopeError, match=f"missing CloudEvents attribute.*{attribute}"):
+        decode(orjson.dumps(doc), EVENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"type": "io.leadflow.lead.exploded.v1"}, "unknown event type"),
+        ({"type": "io.leadflow.lead.captured.v2"}, "unknown event type"),
+        ({"specversion": "0.3"}, "unsupported specversion"),
+        ({"time": "yesterday"}, "invalid io.leadflow.lead.captured.v1 payload"),
+    ],
+)
+def test_decode_refuses_bad_attributes(change: dict[str, str], reason: str) -> None:
+    doc = {**record(SAMPLES[LeadCaptured]), **change}
+    with pytest.raises(EnvelopeError, match=reason):
+        decode(orjson.dumps(doc), EVENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("event_class", "field", "value"),
+    [
+        (LeadCaptured, "captured_at", "not a time"),
+        (LeadCaptured, "lead", None),
+        (LeadScored, "score", "very high"),
+        (LeadAssigned, "rep", {"rep_id": "ben"}),
+        (NurtureStepDue, "step", "second"),
+        (NotificationDelivered, "status_code", None),
+        (LeadActivityRecorded, "kind", "teleported"),
+    ],
+)
+def test_decode_refuses_a_bad_payload(event_class: type[Event], field: str, value: Any) -> None:
+    doc = record(SAMPLES[event_class])
+    doc["data"][field] = value
+    with pytest.raises(EnvelopeError, match=f"invalid {event_class.TYPE} payload"):
+        decode(orjson.dumps(doc), EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event_class", [LeadScored, LeadAssigned], ids=lambda c: c.__name__)
+def test_decode_refuses_a_payload_missing_a_required_field(event_class: type[Event]) -> None:
+    doc = record(SAMPLES[event_class])
+    del doc["data"]["lead_id"]
+    with pytest.raises(EnvelopeError, match="lead_id"):
+        decode(orjson.dumps(doc), EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", SAMPLES.values(), ids=lambda e: type(e).__name__)
+def test_decode_ignores_unknown_fields_tolerant_reader(event: Event) -> None:
+    doc = record(event)
+    doc["data"]["added_in_a_later_minor_version"] = {"anything": [1, 2]}
+    for nested in ("lead", "rep", "trace"):
+        if isinstance(doc["data"].get(nested), dict):
+            doc["data"][nested]["new_nested_field"] = "ignored"
+    doc["someextension"] = "ignored too"
+    assert decode(orjson.dumps(doc), EVENT_TYPES).data == event
+
+
+def test_type_strings_are_versioned_and_unique() -> None:
+    types = [cls.TYPE for cls in EVENT_CLASSES]
+    assert len(set(types)) == len(types)
+    assert all(t.startswith("io.leadflow.") and t.endswith(".v1") for t in types)
+    assert EVENT_TYPES == {cls.TYPE: cls for cls in EVENT_CLASSES}
+
+
+def test_every_topic_has_one_producer_and_an_event_class() -> None:
+    event_topics = {cls.TOPIC for cls in EVENT_CLASSES}
+    assert set(TOPOLOGY) == event_topics
+    for topic, spec in TOPOLOGY.items():
+        assert spec.producer in SERVICES, topic
+        assert set(spec.consumers) <= set(SERVICES) - {spec.producer}, topic
+        producer_modules = {cls.__module__ for cls in EVENT_CLASSES if cls.TOPIC == topic}
+        assert producer_modules == {f"shared.contracts.{spec.producer}"}, topic
+
+
+def schemas_of(event_class: type[Event]) -> dict[str, Any]:
+    return {
+        "serialization": event_class.model_json_schema(mode="serialization"),
+        "validation": event_class.model_json_schema(mode="validation"),
+    }
+
+
+@pytest.mark.parametrize("event_class", EVENT_CLASSES, ids=lambda c: c.__name__)
+def test_json_schema_matches_snapshot(event_class: type[Event]) -> None:
+    path = SNAPSHOTS / f"{event_class.TYPE}.json"
+    current = json.dumps(schemas_of(event_class), indent=2, sort_keys=True) + "\n"
+    if os.environ.get("LEADFLOW_UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(current, encoding="utf-8")
+    assert path.is_file(), f"no schema snapshot {path.name}; create it with: {UPDATE_HINT}"
+    assert path.read_text(encoding="utf-8") == current, (
+        f"the data schema of {event_class.TYPE} changed. A breaking change needs a new type "
+        f"version and an upcaster; an additive change keeps it. Once reviewed by the producer "
+        f"and every consumer in TOPOLOGY, update the snapshot deliberately: {UPDATE_HINT}"
+    )
