@@ -23,14 +23,31 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from services.nurture import domain
-from shared.config import load_section
+from shared.config import ServiceSettings, load_section
 from shared.contracts.capture import ActivityKind
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 Mode = Literal["call", "email", "sms", "task"]
+
+
+class Settings(ServiceSettings):
+    """The nurture service's settings; ``LEADFLOW_NURTURE_TICK_S`` paces the timer job."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "nurture"
+    port: int = 8003
+    tick_s: float = Field(
+        0.5,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias="leadflow_nurture_tick_s",
+        description="Seconds between scans for due touches (LEADFLOW_NURTURE_TICK_S)",
+    )
 
 
 class SequenceConfig(BaseModel):

@@ -168,3 +168,50 @@ def stop_reason(activity_kind: str, stop_on: Collection[str]) -> str | None:
     if kind not in stop_on:
         return None
     return f"{STOP_CATEGORIES.get(kind, 'stopped')}: {kind}"
+
+
+ASSIGNED = "assigned"
+COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class EnrollDecision:
+    """The sequence a routed lead joins, or why it joins none."""
+
+    sequence: Sequence | None
+    skipped: str | None = None
+
+
+def decide_enrollment(
+    bucket: str,
+    routed_at: datetime,
+    sequences: Iterable[Sequence],
+    *,
+    already_active: bool,
+    last_stop_at: datetime | None,
+) -> EnrollDecision:
+    """A routed lead joins its bucket's sequence unless it has none, is already in one, or
+    was stopped (responded, assigned, ...) at or after it was routed."""
+    sequence = sequence_for_bucket(bucket, sequences)
+    if sequence is None:
+        return EnrollDecision(None, f"no sequence takes bucket {bucket!r}")
+    if already_active:
+        return EnrollDecision(None, "already in an active sequence")
+    if last_stop_at is not None and stop_applies(last_stop_at, routed_at):
+        return EnrollDecision(None, f"stopped at {last_stop_at.isoformat()}, after it was routed")
+    return EnrollDecision(sequence)
+
+
+def stop_applies(signal_at: datetime, routed_at: datetime) -> bool:
+    """A stop signal counts against a routing to nurture made at or before it, not a later one."""
+    return signal_at >= routed_at
+
+
+def completes_enrollment(step: int, total: int) -> bool:
+    """Sending the last touch of a sequence completes the enrollment."""
+    return step >= total
+
+
+def manual_stop_reason(reason: str) -> str:
+    """An operator's stop reads 'manual: <their reason>'."""
+    return f"manual: {reason.strip()}"

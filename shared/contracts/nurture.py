@@ -38,5 +38,8 @@ class NurtureStopped(Event):
     lead_id: str = Field(description="Lead id (UUID)")
     enrollment_id: str = Field(description="Enrollment id (UUID)")
     sequence: str = Field(description="Sequence name")
-    reason: str = Field(description="responded, assigned, opted_out, completed, erased")
+    reason: str = Field(
+        description="Why: completed, assigned, manual: <text>, or <category>: <activity kind>"
+        " such as 'responded: replied' or 'opted_out: unsubscribed'"
+    )
     stopped_at: datetime = Field(description="When (UTC)")

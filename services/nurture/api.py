@@ -1,0 +1,150 @@
+"""Nurture's HTTP API: a lead's enrollments, the configured sequences, a manual stop."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.nurture import domain, handlers, store
+from shared.contracts import ContactSnapshot
+from shared.contracts.envelope import now_utc
+from shared.http import ApiError
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["nurture"])
+
+
+class StepOut(BaseModel):
+    step: int = Field(description="1-based touch number")
+    total: int = Field(description="Touches in the sequence")
+    mode: str = Field(description="call, email, sms or task")
+    template: str | None = Field(description="Template or script name")
+    due_at: datetime = Field(description="When the touch is (or was) due, UTC")
+    status: Literal["pending", "sent", "cancelled"]
+    sent_at: datetime | None = Field(description="When NurtureStepDue was emitted")
+
+
+class EnrollmentOut(BaseModel):
+    enrollment_id: UUID
+    sequence: str
+    status: Literal["active", "stopped", "completed"]
+    reason: str | None = Field(description="Why it ended (responded: replied, assigned, ...)")
+    contact: ContactSnapshot
+    routed_at: datetime = Field(description="When the router sent the lead to nurture")
+    enrolled_at: datetime
+    stopped_at: datetime | None = Field(description="When it stopped or completed")
+    steps: list[StepOut]
+
+
+class LeadNurture(BaseModel):
+    lead_id: UUID
+    enrollments: list[EnrollmentOut] = Field(description="Oldest first")
+
+
+class SequenceOut(BaseModel):
+    name: str
+    buckets: list[str]
+    sales_cycle_weeks: float = Field(description="C")
+    weeks_between_touches: float = Field(description="A")
+    touches: int = Field(description="N = C / A + 1 (C / A floored)")
+    interval_seconds: float = Field(description="Spacing between touches")
+    first_touch_after_seconds: float = Field(description="Delay before the first touch")
+    modes: list[str]
+    templates: list[str]
+
+
+class SequencesOut(BaseModel):
+    sequences: list[SequenceOut]
+    stop_on: list[str] = Field(description="Activity kinds that end a sequence")
+
+
+class StopIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200, description="Why the lead leaves nurture")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class StopOut(BaseModel):
+    lead_id: UUID
+    enrollment_id: UUID
+    status: Literal["stopped"]
+    reason: str
+
+
+def _rules(runtime: RuntimeDep) -> domain.NurtureRules:
+    rules: domain.NurtureRules = runtime.state["rules"]
+    return rules
+
+
+@router.get(
+    "/leads/{lead_id}/nurture",
+    response_model=LeadNurture,
+    responses={404: {"description": "The lead was never enrolled"}},
+    summary="A lead's nurture enrollments and their touches",
+)
+async def read_lead_nurture(lead_id: UUID, runtime: RuntimeDep) -> Any:
+    async with runtime.engine.connect() as conn:
+        enrollments = await store.enrollments_of_lead(conn, str(lead_id))
+    if not enrollments:
+        raise ApiError(404, "unknown_lead", f"lead {lead_id} was never enrolled in nurture")
+    return {"lead_id": lead_id, "enrollments": enrollments}
+
+
+@router.get(
+    "/nurture/sequences",
+    response_model=SequencesOut,
+    summary="The configured sequences, their touch counts and spacing",
+)
+async def list_sequences(runtime: RuntimeDep) -> Any:
+    rules = _rules(runtime)
+    return {
+        "sequences": [
+            {
+                "name": s.name,
+                "buckets": sorted(s.buckets),
+                "sales_cycle_weeks": s.sales_cycle_weeks,
+                "weeks_between_touches": s.weeks_between_touches,
+                "touches": domain.total_steps(s),
+                "interval_seconds": domain.step_interval(s).total_seconds(),
+                "first_touch_after_seconds": s.first_touch_after.total_seconds(),
+                "modes": list(s.modes),
+                "templates": list(s.templates),
+            }
+            for s in rules.sequences
+        ],
+        "stop_on": sorted(rules.stop_on),
+    }
+
+
+@router.post(
+    "/leads/{lead_id}/nurture:stop",
+    response_model=StopOut,
+    responses={404: {"description": "The lead has no active enrollment"}},
+    summary="Take a lead out of its sequence now (pending touches are cancelled)",
+)
+async def stop_lead_nurture(lead_id: UUID, body: StopIn, runtime: RuntimeDep) -> Any:
+    uow = runtime.uow()
+    try:
+        stopped = await handlers.stop_manually(uow, str(lead_id), body.reason, now_utc())
+    except handlers.NotEnrolled as exc:
+        raise ApiError(
+            404, "not_enrolled", f"lead {lead_id} has no active nurture enrollment"
+        ) from exc
+    runtime.relay.enqueue(uow.committed)
+    return {
+        "lead_id": lead_id,
+        "enrollment_id": stopped.enrollment_id,
+        "status": "stopped",
+        "reason": stopped.reason,
+    }

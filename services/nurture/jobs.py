@@ -1,0 +1,83 @@
+"""The timer job: fire the nurture touches that are due.
+
+Pending steps are rows with a due time, so timers survive restarts: touches that fell due
+while the service was down fire as soon as it is back (catch-up), each exactly once, because
+a step is marked sent in the same transaction that writes its NurtureStepDue to the outbox.
+Several replicas can run the job: each claims its rows with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from services.nurture import domain, store
+from shared.contracts import ContactSnapshot, NurtureStepDue, NurtureStopped
+from shared.contracts.envelope import now_utc
+from shared.db.uow import UnitOfWork
+from shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+CLAIM_LIMIT = 500
+
+
+def emit_due_steps(uow: UnitOfWork, steps: Sequence[store.DueStep], now: datetime) -> list[str]:
+    """Announce each due touch; return the enrollments whose last touch this was."""
+    completed: list[str] = []
+    for step in steps:
+        uow.emit(
+            NurtureStepDue(
+                lead_id=step.lead_id,
+                enrollment_id=step.enrollment_id,
+                sequence=step.sequence,
+                step=step.step,
+                total_steps=step.total,
+                mode=step.mode,
+                template=step.template,
+                due_at=step.due_at,
+                lead=ContactSnapshot.model_validate(step.contact),
+            )
+        )
+        if domain.completes_enrollment(step.step, step.total):
+            completed.append(step.enrollment_id)
+            uow.emit(
+                NurtureStopped(
+                    lead_id=step.lead_id,
+                    enrollment_id=step.enrollment_id,
+                    sequence=step.sequence,
+                    reason=domain.COMPLETED,
+                    stopped_at=now,
+                )
+            )
+    return completed
+
+
+async def fire_due_steps_once(runtime: Runtime, now: datetime, limit: int = CLAIM_LIMIT) -> int:
+    """Claim, announce and mark sent the touches due by ``now``; return how many fired."""
+    uow = runtime.uow()
+    async with uow:
+        steps = await store.claim_due_steps(uow.conn, now, limit)
+        if not steps:
+            return 0
+        completed = emit_due_steps(uow, steps, now)
+        await store.mark_sent(uow.conn, steps, now)
+        await store.complete_enrollments(uow.conn, completed, domain.COMPLETED, now)
+        await uow.commit()
+    runtime.relay.enqueue(uow.committed)
+    return len(steps)
+
+
+async def fire_due_steps(runtime: Runtime) -> None:
+    """Every tick, fire what is due; a full claim goes round again at once (catching up)."""
+    tick_s: float = runtime.state["tick_s"]
+    while True:
+        try:
+            fired = await fire_due_steps_once(runtime, now_utc())
+        except Exception:
+            log.warning("firing due nurture steps failed; retrying next tick", exc_info=True)
+            fired = 0
+        if fired < CLAIM_LIMIT:
+            await asyncio.sleep(tick_s)

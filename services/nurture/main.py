@@ -1,0 +1,33 @@
+"""Composition root of the nurture service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.nurture import api, handlers, jobs
+from services.nurture.config import Settings, load_nurture_config
+from shared.contracts.topics import topics_consumed_by
+from shared.service import ServiceSpec, create_service_app
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    rules = load_nurture_config(settings.config_file).to_domain()
+    spec = ServiceSpec(
+        name="nurture",
+        version="1.0.0",
+        description="Nurture sequences for leads that are not sales-ready: plans each lead's"
+        " touches from its bucket's cadence, announces them when due (durable timers), and"
+        " stops when the lead responds, opts out or gets a rep.",
+        migrations=MIGRATIONS,
+        routers=[api.router],
+        consumes=topics_consumed_by("nurture"),
+        make_handler=lambda _runtime: handlers.make_batch_handler(rules),
+        background=[jobs.fire_due_steps],
+        state={"rules": rules, "tick_s": settings.tick_s},
+    )
+    return create_service_app(spec, settings)

@@ -1,0 +1,337 @@
+"""The nurture service in-process against a real PostgreSQL and a real broker: enroll, fire
+touches on time, stop on a reply or an assignment, and keep the timers across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from leadflow.embedded import EmbeddedKafka
+from services.nurture.config import Settings
+from services.nurture.main import create_app
+from shared.contracts import (
+    ActivityKind,
+    ContactSnapshot,
+    Event,
+    LeadActivityRecorded,
+    LeadAssigned,
+    LeadProfile,
+    LeadRoutedToNurture,
+    RepRef,
+    RoutingTrace,
+    encode,
+)
+from shared.contracts.topics import NURTURE_STEP_DUE, NURTURE_STOPPED, all_topics
+from shared.db.engine import make_engine
+from tests.support.kafka import TopicReader, create_topics, produce
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.kafka,
+]
+
+CONFIG = """
+nurture:
+  stop_on: [replied, meeting_booked, unsubscribed, won, lost, contacted, bounced]
+  sequences:
+    - name: fast-nurture
+      buckets: [nurture]
+      sales_cycle_weeks: 2
+      weeks_between_touches: 1      # 2 / 1 + 1 = 3 touches
+      touch_interval: 1s
+      first_touch_after: 0s
+      modes: [email, call]
+      templates: [welcome, check-in-call]
+    - name: cold-revive
+      buckets: [cold]
+      sales_cycle_weeks: 2
+      weeks_between_touches: 1
+      touch_interval: 2s
+      first_touch_after: 0s
+"""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_lead() -> str:
+    return str(uuid.uuid4())
+
+
+def record(event: Event) -> tuple[bytes, bytes]:
+    _, value = encode(event, source="test")
+    return event.lead_id.encode(), value
+
+
+def routed(lead_id: str, bucket: str, at: datetime | None = None) -> LeadRoutedToNurture:
+    return LeadRoutedToNurture(
+        lead_id=lead_id,
+        bucket=bucket,
+        score=12.0,
+        routed_at=at or now(),
+        lead=LeadProfile(email=f"{lead_id[:8]}@example.com", first_name="Ana", source="web"),
+        reason="score below the sales threshold",
+    )
+
+
+def activity(lead_id: str, kind: ActivityKind) -> LeadActivityRecorded:
+    return LeadActivityRecorded(
+        lead_id=lead_id,
+        activity_id=str(uuid.uuid4()),
+        kind=kind,
+        occurred_at=now(),
+        recorded_at=now(),
+    )
+
+
+def assigned(lead_id: str, at: datetime | None = None) -> LeadAssigned:
+    return LeadAssigned(
+        lead_id=lead_id,
+        assignment_id=str(uuid.uuid4()),
+        queue="fashion-uk",
+        rep=RepRef(rep_id="ana", name="Ana"),
+        lead=ContactSnapshot(email="lead@example.com"),
+        score=80.0,
+        bucket="hot",
+        source="web",
+        captured_at=now(),
+        assigned_at=at or now(),
+        trace=RoutingTrace(
+            rule="gb-shoes",
+            queue="fashion-uk",
+            strategy="round_robin",
+            candidates=[],
+            explanation="next in rotation",
+        ),
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path) -> Settings:
+    config = tmp_path / "leadflow.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return Settings(
+        database_url=database_url,
+        kafka_bootstrap=fresh_broker.bootstrap,
+        config_file=config,
+        kafka_partitions=3,
+        outbox_relay_interval_s=0.2,
+        tick_s=0.1,
+    )
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan entered, once /readyz says 200."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            deadline = asyncio.get_running_loop().time() + 60  # a group rejoin on Tansu takes ~18s
+            while (await client.get("/readyz")).status_code != 200:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError("nurture never became ready")
+                await asyncio.sleep(0.1)
+            yield client
+
+
+async def wait_handled(settings: Settings, count: int, timeout: float = 20.0) -> None:
+    """Until the consumer has applied ``count`` events (its inbox holds their ids)."""
+    engine = make_engine(settings.asyncpg_url, "nurture", pool_size=1)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with engine.connect() as conn:
+                seen = (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
+            if seen >= count:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the consumer applied {seen} of {count} events in time")
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+
+
+def steps_of(records: list[dict[str, Any]], lead_id: str) -> list[dict[str, Any]]:
+    return [
+        r["data"]
+        for r in records
+        if r["type"] == "io.leadflow.nurture.step_due.v1" and r["subject"] == lead_id
+    ]
+
+
+def stops_of(records: list[dict[str, Any]], lead_id: str) -> list[dict[str, Any]]:
+    return [
+        r["data"]
+        for r in records
+        if r["type"] == "io.leadflow.nurture.stopped.v1" and r["subject"] == lead_id
+    ]
+
+
+async def test_a_routed_lead_gets_every_touch_in_order_then_completes(settings: Settings) -> None:
+    lead = new_lead()
+    async with running(settings):
+        await produce(
+            settings.kafka_bootstrap, LeadRoutedToNurture.TOPIC, [record(routed(lead, "nurture"))]
+        )
+        async with TopicReader(settings.kafka_bootstrap, NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
+            await out.wait_for(lambda r: bool(stops_of(r, lead)), what="the completion")
+            await asyncio.sleep(0.5)  # nothing more may follow
+    steps = steps_of(out.records, lead)
+    assert [s["step"] for s in steps] == [1, 2, 3]
+    assert [s["mode"] for s in steps] == ["email", "call", "email"]
+    assert [s["template"] for s in steps] == ["welcome", "check-in-call", "welcome"]
+    assert {s["total_steps"] for s in steps} == {3}
+    due = [datetime.fromisoformat(s["due_at"]) for s in steps]
+    assert due[1] - due[0] == timedelta(seconds=1) == due[2] - due[1]
+    assert steps[0]["lead"]["email"] == f"{lead[:8]}@example.com"
+    [stopped] = stops_of(out.records, lead)
+    assert (stopped["reason"], stopped["sequence"]) == ("completed", "fast-nurture")
+    assert stopped["enrollment_id"] == steps[0]["enrollment_id"]
+
+
+async def test_a_reply_or_an_assignment_stops_the_sequence(settings: Settings) -> None:
+    replier, assignee = new_lead(), new_lead()
+    async with running(settings) as client:
+        bootstrap = settings.kafka_bootstrap
+        await produce(
+            bootstrap,
+            LeadRoutedToNurture.TOPIC,
+            [record(routed(replier, "cold")), record(routed(assignee, "cold"))],
+        )
+        async with TopicReader(bootstrap, NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
+            await out.wait_for(
+                lambda r: bool(steps_of(r, replier) and steps_of(r, assignee)),
+                what="the first touches",
+            )
+            await produce(
+                bootstrap,
+                LeadActivityRecorded.TOPIC,
+                [record(activity(replier, ActivityKind.REPLIED))],
+            )
+            await produce(bootstrap, LeadAssigned.TOPIC, [record(assigned(assignee))])
+            await out.wait_for(
+                lambda r: bool(stops_of(r, replier) and stops_of(r, assignee)), what="the stops"
+            )
+            await asyncio.sleep(2.5)  # past the second touch's due time: it must not fire
+            await out.poll()
+        body = (await client.get(f"/v1/leads/{replier}/nurture")).json()
+    assert [s["step"] for s in steps_of(out.records, replier)] == [1]
+    assert [s["step"] for s in steps_of(out.records, assignee)] == [1]
+    assert [s["reason"] for s in stops_of(out.records, replier)] == ["responded: replied"]
+    assert [s["reason"] for s in stops_of(out.records, assignee)] == ["assigned"]
+    [enrollment] = body["enrollments"]
+    assert (enrollment["status"], enrollment["reason"]) == ("stopped", "responded: replied")
+    assert [s["status"] for s in enrollment["steps"]] == ["sent", "cancelled", "cancelled"]
+
+
+async def test_leads_without_a_sequence_or_stopped_before_routing_are_not_enrolled(
+    settings: Settings,
+) -> None:
+    unknown_bucket, assigned_first, never_enrolled = new_lead(), new_lead(), new_lead()
+    routed_at = now()
+    async with running(settings) as client:
+        bootstrap = settings.kafka_bootstrap
+        # The assignment (made after the routing) reaches nurture before the routing does.
+        await produce(bootstrap, LeadAssigned.TOPIC, [record(assigned(assigned_first))])
+        await produce(
+            bootstrap,
+            LeadActivityRecorded.TOPIC,
+            [record(activity(never_enrolled, ActivityKind.UNSUBSCRIBED))],
+        )
+        await wait_handled(settings, 2)
+        await produce(
+            bootstrap,
+            LeadRoutedToNurture.TOPIC,
+            [
+                record(routed(unknown_bucket, "hot")),
+                record(routed(assigned_first, "nurture", at=routed_at)),
+            ],
+        )
+        await wait_handled(settings, 4)
+        async with TopicReader(bootstrap, NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
+            await asyncio.sleep(1.0)
+            await out.poll()
+        for lead in (unknown_bucket, assigned_first, never_enrolled):
+            response = await client.get(f"/v1/leads/{lead}/nurture")
+            assert response.status_code == 404, response.text
+            assert response.json()["error"] == "unknown_lead"
+    assert out.records == []
+
+
+async def test_http_lists_sequences_shows_a_lead_and_stops_it_by_hand(settings: Settings) -> None:
+    lead = new_lead()
+    async with running(settings) as client:
+        sequences = (await client.get("/v1/nurture/sequences")).json()
+        assert [
+            (s["name"], s["touches"], s["interval_seconds"]) for s in sequences["sequences"]
+        ] == [
+            ("fast-nurture", 3, 1.0),
+            ("cold-revive", 3, 2.0),
+        ]
+        assert "replied" in sequences["stop_on"]
+
+        missing = await client.post(f"/v1/leads/{lead}/nurture:stop", json={"reason": "asked"})
+        assert (missing.status_code, missing.json()["error"]) == (404, "not_enrolled")
+
+        await produce(
+            settings.kafka_bootstrap, LeadRoutedToNurture.TOPIC, [record(routed(lead, "cold"))]
+        )
+        await wait_handled(settings, 1)
+        shown = (await client.get(f"/v1/leads/{lead}/nurture")).json()
+        [enrollment] = shown["enrollments"]
+        assert (enrollment["sequence"], enrollment["status"]) == ("cold-revive", "active")
+        assert [s["step"] for s in enrollment["steps"]] == [1, 2, 3]
+
+        blank = await client.post(f"/v1/leads/{lead}/nurture:stop", json={"reason": "  "})
+        assert blank.status_code == 422
+        assert blank.json()["problems"][0]["field"] == "reason"
+        bad_id = await client.get("/v1/leads/not-a-uuid/nurture")
+        assert bad_id.status_code == 422
+
+        async with TopicReader(settings.kafka_bootstrap, NURTURE_STOPPED) as out:
+            stopped = await client.post(
+                f"/v1/leads/{lead}/nurture:stop", json={"reason": "asked by phone"}
+            )
+            assert stopped.status_code == 200, stopped.text
+            assert stopped.json()["reason"] == "manual: asked by phone"
+            await out.wait_for(lambda r: bool(stops_of(r, lead)), what="the manual stop")
+        again = await client.post(f"/v1/leads/{lead}/nurture:stop", json={"reason": "twice"})
+        assert again.status_code == 404
+        after = (await client.get(f"/v1/leads/{lead}/nurture")).json()["enrollments"][0]
+    assert [s["reason"] for s in stops_of(out.records, lead)] == ["manual: asked by phone"]
+    assert after["status"] == "stopped"
+    assert "pending" not in {s["status"] for s in after["steps"]}
+
+
+async def test_touches_due_while_the_service_was_down_fire_once_it_is_back(
+    settings: Settings,
+) -> None:
+    lead = new_lead()
+    bootstrap = settings.kafka_bootstrap
+    await create_topics(bootstrap, *all_topics(), partitions=settings.kafka_partitions)
+    async with TopicReader(bootstrap, NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
+        async with running(settings):
+            await produce(bootstrap, LeadRoutedToNurture.TOPIC, [record(routed(lead, "nurture"))])
+            await out.wait_for(lambda r: bool(steps_of(r, lead)), what="the first touch")
+        assert [s["step"] for s in steps_of(out.records, lead)] == [1]
+        await asyncio.sleep(1.5)  # touch 2 falls due while no service is running
+        async with running(settings):  # a new app on the same database and broker
+            await out.wait_for(lambda r: bool(stops_of(r, lead)), what="the completion")
+            await asyncio.sleep(1.0)  # nothing more may follow
+            await out.poll()
+    steps = steps_of(out.records, lead)
+    assert sorted(Counter(s["step"] for s in steps).items()) == [(1, 1), (2, 1), (3, 1)]
+    assert [s["step"] for s in steps] == [1, 2, 3]
+    assert [s["reason"] for s in stops_of(out.records, lead)] == ["completed"]
