@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,6 +52,8 @@ class Runtime:
 
 
 BackgroundJob = Callable[[Runtime], Coroutine[Any, Any, None]]
+# Entered when the service starts (after migrations), exited in reverse order when it stops.
+Resource = Callable[[Runtime], AbstractAsyncContextManager[Any]]
 
 
 @dataclass
@@ -64,7 +66,9 @@ class ServiceSpec:
     consumes: Sequence[str] = ()
     make_handler: Callable[[Runtime], BatchHandler] | None = None
     background: Sequence[BackgroundJob] = ()
+    resources: Sequence[Resource] = ()
     max_body_bytes: int = 1_048_576
+    body_limits: dict[str, int] = field(default_factory=dict)  # exact path -> bytes
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -144,11 +148,15 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 consumer.start()
 
         topic_task = asyncio.create_task(start_kafka_side(), name="kafka-side")
+        resources = AsyncExitStack()
+        for resource in spec.resources:
+            await resources.enter_async_context(resource(runtime))
         jobs = [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
         log.info("%s started on %s:%d", spec.name, settings.host, settings.port)
         try:
             yield
         finally:
+            await resources.aclose()
             for task in [*jobs, topic_task]:
                 task.cancel()
             for task in [*jobs, topic_task]:
@@ -168,7 +176,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=spec.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=spec.max_body_bytes, per_path=spec.body_limits
+    )
     app.add_middleware(TimingMiddleware)
     app.include_router(_health_router())
     for router in spec.routers:

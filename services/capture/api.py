@@ -9,15 +9,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.capture import domain, handlers, store
+from services.capture.intake import IntakeBatcher
 from shared.contracts import ActivityKind
 from shared.contracts.envelope import now_utc
-from shared.http import ApiError
+from shared.http import ApiError, problem_list
+from shared.observability import metrics
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["leads"])
+
+MAX_BATCH = 1000
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed JSON"},
@@ -100,6 +104,17 @@ def _invalid(exc: domain.InvalidLead) -> ApiError:
     )
 
 
+def _raw_lead(body: LeadIn) -> dict[str, Any]:
+    """The submitted fields, with unknown top-level fields folded into ``attributes``."""
+    raw = body.model_dump(exclude_none=True)
+    extras = body.model_extra or {}
+    if extras:
+        raw["attributes"] = {**extras, **(body.attributes or {})}
+        for key in extras:
+            raw.pop(key, None)
+    return raw
+
+
 @router.post(
     "/leads",
     status_code=status.HTTP_202_ACCEPTED,
@@ -108,22 +123,96 @@ def _invalid(exc: domain.InvalidLead) -> ApiError:
     summary="Submit one lead; 202 once it is durably stored",
 )
 async def submit_lead(body: LeadIn, runtime: RuntimeDep) -> Any:
-    raw = body.model_dump(exclude_none=True)
-    extras = body.model_extra or {}
-    if extras:
-        raw["attributes"] = {**extras, **(body.attributes or {})}
-        for key in extras:
-            raw.pop(key, None)
     try:
-        lead = domain.clean_lead(raw)
+        lead = domain.clean_lead(_raw_lead(body))
     except domain.InvalidLead as exc:
         raise _invalid(exc) from exc
-    uow = runtime.uow()
-    result = await handlers.capture_lead(uow, lead, now_utc())
-    runtime.relay.enqueue(uow.committed)
+    intake: IntakeBatcher = runtime.state["intake"]
+    result = await intake.submit(lead)
     if result.duplicate:
         return JSONResponse({"lead_id": result.lead_id, "status": "duplicate"}, status_code=200)
     return {"lead_id": result.lead_id, "status": "accepted"}
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    leads: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"Up to {MAX_BATCH} leads, each shaped like the body of POST /v1/leads",
+    )
+
+
+class ProblemOut(BaseModel):
+    field: str
+    problem: str
+
+
+class BatchItemResult(BaseModel):
+    index: int = Field(description="Position of the lead in the request")
+    status: Literal["accepted", "duplicate", "rejected"]
+    lead_id: UUID | None = Field(None, description="New lead, or the lead it matched")
+    problems: list[ProblemOut] = Field(default_factory=list, description="Why it was rejected")
+
+
+class BatchOut(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[BatchItemResult]
+
+
+@router.post(
+    "/leads:batch",
+    response_model=BatchOut,
+    responses=_ERRORS,
+    summary="Submit up to 1,000 leads; each is answered on its own, never all-or-nothing",
+)
+async def submit_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
+    results: list[BatchItemResult | None] = [None] * len(body.leads)
+    valid: list[tuple[int, domain.CleanLead]] = []
+    for i, item in enumerate(body.leads):
+        try:
+            lead = domain.clean_lead(_raw_lead(LeadIn.model_validate(item)))
+        except ValidationError as exc:
+            results[i] = _rejected(i, problem_list(exc.errors()))
+            continue
+        except domain.InvalidLead as exc:
+            results[i] = _rejected(
+                i, [{"field": p.field, "problem": p.problem} for p in exc.problems]
+            )
+            continue
+        valid.append((i, lead))
+    if valid:
+        uow = runtime.uow()
+        captured = await handlers.capture_leads(uow, [lead for _, lead in valid], now_utc())
+        runtime.relay.enqueue(uow.committed)
+        for (i, _), outcome in zip(valid, captured, strict=True):
+            results[i] = BatchItemResult(
+                index=i,
+                status="duplicate" if outcome.duplicate else "accepted",
+                lead_id=UUID(outcome.lead_id),
+            )
+    final = [r for r in results if r is not None]
+    if any(r.status == "rejected" for r in final):
+        metrics.rejected_inputs.labels("/v1/leads:batch", "invalid_lead").inc(
+            sum(r.status == "rejected" for r in final)
+        )
+    return BatchOut(
+        accepted=sum(r.status == "accepted" for r in final),
+        duplicates=sum(r.status == "duplicate" for r in final),
+        rejected=sum(r.status == "rejected" for r in final),
+        results=final,
+    )
+
+
+def _rejected(index: int, problems: list[dict[str, str]]) -> BatchItemResult:
+    return BatchItemResult(
+        index=index,
+        status="rejected",
+        problems=[ProblemOut(field=p["field"], problem=p["problem"]) for p in problems],
+    )
 
 
 @router.get("/leads/{lead_id}", summary="Read a lead as capture stored it")

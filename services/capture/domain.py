@@ -84,10 +84,14 @@ def normalise_country(raw: str) -> str:
     try:
         return str(pycountry.countries.lookup(text).alpha_2)
     except LookupError:
+        pass
+    try:
         matches = pycountry.countries.search_fuzzy(text) if len(text) > 3 else []
-        if len(matches) == 1:
-            return str(matches[0].alpha_2)
-        raise ValueError(f"unknown country {raw!r}; use an ISO 3166 code or name") from None
+    except LookupError:
+        matches = []
+    if len(matches) == 1:
+        return str(matches[0].alpha_2)
+    raise ValueError(f"unknown country {raw!r}; use an ISO 3166 code or name")
 
 
 def normalise_phone(raw: str, country: str | None) -> str:
@@ -125,6 +129,9 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
             problems.append(Problem(name, "must be a string"))
             return None
         value = value.strip()
+        if "\x00" in value:
+            problems.append(Problem(name, "contains a NUL character"))
+            return None
         if len(value) > MAX_TEXT:
             problems.append(Problem(name, f"longer than {MAX_TEXT} characters"))
             return None
@@ -174,6 +181,8 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
     if not isinstance(attributes, dict):
         problems.append(Problem("attributes", "must be an object"))
         attributes = {}
+    elif (bad := _nul_path(attributes, "attributes")) is not None:
+        problems.append(Problem(bad, "contains a NUL character"))
 
     first, last = text("first_name"), text("last_name")
     company, title = text("company"), text("title")
@@ -200,3 +209,20 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
         utm=utm,
         attributes=dict(attributes),
     )
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where a NUL character hides in free-form data (PostgreSQL text cannot store it)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                return f"{path}.{key!r}"
+            if (found := _nul_path(item, f"{path}.{key}")) is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if (found := _nul_path(item, f"{path}[{i}]")) is not None:
+                return found
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -23,26 +24,51 @@ class UnknownLead(LookupError):
     """No lead has this id."""
 
 
-async def capture_lead(uow: UnitOfWork, lead: domain.CleanLead, now: datetime) -> CaptureResult:
-    """A new person becomes a lead and is announced; a known person is matched, not doubled."""
-    profile = asdict(lead)
+async def capture_leads(
+    uow: UnitOfWork, leads: Sequence[domain.CleanLead], now: datetime
+) -> list[CaptureResult]:
+    """New people become leads and are announced; a known person (by e-mail, or by phone when
+    there is no e-mail) is matched, not doubled — also within the batch and across races."""
+    results: list[CaptureResult | None] = [None] * len(leads)
+    keys = [store.match_key(lead.email, lead.phone) for lead in leads]
     async with uow:
-        existing = await store.find_match(uow.conn, lead.email, lead.phone)
-        if existing is not None:
-            return CaptureResult(existing, duplicate=True)
-        lead_id = str(uuid.uuid4())
-        inserted = await store.insert_lead(
-            uow.conn, lead_id, lead.email, lead.phone, lead.source, profile, now
-        )
-        if not inserted:  # lost a race with a concurrent submission for the same person
-            winner = await store.find_match(uow.conn, lead.email, lead.phone)
-            assert winner is not None
-            return CaptureResult(winner, duplicate=True)
-        uow.emit(
-            LeadCaptured(lead_id=lead_id, captured_at=now, lead=LeadProfile.model_validate(profile))
-        )
+        existing = await _matches(uow, leads)
+        fresh: dict[str, store.NewLead] = {}
+        for i, (lead, key) in enumerate(zip(leads, keys, strict=True)):
+            if key in existing:
+                results[i] = CaptureResult(existing[key], duplicate=True)
+            elif key in fresh:  # the same person twice in one batch
+                results[i] = CaptureResult(fresh[key].lead_id, duplicate=True)
+            else:
+                fresh[key] = store.NewLead(
+                    str(uuid.uuid4()), lead.email, lead.phone, lead.source, asdict(lead)
+                )
+                results[i] = CaptureResult(fresh[key].lead_id, duplicate=False)
+        inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
+        if len(inserted) < len(fresh):  # concurrent submissions won some: read their ids
+            winners = await _matches(uow, leads)
+            lost = {k: winners[k] for k, new in fresh.items() if new.lead_id not in inserted}
+            results = [
+                CaptureResult(lost[k], duplicate=True) if k in lost else r
+                for k, r in zip(keys, results, strict=True)
+            ]
+        for new in fresh.values():
+            if new.lead_id in inserted:
+                uow.emit(
+                    LeadCaptured(
+                        lead_id=new.lead_id,
+                        captured_at=now,
+                        lead=LeadProfile.model_validate(new.profile),
+                    )
+                )
         await uow.commit()
-    return CaptureResult(lead_id, duplicate=False)
+    return [r for r in results if r is not None]
+
+
+async def _matches(uow: UnitOfWork, leads: Sequence[domain.CleanLead]) -> dict[str, str]:
+    emails = sorted({lead.email for lead in leads if lead.email})
+    phones = sorted({lead.phone for lead in leads if not lead.email and lead.phone})
+    return await store.find_matches(uow.conn, emails, phones)
 
 
 @dataclass(frozen=True)

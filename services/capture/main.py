@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.capture import api
 from services.capture.config import Settings
+from services.capture.intake import running_intake
 from shared.service import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -22,5 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         " and announces them on Kafka once they are durably stored.",
         migrations=MIGRATIONS,
         routers=[api.router],
+        resources=[running_intake],
+        body_limits={"/v1/leads:batch": 8 * 1_048_576},
     )
     return create_service_app(spec, settings)

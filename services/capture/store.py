@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,16 +10,6 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_FIND_MATCH = text(
-    "SELECT lead_id FROM leads WHERE (CAST(:email AS text) IS NOT NULL AND email = :email)"
-    " OR (CAST(:email AS text) IS NULL AND CAST(:phone AS text) IS NOT NULL AND phone = :phone)"
-    " ORDER BY created_at LIMIT 1"
-)
-_INSERT_LEAD = text(
-    "INSERT INTO leads (lead_id, email, phone, source, profile, created_at, updated_at)"
-    " VALUES (:lead_id, :email, :phone, :source, CAST(:profile AS jsonb), :now, :now)"
-    " ON CONFLICT DO NOTHING RETURNING lead_id"
-)
 _GET_LEAD = text(
     "SELECT lead_id, profile, created_at, updated_at FROM leads WHERE lead_id = :lead_id"
 )
@@ -29,31 +20,63 @@ _INSERT_ACTIVITY = text(
 )
 
 
-async def find_match(conn: AsyncConnection, email: str | None, phone: str | None) -> str | None:
-    """The existing lead for this email (or, without an email, this phone)."""
-    row = (await conn.execute(_FIND_MATCH, {"email": email, "phone": phone})).first()
-    return str(row[0]) if row else None
+_FIND_MATCHES = text(
+    "SELECT DISTINCT ON (k) k, lead_id FROM ("
+    " SELECT email AS k, lead_id, created_at FROM leads WHERE email = ANY(CAST(:emails AS text[]))"
+    " UNION ALL"
+    " SELECT 'tel:' || phone, lead_id, created_at FROM leads"
+    " WHERE phone = ANY(CAST(:phones AS text[]))"
+    ") m ORDER BY k, created_at"
+)
+_INSERT_LEADS = text(
+    "INSERT INTO leads (lead_id, email, phone, source, profile, created_at, updated_at)"
+    " SELECT id, email, phone, source, profile, :now, :now FROM unnest("
+    " CAST(:ids AS uuid[]), CAST(:emails AS text[]), CAST(:phones AS text[]),"
+    " CAST(:sources AS text[]), CAST(:profiles AS jsonb[])) AS t(id, email, phone, source, profile)"
+    " ON CONFLICT DO NOTHING RETURNING lead_id"
+)
 
 
-async def insert_lead(
-    conn: AsyncConnection,
-    lead_id: str,
-    email: str | None,
-    phone: str | None,
-    source: str,
-    profile: dict[str, Any],
-    now: datetime,
-) -> bool:
-    """Insert unless a concurrent submission for the same person won; True if inserted."""
-    params = {
-        "lead_id": lead_id,
-        "email": email,
-        "phone": phone,
-        "source": source,
-        "profile": orjson.dumps(profile).decode(),
-        "now": now,
-    }
-    return (await conn.execute(_INSERT_LEAD, params)).first() is not None
+def match_key(email: str | None, phone: str | None) -> str:
+    """How a person is recognised: by e-mail, or by phone when there is no e-mail."""
+    return email if email else f"tel:{phone}"
+
+
+async def find_matches(
+    conn: AsyncConnection, emails: list[str], phones: list[str]
+) -> dict[str, str]:
+    """Existing leads by match key (see :func:`match_key`), one query for a whole batch."""
+    if not emails and not phones:
+        return {}
+    rows = await conn.execute(_FIND_MATCHES, {"emails": emails, "phones": phones})
+    return {r[0]: str(r[1]) for r in rows}
+
+
+@dataclass(frozen=True)
+class NewLead:
+    lead_id: str
+    email: str | None
+    phone: str | None
+    source: str
+    profile: dict[str, Any]
+
+
+async def insert_leads(conn: AsyncConnection, leads: list[NewLead], now: datetime) -> set[str]:
+    """Insert in one statement; return the ids inserted (the others lost a race)."""
+    if not leads:
+        return set()
+    rows = await conn.execute(
+        _INSERT_LEADS,
+        {
+            "ids": [lead.lead_id for lead in leads],
+            "emails": [lead.email for lead in leads],
+            "phones": [lead.phone for lead in leads],
+            "sources": [lead.source for lead in leads],
+            "profiles": [orjson.dumps(lead.profile).decode() for lead in leads],
+            "now": now,
+        },
+    )
+    return {str(r[0]) for r in rows}
 
 
 async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None:

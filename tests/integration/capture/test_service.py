@@ -1,0 +1,145 @@
+"""Capture against a real database and broker: durable intake, dedupe, batches, outages."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from leadflow.embedded import EmbeddedKafka
+from leadflow.samples import generate_leads
+from services.capture.config import Settings
+from services.capture.main import create_app
+from shared.contracts.topics import LEAD_ACTIVITY, LEAD_CAPTURED
+from tests.support.app import running_app
+from tests.support.kafka import TopicReader
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+
+def settings(database_url: str, broker: EmbeddedKafka) -> Settings:
+    return Settings(database_url=database_url, kafka_bootstrap=broker.bootstrap)
+
+
+async def test_an_accepted_lead_is_announced_with_its_cleaned_fields(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        resp = await client.post("/v1/leads", json={
+            "email": "  Ana.Silva@Acme.Example ", "phone": "020 7183 8750", "country": "uk",
+            "first_name": "ANA", "source": "Web", "utm_campaign": "launch", "budget": "50k",
+        })  # fmt: skip
+        assert resp.status_code == 202, resp.text
+        lead_id = resp.json()["lead_id"]
+        async with TopicReader(fresh_broker.bootstrap, LEAD_CAPTURED) as out:
+            await out.wait_for(lambda r: len(r) >= 1, what="lead captured")
+        lead = out.records[0]["data"]["lead"]
+        assert out.records[0]["subject"] == lead_id
+        assert (lead["email"], lead["phone"], lead["country"]) == (
+            "ana.silva@acme.example", "+442071838750", "GB",
+        )  # fmt: skip
+        assert lead["first_name"] == "Ana" and lead["source"] == "web"
+        assert lead["utm"] == {"utm_campaign": "launch"} and lead["campaign"] == "launch"
+        assert lead["attributes"] == {"budget": "50k"}
+        stored = (await client.get(f"/v1/leads/{lead_id}")).json()
+        assert stored["profile"]["email"] == "ana.silva@acme.example"
+
+
+async def test_concurrent_submissions_of_one_person_end_as_one_lead(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        same = [{"email": f"{'BOB' if i % 2 else 'bob'}@acme.example", "source": f"s{i % 3}"}
+                for i in range(40)]  # fmt: skip
+        answers = await asyncio.gather(*(client.post("/v1/leads", json=b) for b in same))
+        ids = {a.json()["lead_id"] for a in answers}
+        assert len(ids) == 1
+        assert sorted(a.status_code for a in answers) == [200] * 39 + [202]
+        async with TopicReader(fresh_broker.bootstrap, LEAD_CAPTURED) as out:
+            await out.wait_for(lambda r: len(r) >= 1, what="one capture")
+            await asyncio.sleep(0.3)
+            await out.poll()
+        assert len(out.records) == 1
+
+
+async def test_a_batch_answers_each_lead_on_its_own(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        good = generate_leads(3, seed=11)
+        body = {"leads": [
+            good[0], {"first_name": "no contact"}, good[1], {"email": "x@y.example",
+            "company_size": "lots"}, dict(good[0], source="again"), good[2],
+        ]}  # fmt: skip
+        resp = await client.post("/v1/leads:batch", json=body)
+        assert resp.status_code == 200, resp.text
+        out = resp.json()
+        assert (out["accepted"], out["duplicates"], out["rejected"]) == (3, 1, 2)
+        statuses = [r["status"] for r in out["results"]]
+        assert statuses == ["accepted", "rejected", "accepted", "rejected", "duplicate", "accepted"]
+        assert out["results"][4]["lead_id"] == out["results"][0]["lead_id"]
+        assert {p["field"] for p in out["results"][1]["problems"]} == {"email", "phone"}
+        assert out["results"][3]["problems"][0]["field"] == "company_size"
+        too_many = await client.post("/v1/leads:batch", json={"leads": [good[0]] * 1001})
+        assert too_many.status_code == 422
+        assert too_many.json()["problems"][0]["field"] == "leads"
+
+
+async def test_bad_input_gets_a_4xx_naming_the_field(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        cases = [
+            (b'{"email": "a@b.example",', 400, "body"),
+            (b'{"email": 42}', 422, "email"),
+            (b'{"email": "a@b.example", "country": "Atlantis"}', 422, "country"),
+            (b'{"phone": "12"}', 422, "phone"),
+            (b'{"email": "a\\u0000@b.example"}', 422, "email"),
+            (b'["not", "an", "object"]', 422, "body"),
+        ]
+        for body, code, field in cases:
+            resp = await client.post(
+                "/v1/leads", content=body, headers={"content-type": "application/json"}
+            )
+            assert resp.status_code == code, (body, resp.text)
+            assert field in {p["field"] for p in resp.json()["problems"]}, (body, resp.text)
+        huge = await client.post(
+            "/v1/leads",
+            content=b'{"email": "a@b.example", "notes": "' + b"x" * 2_000_000 + b'"}',
+            headers={"content-type": "application/json"},
+        )
+        assert huge.status_code == 413
+        unknown = await client.post(
+            "/v1/leads/7b0e7a44-7c39-4a7c-9f0e-0b7f2d0b8f10/activities", json={"kind": "won"}
+        )
+        assert unknown.status_code == 404
+        bad_kind = await client.post(
+            "/v1/leads/7b0e7a44-7c39-4a7c-9f0e-0b7f2d0b8f10/activities", json={"kind": "danced"}
+        )
+        assert bad_kind.status_code == 422 and bad_kind.json()["problems"][0]["field"] == "kind"
+
+
+async def test_leads_are_accepted_while_kafka_is_down_and_flow_when_it_returns(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        fresh_broker.stop()
+        leads = generate_leads(20, seed=5)
+        answers = []
+        for lead in leads:
+            answers.append(await client.post("/v1/leads", json=lead))
+        assert [a.status_code for a in answers] == [202] * 20
+        lead_id = answers[0].json()["lead_id"]
+        activity = await client.post(f"/v1/leads/{lead_id}/activities", json={"kind": "replied"})
+        assert activity.status_code == 202
+        fresh_broker.start()  # a new, empty in-memory broker on the same port
+        async with TopicReader(fresh_broker.bootstrap, LEAD_CAPTURED, LEAD_ACTIVITY) as out:
+            await out.wait_for(lambda r: len(r) >= 21, timeout=60, what="the outbox backlog")
+        ids = {r["subject"] for r in out.records if r["type"].endswith("captured.v1")}
+        assert ids == {a.json()["lead_id"] for a in answers}
+
+
+def test_the_openapi_document_names_the_lead_routes(tmp_path: Path) -> None:
+    paths = create_app(Settings(config_file=tmp_path / "none.yaml")).openapi()["paths"]
+    assert {"/v1/leads", "/v1/leads:batch", "/v1/leads/{lead_id}/activities"} <= set(paths)
