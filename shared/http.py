@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -90,6 +91,19 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(request, ApiError(exc.status_code, code, str(exc.detail)))
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(
+            request,
+            ApiError(
+                503,
+                "unavailable",
+                "storage is unavailable; nothing was stored, retry shortly",
+                headers={"Retry-After": "1"},
+            ),
+        )
+
+    for outage in (OperationalError, InterfaceError, ConnectionError, OSError):
+        app.add_exception_handler(outage, on_unavailable)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
