@@ -6,7 +6,8 @@ For each batch fetched from Kafka:
 2. in ONE database transaction: claim the event ids in the inbox (redeliveries drop out),
    run the service's batch handler, write the emitted events to the outbox, commit;
 3. hand the committed events to the outbox relay (published right away);
-4. commit the Kafka offsets.
+4. commit the Kafka offsets (at most every ``commit_interval_s``, when idle, before a
+   rebalance takes partitions away, and on shutdown).
 
 A crash anywhere before step 4 redelivers the batch, and the inbox makes that harmless.
 If the batch handler raises, the batch is retried one event at a time so one poison
@@ -24,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -53,6 +54,7 @@ class ConsumerSettings:
     max_attempts: int = 3
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3000
+    commit_interval_s: float = 0.1
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -60,6 +62,19 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Commit processed offsets before partitions move to another replica."""
+
+    def __init__(self, owner: BatchConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        await self._owner.commit_offsets()
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        return None
 
 
 class BatchConsumer:
@@ -84,6 +99,8 @@ class BatchConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._processed: dict[TopicPartition, int] = {}  # next offset, for applied batches only
+        self._last_commit = 0.0
         self.connected = False
 
     def start(self) -> None:
@@ -107,7 +124,6 @@ class BatchConsumer:
         delay = 0.2
         while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
-                *self._s.topics,
                 bootstrap_servers=self._s.bootstrap,
                 group_id=self._s.group,
                 client_id=f"{self._source}-consumer",
@@ -120,6 +136,7 @@ class BatchConsumer:
             )
             try:
                 await consumer.start()
+                consumer.subscribe(self._s.topics, listener=_CommitOnRevoke(self))
                 return consumer
             except KafkaError as exc:
                 log.warning("Kafka not reachable (%s); retrying in %.1fs", exc, delay)
@@ -140,17 +157,31 @@ class BatchConsumer:
                 await asyncio.sleep(0.5)
                 continue
             if not fetched:
+                await self.commit_offsets()  # idle: settle what was processed
                 continue
             records = [r for batch in fetched.values() for r in batch]
             started = time.perf_counter()
             await self._process(records)
             metrics.batch_seconds.labels(self._s.group).observe(time.perf_counter() - started)
-            try:
-                await consumer.commit()
-            except (CommitFailedError, KafkaError) as exc:
-                # A rebalance took the partitions away; the new owner redelivers, the inbox dedupes.
-                log.warning("offset commit failed (%s); records will be redelivered", exc)
+            for tp, recs in fetched.items():
+                self._processed[tp] = recs[-1].offset + 1
+            if time.monotonic() - self._last_commit >= self._s.commit_interval_s:
+                await self.commit_offsets()
             self._record_lag(consumer, fetched)
+        await self.commit_offsets()
+
+    async def commit_offsets(self) -> None:
+        """Commit the offsets of applied batches only (never of a batch still in hand, which a
+        rebalance callback could otherwise commit before its transaction)."""
+        if not self._processed or self._consumer is None:
+            return
+        offsets, self._processed = self._processed, {}
+        self._last_commit = time.monotonic()
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partitions away; the new owner redelivers, the inbox dedupes.
+            log.warning("offset commit failed (%s); records will be redelivered", exc)
 
     def _record_lag(
         self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]

@@ -23,7 +23,9 @@ def make_engine(url: str, schema: str, *, pool_size: int = 10, app_name: str = "
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per transaction. A connection that died is
+        # invalidated on first use, and callers retry transient errors (see bus.consumer).
+        pool_pre_ping=False,
         connect_args={
             "server_settings": {
                 "search_path": check_schema_name(schema),

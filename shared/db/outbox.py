@@ -1,7 +1,8 @@
 """The outbox: events written in the state change's own transaction, published after commit.
 
 The hot path hands committed messages to :class:`OutboxRelay`, whose flusher publishes them
-at once (batched across concurrent transactions) and marks them sent. A background sweep
+at once (batched across concurrent transactions). Marking rows sent is off the hot path:
+published ids are marked in one UPDATE every ``mark_interval_s``. A background sweep
 re-publishes anything a crash or a Kafka outage left unsent. A message can therefore go
 out twice; consumers dedupe by event id (see ``shared.db.inbox``).
 """
@@ -61,6 +62,7 @@ class RelaySettings:
     grace_s: float = 2.0
     batch: int = 1000
     keep_published_s: float = 3600.0
+    mark_interval_s: float = 0.2
 
 
 class OutboxRelay:
@@ -74,6 +76,7 @@ class OutboxRelay:
         self._settings = settings or RelaySettings()
         self._queue: asyncio.Queue[Sequence[OutgoingMessage]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._to_mark: list[str] = []
 
     def enqueue(self, messages: Sequence[OutgoingMessage]) -> None:
         """Hand over messages whose transaction has committed."""
@@ -84,12 +87,15 @@ class OutboxRelay:
         self._tasks = [
             asyncio.create_task(self._flush_forever(), name="outbox-flush"),
             asyncio.create_task(self._sweep_forever(), name="outbox-sweep"),
+            asyncio.create_task(self._mark_forever(), name="outbox-mark"),
         ]
 
     async def stop(self) -> None:
         """Publish what is queued (best effort), then stop; the sweep covers the rest."""
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._drain_once(block=False), timeout=5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._mark_published(), timeout=5)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -110,11 +116,30 @@ class OutboxRelay:
             return
         try:
             await self._publisher.publish(batch)
-            async with self._engine.begin() as conn:
-                await conn.execute(_MARK, {"ids": [m.event_id for m in batch]})
-            metrics.outbox_published.inc(len(batch))
         except Exception:
             log.warning("outbox flush failed; the sweep will retry", exc_info=True)
+            return
+        self._to_mark.extend(m.event_id for m in batch)
+        metrics.outbox_published.inc(len(batch))
+
+    async def _mark_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.mark_interval_s)
+            try:
+                await self._mark_published()
+            except Exception:
+                log.warning("marking published outbox rows failed; will retry", exc_info=True)
+
+    async def _mark_published(self) -> None:
+        ids, self._to_mark = self._to_mark, []
+        if not ids:
+            return
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(_MARK, {"ids": ids})
+        except Exception:
+            self._to_mark.extend(ids)
+            raise
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -131,12 +156,18 @@ class OutboxRelay:
             rows = (
                 await conn.execute(_CLAIM_LEFTOVERS, {"grace": s.grace_s, "limit": s.batch})
             ).all()
-            if rows:
-                msgs = [OutgoingMessage(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+            awaiting_mark = set(self._to_mark)  # published already, only not marked yet
+            msgs = [
+                OutgoingMessage(r[0], r[1], r[2], bytes(r[3]))
+                for r in rows
+                if r[0] not in awaiting_mark
+            ]
+            if msgs:
                 await self._publisher.publish(msgs)
-                await conn.execute(_MARK, {"ids": [m.event_id for m in msgs]})
                 metrics.outbox_published.inc(len(msgs))
                 log.info("outbox sweep re-published %d message(s)", len(msgs))
+            if rows:
+                await conn.execute(_MARK, {"ids": [r[0] for r in rows]})
             await conn.execute(_PURGE, {"keep": s.keep_published_s})
             backlog = (await conn.execute(_BACKLOG)).scalar_one()
             metrics.outbox_backlog.set(backlog)
