@@ -177,8 +177,10 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
 
     source = text("source") or "api"
     utm = {k: v for k in UTM_KEYS if (v := text(k)) is not None}
-    attributes = raw.get("attributes") or {}
-    if not isinstance(attributes, dict):
+    attributes = raw.get("attributes")
+    if attributes is None:
+        attributes = {}
+    elif not isinstance(attributes, dict):
         problems.append(Problem("attributes", "must be an object"))
         attributes = {}
     elif (bad := _nul_path(attributes, "attributes")) is not None:
