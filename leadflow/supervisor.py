@@ -37,6 +37,7 @@ class UpOptions:
     kafka_bootstrap: str | None = None  # use an external Kafka instead of the embedded one
     partitions: int = 6
     ready_timeout: float = 90.0
+    sink_port: int | None = None  # run the demo webhook receiver on this port
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -123,6 +124,18 @@ class Stack:
                 start_new_session=True,
             )
 
+    def start_sink(self) -> None:
+        port = self.opts.sink_port
+        if port is None or port_open(self.opts.host, port):
+            return
+        with open(self.opts.home / "webhooks.log", "ab") as out:
+            self.procs["webhooks"] = subprocess.Popen(
+                [sys.executable, "-m", "leadflow.sink", "--port", str(port),
+                 "--config", str(self.opts.config_file)],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self.ports["webhooks"] = port
+
     def start_services(self) -> None:
         for name in available_services():
             port = self.ports[name]
@@ -142,7 +155,8 @@ class Stack:
                             f"{name} exited with {proc.returncode}; see {self.opts.home}/{name}.log"
                         )
                     try:
-                        url = f"http://{self.opts.host}:{self.ports[name]}/readyz"
+                        path = "/" if name == "webhooks" else "/readyz"
+                        url = f"http://{self.opts.host}:{self.ports[name]}{path}"
                         if client.get(url).status_code == 200:
                             pending.remove(name)
                     except httpx.HTTPError:
@@ -190,13 +204,14 @@ def run_up(opts: UpOptions) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start_infrastructure()
+        stack.start_sink()
         stack.start_services()
         stack.wait_ready()
         _print_banner(stack)
         while not stopping:
             time.sleep(0.5)
             for name, proc in list(stack.procs.items()):
-                if proc.poll() is not None and not stopping:
+                if proc.poll() is not None and not stopping and name != "webhooks":
                     log.warning("%s exited with %s; restarting it", name, proc.returncode)
                     stack.start_service(name)
     finally:
@@ -209,6 +224,8 @@ def run_up(opts: UpOptions) -> int:
 def _print_banner(stack: Stack) -> None:
     lines = ["", "Leadflow is up.", ""]
     for name, url in stack.urls().items():
+        if name == "webhooks":
+            continue
         lines.append(f"  {name:<9} {url}   (API docs: {url}/docs)")
     lines += [
         "",
@@ -217,6 +234,14 @@ def _print_banner(stack: Stack) -> None:
         else f"  Kafka     {stack.bootstrap}",
         f"  Postgres  {stack.database_url}",
         f"  Logs      {stack.opts.home}/<service>.log",
+        *(
+            [
+                f"  Webhooks  {stack.urls()['webhooks']}/   (demo receiver: signed deliveries,"
+                f" also in {stack.opts.home}/webhooks.log)"
+            ]
+            if "webhooks" in stack.procs
+            else []
+        ),
         "",
         "  Try:  curl -s -XPOST "
         f"{stack.urls().get('capture', '')}/v1/leads -H 'content-type: application/json' \\",
