@@ -55,6 +55,9 @@ class ServiceSettings(BaseSettings):
     )
     outbox_relay_interval_s: float = Field(default=1.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
+    inbox_keep_days: int = Field(
+        default=7, ge=1, description="How long consumed event ids are kept for dedupe"
+    )
 
     @property
     def asyncpg_url(self) -> str:

@@ -26,6 +26,7 @@ from shared.bus.publisher import KafkaPublisher
 from shared.config import ServiceSettings
 from shared.contracts.topics import all_topics
 from shared.db.engine import make_engine
+from shared.db.inbox import purge_old
 from shared.db.migrate import migrate
 from shared.db.outbox import OutboxRelay, RelaySettings
 from shared.db.uow import UnitOfWork
@@ -151,7 +152,10 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         resources = AsyncExitStack()
         for resource in spec.resources:
             await resources.enter_async_context(resource(runtime))
-        jobs = [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
+        jobs = [
+            asyncio.create_task(job(runtime), name=job.__name__)
+            for job in (*spec.background, _purge_inbox_forever)
+        ]
         log.info("%s started on %s:%d", spec.name, settings.host, settings.port)
         try:
             yield
@@ -184,6 +188,19 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+async def _purge_inbox_forever(runtime: Runtime) -> None:
+    """Keep the inbox to the dedupe window (``LEADFLOW_INBOX_KEEP_DAYS``)."""
+    while True:
+        await asyncio.sleep(60)
+        try:
+            async with runtime.engine.begin() as conn:
+                removed = await purge_old(conn, runtime.settings.inbox_keep_days)
+            if removed:
+                log.info("purged %d inbox row(s) past the dedupe window", removed)
+        except Exception:
+            log.warning("inbox purge failed; will retry", exc_info=True)
 
 
 def _health_router() -> APIRouter:

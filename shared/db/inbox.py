@@ -26,3 +26,16 @@ async def claim_new(conn: AsyncConnection, consumer: str, event_ids: Sequence[st
     unique = list(dict.fromkeys(event_ids))
     rows = await conn.execute(_CLAIM, {"consumer": consumer, "ids": unique})
     return {r[0] for r in rows}
+
+
+_PURGE = text(
+    "DELETE FROM inbox WHERE ctid = ANY(ARRAY("
+    " SELECT ctid FROM inbox WHERE processed_at < now() - make_interval(days => :days)"
+    " LIMIT :limit))"
+)
+
+
+async def purge_old(conn: AsyncConnection, keep_days: int, limit: int = 10_000) -> int:
+    """Forget ids older than the dedupe window (redeliveries come within minutes or hours)."""
+    result = await conn.execute(_PURGE, {"days": keep_days, "limit": limit})
+    return int(result.rowcount or 0)

@@ -1,8 +1,8 @@
 """The outbox: events written in the state change's own transaction, published after commit.
 
 The hot path hands committed messages to :class:`OutboxRelay`, whose flusher publishes them
-at once (batched across concurrent transactions). Marking rows sent is off the hot path:
-published ids are marked in one UPDATE every ``mark_interval_s``. A background sweep
+at once (batched across concurrent transactions). Removing published rows is off the hot
+path: their ids are deleted in one statement every ``mark_interval_s``. A background sweep
 re-publishes anything a crash or a Kafka outage left unsent. A message can therefore go
 out twice; consumers dedupe by event id (see ``shared.db.inbox``).
 """
@@ -28,15 +28,12 @@ _INSERT = text(
     " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:topics AS text[]),"
     " CAST(:keys AS text[]), CAST(:payloads AS bytea[]))"
 )
-_MARK = text("UPDATE outbox SET published_at = now() WHERE event_id = ANY(CAST(:ids AS text[]))")
+# Published rows are deleted: the event lives on in Kafka, and the table stays small.
+_MARK = text("DELETE FROM outbox WHERE event_id = ANY(CAST(:ids AS text[]))")
 _CLAIM_LEFTOVERS = text(
     "SELECT event_id, topic, key, payload FROM outbox"
     " WHERE published_at IS NULL AND created_at < now() - make_interval(secs => :grace)"
     " ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED"
-)
-_PURGE = text(
-    "DELETE FROM outbox WHERE published_at IS NOT NULL"
-    " AND published_at < now() - make_interval(secs => :keep)"
 )
 _BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
 
@@ -61,7 +58,6 @@ class RelaySettings:
     interval_s: float = 1.0
     grace_s: float = 2.0
     batch: int = 1000
-    keep_published_s: float = 3600.0
     mark_interval_s: float = 0.2
 
 
@@ -168,7 +164,6 @@ class OutboxRelay:
                 log.info("outbox sweep re-published %d message(s)", len(msgs))
             if rows:
                 await conn.execute(_MARK, {"ids": [r[0] for r in rows]})
-            await conn.execute(_PURGE, {"keep": s.keep_published_s})
             backlog = (await conn.execute(_BACKLOG)).scalar_one()
             metrics.outbox_backlog.set(backlog)
         return len(rows)

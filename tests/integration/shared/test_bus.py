@@ -200,7 +200,7 @@ async def test_relay_publishes_outbox_rows_left_unsent(harness: Harness) -> None
     async with TopicReader(harness.bootstrap, harness.Ponged.TOPIC) as out:
         await out.wait_for(lambda r: len(r) >= 5, what="5 swept messages")
     async with harness.engine.connect() as conn:
-        left = await conn.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+        left = await conn.execute(text("SELECT count(*) FROM outbox"))
         assert left.scalar_one() == 0
 
 
@@ -212,3 +212,18 @@ def test_to_message_keys_by_lead_id(unique: str) -> None:
     pinged, _ = event_classes(unique)
     msg = to_message(pinged(lead_id="abc", n=1), source="test")
     assert (msg.key, msg.topic) == ("abc", pinged.TOPIC)
+
+
+async def test_inbox_forgets_ids_past_the_dedupe_window(harness: Harness) -> None:
+    from shared.db.inbox import purge_old
+
+    async with harness.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO inbox (consumer, event_id, processed_at) VALUES"
+                " ('g', 'old', now() - interval '8 days'), ('g', 'new', now())"
+            )
+        )
+        assert await purge_old(conn, keep_days=7) == 1
+        left = await conn.execute(text("SELECT event_id FROM inbox WHERE consumer = 'g'"))
+        assert [r[0] for r in left] == ["new"]
