@@ -234,6 +234,7 @@ def _add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     bench.add_argument(
         "--show", type=Path, help="print the tables of an earlier JSON file and exit"
     )
+    bench.add_argument("--markdown", action="store_true", help="with --show: as Markdown")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -244,7 +245,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     console = Console() if sys.stdout.isatty() else Console(width=120)
     if args.show:
-        return show(args.show, console)
+        return show(args.show, console, as_markdown=args.markdown)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:

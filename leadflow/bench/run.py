@@ -1,9 +1,11 @@
 """``leadflow bench``: start (or reach) a Leadflow, run the scenarios and ceilings, report.
 
-A run is: the three ceilings, then each scenario in turn (single-lead posts at every
-offered rate, single-lead posts at full speed, batches at full speed), each followed by a
-wait until every accepted lead has its decision. ``--runs N`` repeats the run and reports
-the median of every figure. The exit status is 1 if any lead was LOST or DOUBLED.
+A run is: a fresh embedded Leadflow (unless an external one is given), its idle CPU, the
+three ceilings, then each scenario in turn (single-lead posts at every offered rate,
+single-lead posts at full speed, batches at full speed), each followed by a wait until
+every accepted lead has its decision and its webhook, and preceded by a wait until the
+services are idle again. ``--runs N`` repeats the run and reports the median of every
+figure. The exit status is 1 if any lead was LOST or DOUBLED.
 """
 
 from __future__ import annotations
@@ -65,9 +67,13 @@ class BenchOptions:
     keep_home: bool = False
 
 
-def show(path: Path, console: Console) -> int:
-    """Print the tables of a JSON file an earlier bench wrote."""
-    tables.render(console, orjson.loads(path.read_bytes()))
+def show(path: Path, console: Console, as_markdown: bool = False) -> int:
+    """Print the tables of a JSON file an earlier bench wrote (or the same in Markdown)."""
+    doc = orjson.loads(path.read_bytes())
+    if as_markdown:
+        console.print(tables.markdown(doc), markup=False, highlight=False, soft_wrap=True)
+    else:
+        tables.render(console, doc)
     return 0
 
 

@@ -53,106 +53,131 @@ def pair(summary: Any, a: str = "p50", b: str = "p99") -> str:
     return f"{fmt_ms(get(summary, a))} / {fmt_ms(get(summary, b))}"
 
 
-def _table(title: str, first: str, columns: list[str]) -> Table:
+Rows = list[tuple[str, list[str]]]
+
+
+def _table(title: str, first: str, columns: list[str], rows: Rows) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column(first)
     for name in columns:
         table.add_column(name, justify="right")
-    return table
-
-
-def render(console: Console, doc: dict[str, Any]) -> None:
-    """Print the medians as tables."""
-    med = doc.get("medians") or {}
-    m, g = doc["machine"], doc["git"]
-    console.print(
-        f"\n[bold]Leadflow bench[/bold]: median of {len(doc['runs'])} run(s);"
-        f" {m['nproc']} CPU(s) {m['cpu_model']}, {fmt(m['memory_mib'])} MiB;"
-        f" commit {(g['commit'] or '?')[:12]}{' (dirty)' if g['dirty'] else ''}"
-    )
-    scenarios: dict[str, Any] = med.get("scenarios", {})
-    for name, s in scenarios.items():
-        if s.get("unavailable"):
-            console.print(f"[yellow]{name}: unavailable ({s['unavailable']})[/yellow]")
-    ran = {n: s for n, s in scenarios.items() if not s.get("unavailable")}
-    if ran:
-        console.print(_scenario_table(ran))
-        idle = get(med, "ceilings", "idle_cpu_pct") or {}
-        after = med.get("idle_after_cpu_pct") or {}
-        console.print(_cpu_table(ran, idle, after, med.get("peak_rss_mib") or {}))
-    console.print(_ceiling_table(med))
-    console.print(f"LOST {doc['lost']}   DOUBLED {doc['doubled']}")
-
-
-def _scenario_table(scenarios: dict[str, Any]) -> Table:
-    table = _table("Throughput and latency (ms)", "", list(scenarios))
-    s = list(scenarios.values())
-    rows: list[tuple[str, list[str]]] = [
-        ("offered leads/s", [fmt(x.get("offered_rate"), 0) for x in s]),
-        ("HTTP requests/s", [fmt(x.get("requests_per_s")) for x in s]),
-        ("leads accepted", [fmt(x.get("accepted")) for x in s]),
-        ("[bold]decided leads/s[/bold]", [fmt(x.get("throughput_leads_per_s")) for x in s]),
-        ("HTTP answer p50 / p99", [pair(x.get("http_ms")) for x in s]),
-        ("generator late p50 / p99", [pair(x.get("generator_lag_ms")) for x in s]),
-        ("[bold]send → decision p50[/bold]", [fmt_ms(get(x, "end_to_end_ms", "p50")) for x in s]),
-        ("  p90", [fmt_ms(get(x, "end_to_end_ms", "p90")) for x in s]),
-        ("  [bold]p99[/bold]", [fmt_ms(get(x, "end_to_end_ms", "p99")) for x in s]),
-        ("  max", [fmt_ms(get(x, "end_to_end_ms", "max")) for x in s]),
-    ]
-    for key, label in STAGES.items():
-        rows.append((f"{label} p50 / p99", [pair(get(x, "stages_ms", key)) for x in s]))
-    rows.append(
-        (
-            "webhooks in / leads assigned",
-            [
-                f"{fmt(get(x, 'stages_ms', 'assigned_to_webhook', 'count'))}"
-                f" / {fmt(x.get('assigned'))}"
-                for x in s
-            ],
-        )
-    )
-    rows.append(("lost / doubled", [f"{fmt(x.get('lost'))} / {fmt(x.get('doubled'))}" for x in s]))
     for label, cells in rows:
         table.add_row(label, *cells)
     return table
 
 
-def _cpu_table(
-    scenarios: dict[str, Any], idle: dict[str, Any], after: dict[str, Any], peak: dict[str, Any]
-) -> Table:
-    names = list(scenarios)
-    table = _table(
-        "CPU seconds per 1,000 leads (% of one core)",
-        "process",
-        ["idle", *names, "idle after", "peak MiB"],
+def _markdown(title: str, first: str, columns: list[str], rows: Rows) -> str:
+    lines = [f"### {title}", "", "| " + " | ".join([first, *columns]) + " |"]
+    lines.append("|---|" + "--:|" * len(columns))
+    lines += ["| " + " | ".join([label.strip(), *cells]) + " |" for label, cells in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _sections(doc: dict[str, Any]) -> list[tuple[str, str, list[str], Rows]]:
+    """(title, first column, columns, rows) of every table, from the medians."""
+    med = doc.get("medians") or {}
+    scenarios: dict[str, Any] = med.get("scenarios", {})
+    ran = {n: s for n, s in scenarios.items() if not s.get("unavailable")}
+    sections = []
+    if ran:
+        names = list(ran)
+        sections.append(("Throughput and latency (ms)", "", names, _scenario_rows(ran)))
+        sections.append(
+            (
+                "CPU seconds per 1,000 leads (% of one core)",
+                "process",
+                ["idle", *names, "idle after", "peak MiB"],
+                _cpu_rows(ran, med),
+            )
+        )
+    sections.append(("Ceilings (same run, same machine)", "", ["value"], _ceiling_rows(med)))
+    return sections
+
+
+def _headline(doc: dict[str, Any]) -> str:
+    m, g = doc["machine"], doc["git"]
+    return (
+        f"Leadflow bench: median of {len(doc['runs'])} run(s);"
+        f" {m['nproc']} CPU(s) {m['cpu_model']}, {fmt(m['memory_mib'])} MiB;"
+        f" commit {(g['commit'] or '?')[:12]}{' (dirty)' if g['dirty'] else ''}"
     )
+
+
+def _unavailable(doc: dict[str, Any]) -> list[str]:
+    scenarios = get(doc, "medians", "scenarios") or {}
+    return [
+        f"{n}: unavailable ({s['unavailable']})"
+        for n, s in scenarios.items()
+        if s.get("unavailable")
+    ]
+
+
+def render(console: Console, doc: dict[str, Any]) -> None:
+    """Print the medians as tables."""
+    console.print(f"\n[bold]{_headline(doc)}[/bold]")
+    for line in _unavailable(doc):
+        console.print(f"[yellow]{line}[/yellow]")
+    for title, first, columns, rows in _sections(doc):
+        console.print(_table(title, first, columns, rows))
+    console.print(f"LOST {doc['lost']}   DOUBLED {doc['doubled']}")
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The same tables in Markdown, for docs/performance.md."""
+    parts = [_headline(doc) + "\n", *(f"{line}\n" for line in _unavailable(doc))]
+    parts += [_markdown(*section) for section in _sections(doc)]
+    parts.append(f"LOST {doc['lost']}, DOUBLED {doc['doubled']}\n")
+    return "\n".join(parts)
+
+
+def _scenario_rows(scenarios: dict[str, Any]) -> Rows:
+    s = list(scenarios.values())
+    rows: Rows = [
+        ("offered leads/s", [fmt(x.get("offered_rate"), 0) for x in s]),
+        ("HTTP requests/s", [fmt(x.get("requests_per_s")) for x in s]),
+        ("leads accepted", [fmt(x.get("accepted")) for x in s]),
+        ("decided leads/s", [fmt(x.get("throughput_leads_per_s")) for x in s]),
+        ("HTTP answer p50 / p99", [pair(x.get("http_ms")) for x in s]),
+        ("generator late p50 / p99", [pair(x.get("generator_lag_ms")) for x in s]),
+        ("send → decision p50", [fmt_ms(get(x, "end_to_end_ms", "p50")) for x in s]),
+        ("  p90", [fmt_ms(get(x, "end_to_end_ms", "p90")) for x in s]),
+        ("  p99", [fmt_ms(get(x, "end_to_end_ms", "p99")) for x in s]),
+        ("  max", [fmt_ms(get(x, "end_to_end_ms", "max")) for x in s]),
+    ]
+    for key, label in STAGES.items():
+        rows.append((f"{label} p50 / p99", [pair(get(x, "stages_ms", key)) for x in s]))
+    webhooks = [
+        f"{fmt(get(x, 'stages_ms', 'assigned_to_webhook', 'count'))} / {fmt(x.get('assigned'))}"
+        for x in s
+    ]
+    rows.append(("webhooks in / leads assigned", webhooks))
+    rows.append(("lost / doubled", [f"{fmt(x.get('lost'))} / {fmt(x.get('doubled'))}" for x in s]))
+    return rows
+
+
+def _cpu_rows(scenarios: dict[str, Any], med: dict[str, Any]) -> Rows:
+    idle = get(med, "ceilings", "idle_cpu_pct") or {}
+    after = med.get("idle_after_cpu_pct") or {}
+    peak = med.get("peak_rss_mib") or {}
     processes: list[str] = []
     for s in scenarios.values():
         processes += [p for p in s.get("cpu_s", {}) if p not in processes]
+    rows: Rows = []
     for proc in processes:
         cells = [
-            f"{fmt(get(scenarios[n], 'cpu_s_per_1000_leads', proc), 3)}"
-            f" ({pct(get(scenarios[n], 'cpu_util_pct', proc))})"
-            for n in names
+            f"{fmt(get(s, 'cpu_s_per_1000_leads', proc), 3)} ({pct(get(s, 'cpu_util_pct', proc))})"
+            for s in scenarios.values()
         ]
-        table.add_row(
-            proc,
-            pct(idle.get(proc)),
-            *cells,
-            pct(after.get(proc)),
-            fmt(peak.get(proc)),
+        rows.append(
+            (proc, [pct(idle.get(proc)), *cells, pct(after.get(proc)), fmt(peak.get(proc))])
         )
-    table.add_row(
-        "bench µs CPU/request",
-        "",
-        *(fmt(scenarios[n].get("bench_cpu_us_per_request")) for n in names),
-    )
-    return table
+    per_request = [fmt(s.get("bench_cpu_us_per_request")) for s in scenarios.values()]
+    rows.append(("bench µs CPU/request", ["", *per_request, "", ""]))
+    return rows
 
 
-def _ceiling_table(med: dict[str, Any]) -> Table:
+def _ceiling_rows(med: dict[str, Any]) -> Rows:
     c, r = med.get("ceilings", {}), med.get("ratios", {})
-    table = _table("Ceilings (same run, same machine) and Leadflow against them", "", [""])
     trivial = c.get("trivial_endpoint", {})
     rows = [
         ("GET /healthz on capture, requests/s", fmt(trivial.get("requests_per_s"))),
@@ -168,6 +193,4 @@ def _ceiling_table(med: dict[str, Any]) -> Table:
     for name, value in (r.get("end_to_end_p50_vs_floor") or {}).items():
         p99 = get(r, "end_to_end_p99_vs_floor", name)
         rows.append((f"{name} send→decision p50 / p99 ÷ floor", f"{fmt(value)} / {fmt(p99)}"))
-    for label, value in rows:
-        table.add_row(label, value)
-    return table
+    return [(label, [value]) for label, value in rows]

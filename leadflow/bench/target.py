@@ -125,9 +125,9 @@ class EmbeddedTarget:
     def _watched(self) -> list[Watched]:
         assert self.stack is not None
         watched = [Watched(name, proc.pid) for name, proc in self.stack.procs.items()]
-        broker = getattr(self.stack.kafka, "_proc", None)  # EmbeddedKafka has no public pid
-        if broker is not None:
-            watched.append(Watched("broker", broker.pid))
+        broker_pid = self.stack.kafka.pid if self.stack.kafka is not None else None
+        if broker_pid is not None:
+            watched.append(Watched("broker", broker_pid))
         pid_file = self.home / "pgdata" / "postmaster.pid"
         if pid_file.exists():
             watched.append(Watched("postgres", int(pid_file.read_text().split()[0]), tree=True))

@@ -17,8 +17,8 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the topics that do not exist yet; return the ones created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="leadflow-admin")
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if missing:

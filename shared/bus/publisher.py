@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,15 +46,16 @@ class KafkaPublisher:
     """aiokafka producer with acks=all; ``publish`` returns once every record is acknowledged."""
 
     def __init__(self, bootstrap: str, *, client_id: str, idempotence: bool = False) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=idempotence,
-            linger_ms=1,
-            max_batch_size=256 * 1024,
-            request_timeout_ms=15_000,
-        )
+        self._options = {
+            "bootstrap_servers": bootstrap,
+            "client_id": client_id,
+            "acks": "all",
+            "enable_idempotence": idempotence,
+            "linger_ms": 1,
+            "max_batch_size": 256 * 1024,
+            "request_timeout_ms": 15_000,
+        }
+        self._producer: AIOKafkaProducer | None = None
         self._started = asyncio.Event()
         self._start_task: asyncio.Task[None] | None = None
 
@@ -66,7 +68,14 @@ class KafkaPublisher:
         self._start_task = asyncio.create_task(self._connect_forever(), name="producer-connect")
 
     async def start(self) -> None:
-        await self._producer.start()
+        """Connect; a failed attempt closes its producer, so nothing is left unclosed."""
+        producer = AIOKafkaProducer(**self._options)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
         self._started.set()
 
     async def _connect_forever(self) -> None:
@@ -83,6 +92,7 @@ class KafkaPublisher:
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         if not self._started.is_set():
             await asyncio.wait_for(self._started.wait(), timeout=15)
+        assert self._producer is not None
         futures = [
             await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
             for m in messages
@@ -92,5 +102,7 @@ class KafkaPublisher:
     async def stop(self) -> None:
         if self._start_task is not None:
             self._start_task.cancel()
-        if self._started.is_set():
+            with contextlib.suppress(BaseException):
+                await self._start_task
+        if self._producer is not None:
             await self._producer.stop()
