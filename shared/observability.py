@@ -66,12 +66,22 @@ class _Metrics:
         self.consumer_lag = Gauge(
             "leadflow_consumer_lag", "Records behind the partition end", ["group", "topic"]
         )
+        self.events_dropped_erased = Counter(
+            "leadflow_events_dropped_erased_total",
+            "Events dropped because their lead was erased (GDPR)",
+            ["group"],
+        )
         self.outbox_published = Counter(
             "leadflow_outbox_published_total", "Outbox messages published to Kafka"
         )
         self.outbox_backlog = Gauge("leadflow_outbox_backlog", "Outbox messages not yet published")
         self.rejected_inputs = Counter(
             "leadflow_rejected_inputs_total", "Requests refused with a 4xx", ["route", "reason"]
+        )
+        self.auth_failures = Counter(
+            "leadflow_auth_failures_total",
+            "Source requests refused with 401 (bad key, signature, timestamp, replay)",
+            ["source", "reason"],
         )
         self.http_seconds = Histogram(
             "leadflow_http_request_seconds",

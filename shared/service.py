@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.admin import ensure_topics_with_retry
 from shared.bus.consumer import BatchConsumer, BatchHandler, ConsumerSettings
+from shared.bus.erasure import EraseHook, honouring_erasure
 from shared.bus.publisher import KafkaPublisher
 from shared.config import ServiceSettings
 from shared.contracts.topics import all_topics
@@ -66,6 +67,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     consumes: Sequence[str] = ()
     make_handler: Callable[[Runtime], BatchHandler] | None = None
+    # Deletes what the service holds about erased leads; events for them are dropped anyway.
+    erase: EraseHook | None = None
     background: Sequence[BackgroundJob] = ()
     resources: Sequence[Resource] = ()
     max_body_bytes: int = 1_048_576
@@ -130,7 +133,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 ),
                 engine=engine,
                 source=spec.name,
-                handle=spec.make_handler(runtime),
+                handle=honouring_erasure(
+                    spec.make_handler(runtime), spec.erase, settings.consumer_group or spec.name
+                ),
                 relay=relay,
                 dead_letters=publisher,
             )

@@ -8,6 +8,8 @@ and ``LEADFLOW_TEST_KAFKA_BOOTSTRAP`` at external ones to use those instead.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,18 +26,23 @@ os.environ.setdefault("LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "500")
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     """URL of a PostgreSQL server's maintenance database."""
     external = os.environ.get("LEADFLOW_TEST_DATABASE_URL")
     if external:
         yield external
         return
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), fsync=False)
+    # Not under pytest's basetemp: pytest makes its root 0700 whenever a session starts, which
+    # would lock out the unprivileged user PostgreSQL runs as (when tests run as root).
+    home = Path(tempfile.mkdtemp(prefix="leadflow-test-pg-"))
+    home.chmod(0o755)
+    pg = EmbeddedPostgres(home / "data", free_port(), fsync=False)
     pg.start()
     try:
         yield pg.url
     finally:
         pg.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 async def create_database(server_url: str) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.capture import domain, handlers, store
+from services.capture import domain, handlers, idempotency, store
+from services.capture.answers import Answer, answer_once, replay
 from services.capture.intake import IntakeBatcher
 from shared.contracts import ActivityKind
 from shared.contracts.envelope import now_utc
@@ -76,6 +78,24 @@ class LeadAccepted(BaseModel):
     status: Literal["accepted", "duplicate"] = Field(
         description="accepted: a new lead; duplicate: matched an existing lead (its id)"
     )
+    matched_by: Literal["email", "phone"] | None = Field(
+        None, description="For a duplicate: which identity matched"
+    )
+    updated_fields: list[str] = Field(
+        default_factory=list,
+        description="For a duplicate: the fields the submission changed on the lead (merged)",
+    )
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        description="Any unique string (a UUID): a retry with the same key gets the original"
+        " answer for 24 h. Without it, the same body on the same route within 10 minutes"
+        " also gets the original answer (double submit).",
+    ),
+]
 
 
 class ActivityIn(BaseModel):
@@ -122,16 +142,15 @@ def _raw_lead(body: LeadIn) -> dict[str, Any]:
     responses={200: {"model": LeadAccepted, "description": "Matched an existing lead"}, **_ERRORS},
     summary="Submit one lead; 202 once it is durably stored",
 )
-async def submit_lead(body: LeadIn, runtime: RuntimeDep) -> Any:
+async def submit_lead(body: LeadIn, runtime: RuntimeDep, key: IdempotencyKey = None) -> Any:
+    raw = _raw_lead(body)
+    request_key = idempotency.request_key("/v1/leads", raw, key)
     try:
-        lead = domain.clean_lead(_raw_lead(body))
+        lead = domain.clean_lead(raw)
     except domain.InvalidLead as exc:
         raise _invalid(exc) from exc
     intake: IntakeBatcher = runtime.state["intake"]
-    result = await intake.submit(lead)
-    if result.duplicate:
-        return JSONResponse({"lead_id": result.lead_id, "status": "duplicate"}, status_code=200)
-    return {"lead_id": result.lead_id, "status": "accepted"}
+    return (await intake.submit(lead, request_key)).response()
 
 
 class BatchIn(BaseModel):
@@ -153,6 +172,12 @@ class BatchItemResult(BaseModel):
     index: int = Field(description="Position of the lead in the request")
     status: Literal["accepted", "duplicate", "rejected"]
     lead_id: UUID | None = Field(None, description="New lead, or the lead it matched")
+    matched_by: Literal["email", "phone"] | None = Field(
+        None, description="For a duplicate: which identity matched"
+    )
+    updated_fields: list[str] = Field(
+        default_factory=list, description="For a duplicate: fields the submission changed"
+    )
     problems: list[ProblemOut] = Field(default_factory=list, description="Why it was rejected")
 
 
@@ -169,7 +194,17 @@ class BatchOut(BaseModel):
     responses=_ERRORS,
     summary="Submit up to 1,000 leads; each is answered on its own, never all-or-nothing",
 )
-async def submit_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
+async def submit_batch(body: BatchIn, runtime: RuntimeDep, key: IdempotencyKey = None) -> Any:
+    request_key = idempotency.request_key("/v1/leads:batch", body.model_dump(mode="json"), key)
+
+    async def compute() -> Answer:
+        result = await _capture_batch(body, runtime)
+        return Answer(200, result.model_dump(mode="json"))
+
+    return (await answer_once(runtime, request_key, compute)).response()
+
+
+async def _capture_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
     results: list[BatchItemResult | None] = [None] * len(body.leads)
     valid: list[tuple[int, domain.CleanLead]] = []
     for i, item in enumerate(body.leads):
@@ -193,6 +228,8 @@ async def submit_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
                 index=i,
                 status="duplicate" if outcome.duplicate else "accepted",
                 lead_id=UUID(outcome.lead_id),
+                matched_by=outcome.matched_by,
+                updated_fields=list(outcome.changed),
             )
     final = [r for r in results if r is not None]
     if any(r.status == "rejected" for r in final):
@@ -215,13 +252,77 @@ def _rejected(index: int, problems: list[dict[str, str]]) -> BatchItemResult:
     )
 
 
-@router.get("/leads/{lead_id}", summary="Read a lead as capture stored it")
+@router.get(
+    "/leads/{lead_id}",
+    summary="Read a lead as capture stored it",
+    responses={404: {"description": "Unknown lead id"}, 410: {"description": "Lead erased"}},
+)
 async def read_lead(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.engine.connect() as conn:
         lead = await store.get_lead(conn, str(lead_id))
-    if lead is None:
-        raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}")
+        if lead is None:
+            await _raise_missing(conn, lead_id)
+    assert lead is not None
     return lead
+
+
+async def _raise_missing(conn: AsyncConnection, lead_id: UUID) -> None:
+    if (when := await store.erased_at(conn, str(lead_id))) is not None:
+        raise ApiError(410, "lead_erased", f"lead {lead_id} was erased on {when.isoformat()}")
+    raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}")
+
+
+class MergeOut(BaseModel):
+    merge_id: UUID
+    matched_by: str = Field(description="Identity rule that matched: email or phone")
+    source: str = Field(description="Source of the merged submission")
+    changes: list[dict[str, Any]] = Field(description="[{field, old, new}] the merge changed")
+    merged_at: datetime
+
+
+@router.get(
+    "/leads/{lead_id}/merges",
+    response_model=list[MergeOut],
+    summary="The identity-resolution trace: every later submission merged into this lead",
+    responses={404: {"description": "Unknown lead id"}, 410: {"description": "Lead erased"}},
+)
+async def read_merges(lead_id: UUID, runtime: RuntimeDep) -> Any:
+    async with runtime.engine.connect() as conn:
+        if not await store.lead_exists(conn, str(lead_id)):
+            await _raise_missing(conn, lead_id)
+        return await store.get_merges(conn, str(lead_id))
+
+
+class ErasureOut(BaseModel):
+    lead_id: UUID
+    status: Literal["erased", "already_erased"]
+
+
+@router.delete(
+    "/leads/{lead_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ErasureOut,
+    responses={
+        200: {"model": ErasureOut, "description": "Erased before; nothing left to delete"},
+        404: {"description": "Unknown lead id"},
+    },
+    summary="Erase a person (GDPR art. 17): capture deletes the lead now, every service"
+    " deletes its data on the lead.erased event",
+)
+async def erase_lead(
+    lead_id: UUID,
+    runtime: RuntimeDep,
+    reason: Annotated[str | None, Query(max_length=512, description="Why, for the record")] = None,
+) -> Any:
+    uow = runtime.uow()
+    try:
+        erased = await handlers.erase_lead(uow, str(lead_id), reason, now_utc())
+    except handlers.UnknownLead as exc:
+        raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
+    if not erased:
+        return JSONResponse({"lead_id": str(lead_id), "status": "already_erased"})
+    runtime.relay.enqueue(uow.committed)
+    return {"lead_id": lead_id, "status": "erased"}
 
 
 @router.post(
@@ -231,7 +332,15 @@ async def read_lead(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
     responses={404: {"description": "Unknown lead id"}, **_ERRORS},
     summary="Report what happened to a lead (contacted, replied, won, ...)",
 )
-async def submit_activity(lead_id: UUID, body: ActivityIn, runtime: RuntimeDep) -> Any:
+async def submit_activity(
+    lead_id: UUID, body: ActivityIn, runtime: RuntimeDep, key: IdempotencyKey = None
+) -> Any:
+    route = f"/v1/leads/{lead_id}/activities"
+    request_key = idempotency.request_key(route, body.model_dump(mode="json"), key)
+    async with runtime.engine.connect() as conn:
+        stored = (await store.get_answers(conn, [request_key.key], now_utc())).get(request_key.key)
+    if stored is not None:
+        return replay(request_key, stored).response()
     now = now_utc()
     occurred_at = body.occurred_at or now
     if occurred_at.tzinfo is None:
@@ -250,10 +359,28 @@ async def submit_activity(lead_id: UUID, body: ActivityIn, runtime: RuntimeDep) 
         reason=body.reason,
         details=body.details,
     )
+
+    async def remember(conn: AsyncConnection, activity_id: str) -> None:
+        body = {"activity_id": activity_id, "lead_id": str(lead_id)}
+        stored = store.StoredAnswer(request_key.fingerprint, 202, body)
+        answer = {request_key.key: (stored, request_key.expires_at(now))}
+        if not await store.remember_answers(conn, answer, now):
+            raise _AnsweredMeanwhile  # a concurrent twin recorded it: roll ours back
+
     uow = runtime.uow()
     try:
-        activity_id = await handlers.record_activity(uow, str(lead_id), activity, now)
+        activity_id = await handlers.record_activity(uow, str(lead_id), activity, now, remember)
     except handlers.UnknownLead as exc:
         raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
+    except _AnsweredMeanwhile:
+        async with runtime.engine.connect() as conn:
+            twin = (await store.get_answers(conn, [request_key.key], now)).get(request_key.key)
+        if twin is None:
+            raise
+        return replay(request_key, twin).response()
     runtime.relay.enqueue(uow.committed)
-    return {"activity_id": activity_id, "lead_id": str(lead_id)}
+    return JSONResponse({"activity_id": activity_id, "lead_id": str(lead_id)}, status_code=202)
+
+
+class _AnsweredMeanwhile(Exception):
+    """The same request was answered by a concurrent twin while this one ran."""

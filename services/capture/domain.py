@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import phonenumbers
@@ -228,3 +228,43 @@ def _nul_path(value: Any, path: str) -> str | None:
             if (found := _nul_path(item, f"{path}[{i}]")) is not None:
                 return found
     return None
+
+
+# Never overwritten by a later submission: first-touch attribution, and the e-mail that
+# identifies the person. A later touch's source is kept in the merge record instead.
+FIRST_TOUCH_FIELDS = frozenset({"source", "channel", "campaign", "utm", "email"})
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+
+def merge_profile(
+    existing: Mapping[str, Any], incoming: CleanLead, *, keep_phone: bool = False
+) -> tuple[dict[str, Any], list[Change]]:
+    """Merge a new submission into a known lead's profile: newer non-empty values win,
+    empty fields never erase, attributes merge key by key; first-touch fields stay.
+
+    ``keep_phone`` holds the phone when it is what matched the lead (it is the identity).
+    """
+    merged = dict(existing)
+    changes: list[Change] = []
+    fixed = FIRST_TOUCH_FIELDS | ({"phone"} if keep_phone else set())
+    for name, value in asdict(incoming).items():
+        if name in fixed or name == "attributes" or value is None:
+            continue
+        old = existing.get(name)
+        if value != old:
+            merged[name] = value
+            changes.append(Change(name, old, value))
+    old_attrs: dict[str, Any] = dict(existing.get("attributes") or {})
+    new_attrs = {**old_attrs}
+    for key, value in incoming.attributes.items():
+        if old_attrs.get(key) != value:
+            new_attrs[key] = value
+            changes.append(Change(f"attributes.{key}", old_attrs.get(key), value))
+    merged["attributes"] = new_attrs
+    return merged, changes

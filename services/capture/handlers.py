@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from services.capture import domain, store
-from shared.contracts import ActivityKind, LeadActivityRecorded, LeadCaptured, LeadProfile
+from shared.contracts import (
+    ActivityKind,
+    FieldChange,
+    LeadActivityRecorded,
+    LeadCaptured,
+    LeadErased,
+    LeadProfile,
+    LeadUpdated,
+)
 from shared.db.uow import UnitOfWork
 
 
@@ -18,40 +28,55 @@ from shared.db.uow import UnitOfWork
 class CaptureResult:
     lead_id: str
     duplicate: bool
+    matched_by: str | None = None  # email or phone, for a duplicate
+    changed: tuple[str, ...] = ()  # fields the merge changed, for a duplicate
 
 
 class UnknownLead(LookupError):
     """No lead has this id."""
 
 
+def _matched_by(key: str) -> str:
+    return "phone" if key.startswith("tel:") else "email"
+
+
+# Runs inside the capture transaction with the results, e.g. to store the answers given.
+BeforeCommit = Callable[[AsyncConnection, list[CaptureResult]], Awaitable[None]]
+
+
 async def capture_leads(
-    uow: UnitOfWork, leads: Sequence[domain.CleanLead], now: datetime
+    uow: UnitOfWork,
+    leads: Sequence[domain.CleanLead],
+    now: datetime,
+    before_commit: BeforeCommit | None = None,
 ) -> list[CaptureResult]:
     """New people become leads and are announced; a known person (by e-mail, or by phone when
-    there is no e-mail) is matched, not doubled — also within the batch and across races."""
-    results: list[CaptureResult | None] = [None] * len(leads)
+    there is no e-mail) is merged into their lead, not doubled — also within the batch and
+    across races — and the merge is recorded and announced when it changed something."""
     keys = [store.match_key(lead.email, lead.phone) for lead in leads]
     async with uow:
         existing = await _matches(uow, leads)
         fresh: dict[str, store.NewLead] = {}
-        for i, (lead, key) in enumerate(zip(leads, keys, strict=True)):
+        for lead, key in zip(leads, keys, strict=True):
             if key in existing:
-                results[i] = CaptureResult(existing[key], duplicate=True)
-            elif key in fresh:  # the same person twice in one batch
-                results[i] = CaptureResult(fresh[key].lead_id, duplicate=True)
+                continue
+            if key in fresh:  # the same person twice in one batch: one lead, both submissions
+                profile, _ = domain.merge_profile(fresh[key].profile, lead)
+                fresh[key] = replace(fresh[key], profile=profile, phone=profile.get("phone"))
             else:
                 fresh[key] = store.NewLead(
                     str(uuid.uuid4()), lead.email, lead.phone, lead.source, asdict(lead)
                 )
-                results[i] = CaptureResult(fresh[key].lead_id, duplicate=False)
         inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
-        if len(inserted) < len(fresh):  # concurrent submissions won some: read their ids
-            winners = await _matches(uow, leads)
-            lost = {k: winners[k] for k, new in fresh.items() if new.lead_id not in inserted}
-            results = [
-                CaptureResult(lost[k], duplicate=True) if k in lost else r
-                for k, r in zip(keys, results, strict=True)
-            ]
+        if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
+            existing = await _matches(uow, leads)
+        new_ids = {key: new.lead_id for key, new in fresh.items() if new.lead_id in inserted}
+        merging = [
+            (i, lead, key)
+            for i, (lead, key) in enumerate(zip(leads, keys, strict=True))
+            if key not in new_ids
+        ]
+        merged = await _merge(uow, merging, existing, now)
         for new in fresh.values():
             if new.lead_id in inserted:
                 uow.emit(
@@ -61,8 +86,76 @@ async def capture_leads(
                         lead=LeadProfile.model_validate(new.profile),
                     )
                 )
+        results = _results(keys, new_ids, merged)
+        if before_commit is not None:
+            await before_commit(uow.conn, results)
         await uow.commit()
-    return [r for r in results if r is not None]
+    return results
+
+
+def _results(
+    keys: list[str], new_ids: dict[str, str], merged: dict[int, CaptureResult]
+) -> list[CaptureResult]:
+    seen_new: set[str] = set()
+    results: list[CaptureResult] = []
+    for i, key in enumerate(keys):
+        if i in merged:
+            results.append(merged[i])
+        elif new_ids[key] in seen_new:  # a later copy within the batch
+            results.append(CaptureResult(new_ids[key], duplicate=True, matched_by=_matched_by(key)))
+        else:
+            seen_new.add(new_ids[key])
+            results.append(CaptureResult(new_ids[key], duplicate=False))
+    return results
+
+
+async def _merge(
+    uow: UnitOfWork,
+    submissions: list[tuple[int, domain.CleanLead, str]],
+    existing: dict[str, str],
+    now: datetime,
+) -> dict[int, CaptureResult]:
+    """Merge submissions for known leads into them, in order; record and announce changes."""
+    if not submissions:
+        return {}
+    profiles = await store.lock_profiles(uow.conn, sorted({existing[k] for _, _, k in submissions}))
+    changed: dict[str, dict[str, Any]] = {}
+    records: list[store.MergeRecord] = []
+    results: dict[int, CaptureResult] = {}
+    for i, lead, key in submissions:
+        lead_id, matched_by = existing[key], _matched_by(key)
+        profile, changes = domain.merge_profile(
+            profiles[lead_id], lead, keep_phone=matched_by == "phone"
+        )
+        results[i] = CaptureResult(
+            lead_id, True, matched_by, tuple(dict.fromkeys(c.field for c in changes))
+        )
+        if not changes:
+            continue
+        profiles[lead_id] = changed[lead_id] = profile
+        record = store.MergeRecord(
+            merge_id=str(uuid.uuid4()),
+            lead_id=lead_id,
+            matched_by=matched_by,
+            source=lead.source,
+            changes=[{"field": c.field, "old": c.old, "new": c.new} for c in changes],
+            merged_at=now,
+        )
+        records.append(record)
+        uow.emit(
+            LeadUpdated(
+                lead_id=lead_id,
+                merge_id=record.merge_id,
+                updated_at=now,
+                matched_by=matched_by,
+                submitted_source=lead.source,
+                changes=[FieldChange.model_validate(c) for c in record.changes],
+                lead=LeadProfile.model_validate(profile),
+            )
+        )
+    await store.update_profiles(uow.conn, changed, now)
+    await store.insert_merges(uow.conn, records)
+    return results
 
 
 async def _matches(uow: UnitOfWork, leads: Sequence[domain.CleanLead]) -> dict[str, str]:
@@ -83,9 +176,16 @@ class ActivityInput:
 
 
 async def record_activity(
-    uow: UnitOfWork, lead_id: str, activity: ActivityInput, now: datetime
+    uow: UnitOfWork,
+    lead_id: str,
+    activity: ActivityInput,
+    now: datetime,
+    before_commit: Callable[[AsyncConnection, str], Awaitable[None]] | None = None,
 ) -> str:
-    """An activity on a known lead is stored and announced to scoring, routing and nurture."""
+    """An activity on a known lead is stored and announced to scoring, routing and nurture.
+
+    ``before_commit`` runs in the same transaction with the new activity id (to store the
+    answer, so a retry cannot record the activity twice)."""
     activity_id = str(uuid.uuid4())
     async with uow:
         if not await store.lead_exists(uow.conn, lead_id):
@@ -112,5 +212,20 @@ async def record_activity(
             now,
         )
         uow.emit(event)
+        if before_commit is not None:
+            await before_commit(uow.conn, activity_id)
         await uow.commit()
     return activity_id
+
+
+async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: datetime) -> bool:
+    """Forget the person: delete the lead, its activities and merge trace, and tell every
+    service to do the same. True if erased now, False if it was erased before."""
+    async with uow:
+        if await store.erase_lead(uow.conn, lead_id, reason, now):
+            uow.emit(LeadErased(lead_id=lead_id, erased_at=now, reason=reason))
+            await uow.commit()
+            return True
+        if await store.erased_at(uow.conn, lead_id) is not None:
+            return False
+    raise UnknownLead(lead_id)

@@ -14,8 +14,14 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from services.capture import domain, handlers
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.capture import domain, handlers, store
+from services.capture.answers import Answer, lead_answer, replay
+from services.capture.idempotency import RequestKey
 from shared.bus.consumer import is_transient
 from shared.contracts.envelope import now_utc
 from shared.db.outbox import OutboxRelay
@@ -28,18 +34,21 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Pending:
     lead: domain.CleanLead
-    done: asyncio.Future[handlers.CaptureResult]
+    key: RequestKey
+    done: asyncio.Future[Answer]
 
 
 class IntakeBatcher:
     def __init__(
         self,
+        engine: AsyncEngine,
         make_uow: Callable[[], UnitOfWork],
         relay: OutboxRelay,
         *,
         max_batch: int = 500,
         writers: int = 2,
     ) -> None:
+        self._engine = engine
         self._make_uow = make_uow
         self._relay = relay
         self._max_batch = max_batch
@@ -60,9 +69,10 @@ class IntakeBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def submit(self, lead: domain.CleanLead) -> handlers.CaptureResult:
-        """Return once the lead (or the lead it matched) is durably stored."""
-        pending = _Pending(lead, asyncio.get_running_loop().create_future())
+    async def submit(self, lead: domain.CleanLead, key: RequestKey) -> Answer:
+        """Return once the lead (or the lead it matched) and the answer are durably stored;
+        a request already answered (same key) gets its stored answer instead."""
+        pending = _Pending(lead, key, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(pending)
         return await pending.done
 
@@ -76,31 +86,101 @@ class IntakeBatcher:
                 await self._write(batch)
 
     async def _write(self, batch: list[_Pending]) -> None:
-        uow = self._make_uow()
         try:
-            results = await handlers.capture_leads(uow, [p.lead for p in batch], now_utc())
+            firsts, twins = await self._answer_known(batch)
+            given = await self._capture(firsts) if firsts else {}
         except Exception as exc:
             if len(batch) > 1 and not is_transient(exc):
                 # One bad lead must not fail its neighbours: write each on its own.
                 log.warning("intake batch of %d failed (%s); writing one by one", len(batch), exc)
                 for p in batch:
-                    await self._write([p])
+                    if not p.done.done():
+                        await self._write([p])
                 return
             log.warning("intake of %d lead(s) failed: %s", len(batch), exc)
-            for p in batch:
-                if not p.done.done():
-                    p.done.set_exception(exc)
+            _fail(batch, exc)
             return
+        for p, first in twins:  # the same request twice in one batch: one answer
+            _settle(p, replay, p.key, given[first.key.key])
+
+    async def _answer_known(
+        self, batch: list[_Pending]
+    ) -> tuple[list[_Pending], list[tuple[_Pending, _Pending]]]:
+        """Settle requests answered before; split the rest into first copies and twins."""
+        now = now_utc()
+        async with self._engine.connect() as conn:
+            stored = await store.get_answers(conn, list({p.key.key for p in batch}), now)
+        firsts: dict[str, _Pending] = {}
+        twins: list[tuple[_Pending, _Pending]] = []
+        for p in batch:
+            if (answer := stored.get(p.key.key)) is not None:
+                _settle(p, replay, p.key, answer)
+            elif p.key.key in firsts:
+                twins.append((p, firsts[p.key.key]))
+            else:
+                firsts[p.key.key] = p
+        return list(firsts.values()), twins
+
+    async def _capture(self, batch: list[_Pending]) -> dict[str, store.StoredAnswer]:
+        """Capture the leads; settle each request; return the answers given, by key."""
+        now = now_utc()
+        lost: set[str] = set()
+
+        async def remember(conn: AsyncConnection, results: list[handlers.CaptureResult]) -> None:
+            fresh: dict[str, tuple[store.StoredAnswer, datetime]] = {}
+            for p, result in zip(batch, results, strict=True):
+                answer = lead_answer(result)
+                stored = store.StoredAnswer(p.key.fingerprint, answer.status_code, answer.body)
+                fresh[p.key.key] = (stored, p.key.expires_at(now))
+            lost.update(set(fresh) - await store.remember_answers(conn, fresh, now))
+
+        uow = self._make_uow()
+        results = await handlers.capture_leads(uow, [p.lead for p in batch], now, remember)
         self._relay.enqueue(uow.committed)
+        theirs: dict[str, store.StoredAnswer] = {}
+        if lost:  # a concurrent twin answered first: give its answer
+            async with self._engine.connect() as conn:
+                theirs = await store.get_answers(conn, sorted(lost), now)
+        given: dict[str, store.StoredAnswer] = {}
         for p, result in zip(batch, results, strict=True):
-            if not p.done.done():
-                p.done.set_result(result)
+            if p.key.key in theirs:
+                given[p.key.key] = theirs[p.key.key]
+                _settle(p, replay, p.key, theirs[p.key.key])
+            else:
+                answer = lead_answer(result)
+                given[p.key.key] = store.StoredAnswer(
+                    p.key.fingerprint, answer.status_code, answer.body
+                )
+                _settle(p, lambda _key, a: a, p.key, answer)
+        return given
+
+
+def _settle(
+    pending: _Pending,
+    answer: Callable[[RequestKey, Any], Answer],
+    key: RequestKey,
+    arg: Any,
+) -> None:
+    """Resolve a waiting request with its answer, or with the error computing it raised
+    (e.g. an Idempotency-Key reused for another body)."""
+    if pending.done.done():
+        return
+    try:
+        pending.done.set_result(answer(key, arg))
+    except Exception as exc:
+        pending.done.set_exception(exc)
+
+
+def _fail(batch: list[_Pending], exc: Exception) -> None:
+    for p in batch:
+        if not p.done.done():
+            p.done.set_exception(exc)
 
 
 @asynccontextmanager
 async def running_intake(runtime: Runtime) -> AsyncIterator[None]:
     """The service's group-commit writer, available to the API as ``runtime.state['intake']``."""
-    batcher = IntakeBatcher(runtime.uow, runtime.relay)
+    batcher = IntakeBatcher(runtime.engine, runtime.uow, runtime.relay)
     batcher.start()
     runtime.state["intake"] = batcher
     try:

@@ -115,3 +115,185 @@ async def insert_activity(
             "now": now,
         },
     )
+
+
+_LOCK_PROFILES = text(
+    "SELECT lead_id, profile FROM leads WHERE lead_id = ANY(CAST(:ids AS uuid[]))"
+    " ORDER BY lead_id FOR UPDATE"
+)
+_UPDATE_PROFILES = text(
+    "UPDATE leads SET profile = t.profile, phone = t.phone, updated_at = :now"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:phones AS text[]), CAST(:profiles AS jsonb[]))"
+    " AS t(id, phone, profile) WHERE leads.lead_id = t.id"
+)
+_INSERT_MERGES = text(
+    "INSERT INTO lead_merges (merge_id, lead_id, matched_by, source, changes, merged_at)"
+    " SELECT * FROM unnest(CAST(:merge_ids AS uuid[]), CAST(:lead_ids AS uuid[]),"
+    " CAST(:matched_by AS text[]), CAST(:sources AS text[]), CAST(:changes AS jsonb[]),"
+    " CAST(:merged_at AS timestamptz[]))"
+)
+_GET_MERGES = text(
+    "SELECT merge_id, matched_by, source, changes, merged_at FROM lead_merges"
+    " WHERE lead_id = :lead_id ORDER BY merged_at, merge_id"
+)
+
+
+async def lock_profiles(conn: AsyncConnection, lead_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Profiles of matched leads, row-locked (in id order) so concurrent merges serialise."""
+    if not lead_ids:
+        return {}
+    rows = await conn.execute(_LOCK_PROFILES, {"ids": lead_ids})
+    return {str(r[0]): dict(r[1]) for r in rows}
+
+
+async def update_profiles(
+    conn: AsyncConnection, profiles: dict[str, dict[str, Any]], now: datetime
+) -> None:
+    if not profiles:
+        return
+    ids = list(profiles)
+    await conn.execute(
+        _UPDATE_PROFILES,
+        {
+            "ids": ids,
+            "phones": [profiles[i].get("phone") for i in ids],
+            "profiles": [orjson.dumps(profiles[i]).decode() for i in ids],
+            "now": now,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    merge_id: str
+    lead_id: str
+    matched_by: str
+    source: str
+    changes: list[dict[str, Any]]
+    merged_at: datetime
+
+
+async def insert_merges(conn: AsyncConnection, merges: list[MergeRecord]) -> None:
+    if not merges:
+        return
+    await conn.execute(
+        _INSERT_MERGES,
+        {
+            "merge_ids": [m.merge_id for m in merges],
+            "lead_ids": [m.lead_id for m in merges],
+            "matched_by": [m.matched_by for m in merges],
+            "sources": [m.source for m in merges],
+            "changes": [orjson.dumps(m.changes).decode() for m in merges],
+            "merged_at": [m.merged_at for m in merges],
+        },
+    )
+
+
+async def get_merges(conn: AsyncConnection, lead_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(_GET_MERGES, {"lead_id": lead_id})
+    return [
+        {
+            "merge_id": str(r[0]),
+            "matched_by": r[1],
+            "source": r[2],
+            "changes": r[3],
+            "merged_at": r[4],
+        }
+        for r in rows
+    ]
+
+
+# --- idempotency -------------------------------------------------------------------------
+
+_GET_ANSWERS = text(
+    "SELECT key, fingerprint, status_code, response FROM idempotency_keys"
+    " WHERE key = ANY(CAST(:keys AS text[])) AND expires_at > :now"
+)
+_REMEMBER = text(
+    "INSERT INTO idempotency_keys"
+    " (key, fingerprint, status_code, response, created_at, expires_at)"
+    " SELECT k, f, s, r, :now, e FROM unnest(CAST(:keys AS text[]), CAST(:prints AS text[]),"
+    " CAST(:statuses AS integer[]), CAST(:responses AS jsonb[]),"
+    " CAST(:expires AS timestamptz[])) AS t(k, f, s, r, e)"
+    " ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
+    " status_code = EXCLUDED.status_code, response = EXCLUDED.response,"
+    " created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at"
+    " WHERE idempotency_keys.expires_at <= EXCLUDED.created_at"
+    " RETURNING key"
+)
+_PURGE_ANSWERS = text(
+    "DELETE FROM idempotency_keys WHERE key = ANY(ARRAY("
+    " SELECT key FROM idempotency_keys WHERE expires_at <= :now LIMIT :limit))"
+)
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    fingerprint: str
+    status_code: int
+    response: Any
+
+
+async def get_answers(
+    conn: AsyncConnection, keys: list[str], now: datetime
+) -> dict[str, StoredAnswer]:
+    """Live stored answers for these request keys, in one query."""
+    if not keys:
+        return {}
+    rows = await conn.execute(_GET_ANSWERS, {"keys": keys, "now": now})
+    return {r[0]: StoredAnswer(r[1], r[2], r[3]) for r in rows}
+
+
+async def remember_answers(
+    conn: AsyncConnection,
+    answers: dict[str, tuple[StoredAnswer, datetime]],
+    now: datetime,
+) -> set[str]:
+    """Store answers by key (with their expiry); return the keys stored. A key missing from
+    the result had a live answer already (a concurrent twin got there first)."""
+    if not answers:
+        return set()
+    keys = list(answers)
+    rows = await conn.execute(
+        _REMEMBER,
+        {
+            "keys": keys,
+            "prints": [answers[k][0].fingerprint for k in keys],
+            "statuses": [answers[k][0].status_code for k in keys],
+            "responses": [orjson.dumps(answers[k][0].response).decode() for k in keys],
+            "expires": [answers[k][1] for k in keys],
+            "now": now,
+        },
+    )
+    return {r[0] for r in rows}
+
+
+async def purge_answers(conn: AsyncConnection, now: datetime, limit: int = 10_000) -> int:
+    result = await conn.execute(_PURGE_ANSWERS, {"now": now, "limit": limit})
+    return int(result.rowcount or 0)
+
+
+# --- erasure -----------------------------------------------------------------------------
+
+_ERASE_LEAD = text("DELETE FROM leads WHERE lead_id = :lead_id RETURNING lead_id")
+_RECORD_ERASURE = text(
+    "INSERT INTO erasures (lead_id, erased_at, reason) VALUES (:lead_id, :now, :reason)"
+    " ON CONFLICT DO NOTHING"
+)
+_WAS_ERASED = text("SELECT erased_at FROM erasures WHERE lead_id = :lead_id")
+
+
+async def erase_lead(
+    conn: AsyncConnection, lead_id: str, reason: str | None, now: datetime
+) -> bool:
+    """Delete the lead with its activities and merge trace; False if there was none."""
+    deleted = (await conn.execute(_ERASE_LEAD, {"lead_id": lead_id})).first()
+    if deleted is None:
+        return False
+    await conn.execute(_RECORD_ERASURE, {"lead_id": lead_id, "now": now, "reason": reason})
+    return True
+
+
+async def erased_at(conn: AsyncConnection, lead_id: str) -> datetime | None:
+    row = (await conn.execute(_WAS_ERASED, {"lead_id": lead_id})).first()
+    return None if row is None else row[0]

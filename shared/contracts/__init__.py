@@ -3,9 +3,12 @@
 from shared.contracts.capture import (
     ActivityKind,
     ContactSnapshot,
+    FieldChange,
     LeadActivityRecorded,
     LeadCaptured,
+    LeadErased,
     LeadProfile,
+    LeadUpdated,
 )
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode, encode
 from shared.contracts.notifier import NotificationDelivered
@@ -27,13 +30,16 @@ __all__ = [
     "Envelope",
     "EnvelopeError",
     "Event",
+    "FieldChange",
     "LeadActivityRecorded",
     "LeadAssigned",
     "LeadCaptured",
+    "LeadErased",
     "LeadProfile",
     "LeadQualified",
     "LeadRoutedToNurture",
     "LeadScored",
+    "LeadUpdated",
     "NotificationDelivered",
     "NurtureStepDue",
     "NurtureStopped",
@@ -47,6 +53,8 @@ __all__ = [
 EVENT_CLASSES: tuple[type[Event], ...] = (
     LeadCaptured,
     LeadActivityRecorded,
+    LeadUpdated,
+    LeadErased,
     LeadScored,
     LeadQualified,
     LeadAssigned,

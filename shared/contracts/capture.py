@@ -103,3 +103,44 @@ class LeadActivityRecorded(Event):
     amount: Decimal | None = Field(None, description="Deal value, for won")
     reason: str | None = Field(None, description="Why, for lost")
     details: dict[str, Any] = Field(default_factory=dict, description="Free-form details")
+
+
+class FieldChange(BaseModel):
+    """One field a merge changed: what it was, what it is now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str = Field(description="Lead field, e.g. title or attributes.budget")
+    old: Any = Field(None, description="Value before the merge (null if it was empty)")
+    new: Any = Field(None, description="Value after the merge")
+
+
+class LeadUpdated(Event):
+    """A submission matched an existing lead and was merged into it, changing some fields.
+
+    First-touch attribution (source, channel, campaign, utm) is never overwritten; the
+    submission's own source is carried here so later touches stay traceable.
+    """
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.updated.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_UPDATED
+
+    lead_id: str = Field(description="Lead id (UUID) the submission was merged into")
+    merge_id: str = Field(description="Id of the merge record (GET /v1/leads/{id}/merges)")
+    updated_at: datetime = Field(description="When capture merged it (UTC)")
+    matched_by: str = Field(description="Which identity rule matched: email, phone, or a rule")
+    submitted_source: str = Field(description="Source of the submission that was merged")
+    changes: list[FieldChange] = Field(description="Every field the merge changed")
+    lead: LeadProfile = Field(description="The lead after the merge")
+
+
+class LeadErased(Event):
+    """The person asked to be forgotten (GDPR art. 17): every service deletes what it holds
+    about the lead and ignores later events for it. Carries no personal data."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.erased.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_ERASED
+
+    lead_id: str = Field(description="Lead id (UUID) to forget")
+    erased_at: datetime = Field(description="When capture erased it (UTC)")
+    reason: str | None = Field(None, description="Why, as given by the requester")

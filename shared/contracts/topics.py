@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 LEAD_CAPTURED = "leadflow.lead.captured"
 LEAD_ACTIVITY = "leadflow.lead.activity"
+LEAD_UPDATED = "leadflow.lead.updated"
+LEAD_ERASED = "leadflow.lead.erased"
 LEAD_SCORED = "leadflow.lead.scored"
 LEAD_QUALIFIED = "leadflow.lead.qualified"
 LEAD_ASSIGNED = "leadflow.lead.assigned"
@@ -33,6 +35,8 @@ class TopicSpec:
 TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_CAPTURED: TopicSpec("capture", ("scorer",)),
     LEAD_ACTIVITY: TopicSpec("capture", ("scorer", "router", "nurture")),
+    LEAD_UPDATED: TopicSpec("capture", ("scorer",)),
+    LEAD_ERASED: TopicSpec("capture", ("scorer", "router", "nurture", "notifier")),
     LEAD_SCORED: TopicSpec("scorer", ("router",)),
     LEAD_QUALIFIED: TopicSpec("scorer", ("notifier",)),
     LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),

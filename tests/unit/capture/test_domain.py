@@ -1,10 +1,17 @@
 """Capture's cleaning rules: what a submitted lead becomes, and what is refused."""
 
+from dataclasses import asdict
 from typing import Any
 
 import pytest
 
-from services.capture.domain import InvalidLead, clean_lead, normalise_country, tidy_name
+from services.capture.domain import (
+    InvalidLead,
+    clean_lead,
+    merge_profile,
+    normalise_country,
+    tidy_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -89,3 +96,25 @@ def test_every_problem_names_its_field(raw: dict[str, Any], fields: set[str]) ->
 def test_a_phone_alone_is_enough_to_contact_the_lead() -> None:
     lead = clean_lead({"phone": "+44 20 7183 8750"})
     assert (lead.email, lead.phone) == (None, "+442071838750")
+
+
+def test_a_merge_fills_and_updates_but_keeps_first_touch_and_identity() -> None:
+    first = {"email": "a@b.example", "title": "Dev", "source": "web", "utm_campaign": "spring"}
+    existing = asdict(clean_lead({**first, "attributes": {"k": 1, "j": 2}}))
+    later = {"email": "a@b.example", "title": "CTO", "company": "Acme", "source": "ads"}
+    incoming = clean_lead({**later, "utm_campaign": "autumn", "attributes": {"k": 3}})
+    merged, changes = merge_profile(existing, incoming)
+    assert [(c.field, c.old, c.new) for c in changes] == [
+        ("company", None, "Acme"), ("title", "Dev", "CTO"), ("attributes.k", 1, 3),
+    ]  # fmt: skip
+    assert merged["source"] == "web" and merged["campaign"] == "spring"
+    assert merged["attributes"] == {"k": 3, "j": 2}
+
+
+def test_a_merge_never_erases_and_keeps_the_matching_phone() -> None:
+    existing = asdict(clean_lead({"phone": "+442071838750", "company": "Acme"}))
+    incoming = clean_lead({"phone": "+44 20 7183 8750", "first_name": "bo"})
+    merged, changes = merge_profile(existing, incoming, keep_phone=True)
+    assert [c.field for c in changes] == ["first_name"]
+    assert merged["company"] == "Acme" and merged["phone"] == "+442071838750"
+    assert merge_profile(merged, incoming, keep_phone=True)[1] == []

@@ -1,0 +1,78 @@
+"""Double submits and retries get the original answer, not a second effect.
+
+A request is identified by its ``Idempotency-Key`` header when it has one (kept for
+:data:`KEY_TTL`; reusing a key for a different body is refused), otherwise by a hash of its
+route and canonical body, kept for the double-submit window :data:`DOUBLE_SUBMIT_WINDOW`
+(a form posted twice by an impatient click). Only successful answers are stored: a refused
+request can be corrected and sent again under the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from shared.http import ApiError
+
+KEY_TTL = timedelta(hours=24)
+DOUBLE_SUBMIT_WINDOW = timedelta(minutes=10)
+MAX_KEY_LENGTH = 255
+HEADER = "Idempotency-Key"
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    key: str
+    fingerprint: str
+    explicit: bool
+
+    def expires_at(self, now: datetime) -> datetime:
+        return now + (KEY_TTL if self.explicit else DOUBLE_SUBMIT_WINDOW)
+
+
+def fingerprint(route: str, body: Any) -> str:
+    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(route.encode() + b"\n" + canonical).hexdigest()
+
+
+def request_key(route: str, body: Any, header: str | None) -> RequestKey:
+    """The key a request is remembered under; a malformed header is a 422 naming it."""
+    print_ = fingerprint(route, body)
+    if header is None:
+        return RequestKey(f"auto:{print_}", print_, explicit=False)
+    if not header or len(header) > MAX_KEY_LENGTH or not _PRINTABLE.match(header):
+        raise ApiError(
+            422,
+            "invalid_idempotency_key",
+            f"{HEADER}: must be 1-{MAX_KEY_LENGTH} printable ASCII characters without spaces",
+            [
+                {
+                    "field": f"header:{HEADER}",
+                    "problem": f"must be 1-{MAX_KEY_LENGTH} printable ASCII characters"
+                    " without spaces (a UUID is a good choice)",
+                }
+            ],
+        )
+    return RequestKey(f"key:{header}", print_, explicit=True)
+
+
+def check_same_request(key: RequestKey, stored_fingerprint: str) -> None:
+    """A key names one request: replaying it with another body or route is a client bug."""
+    if stored_fingerprint != key.fingerprint:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            f"{HEADER} was already used for a different request",
+            [
+                {
+                    "field": f"header:{HEADER}",
+                    "problem": "already used with a different body or route; use a new key",
+                }
+            ],
+        )

@@ -1,0 +1,53 @@
+"""Right to erasure, the same way in every service.
+
+Every consuming service subscribes to ``leadflow.lead.erased``. This wrapper around the
+service's batch handler records the erased lead ids (no personal data) in the service's
+``erased_leads`` table, calls the service's own ``erase`` hook to delete what it holds, and
+drops any later event for an erased lead before the service sees it — so a late activity or
+a redelivered capture cannot bring the person back. All inside the batch's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy import text
+
+from shared.bus.consumer import BatchHandler
+from shared.contracts import LeadErased
+from shared.contracts.envelope import Envelope
+from shared.db.uow import UnitOfWork
+from shared.observability import metrics
+
+# Delete everything the service holds about these leads (ids), inside the given transaction.
+EraseHook = Callable[[UnitOfWork, list[str]], Awaitable[None]]
+
+_RECORD = text(
+    "INSERT INTO erased_leads (lead_id) SELECT unnest(CAST(:ids AS text[])) ON CONFLICT DO NOTHING"
+)
+_ERASED_AMONG = text("SELECT lead_id FROM erased_leads WHERE lead_id = ANY(CAST(:ids AS text[]))")
+
+
+def honouring_erasure(handle: BatchHandler, erase: EraseHook | None, group: str) -> BatchHandler:
+    """Wrap a batch handler so erasure requests are applied and erased leads stay erased."""
+
+    async def handle_batch(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+        erased_now = list(
+            dict.fromkeys(e.data.lead_id for e in envelopes if isinstance(e.data, LeadErased))
+        )
+        if erased_now:
+            await uow.conn.execute(_RECORD, {"ids": erased_now})
+            if erase is not None:
+                await erase(uow, erased_now)
+        others = [e for e in envelopes if not isinstance(e.data, LeadErased)]
+        if not others:
+            return
+        rows = await uow.conn.execute(_ERASED_AMONG, {"ids": list({e.subject for e in others})})
+        gone = {r[0] for r in rows}
+        live = [e for e in others if e.subject not in gone]
+        if len(live) < len(others):
+            metrics.events_dropped_erased.labels(group).inc(len(others) - len(live))
+        if live:
+            await handle(uow, live)
+
+    return handle_batch

@@ -1,0 +1,144 @@
+"""Identity resolution against a real database and broker: merges with a trace and an
+event, Idempotency-Key and double-submit replays, GDPR erasure."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from leadflow.embedded import EmbeddedKafka
+from services.capture.config import Settings
+from services.capture.main import create_app
+from shared.contracts.topics import LEAD_ACTIVITY, LEAD_CAPTURED, LEAD_ERASED, LEAD_UPDATED
+from tests.support.app import running_app
+from tests.support.kafka import TopicReader
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+
+def settings(database_url: str, broker: EmbeddedKafka) -> Settings:
+    return Settings(database_url=database_url, kafka_bootstrap=broker.bootstrap)
+
+
+async def test_a_known_person_is_merged_traced_and_announced(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        first = await client.post("/v1/leads", json={
+            "email": "ana@acme.example", "first_name": "Ana", "source": "web",
+            "utm_campaign": "spring", "budget": "10k",
+        })  # fmt: skip
+        assert first.status_code == 202, first.text
+        lead_id = first.json()["lead_id"]
+        again = await client.post("/v1/leads", json={
+            "email": "ANA@acme.example ", "title": "CTO", "phone": "+44 20 7183 8750",
+            "source": "webinar", "utm_campaign": "autumn", "budget": "50k",
+        })  # fmt: skip
+        assert again.status_code == 200, again.text
+        assert again.json() == {
+            "lead_id": lead_id,
+            "status": "duplicate",
+            "matched_by": "email",
+            "updated_fields": ["phone", "title", "attributes.budget"],
+        }
+        lead = (await client.get(f"/v1/leads/{lead_id}")).json()["profile"]
+        # newer facts win; first-touch attribution stays
+        assert (lead["title"], lead["phone"], lead["attributes"]["budget"]) == (
+            "CTO", "+442071838750", "50k",
+        )  # fmt: skip
+        assert (lead["source"], lead["campaign"], lead["first_name"]) == ("web", "spring", "Ana")
+        merges = (await client.get(f"/v1/leads/{lead_id}/merges")).json()
+        assert [(m["matched_by"], m["source"]) for m in merges] == [("email", "webinar")]
+        assert {"field": "title", "old": None, "new": "CTO"} in merges[0]["changes"]
+        async with TopicReader(fresh_broker.bootstrap, LEAD_UPDATED) as out:
+            await out.wait_for(lambda r: len(r) >= 1, what="lead updated")
+        event = out.records[0]
+        assert event["subject"] == lead_id
+        assert event["data"]["merge_id"] == merges[0]["merge_id"]
+        assert event["data"]["submitted_source"] == "webinar"
+        assert event["data"]["lead"]["title"] == "CTO"
+        # the same facts again change nothing: no merge event, empty updated_fields
+        same = await client.post("/v1/leads", json={"email": "ana@acme.example", "title": "CTO"})
+        assert same.json()["updated_fields"] == []
+        assert len((await client.get(f"/v1/leads/{lead_id}/merges")).json()) == 1
+
+
+async def test_idempotency_key_and_double_submit_replay_the_original_answer(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        body = {"email": "bo@acme.example", "source": "web"}
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        answers = await asyncio.gather(
+            *(client.post("/v1/leads", json=body, headers=key) for _ in range(10))
+        )
+        assert {(a.status_code, a.json()["status"]) for a in answers} == {(202, "accepted")}
+        assert len({a.json()["lead_id"] for a in answers}) == 1
+        assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 9
+        # the same key with another body is a client bug
+        other = await client.post("/v1/leads", json={"email": "zed@acme.example"}, headers=key)
+        assert other.status_code == 422, other.text
+        assert other.json()["problems"][0]["field"] == "header:Idempotency-Key"
+        # no key: the same body twice in the window gets the original answer too
+        plain = {"email": "cy@acme.example", "source": "web"}
+        one, two = [await client.post("/v1/leads", json=plain) for _ in range(2)]
+        assert (one.status_code, two.status_code) == (202, 202)
+        assert two.headers.get("Idempotent-Replayed") == "true"
+        bad_key = await client.post("/v1/leads", json=plain, headers={"Idempotency-Key": "a b"})
+        assert bad_key.status_code == 422
+        # a batch replayed under its key answers the same, creating nothing more
+        batch = {"leads": [{"email": f"b{i}@acme.example"} for i in range(5)]}
+        bkey = {"Idempotency-Key": "batch-1"}
+        b1 = await client.post("/v1/leads:batch", json=batch, headers=bkey)
+        b2 = await client.post("/v1/leads:batch", json=batch, headers=bkey)
+        assert b1.json() == b2.json() and b1.json()["accepted"] == 5
+        # an activity retried under its key is recorded once
+        lead_id = answers[0].json()["lead_id"]
+        act = {"kind": "contacted", "channel": "call"}
+        akey = {"Idempotency-Key": "call-1"}
+        acts = await asyncio.gather(
+            *(client.post(f"/v1/leads/{lead_id}/activities", json=act, headers=akey)
+              for _ in range(5))
+        )  # fmt: skip
+        assert {a.status_code for a in acts} == {202}
+        assert len({a.json()["activity_id"] for a in acts}) == 1
+        async with TopicReader(fresh_broker.bootstrap, LEAD_CAPTURED) as captured:
+            await captured.wait_for(lambda r: len(r) >= 7, what="7 captured")
+            await asyncio.sleep(0.3)
+            await captured.poll()
+        assert len(captured.records) == 7  # bo, cy, b0..b4
+        async with TopicReader(fresh_broker.bootstrap, LEAD_ACTIVITY) as activities:
+            await activities.wait_for(lambda r: len(r) >= 1, what="activity")
+            await asyncio.sleep(0.3)
+            await activities.poll()
+        assert len(activities.records) == 1
+
+
+async def test_erasure_deletes_the_person_and_announces_it(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        lead_id = (await client.post("/v1/leads", json={"email": "eve@acme.example"})).json()[
+            "lead_id"
+        ]
+        await client.post(f"/v1/leads/{lead_id}/activities", json={"kind": "replied"})
+        gone = await client.delete(f"/v1/leads/{lead_id}", params={"reason": "asked by email"})
+        assert (gone.status_code, gone.json()["status"]) == (202, "erased")
+        read = await client.get(f"/v1/leads/{lead_id}")
+        assert read.status_code == 410 and read.json()["error"] == "lead_erased"
+        again = await client.delete(f"/v1/leads/{lead_id}")
+        assert (again.status_code, again.json()["status"]) == (200, "already_erased")
+        unknown = await client.delete(f"/v1/leads/{uuid.uuid4()}")
+        assert unknown.status_code == 404
+        activity = await client.post(f"/v1/leads/{lead_id}/activities", json={"kind": "won"})
+        assert activity.status_code == 404
+        async with TopicReader(fresh_broker.bootstrap, LEAD_ERASED) as out:
+            await out.wait_for(lambda r: len(r) >= 1, what="lead erased")
+        data = out.records[0]["data"]
+        assert data["lead_id"] == lead_id and data["reason"] == "asked by email"
+        assert "eve" not in str(out.records[0])
+        # the same person may come back later, as a new lead
+        back = await client.post("/v1/leads", json={"email": "eve@acme.example", "x": 1})
+        assert back.status_code == 202 and back.json()["lead_id"] != lead_id
