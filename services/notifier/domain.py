@@ -29,6 +29,7 @@ from shared.conditions import ALWAYS, Condition, evaluate
 EVENT_SHORT_NAMES = (
     "lead.assigned",
     "lead.qualified",
+    "lead.disqualified",
     "lead.routed_to_nurture",
     "nurture.step_due",
     "lead.sla_breached",

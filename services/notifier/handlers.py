@@ -11,7 +11,13 @@ from collections.abc import Callable, Sequence
 
 from services.notifier import domain, store
 from shared.bus.consumer import BatchHandler
-from shared.contracts import LeadAssigned, LeadQualified, LeadRoutedToNurture, NurtureStepDue
+from shared.contracts import (
+    LeadAssigned,
+    LeadDisqualified,
+    LeadQualified,
+    LeadRoutedToNurture,
+    NurtureStepDue,
+)
 from shared.contracts.envelope import Envelope, Event, encode
 from shared.db.uow import UnitOfWork
 
@@ -72,6 +78,7 @@ Handler = Callable[[Envelope, domain.NotifierRules], list[store.NewDelivery]]
 HANDLERS: dict[type[Event], Handler] = {
     LeadAssigned: plan_deliveries,
     LeadQualified: plan_deliveries,
+    LeadDisqualified: plan_deliveries,
     LeadRoutedToNurture: plan_deliveries,
     NurtureStepDue: plan_deliveries,
 }

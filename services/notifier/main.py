@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notifier import api, handlers
+from services.notifier import api, handlers, store
 from services.notifier.config import Settings, load_notifier_config
 from services.notifier.delivery import DeliverySettings, deliver_due
 from shared.contracts.topics import topics_consumed_by
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[api.router],
         consumes=topics_consumed_by("notifier"),
+        erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
         make_handler=lambda rt: handlers.make_batch_handler(rules),
         background=[deliver_due],
         state={

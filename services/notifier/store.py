@@ -259,3 +259,12 @@ async def delivery_status(conn: AsyncConnection, delivery_id: str) -> str | None
     """The delivery's status, or None if there is no such delivery."""
     row = (await conn.execute(_STATUS, {"id": delivery_id})).first()
     return str(row[0]) if row is not None else None
+
+
+_ERASE = text("DELETE FROM deliveries WHERE lead_id = ANY(CAST(:ids AS text[]))")
+
+
+async def erase(conn: AsyncConnection, lead_ids: list[str]) -> None:
+    """Forget erased leads: their deliveries (payloads hold personal data) and attempts;
+    pending ones are never sent."""
+    await conn.execute(_ERASE, {"ids": lead_ids})

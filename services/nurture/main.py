@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.nurture import api, handlers, jobs
+from services.nurture import api, handlers, jobs, store
 from services.nurture.config import Settings, load_nurture_config
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[api.router],
         consumes=topics_consumed_by("nurture"),
+        erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
         make_handler=lambda _runtime: handlers.make_batch_handler(rules),
         background=[jobs.fire_due_steps],
         state={"rules": rules, "tick_s": settings.tick_s},

@@ -273,3 +273,13 @@ def _json(value: Any) -> dict[str, Any]:
         loaded: dict[str, Any] = orjson.loads(value)
         return loaded
     return dict(value)
+
+
+_ERASE_ENROLLMENTS = text("DELETE FROM enrollments WHERE lead_id = ANY(CAST(:ids AS uuid[]))")
+_ERASE_STOPS = text("DELETE FROM stops WHERE lead_id = ANY(CAST(:ids AS uuid[]))")
+
+
+async def erase(conn: AsyncConnection, lead_ids: list[str]) -> None:
+    """Forget erased leads: enrollments with their pending touches (never sent), stops."""
+    await conn.execute(_ERASE_ENROLLMENTS, {"ids": lead_ids})
+    await conn.execute(_ERASE_STOPS, {"ids": lead_ids})

@@ -31,6 +31,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.types import FiniteFloat
 from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_settings import SettingsConfigDict
 
 from services.scorer.domain import (
     Bucket,
@@ -57,8 +58,19 @@ Loc = tuple[int | str, ...]
 class Settings(ServiceSettings):
     """Where the scorer runs; the scoring model itself comes from the YAML config file."""
 
+    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore", populate_by_name=True)
+
     service_name: str = "scorer"
     port: int = 8001
+    rescore_after_s: float = Field(
+        3600.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias="leadflow_scorer_rescore_after_s",
+        description="Leads with engagement points are re-scored when their score is older than"
+        " this, so fading engagement moves them between buckets"
+        " (LEADFLOW_SCORER_RESCORE_AFTER_S)",
+    )
 
 
 class _Section(BaseModel):

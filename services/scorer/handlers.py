@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.scorer import domain, store
 from shared.bus.consumer import BatchHandler
 from shared.contracts import (
     LeadActivityRecorded,
     LeadCaptured,
+    LeadDisqualified,
     LeadProfile,
     LeadQualified,
     LeadScored,
+    LeadUpdated,
     ScoreContribution,
 )
 from shared.contracts.envelope import Envelope, Event, now_utc
@@ -52,9 +54,11 @@ class BatchPlan:
 
     captured: dict[str, tuple[Trigger, LeadCaptured]] = field(default_factory=dict)
     activities: dict[str, tuple[Trigger, LeadActivityRecorded]] = field(default_factory=dict)
+    updated: dict[str, tuple[Trigger, LeadUpdated]] = field(default_factory=dict)
 
     def lead_ids(self) -> set[str]:
-        return set(self.captured) | {a.lead_id for _, a in self.activities.values()}
+        activity_leads = {a.lead_id for _, a in self.activities.values()}
+        return set(self.captured) | activity_leads | set(self.updated)
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -81,6 +85,12 @@ def note_activity(plan: BatchPlan, trigger: Trigger, event: LeadActivityRecorded
     plan.activities.setdefault(event.activity_id, (trigger, event))
 
 
+def note_updated(plan: BatchPlan, trigger: Trigger, event: LeadUpdated) -> None:
+    """A merged profile replaces the stored one: the latest update in the batch wins."""
+    _require_uuid(event.lead_id, "lead_id")
+    plan.updated[event.lead_id] = (trigger, event)
+
+
 def leads_to_score(
     plan: BatchPlan, known: set[str], inserted_activities: set[str]
 ) -> dict[str, Trigger]:
@@ -91,6 +101,10 @@ def leads_to_score(
     triggers: dict[str, Trigger] = {
         lead_id: trigger for lead_id, (trigger, _) in plan.captured.items() if lead_id not in known
     }
+    for lead_id, (trigger, _) in plan.updated.items():
+        current = triggers.get(lead_id)
+        if current is None or trigger.position > current.position:
+            triggers[lead_id] = trigger
     for activity_id in inserted_activities:
         trigger, activity = plan.activities[activity_id]
         lead_id = activity.lead_id
@@ -131,17 +145,31 @@ async def score_batch(
     if not triggers:
         return
     leads = {**{lid: _new_lead(ev) for lid, (_, ev) in plan.captured.items()}, **known}
+    for lead_id, (_, update) in plan.updated.items():
+        profile = update.lead.model_dump(mode="json")
+        lead = leads.get(lead_id)
+        leads[lead_id] = (
+            replace(lead, profile=profile)
+            if lead is not None  # an update before its capture: the update is the lead
+            else store.StoredLead(lead_id, profile, _as_utc(update.updated_at), None)
+        )
     activities = await store.load_activities(conn, triggers)
     rows: list[store.ScoreRow] = []
     for lead_id, trigger in sorted(triggers.items(), key=lambda item: item[1].position):
         lead = leads[lead_id]
         score = domain.score_lead(lead.profile, activities.get(lead_id, []), model, now)
-        rows.append(_score_row(lead, score, model, now))
-        _announce(uow, lead, score, model, now, trigger.event_id)
+        rows.append(score_row(lead, score, model, now))
+        announce(uow, lead, score, model, now, trigger.event_id, _why(plan, lead_id, known))
     await store.save_scores(conn, rows)
 
 
-def _score_row(
+def _why(plan: BatchPlan, lead_id: str, known: Mapping[str, store.StoredLead]) -> ScoreTrigger:
+    if lead_id in plan.updated:
+        return "profile_updated"
+    return "activity" if lead_id in known else "captured"
+
+
+def score_row(
     lead: store.StoredLead, score: domain.Score, model: domain.ScoringModel, now: datetime
 ) -> store.ScoreRow:
     return store.ScoreRow(
@@ -161,15 +189,20 @@ def _score_row(
     )
 
 
-def _announce(
+ScoreTrigger = Literal["captured", "activity", "profile_updated", "decay"]
+
+
+def announce(
     uow: UnitOfWork,
     lead: store.StoredLead,
     score: domain.Score,
     model: domain.ScoringModel,
     now: datetime,
-    cause: str,
+    cause: str | None,
+    why: ScoreTrigger,
 ) -> None:
-    """Every score is announced; a lead reaching the threshold is announced qualified once."""
+    """Every score is announced; a lead reaching the threshold is announced qualified once
+    per crossing, and disqualified (recycled) once per fall back below it."""
     uow.emit(
         LeadScored(
             lead_id=lead.lead_id,
@@ -186,10 +219,24 @@ def _announce(
             scored_at=now,
             captured_at=lead.captured_at,
             lead=LeadProfile.model_validate(lead.profile),
+            trigger=why,
         ),
         causationid=cause,
     )
-    if domain.qualification_change(lead.qualified, score.qualified) == "qualified":
+    change = domain.qualification_change(lead.qualified, score.qualified)
+    if change == "disqualified" and why != "captured":
+        uow.emit(
+            LeadDisqualified(
+                lead_id=lead.lead_id,
+                score=score.total,
+                bucket=score.bucket,
+                threshold=model.threshold,
+                disqualified_at=now,
+                trigger=why,
+            ),
+            causationid=cause,
+        )
+    if change == "qualified":
         uow.emit(
             LeadQualified(
                 lead_id=lead.lead_id,
@@ -225,4 +272,5 @@ Note = Callable[[BatchPlan, Trigger, Any], None]
 HANDLERS: dict[type[Event], Note] = {
     LeadCaptured: note_captured,
     LeadActivityRecorded: note_activity,
+    LeadUpdated: note_updated,
 }

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.scorer import api, handlers
+from services.scorer import api, handlers, store
 from services.scorer.config import Settings, build_scoring_model, load_scorer_config
+from services.scorer.jobs import rescore_forever
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app
 
@@ -27,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router],
         consumes=topics_consumed_by("scorer"),
         make_handler=lambda runtime: handlers.make_batch_handler(model),
-        state={"model": model, "config": config},
+        erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
+        background=[rescore_forever],
+        state={"model": model, "config": config, "rescore_after_s": settings.rescore_after_s},
     )
     return create_service_app(spec, settings)

@@ -40,7 +40,8 @@ _SAVE_SCORES = text(
     " CAST(:engagements AS float8[]), CAST(:buckets AS text[]), CAST(:qualified AS bool[]),"
     " CAST(:contributions AS text[]), CAST(:versions AS text[]),"
     " CAST(:scored AS timestamptz[])) AS t(l, p, ca, s, f, e, b, q, cs, v, sa)"
-    " ON CONFLICT (lead_id) DO UPDATE SET score = EXCLUDED.score, fit = EXCLUDED.fit,"
+    " ON CONFLICT (lead_id) DO UPDATE SET profile = EXCLUDED.profile,"
+    " score = EXCLUDED.score, fit = EXCLUDED.fit,"
     " engagement = EXCLUDED.engagement, bucket = EXCLUDED.bucket,"
     " qualified = EXCLUDED.qualified, contributions = EXCLUDED.contributions,"
     " model_version = EXCLUDED.model_version, scored_at = EXCLUDED.scored_at"
@@ -60,6 +61,7 @@ class StoredLead:
     profile: dict[str, Any]
     captured_at: datetime
     qualified: bool | None
+    bucket: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,3 +171,29 @@ async def get_score(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | Non
         "scored_at": row[8],
         "captured_at": row[9],
     }
+
+
+_CLAIM_STALE = text(
+    "SELECT lead_id, CAST(profile AS text), captured_at, qualified, bucket FROM leads"
+    " WHERE engagement <> 0 AND scored_at < :before ORDER BY scored_at LIMIT :limit"
+    " FOR UPDATE SKIP LOCKED"
+)
+
+
+async def claim_stale(conn: AsyncConnection, before: datetime, limit: int) -> dict[str, StoredLead]:
+    """Leads whose engagement may have faded since their last score, oldest score first,
+    locked so that replicas re-score disjoint sets."""
+    rows = await conn.execute(_CLAIM_STALE, {"before": before, "limit": limit})
+    return {
+        str(r[0]): StoredLead(str(r[0]), orjson.loads(r[1]), r[2], r[3], r[4]) for r in rows.all()
+    }
+
+
+_ERASE_LEADS = text("DELETE FROM leads WHERE lead_id = ANY(CAST(:ids AS uuid[]))")
+_ERASE_ACTIVITIES = text("DELETE FROM activities WHERE lead_id = ANY(CAST(:ids AS uuid[]))")
+
+
+async def erase(conn: AsyncConnection, lead_ids: list[str]) -> None:
+    """Forget erased leads: profile, score and activities."""
+    await conn.execute(_ERASE_LEADS, {"ids": lead_ids})
+    await conn.execute(_ERASE_ACTIVITIES, {"ids": lead_ids})

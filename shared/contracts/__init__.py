@@ -20,7 +20,12 @@ from shared.contracts.router import (
     RepRef,
     RoutingTrace,
 )
-from shared.contracts.scorer import LeadQualified, LeadScored, ScoreContribution
+from shared.contracts.scorer import (
+    LeadDisqualified,
+    LeadQualified,
+    LeadScored,
+    ScoreContribution,
+)
 
 __all__ = [
     "ActivityKind",
@@ -34,6 +39,7 @@ __all__ = [
     "LeadActivityRecorded",
     "LeadAssigned",
     "LeadCaptured",
+    "LeadDisqualified",
     "LeadErased",
     "LeadProfile",
     "LeadQualified",
@@ -57,6 +63,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LeadErased,
     LeadScored,
     LeadQualified,
+    LeadDisqualified,
     LeadAssigned,
     LeadRoutedToNurture,
     NurtureStepDue,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,11 @@ class LeadScored(Event):
     scored_at: datetime = Field(description="When the score was computed (UTC)")
     captured_at: datetime = Field(description="When capture accepted the lead (UTC)")
     lead: LeadProfile = Field(description="The lead as scored")
+    trigger: Literal["captured", "activity", "profile_updated", "decay"] | None = Field(
+        None,
+        description="What caused this score: a new lead, an activity, a merged profile"
+        " update, or the periodic re-score as engagement points fade",
+    )
 
 
 class LeadQualified(Event):
@@ -52,3 +57,20 @@ class LeadQualified(Event):
     bucket: str = Field(description="Bucket at qualification")
     threshold: float = Field(description="Threshold that was crossed")
     qualified_at: datetime = Field(description="When (UTC)")
+
+
+class LeadDisqualified(Event):
+    """A qualified lead's score fell back below the threshold (engagement faded, a penalty,
+    a changed profile): it is recycled, e.g. back to nurture. Once per fall."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.disqualified.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_DISQUALIFIED
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    score: float = Field(description="Score after the fall")
+    bucket: str = Field(description="Bucket after the fall")
+    threshold: float = Field(description="Threshold it fell below")
+    disqualified_at: datetime = Field(description="When (UTC)")
+    trigger: Literal["activity", "profile_updated", "decay"] = Field(
+        description="What caused the fall"
+    )

@@ -15,6 +15,7 @@ LEAD_UPDATED = "leadflow.lead.updated"
 LEAD_ERASED = "leadflow.lead.erased"
 LEAD_SCORED = "leadflow.lead.scored"
 LEAD_QUALIFIED = "leadflow.lead.qualified"
+LEAD_DISQUALIFIED = "leadflow.lead.disqualified"
 LEAD_ASSIGNED = "leadflow.lead.assigned"
 LEAD_ROUTED_TO_NURTURE = "leadflow.lead.routed_to_nurture"
 NURTURE_STEP_DUE = "leadflow.nurture.step_due"
@@ -39,6 +40,7 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_ERASED: TopicSpec("capture", ("scorer", "router", "nurture", "notifier")),
     LEAD_SCORED: TopicSpec("scorer", ("router",)),
     LEAD_QUALIFIED: TopicSpec("scorer", ("notifier",)),
+    LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier",)),
     LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),
     LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture", "notifier")),
     NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier",)),

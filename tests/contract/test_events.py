@@ -24,6 +24,7 @@ from shared.contracts import (
     LeadActivityRecorded,
     LeadAssigned,
     LeadCaptured,
+    LeadDisqualified,
     LeadErased,
     LeadProfile,
     LeadQualified,
@@ -90,6 +91,14 @@ SAMPLES: dict[type[Event], Event] = {
     ),
     LeadErased: LeadErased(
         lead_id=LEAD, erased_at=T0 + timedelta(days=90), reason="requested by e-mail"
+    ),
+    LeadDisqualified: LeadDisqualified(
+        lead_id=LEAD,
+        score=41.2,
+        bucket="cold",
+        threshold=60,
+        disqualified_at=T0 + timedelta(days=45),
+        trigger="decay",
     ),
     LeadScored: LeadScored(
         lead_id=LEAD,

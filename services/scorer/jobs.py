@@ -1,0 +1,61 @@
+"""Periodic re-scoring: engagement points fade (half-life), so a lead nobody touches drifts
+down through the buckets and may fall below the qualification threshold. Activities
+re-score a lead at once; this job catches the leads with no new activity.
+
+A changed bucket or qualification is announced (``LeadScored`` with trigger ``decay``,
+``LeadDisqualified`` on a fall); a score that moved within its bucket is only stored, so
+the job does not flood the topics. Replicas claim disjoint leads (``SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from services.scorer import domain, store
+from services.scorer.handlers import announce, score_row
+from shared.contracts.envelope import now_utc
+from shared.db.uow import UnitOfWork
+from shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+CLAIM_LIMIT = 500
+
+
+async def rescore_stale(
+    uow: UnitOfWork, model: domain.ScoringModel, now: datetime, older_than: timedelta
+) -> int:
+    """Re-score up to CLAIM_LIMIT leads scored before ``now - older_than``; return how many."""
+    async with uow:
+        stale = await store.claim_stale(uow.conn, now - older_than, CLAIM_LIMIT)
+        if not stale:
+            return 0
+        activities = await store.load_activities(uow.conn, stale)
+        rows: list[store.ScoreRow] = []
+        for lead in stale.values():
+            score = domain.score_lead(lead.profile, activities.get(lead.lead_id, []), model, now)
+            rows.append(score_row(lead, score, model, now))
+            if score.bucket != lead.bucket or score.qualified != bool(lead.qualified):
+                announce(uow, lead, score, model, now, None, "decay")
+        await store.save_scores(uow.conn, rows)
+        await uow.commit()
+    return len(stale)
+
+
+async def rescore_forever(runtime: Runtime) -> None:
+    """Every tick, re-score what is stale; a full claim goes round again at once."""
+    model: domain.ScoringModel = runtime.state["model"]
+    older_than = timedelta(seconds=runtime.state["rescore_after_s"])
+    tick_s = min(60.0, older_than.total_seconds() / 4)
+    while True:
+        uow = runtime.uow()
+        try:
+            done = await rescore_stale(uow, model, now_utc(), older_than)
+        except Exception:
+            log.warning("periodic re-score failed; retrying next tick", exc_info=True)
+            done = 0
+        runtime.relay.enqueue(uow.committed)
+        if done < CLAIM_LIMIT:
+            await asyncio.sleep(tick_s)
