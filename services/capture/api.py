@@ -336,7 +336,13 @@ async def submit_activity(
     lead_id: UUID, body: ActivityIn, runtime: RuntimeDep, key: IdempotencyKey = None
 ) -> Any:
     route = f"/v1/leads/{lead_id}/activities"
-    request_key = idempotency.request_key(route, body.model_dump(mode="json"), key)
+    dumped = body.model_dump(mode="json")
+    if (bad := domain.unstorable(dumped, "body")) is not None:
+        field = bad.field.removeprefix("body.")
+        raise ApiError(422, "invalid_activity", f"{field}: {bad.problem}", [
+            {"field": field, "problem": bad.problem}
+        ])  # fmt: skip
+    request_key = idempotency.request_key(route, dumped, key)
     async with runtime.engine.connect() as conn:
         stored = (await store.get_answers(conn, [request_key.key], now_utc())).get(request_key.key)
     if stored is not None:

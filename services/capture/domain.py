@@ -129,8 +129,8 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
             problems.append(Problem(name, "must be a string"))
             return None
         value = value.strip()
-        if "\x00" in value:
-            problems.append(Problem(name, "contains a NUL character"))
+        if (problem := _text_problem(value)) is not None:
+            problems.append(Problem(name, problem))
             return None
         if len(value) > MAX_TEXT:
             problems.append(Problem(name, f"longer than {MAX_TEXT} characters"))
@@ -183,8 +183,8 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
     elif not isinstance(attributes, dict):
         problems.append(Problem("attributes", "must be an object"))
         attributes = {}
-    elif (bad := _nul_path(attributes, "attributes")) is not None:
-        problems.append(Problem(bad, "contains a NUL character"))
+    elif (bad := unstorable(attributes, "attributes")) is not None:
+        problems.append(bad)
 
     first, last = text("first_name"), text("last_name")
     company, title = text("company"), text("title")
@@ -213,19 +213,36 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
     )
 
 
-def _nul_path(value: Any, path: str) -> str | None:
-    """Where a NUL character hides in free-form data (PostgreSQL text cannot store it)."""
+_INT64 = range(-(2**63), 2**63)
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character"
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "contains an unpaired UTF-16 surrogate (not valid Unicode)"
+    return None
+
+
+def unstorable(value: Any, path: str) -> Problem | None:
+    """Where free-form data holds something JSON storage refuses: NUL characters, lone
+    surrogates (PostgreSQL text/jsonb reject both), integers beyond 64 bits."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        problem = _text_problem(value)
+        return Problem(path, problem) if problem else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if value in _INT64 else Problem(path, "integer beyond 64 bits")
     if isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in str(key):
-                return f"{path}.{key!r}"
-            if (found := _nul_path(item, f"{path}.{key}")) is not None:
+            if (problem := _text_problem(str(key))) is not None:
+                return Problem(f"{path}.{key!r}", f"key {problem}")
+            if (found := unstorable(item, f"{path}.{key}")) is not None:
                 return found
     if isinstance(value, list):
         for i, item in enumerate(value):
-            if (found := _nul_path(item, f"{path}[{i}]")) is not None:
+            if (found := unstorable(item, f"{path}[{i}]")) is not None:
                 return found
     return None
 

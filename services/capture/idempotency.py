@@ -10,6 +10,7 @@ request can be corrected and sent again under the same key.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +38,10 @@ class RequestKey:
 
 
 def fingerprint(route: str, body: Any) -> str:
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    try:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # integers beyond 64 bits, lone surrogates: refused later, hashed here
+        canonical = json.dumps(body, sort_keys=True, default=str).encode()
     return hashlib.sha256(route.encode() + b"\n" + canonical).hexdigest()
 
 

@@ -118,3 +118,17 @@ def test_a_merge_never_erases_and_keeps_the_matching_phone() -> None:
     assert [c.field for c in changes] == ["first_name"]
     assert merged["company"] == "Acme" and merged["phone"] == "+442071838750"
     assert merge_profile(merged, incoming, keep_phone=True)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"email": "a@b.example", "company": "Ac\udaedme"}, "company"),
+        ({"email": "a@b.example", "attributes": {"n": 2**64}}, "attributes.n"),
+        ({"email": "a@b.example", "attributes": {"k": ["x", "\x00"]}}, "attributes.k[1]"),
+    ],
+)
+def test_what_storage_would_refuse_is_named(raw: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidLead) as refused:
+        clean_lead(raw)
+    assert refused.value.problems[0].field == field
