@@ -52,8 +52,15 @@ def problem_list(errors: Sequence[Any]) -> list[dict[str, str]]:
             loc = loc[1:]
             if where != "body" and loc:
                 loc = [f"{where}:{loc[0]}", *loc[1:]]
-        out.append({"field": dotted_path(loc) or "body", "problem": err.get("msg", "invalid")})
+        field = dotted_path(loc) or "body"
+        out.append({"field": safe_text(field), "problem": safe_text(err.get("msg", "invalid"))})
     return out
+
+
+def safe_text(text: str) -> str:
+    """Echoed client text made storable and printable: NULs and lone surrogates escaped."""
+    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return escaped.replace("\x00", "\\x00")
 
 
 def _route_of(request: Request) -> str:

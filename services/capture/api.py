@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -19,7 +20,7 @@ from shared.contracts import ActivityKind
 from shared.contracts.envelope import now_utc
 from shared.http import ApiError, problem_list
 from shared.observability import metrics
-from shared.service import RuntimeDep
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -335,30 +336,116 @@ async def erase_lead(
 async def submit_activity(
     lead_id: UUID, body: ActivityIn, runtime: RuntimeDep, key: IdempotencyKey = None
 ) -> Any:
-    route = f"/v1/leads/{lead_id}/activities"
     dumped = body.model_dump(mode="json")
-    if (bad := domain.unstorable(dumped, "body")) is not None:
-        field = bad.field.removeprefix("body.")
-        raise ApiError(422, "invalid_activity", f"{field}: {bad.problem}", [
-            {"field": field, "problem": bad.problem}
-        ])  # fmt: skip
-    request_key = idempotency.request_key(route, dumped, key)
-    async with runtime.engine.connect() as conn:
-        stored = (await store.get_answers(conn, [request_key.key], now_utc())).get(request_key.key)
-    if stored is not None:
-        return replay(request_key, stored).response()
     now = now_utc()
-    occurred_at = body.occurred_at or now
-    if occurred_at.tzinfo is None:
-        raise ApiError(
-            422,
-            "invalid_request",
-            "occurred_at: needs a time zone",
-            [{"field": "occurred_at", "problem": "needs a time zone, e.g. 2026-11-25T10:00:00Z"}],
+    if problems := _activity_problems(body, dumped):
+        raise ApiError(422, "invalid_activity", _summary(problems), problems)
+    request_key = idempotency.request_key(f"/v1/leads/{lead_id}/activities", dumped, key)
+
+    def answer_of(ids: list[str | None]) -> Answer:
+        if ids[0] is None:
+            raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}")
+        return Answer(202, {"activity_id": ids[0], "lead_id": str(lead_id)})
+
+    items = [(str(lead_id), _activity_input(body, now))]
+    return (await _record_once(runtime, request_key, items, answer_of, now)).response()
+
+
+class ActivityBatchItem(ActivityIn):
+    lead_id: UUID
+
+
+class ActivityBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    activities: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"Up to {MAX_BATCH} activities, each a POST /v1/leads/{{id}}/activities"
+        " body plus its lead_id",
+    )
+
+
+class ActivityItemResult(BaseModel):
+    index: int = Field(description="Position of the activity in the request")
+    status: Literal["recorded", "rejected"]
+    activity_id: UUID | None = None
+    problems: list[ProblemOut] = Field(default_factory=list, description="Why it was rejected")
+
+
+class ActivityBatchOut(BaseModel):
+    recorded: int
+    rejected: int
+    results: list[ActivityItemResult]
+
+
+@router.post(
+    "/activities:batch",
+    response_model=ActivityBatchOut,
+    responses=_ERRORS,
+    summary="Report up to 1,000 activities at once (e.g. a sales tool's sync);"
+    " each is answered on its own",
+)
+async def submit_activities(
+    body: ActivityBatchIn, runtime: RuntimeDep, key: IdempotencyKey = None
+) -> Any:
+    now = now_utc()
+    request_key = idempotency.request_key("/v1/activities:batch", body.model_dump(mode="json"), key)
+    problems: dict[int, list[dict[str, str]]] = {}
+    items: list[tuple[str, handlers.ActivityInput]] = []
+    positions: list[int] = []
+    for i, raw in enumerate(body.activities):
+        try:
+            item = ActivityBatchItem.model_validate(raw)
+        except ValidationError as exc:
+            problems[i] = problem_list(exc.errors())
+            continue
+        if found := _activity_problems(item, item.model_dump(mode="json")):
+            problems[i] = found
+            continue
+        items.append((str(item.lead_id), _activity_input(item, now)))
+        positions.append(i)
+
+    def answer_of(ids: list[str | None]) -> Answer:
+        results = [
+            ActivityItemResult(index=i, status="rejected", problems=[ProblemOut(**p) for p in ps])
+            for i, ps in problems.items()
+        ]
+        for i, activity_id in zip(positions, ids, strict=True):
+            if activity_id is None:
+                unknown = ProblemOut(field="lead_id", problem="no lead with this id")
+                results.append(ActivityItemResult(index=i, status="rejected", problems=[unknown]))
+            else:
+                results.append(
+                    ActivityItemResult(index=i, status="recorded", activity_id=UUID(activity_id))
+                )
+        results.sort(key=lambda r: r.index)
+        recorded = sum(r.status == "recorded" for r in results)
+        out = ActivityBatchOut(recorded=recorded, rejected=len(results) - recorded, results=results)
+        return Answer(200, out.model_dump(mode="json"))
+
+    return (await _record_once(runtime, request_key, items, answer_of, now)).response()
+
+
+def _activity_problems(body: ActivityIn, dumped: dict[str, Any]) -> list[dict[str, str]]:
+    problems = []
+    if body.occurred_at is not None and body.occurred_at.tzinfo is None:
+        problems.append(
+            {"field": "occurred_at", "problem": "needs a time zone, e.g. 2026-11-25T10:00:00Z"}
         )
-    activity = handlers.ActivityInput(
+    if (bad := domain.unstorable(dumped, "body")) is not None:
+        problems.append({"field": bad.field.removeprefix("body."), "problem": bad.problem})
+    return problems
+
+
+def _summary(problems: list[dict[str, str]]) -> str:
+    return "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+
+
+def _activity_input(body: ActivityIn, now: datetime) -> handlers.ActivityInput:
+    return handlers.ActivityInput(
         kind=body.kind,
-        occurred_at=occurred_at,
+        occurred_at=body.occurred_at or now,
         channel=body.channel,
         rep_id=body.rep_id,
         amount=body.amount,
@@ -366,26 +453,38 @@ async def submit_activity(
         details=body.details,
     )
 
-    async def remember(conn: AsyncConnection, activity_id: str) -> None:
-        body = {"activity_id": activity_id, "lead_id": str(lead_id)}
-        stored = store.StoredAnswer(request_key.fingerprint, 202, body)
-        answer = {request_key.key: (stored, request_key.expires_at(now))}
-        if not await store.remember_answers(conn, answer, now):
-            raise _AnsweredMeanwhile  # a concurrent twin recorded it: roll ours back
+
+async def _record_once(
+    runtime: Runtime,
+    key: idempotency.RequestKey,
+    items: list[tuple[str, handlers.ActivityInput]],
+    answer_of: Callable[[list[str | None]], Answer],
+    now: datetime,
+) -> Answer:
+    """Record activities and store the answer in ONE transaction, so a retried request is
+    answered from the store and can never record its activities twice."""
+    async with runtime.engine.connect() as conn:
+        stored = (await store.get_answers(conn, [key.key], now)).get(key.key)
+    if stored is not None:
+        return replay(key, stored)
+
+    async def remember(conn: AsyncConnection, ids: list[str | None]) -> None:
+        answer = answer_of(ids)
+        fresh = store.StoredAnswer(key.fingerprint, answer.status_code, answer.body)
+        if not await store.remember_answers(conn, {key.key: (fresh, key.expires_at(now))}, now):
+            raise _AnsweredMeanwhile  # a concurrent twin recorded them: roll ours back
 
     uow = runtime.uow()
     try:
-        activity_id = await handlers.record_activity(uow, str(lead_id), activity, now, remember)
-    except handlers.UnknownLead as exc:
-        raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
+        ids = await handlers.record_activities(uow, items, now, remember)
     except _AnsweredMeanwhile:
         async with runtime.engine.connect() as conn:
-            twin = (await store.get_answers(conn, [request_key.key], now)).get(request_key.key)
+            twin = (await store.get_answers(conn, [key.key], now)).get(key.key)
         if twin is None:
             raise
-        return replay(request_key, twin).response()
+        return replay(key, twin)
     runtime.relay.enqueue(uow.committed)
-    return JSONResponse({"activity_id": activity_id, "lead_id": str(lead_id)}, status_code=202)
+    return answer_of(ids)
 
 
 class _AnsweredMeanwhile(Exception):

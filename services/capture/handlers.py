@@ -186,36 +186,61 @@ async def record_activity(
 
     ``before_commit`` runs in the same transaction with the new activity id (to store the
     answer, so a retry cannot record the activity twice)."""
-    activity_id = str(uuid.uuid4())
-    async with uow:
-        if not await store.lead_exists(uow.conn, lead_id):
-            raise UnknownLead(lead_id)
-        event = LeadActivityRecorded(
-            lead_id=lead_id,
-            activity_id=activity_id,
-            kind=activity.kind,
-            occurred_at=activity.occurred_at,
-            recorded_at=now,
-            channel=activity.channel,
-            rep_id=activity.rep_id,
-            amount=activity.amount,
-            reason=activity.reason,
-            details=activity.details,
-        )
-        await store.insert_activity(
-            uow.conn,
-            activity_id,
-            lead_id,
-            activity.kind.value,
-            activity.occurred_at,
-            event.model_dump(mode="json"),
-            now,
-        )
-        uow.emit(event)
-        if before_commit is not None:
-            await before_commit(uow.conn, activity_id)
-        await uow.commit()
+
+    async def remember(conn: AsyncConnection, ids: list[str | None]) -> None:
+        if before_commit is not None and ids[0] is not None:
+            await before_commit(conn, ids[0])
+
+    (activity_id,) = await record_activities(uow, [(lead_id, activity)], now, remember)
+    if activity_id is None:
+        raise UnknownLead(lead_id)
     return activity_id
+
+
+async def record_activities(
+    uow: UnitOfWork,
+    activities: Sequence[tuple[str, ActivityInput]],
+    now: datetime,
+    before_commit: Callable[[AsyncConnection, list[str | None]], Awaitable[None]] | None = None,
+) -> list[str | None]:
+    """Store and announce activities of known leads in one transaction; the id of each,
+    or None where the lead is unknown (or erased) — those are not recorded."""
+    async with uow:
+        known = await store.existing_leads(uow.conn, sorted({lead for lead, _ in activities}))
+        ids: list[str | None] = []
+        rows: list[store.ActivityRow] = []
+        for lead_id, activity in activities:
+            if lead_id not in known:
+                ids.append(None)
+                continue
+            event = LeadActivityRecorded(
+                lead_id=lead_id,
+                activity_id=str(uuid.uuid4()),
+                kind=activity.kind,
+                occurred_at=activity.occurred_at,
+                recorded_at=now,
+                channel=activity.channel,
+                rep_id=activity.rep_id,
+                amount=activity.amount,
+                reason=activity.reason,
+                details=activity.details,
+            )
+            ids.append(event.activity_id)
+            rows.append(
+                store.ActivityRow(
+                    event.activity_id,
+                    lead_id,
+                    activity.kind.value,
+                    activity.occurred_at,
+                    event.model_dump(mode="json"),
+                )
+            )
+            uow.emit(event)
+        await store.insert_activities(uow.conn, rows, now)
+        if before_commit is not None:
+            await before_commit(uow.conn, ids)
+        await uow.commit()
+    return ids
 
 
 async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: datetime) -> bool:

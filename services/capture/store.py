@@ -14,10 +14,13 @@ _GET_LEAD = text(
     "SELECT lead_id, profile, created_at, updated_at FROM leads WHERE lead_id = :lead_id"
 )
 _LEAD_EXISTS = text("SELECT 1 FROM leads WHERE lead_id = :lead_id")
-_INSERT_ACTIVITY = text(
+_INSERT_ACTIVITIES = text(
     "INSERT INTO activities (activity_id, lead_id, kind, occurred_at, payload, recorded_at)"
-    " VALUES (:activity_id, :lead_id, :kind, :occurred_at, CAST(:payload AS jsonb), :now)"
+    " SELECT i, l, k, o, p, :now FROM unnest(CAST(:ids AS uuid[]), CAST(:lead_ids AS uuid[]),"
+    " CAST(:kinds AS text[]), CAST(:occurred AS timestamptz[]), CAST(:payloads AS jsonb[]))"
+    " AS t(i, l, k, o, p)"
 )
+_EXISTING_LEADS = text("SELECT lead_id FROM leads WHERE lead_id = ANY(CAST(:ids AS uuid[]))")
 
 
 _FIND_MATCHES = text(
@@ -95,26 +98,36 @@ async def lead_exists(conn: AsyncConnection, lead_id: str) -> bool:
     return (await conn.execute(_LEAD_EXISTS, {"lead_id": lead_id})).first() is not None
 
 
-async def insert_activity(
-    conn: AsyncConnection,
-    activity_id: str,
-    lead_id: str,
-    kind: str,
-    occurred_at: datetime,
-    payload: dict[str, Any],
-    now: datetime,
-) -> None:
+@dataclass(frozen=True)
+class ActivityRow:
+    activity_id: str
+    lead_id: str
+    kind: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+async def insert_activities(conn: AsyncConnection, rows: list[ActivityRow], now: datetime) -> None:
+    if not rows:
+        return
     await conn.execute(
-        _INSERT_ACTIVITY,
+        _INSERT_ACTIVITIES,
         {
-            "activity_id": activity_id,
-            "lead_id": lead_id,
-            "kind": kind,
-            "occurred_at": occurred_at,
-            "payload": orjson.dumps(payload).decode(),
+            "ids": [r.activity_id for r in rows],
+            "lead_ids": [r.lead_id for r in rows],
+            "kinds": [r.kind for r in rows],
+            "occurred": [r.occurred_at for r in rows],
+            "payloads": [orjson.dumps(r.payload).decode() for r in rows],
             "now": now,
         },
     )
+
+
+async def existing_leads(conn: AsyncConnection, lead_ids: list[str]) -> set[str]:
+    if not lead_ids:
+        return set()
+    rows = await conn.execute(_EXISTING_LEADS, {"ids": lead_ids})
+    return {str(r[0]) for r in rows}
 
 
 _LOCK_PROFILES = text(

@@ -142,3 +142,38 @@ async def test_erasure_deletes_the_person_and_announces_it(
         # the same person may come back later, as a new lead
         back = await client.post("/v1/leads", json={"email": "eve@acme.example", "x": 1})
         assert back.status_code == 202 and back.json()["lead_id"] != lead_id
+
+
+async def test_a_batch_of_activities_is_answered_item_by_item_and_recorded_once(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        ana = (await client.post("/v1/leads", json={"email": "ana@b.example"})).json()["lead_id"]
+        bo = (await client.post("/v1/leads", json={"email": "bo@b.example"})).json()["lead_id"]
+        body = {"activities": [
+            {"lead_id": ana, "kind": "contacted", "channel": "call", "rep_id": "r1"},
+            {"lead_id": str(uuid.uuid4()), "kind": "replied"},
+            {"lead_id": bo, "kind": "won", "amount": 1200},
+            {"lead_id": bo, "kind": "teleported"},
+            {"lead_id": ana, "kind": "replied", "occurred_at": "2026-11-25T10:00:00"},
+        ]}  # fmt: skip
+        key = {"Idempotency-Key": "sync-7"}
+        first = await client.post("/v1/activities:batch", json=body, headers=key)
+        assert first.status_code == 200, first.text
+        out = first.json()
+        assert (out["recorded"], out["rejected"]) == (2, 3)
+        assert [r["status"] for r in out["results"]] == [
+            "recorded", "rejected", "recorded", "rejected", "rejected",
+        ]  # fmt: skip
+        assert out["results"][1]["problems"] == [
+            {"field": "lead_id", "problem": "no lead with this id"}
+        ]
+        assert out["results"][3]["problems"][0]["field"] == "kind"
+        assert out["results"][4]["problems"][0]["field"] == "occurred_at"
+        again = await client.post("/v1/activities:batch", json=body, headers=key)
+        assert again.json() == out and again.headers["Idempotent-Replayed"] == "true"
+        async with TopicReader(fresh_broker.bootstrap, LEAD_ACTIVITY) as activities:
+            await activities.wait_for(lambda r: len(r) >= 2, what="2 activities")
+            await asyncio.sleep(0.3)
+            await activities.poll()
+        assert sorted(r["data"]["kind"] for r in activities.records) == ["contacted", "won"]
