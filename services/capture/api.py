@@ -222,7 +222,9 @@ async def _capture_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
         valid.append((i, lead))
     if valid:
         uow = runtime.uow()
-        captured = await handlers.capture_leads(uow, [lead for _, lead in valid], now_utc())
+        captured = await handlers.capture_leads(
+            uow, [lead for _, lead in valid], now_utc(), rules=runtime.state["match_rules"]
+        )
         runtime.relay.enqueue(uow.committed)
         for (i, _), outcome in zip(valid, captured, strict=True):
             results[i] = BatchItemResult(

@@ -214,12 +214,13 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
 
 
 _INT64 = range(-(2**63), 2**63)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _text_problem(text: str) -> str | None:
     if "\x00" in text:
         return "contains a NUL character"
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
+    if not text.isascii() and _SURROGATE.search(text):
         return "contains an unpaired UTF-16 surrogate (not valid Unicode)"
     return None
 
@@ -283,5 +284,16 @@ def merge_profile(
         if old_attrs.get(key) != value:
             new_attrs[key] = value
             changes.append(Change(f"attributes.{key}", old_attrs.get(key), value))
+    known_email = existing.get("email")
+    if incoming.email and known_email and incoming.email != known_email:
+        # matched by another rule with another address: keep it, never replace the first
+        old_alts = list(new_attrs.get("alternate_emails") or [])
+        if incoming.email not in old_alts:
+            new_attrs["alternate_emails"] = [*old_alts, incoming.email]
+            changes.append(
+                Change(
+                    "attributes.alternate_emails", old_alts or None, new_attrs["alternate_emails"]
+                )
+            )
     merged["attributes"] = new_attrs
     return merged, changes

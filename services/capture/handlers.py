@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import domain, store
+from services.capture.matching import MatchRule, keys_of
 from shared.contracts import (
     ActivityKind,
     FieldChange,
@@ -49,17 +50,29 @@ async def capture_leads(
     leads: Sequence[domain.CleanLead],
     now: datetime,
     before_commit: BeforeCommit | None = None,
+    rules: tuple[MatchRule, ...] = (),
 ) -> list[CaptureResult]:
-    """New people become leads and are announced; a known person (by e-mail, or by phone when
-    there is no e-mail) is merged into their lead, not doubled — also within the batch and
-    across races — and the merge is recorded and announced when it changed something."""
+    """New people become leads and are announced; a known person (by e-mail, by phone when
+    there is no e-mail, then by the configured match rules) is merged into their lead, not
+    doubled — also within the batch and across races — and the merge is recorded and
+    announced when it changed something."""
     keys = [store.match_key(lead.email, lead.phone) for lead in leads]
+    via: dict[int, str] = {}  # submissions matched by a configured rule: the rule's name
     async with uow:
         existing = await _matches(uow, leads)
+        if rules:
+            await _match_by_rules(uow, leads, keys, existing, via, rules)
         fresh: dict[str, store.NewLead] = {}
-        for lead, key in zip(leads, keys, strict=True):
-            if key in existing:
+        rule_owner: dict[str, str] = {}  # rule key -> identity key of a new lead in this batch
+        for i, lead in enumerate(leads):
+            if keys[i] in existing:
                 continue
+            if keys[i] not in fresh:
+                for rule_key in keys_of(rules, asdict(lead)):
+                    if rule_key in rule_owner:  # another new lead of this batch, by a rule
+                        keys[i], via[i] = rule_owner[rule_key], rule_key.split(":", 1)[0]
+                        break
+            key = keys[i]
             if key in fresh:  # the same person twice in one batch: one lead, both submissions
                 profile, _ = domain.merge_profile(fresh[key].profile, lead)
                 fresh[key] = replace(fresh[key], profile=profile, phone=profile.get("phone"))
@@ -67,16 +80,19 @@ async def capture_leads(
                 fresh[key] = store.NewLead(
                     str(uuid.uuid4()), lead.email, lead.phone, lead.source, asdict(lead)
                 )
+                for rule_key in keys_of(rules, fresh[key].profile):
+                    rule_owner.setdefault(rule_key, key)
         inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
         if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
-            existing = await _matches(uow, leads)
+            existing.update(await _matches(uow, leads))
         new_ids = {key: new.lead_id for key, new in fresh.items() if new.lead_id in inserted}
-        merging = [
-            (i, lead, key)
-            for i, (lead, key) in enumerate(zip(leads, keys, strict=True))
-            if key not in new_ids
-        ]
-        merged = await _merge(uow, merging, existing, now)
+        await store.insert_match_keys(
+            uow.conn,
+            [(k, new.lead_id) for new in fresh.values() if new.lead_id in inserted
+             for k in keys_of(rules, new.profile)],
+        )  # fmt: skip
+        merging = [(i, lead, keys[i]) for i, lead in enumerate(leads) if keys[i] not in new_ids]
+        merged = await _merge(uow, merging, existing, now, via, rules)
         for new in fresh.values():
             if new.lead_id in inserted:
                 uow.emit(
@@ -86,15 +102,49 @@ async def capture_leads(
                         lead=LeadProfile.model_validate(new.profile),
                     )
                 )
-        results = _results(keys, new_ids, merged)
+        results = _results(keys, new_ids, merged, via)
         if before_commit is not None:
             await before_commit(uow.conn, results)
         await uow.commit()
     return results
 
 
+async def _match_by_rules(
+    uow: UnitOfWork,
+    leads: Sequence[domain.CleanLead],
+    keys: list[str],
+    existing: dict[str, str],
+    via: dict[int, str],
+    rules: tuple[MatchRule, ...],
+) -> None:
+    """Match submissions unknown by e-mail/phone with the configured rules, in rule order.
+
+    The rule keys are locked for the transaction first, so two concurrent submissions that
+    match each other by a rule cannot both create a lead."""
+    candidates = {
+        i: rule_keys
+        for i, lead in enumerate(leads)
+        if keys[i] not in existing and (rule_keys := keys_of(rules, asdict(lead)))
+    }
+    if not candidates:
+        return
+    wanted = sorted({k for ks in candidates.values() for k in ks})
+    await store.lock_match_keys(uow.conn, wanted)
+    found = await store.find_rule_matches(uow.conn, wanted)
+    for i, rule_keys in candidates.items():
+        for rule_key in rule_keys:
+            if rule_key in found:
+                keys[i] = f"lead:{found[rule_key]}"
+                existing[keys[i]] = found[rule_key]
+                via[i] = rule_key.split(":", 1)[0]
+                break
+
+
 def _results(
-    keys: list[str], new_ids: dict[str, str], merged: dict[int, CaptureResult]
+    keys: list[str],
+    new_ids: dict[str, str],
+    merged: dict[int, CaptureResult],
+    via: dict[int, str],
 ) -> list[CaptureResult]:
     seen_new: set[str] = set()
     results: list[CaptureResult] = []
@@ -102,7 +152,8 @@ def _results(
         if i in merged:
             results.append(merged[i])
         elif new_ids[key] in seen_new:  # a later copy within the batch
-            results.append(CaptureResult(new_ids[key], duplicate=True, matched_by=_matched_by(key)))
+            matched_by = via.get(i) or _matched_by(key)
+            results.append(CaptureResult(new_ids[key], duplicate=True, matched_by=matched_by))
         else:
             seen_new.add(new_ids[key])
             results.append(CaptureResult(new_ids[key], duplicate=False))
@@ -114,6 +165,8 @@ async def _merge(
     submissions: list[tuple[int, domain.CleanLead, str]],
     existing: dict[str, str],
     now: datetime,
+    via: dict[int, str],
+    rules: tuple[MatchRule, ...],
 ) -> dict[int, CaptureResult]:
     """Merge submissions for known leads into them, in order; record and announce changes."""
     if not submissions:
@@ -123,7 +176,7 @@ async def _merge(
     records: list[store.MergeRecord] = []
     results: dict[int, CaptureResult] = {}
     for i, lead, key in submissions:
-        lead_id, matched_by = existing[key], _matched_by(key)
+        lead_id, matched_by = existing[key], via.get(i) or _matched_by(key)
         profile, changes = domain.merge_profile(
             profiles[lead_id], lead, keep_phone=matched_by == "phone"
         )
@@ -155,6 +208,9 @@ async def _merge(
         )
     await store.update_profiles(uow.conn, changed, now)
     await store.insert_merges(uow.conn, records)
+    await store.insert_match_keys(
+        uow.conn, [(k, lid) for lid, p in changed.items() for k in keys_of(rules, p)]
+    )
     return results
 
 

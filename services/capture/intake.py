@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.capture import domain, handlers, store
 from services.capture.answers import Answer, lead_answer, replay
 from services.capture.idempotency import RequestKey
+from services.capture.matching import MatchRule
 from shared.bus.consumer import is_transient
 from shared.contracts.envelope import now_utc
 from shared.db.outbox import OutboxRelay
@@ -47,7 +48,9 @@ class IntakeBatcher:
         *,
         max_batch: int = 500,
         writers: int = 2,
+        match_rules: tuple[MatchRule, ...] = (),
     ) -> None:
+        self._match_rules = match_rules
         self._engine = engine
         self._make_uow = make_uow
         self._relay = relay
@@ -135,7 +138,9 @@ class IntakeBatcher:
             lost.update(set(fresh) - await store.remember_answers(conn, fresh, now))
 
         uow = self._make_uow()
-        results = await handlers.capture_leads(uow, [p.lead for p in batch], now, remember)
+        results = await handlers.capture_leads(
+            uow, [p.lead for p in batch], now, remember, self._match_rules
+        )
         self._relay.enqueue(uow.committed)
         theirs: dict[str, store.StoredAnswer] = {}
         if lost:  # a concurrent twin answered first: give its answer
@@ -180,7 +185,9 @@ def _fail(batch: list[_Pending], exc: Exception) -> None:
 @asynccontextmanager
 async def running_intake(runtime: Runtime) -> AsyncIterator[None]:
     """The service's group-commit writer, available to the API as ``runtime.state['intake']``."""
-    batcher = IntakeBatcher(runtime.engine, runtime.uow, runtime.relay)
+    batcher = IntakeBatcher(
+        runtime.engine, runtime.uow, runtime.relay, match_rules=runtime.state["match_rules"]
+    )
     batcher.start()
     runtime.state["intake"] = batcher
     try:

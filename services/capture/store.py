@@ -310,3 +310,42 @@ async def erase_lead(
 async def erased_at(conn: AsyncConnection, lead_id: str) -> datetime | None:
     row = (await conn.execute(_WAS_ERASED, {"lead_id": lead_id})).first()
     return None if row is None else row[0]
+
+
+# --- configured match rules ----------------------------------------------------------------
+
+_LOCK_MATCH_KEYS = text(
+    "SELECT pg_advisory_xact_lock(:space, hashtext(k))"
+    " FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS s"
+)
+_FIND_RULE_MATCHES = text(
+    "SELECT DISTINCT ON (m.key) m.key, m.lead_id FROM lead_match_keys m"
+    " JOIN leads l USING (lead_id) WHERE m.key = ANY(CAST(:keys AS text[]))"
+    " ORDER BY m.key, l.created_at"
+)
+_INSERT_MATCH_KEYS = text(
+    "INSERT INTO lead_match_keys (key, lead_id)"
+    " SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:lead_ids AS uuid[]))"
+    " ON CONFLICT DO NOTHING"
+)
+MATCH_LOCK_SPACE = 7_340_101  # first key of the two-key advisory locks on rule keys
+
+
+async def lock_match_keys(conn: AsyncConnection, keys: list[str]) -> None:
+    """Serialise submissions sharing a rule key until this transaction ends (sorted order,
+    so two batches cannot deadlock)."""
+    await conn.execute(_LOCK_MATCH_KEYS, {"space": MATCH_LOCK_SPACE, "keys": keys})
+
+
+async def find_rule_matches(conn: AsyncConnection, keys: list[str]) -> dict[str, str]:
+    """The oldest lead holding each rule key."""
+    rows = await conn.execute(_FIND_RULE_MATCHES, {"keys": keys})
+    return {r[0]: str(r[1]) for r in rows}
+
+
+async def insert_match_keys(conn: AsyncConnection, pairs: list[tuple[str, str]]) -> None:
+    if not pairs:
+        return
+    await conn.execute(
+        _INSERT_MATCH_KEYS, {"keys": [k for k, _ in pairs], "lead_ids": [i for _, i in pairs]}
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,42 @@ async def test_a_batch_of_activities_is_answered_item_by_item_and_recorded_once(
             await asyncio.sleep(0.3)
             await activities.poll()
         assert sorted(r["data"]["kind"] for r in activities.records) == ["contacted", "won"]
+
+
+async def test_a_configured_rule_matches_a_new_address_at_the_same_company(
+    database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+) -> None:
+    config = tmp_path / "leadflow.yaml"
+    config.write_text(
+        "capture:\n  matching:\n    - {name: domain-company, fields: [email_domain, company]}\n"
+    )
+    app = create_app(
+        Settings(
+            database_url=database_url, kafka_bootstrap=fresh_broker.bootstrap, config_file=config
+        )  # fmt: skip
+    )
+    async with running_app(app) as client:
+        first = await client.post("/v1/leads", json={"email": "ana@acme.example",
+                                                     "company": "ACME Shoes Ltd."})  # fmt: skip
+        assert first.status_code == 202
+        lead_id = first.json()["lead_id"]
+        second = {"email": "a.silva@acme.example", "company": "Acme shoes", "title": "CTO"}
+        other = await client.post("/v1/leads", json=second)
+        assert other.status_code == 200, other.text
+        assert (other.json()["lead_id"], other.json()["matched_by"]) == (lead_id, "domain-company")
+        profile = (await client.get(f"/v1/leads/{lead_id}")).json()["profile"]
+        assert profile["email"] == "ana@acme.example" and profile["title"] == "CTO"
+        assert profile["attributes"]["alternate_emails"] == ["a.silva@acme.example"]
+        # free mail never matches a company
+        gmail = await client.post("/v1/leads", json={"email": "ana@gmail.com",
+                                                     "company": "Acme Shoes"})  # fmt: skip
+        assert gmail.status_code == 202
+        # a storm of new addresses at one new company ends as one lead
+        storm = await asyncio.gather(*(
+            client.post("/v1/leads", json={"email": f"p{i}@globex.example", "company": "Globex"})
+            for i in range(20)
+        ))  # fmt: skip
+        assert len({a.json()["lead_id"] for a in storm}) == 1
+        assert sorted(a.status_code for a in storm) == [200] * 19 + [202]
+        merges = (await client.get(f"/v1/leads/{storm[0].json()['lead_id']}/merges")).json()
+        assert {m["matched_by"] for m in merges} == {"domain-company"}

@@ -1,0 +1,162 @@
+"""Source requests become leads: parse the vendor's body, attribute, clean, store.
+
+The use cases behind :mod:`services.capture.sources_api`. Leads go in through capture's own
+code: :func:`services.capture.domain.clean_lead`, then the group-commit intake for a single
+lead (the same answer as ``POST /v1/leads``) or :func:`handlers.capture_leads` for several.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+from services.capture import domain, handlers, idempotency
+from services.capture.answers import Answer
+from services.capture.intake import IntakeBatcher
+from services.capture.sources.base import InboundRequest, Parser, PayloadError
+from services.capture.sources.csv_import import CsvRow
+from services.capture.sources.graph import fetch_lead
+from services.capture.sources.mapping import with_source
+from services.capture.sources.model import Source, Sources
+from services.capture.sources.vendors import (
+    PARSERS,
+    leadgen_ids,
+    make_generic_parser,
+    make_mapped,
+)
+from shared.contracts.envelope import now_utc
+from shared.service import Runtime
+
+Status = Literal["accepted", "duplicate", "rejected"]
+CSV_CHUNK = 1000  # rows per transaction
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one lead of a request (or one CSV row)."""
+
+    index: int
+    status: Status
+    lead_id: str | None = None
+    problems: tuple[domain.Problem, ...] = ()
+
+
+@dataclass
+class Catalog:
+    """The configured sources with their parsers, and the HTTP client for the Graph API."""
+
+    sources: Sources
+    parsers: Mapping[str, Parser]
+    http: httpx.AsyncClient
+
+    def get(self, name: str) -> Source | None:
+        return self.sources.by_name.get(name)
+
+
+def build_parsers(sources: Sources) -> dict[str, Parser]:
+    """Each source's parser: ``generic`` from its mapping, vendors with its overrides."""
+    out: dict[str, Parser] = {}
+    for source in sources.by_name.values():
+        if source.kind == "generic":
+            out[source.name] = make_generic_parser(source.mapping)
+        elif source.mapping:
+            out[source.name] = make_mapped(PARSERS[source.kind], source.mapping)
+        else:
+            out[source.name] = PARSERS[source.kind]
+    return out
+
+
+def is_leadgen_notification(req: InboundRequest) -> bool:
+    """Meta's webhook (``{"object": "page", "entry": [...]}``) names leads, carries none."""
+    try:
+        body = json.loads(req.body)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "entry" in body
+
+
+async def vendor_leads(
+    catalog: Catalog, source: Source, req: InboundRequest
+) -> list[dict[str, Any]]:
+    """Raw leads from the request; a Meta notification's leads are fetched from the Graph API
+    (GraphUnavailable when that fails: nothing is stored, and Meta retries)."""
+    parser = catalog.parsers[source.name]
+    if source.kind != "meta_lead_ads" or not is_leadgen_notification(req):
+        return parser(req)
+    refs = leadgen_ids(req)
+    if refs and source.graph is None:
+        problem = "a leadgen notification needs the source's graph settings to fetch its leads"
+        raise PayloadError([domain.Problem("entry", problem)])
+    raws: list[dict[str, Any]] = []
+    for ref in refs:
+        assert source.graph is not None
+        body = await fetch_lead(catalog.http, source.graph, ref.leadgen_id)
+        for raw in parser(InboundRequest(body=body)):
+            known = {"page_id": ref.page_id, "form_id": ref.form_id, "ad_id": ref.ad_id}
+            extra = {k: v for k, v in known.items() if v is not None}
+            raw["attributes"] = {**extra, **(raw.get("attributes") or {})}
+            raws.append(raw)
+    return raws
+
+
+def clean_all(
+    raws: list[dict[str, Any]], source: Source
+) -> tuple[list[tuple[int, domain.CleanLead]], dict[int, Outcome]]:
+    """Attribute and clean each raw lead; the rejected ones with the problems."""
+    valid: list[tuple[int, domain.CleanLead]] = []
+    rejected: dict[int, Outcome] = {}
+    for i, raw in enumerate(raws):
+        try:
+            valid.append((i, domain.clean_lead(with_source(raw, source))))
+        except domain.InvalidLead as exc:
+            rejected[i] = Outcome(i, "rejected", problems=tuple(exc.problems))
+    return valid, rejected
+
+
+async def submit_one(
+    runtime: Runtime, route: str, lead: domain.CleanLead, raw: dict[str, Any], key: str | None
+) -> Answer:
+    """One lead through the group-commit intake: answered exactly like ``POST /v1/leads``
+    (and remembered like it, so a vendor's retry of the same body gets the same answer)."""
+    request_key = idempotency.request_key(route, raw, key)
+    intake: IntakeBatcher = runtime.state["intake"]
+    return await intake.submit(lead, request_key)
+
+
+async def store_many(
+    runtime: Runtime,
+    count: int,
+    valid: list[tuple[int, domain.CleanLead]],
+    rejected: dict[int, Outcome],
+) -> list[Outcome]:
+    """Several leads in one transaction; each answered on its own, in request order."""
+    outcomes = dict(rejected)
+    if valid:
+        uow = runtime.uow()
+        results = await handlers.capture_leads(
+            uow, [lead for _, lead in valid], now_utc(), rules=runtime.state["match_rules"]
+        )
+        runtime.relay.enqueue(uow.committed)
+        for (i, _), result in zip(valid, results, strict=True):
+            status: Status = "duplicate" if result.duplicate else "accepted"
+            outcomes[i] = Outcome(i, status, lead_id=result.lead_id)
+    return [outcomes[i] for i in range(count)]
+
+
+async def import_rows(
+    runtime: Runtime, source: Source, rows: list[CsvRow], chunk: int = CSV_CHUNK
+) -> list[tuple[int, Outcome]]:
+    """CSV rows as leads, ``chunk`` rows per transaction; each row answered on its own (a
+    person twice in the file, or already known, is a duplicate of that lead)."""
+    out = [(r.row, Outcome(0, "rejected", problems=tuple(r.problems))) for r in rows if r.problems]
+    readable = [r for r in rows if not r.problems]
+    for start in range(0, len(readable), chunk):
+        part = readable[start : start + chunk]
+        valid, rejected = clean_all([r.lead for r in part], source)
+        outcomes = await store_many(runtime, len(part), valid, rejected)
+        out += [(r.row, o) for r, o in zip(part, outcomes, strict=True)]
+    return out

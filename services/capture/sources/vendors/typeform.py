@@ -1,0 +1,102 @@
+"""Typeform webhook (``event_type: form_response``).
+
+Contract: https://www.typeform.com/developers/webhooks/example-payload/ (``form_response``:
+``form_id``, ``token``, ``submitted_at``, ``hidden``, ``definition.fields[{id, ref, type,
+title}]``, ``answers[{type, <type>: value, field: {id, type, ref}}]``).
+
+An answer becomes a lead field by its type (``email``, ``phone_number``) or by its field's
+``ref`` when the form author named it after a lead field (``first_name``, ``last_name``,
+``name``, ``company``, ``country``, ``job_title``, ...). Any other answer is kept in
+``attributes`` under its ``ref`` (or its title, when the ref is Typeform's generated UUID).
+Hidden fields named ``utm_*`` are attribution; other hidden fields go to ``attributes``.
+``form_response_partial`` events (unfinished forms) make no lead.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from services.capture.domain import UTM_KEYS
+from services.capture.sources.base import InboundRequest
+
+from ._common import FULL_NAME, LEAD_FIELDS, LeadDraft, arr, at, fail, load_json, obj, text
+
+_BY_TYPE = {"email": "email", "phone_number": "phone"}
+_BY_REF = {
+    **{f: f for f in LEAD_FIELDS if f != "source"},  # the configured source names the lead
+    "name": FULL_NAME,
+    "full_name": FULL_NAME,
+    "job_title": "title",
+    "company_name": "company",
+    "phone_number": "phone",
+}
+_GENERATED_REF = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def parse(req: InboundRequest) -> list[dict[str, Any]]:
+    """One lead per completed response."""
+    body = obj(load_json(req), "body")
+    event_type = body.get("event_type", "form_response")
+    if event_type == "form_response_partial":
+        return []
+    if event_type != "form_response":
+        fail("event_type", "must be 'form_response'")
+    response = obj(body.get("form_response"), "form_response")
+    titles = _titles(response)
+    draft = LeadDraft()
+    answers_path = "form_response.answers"
+    for i, answer in enumerate(arr(response.get("answers"), answers_path)):
+        path = at(answers_path, i)
+        answer = obj(answer, path)
+        kind = text(answer.get("type"), at(path, "type"))
+        if not kind or kind not in answer:
+            fail(at(path, kind or "type"), "is required")
+        field = obj(answer.get("field", {}), at(path, "field"))
+        ref = text(field.get("ref"), at(path, "field.ref")) or ""
+        field_id = text(field.get("id"), at(path, "field.id")) or f"answer_{i}"
+        value = _value(answer[kind], kind, at(path, kind))
+        target = _BY_TYPE.get(kind) or _BY_REF.get(ref.lower().replace("-", "_"))
+        key = ref if ref and not _GENERATED_REF.match(ref) else titles.get(field_id, field_id)
+        if target is not None and (isinstance(value, str) or target == "company_size"):
+            draft.assign(target, value, key=key)
+        else:
+            draft.keep(key, value)
+    hidden = obj(response.get("hidden", {}), "form_response.hidden")
+    for name, value in hidden.items():
+        value = text(value, at("form_response.hidden", name))
+        if name in UTM_KEYS:
+            draft.assign(name, value, key=name)
+        else:
+            draft.keep(name, value)
+    for key in ("form_id", "token", "landed_at", "submitted_at"):
+        draft.keep(key, response.get(key))
+    draft.keep("event_id", body.get("event_id"))
+    return [draft.build()]
+
+
+def _value(raw: Any, kind: str, path: str) -> Any:
+    """An answer's value: a choice becomes its label (or the "other" text)."""
+    if kind == "choice":
+        choice = obj(raw, path)
+        return text(choice.get("label") or choice.get("other"), at(path, "label"))
+    if kind == "choices":
+        choices = obj(raw, path)
+        labels = arr(choices.get("labels", []), at(path, "labels"))
+        return [*labels, choices["other"]] if choices.get("other") else labels
+    if kind in ("email", "phone_number", "text", "url", "date", "file_url"):
+        return text(raw, path)
+    return raw  # number, boolean, payment, ...: kept as Typeform sent it
+
+
+def _titles(response: dict[str, Any]) -> dict[str, str]:
+    """Field id -> question title, from ``definition.fields`` when present."""
+    definition = response.get("definition")
+    fields = definition.get("fields") if isinstance(definition, dict) else None
+    if not isinstance(fields, list):
+        return {}
+    return {
+        f["id"]: f["title"]
+        for f in fields
+        if isinstance(f, dict) and isinstance(f.get("id"), str) and isinstance(f.get("title"), str)
+    }

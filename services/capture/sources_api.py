@@ -1,0 +1,313 @@
+"""Vendor sources over HTTP: webhooks as each vendor sends them, the verification handshakes,
+CSV import, and the list of configured sources. Thin: verify, hand to the use cases, answer.
+
+Refusals: ``404 unknown_source``, ``503 source_not_ready`` (a secret's variable is unset),
+``401`` with the :mod:`~services.capture.sources.auth` reason (counted in
+``leadflow_auth_failures_total{source, reason}``), ``422 invalid_payload`` /
+``invalid_lead``, ``502/503 graph_api_unavailable`` (Meta retries), ``400 malformed_csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from services.capture.sources import replays, responses
+from services.capture.sources.auth import (
+    AuthFailure,
+    Verified,
+    linkedin_challenge,
+    meta_challenge,
+    verify_request,
+)
+from services.capture.sources.base import InboundRequest, PayloadError
+from services.capture.sources.csv_import import CsvError, TooManyRows, read_csv
+from services.capture.sources.graph import GraphUnavailable
+from services.capture.sources.ingest import (
+    Catalog,
+    clean_all,
+    import_rows,
+    store_many,
+    submit_one,
+    vendor_leads,
+)
+from services.capture.sources.mapping import with_source
+from services.capture.sources.model import Source
+from services.capture.sources.responses import (
+    NO_LEAD,
+    CsvReport,
+    SourceResults,
+    SourcesOut,
+    csv_report,
+    source_out,
+)
+from services.capture.sources.vendors import google_key_of
+from shared.contracts.envelope import now_utc
+from shared.http import ApiError
+from shared.observability import metrics
+from shared.service import Runtime, RuntimeDep
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/sources", tags=["sources"])
+
+LEADS_ROUTE = "/v1/sources/{source}/leads"
+CSV_ROUTE = "/v1/sources/{source}/csv"
+CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+_VENDOR_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        "multipart/form-data": {"schema": {"type": "object"}},
+    },
+}
+_COMMON: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Bad or missing credentials; `error` says which"},
+    404: {"description": "Unknown source"},
+    503: {"description": "Source not ready (a secret's variable is unset) or storage down"},
+}
+
+
+def get_catalog(runtime: RuntimeDep) -> Catalog:
+    catalog: Catalog = runtime.state["sources"]
+    return catalog
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+
+
+@router.get("", response_model=SourcesOut, summary="The configured sources (no secrets)")
+async def list_sources(catalog: CatalogDep) -> SourcesOut:
+    return SourcesOut(sources=[source_out(s) for s in catalog.sources.by_name.values()])
+
+
+@router.post(
+    "/{source}/leads",
+    status_code=202,
+    responses={
+        202: {"description": "One new lead: `{lead_id, status}` as POST /v1/leads"},
+        200: {"model": SourceResults, "description": "A known person, several leads, or none"},
+        422: {"description": "The body is not the vendor's shape, or the lead is invalid"},
+        502: {"description": "Graph API refused a Meta lead fetch (Meta retries)"},
+        **_COMMON,
+    },
+    openapi_extra={"requestBody": _VENDOR_BODY},
+    summary="A vendor's webhook, body exactly as the vendor sends it",
+)
+async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep) -> Any:
+    src = _ready(catalog, source)
+    req = await _inbound(request)
+    now = now_utc()
+    google_key = google_key_of(req) if src.auth.type == "google_ads" else None
+    verified = _verify(src, req, request, now, google_key)
+    if verified.replay_id is None or verified.signed_at is None:
+        return await _ingest(runtime, catalog, src, req, request)
+    claim = await replays.claim(
+        runtime.engine, src.name, verified.replay_id, verified.signed_at, now, src.auth.tolerance_s
+    )
+    if not claim.fresh:
+        return _seen_before(src, verified, claim.seen_at)
+    try:
+        return await _ingest(runtime, catalog, src, req, request)
+    except BaseException:
+        await _release(runtime, src, verified)
+        raise
+
+
+@router.get(
+    "/{source}/leads",
+    responses={
+        200: {"description": "Meta: `hub.challenge` as text; LinkedIn: the challenge response"},
+        405: {"description": "The source's vendor has no GET handshake"},
+        **_COMMON,
+    },
+    summary="Meta's (hub.challenge) or LinkedIn's (challengeCode) endpoint verification",
+)
+async def handshake(source: str, request: Request, catalog: CatalogDep) -> Response:
+    src = _ready(catalog, source)
+    query = dict(request.query_params)
+    try:
+        if src.auth.type == "meta":
+            return PlainTextResponse(meta_challenge(query, src.auth.verify_token or ""))
+        if src.auth.type == "linkedin":
+            return JSONResponse(linkedin_challenge(query, src.auth.secret or ""))
+    except AuthFailure as exc:
+        raise _refusal(src, exc) from None
+    raise ApiError(
+        405,
+        "method_not_allowed",
+        f"source {src.name!r} ({src.auth.type}) has no GET handshake; POST its leads",
+        headers={"Allow": "POST"},
+    )
+
+
+@router.post(
+    "/{source}/csv",
+    response_model=CsvReport,
+    responses={
+        400: {"description": "Not valid CSV (the line is named) or not UTF-8"},
+        403: {"description": "The source does not authenticate with API keys"},
+        413: {"description": "Too many rows or too many bytes"},
+        415: {"description": "Not text/csv"},
+        **_COMMON,
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {}}}}},
+    summary="Import a CSV export (header row first); each row answered on its own",
+)
+async def import_csv(
+    source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep
+) -> CsvReport:
+    src = _ready(catalog, source)
+    if src.auth.type != "api_key":
+        raise ApiError(
+            403,
+            "csv_not_allowed",
+            f"source {src.name!r} authenticates with {src.auth.type}; CSV import needs a"
+            " source with api_key auth",
+        )
+    # An API key is in the headers: check it before reading up to csv.max_bytes of body.
+    _verify(src, await _inbound(request, with_body=False), request, now_utc(), None)
+    _check_csv_type(request.headers.get("content-type", ""))
+    try:
+        rows = read_csv(await request.body(), src.mapping, catalog.sources.csv.max_rows)
+    except CsvError as exc:
+        problems = [{"field": f"line {exc.line}", "problem": exc.problem}]
+        raise ApiError(400, "malformed_csv", str(exc), problems) from None
+    except TooManyRows as exc:
+        problems = [{"field": "body", "problem": str(exc)}]
+        raise ApiError(413, "too_many_rows", str(exc), problems) from None
+    report = csv_report(await import_rows(runtime, src, rows))
+    if report.rejected:
+        metrics.rejected_inputs.labels(CSV_ROUTE, "invalid_lead").inc(report.rejected)
+    return report
+
+
+async def _ingest(
+    runtime: Runtime, catalog: Catalog, src: Source, req: InboundRequest, request: Request
+) -> Response:
+    try:
+        raws = await vendor_leads(catalog, src, req)
+    except PayloadError as exc:
+        problems = [{"field": p.field, "problem": p.problem} for p in exc.problems]
+        raise ApiError(
+            422, "invalid_payload", f"not a {src.kind} payload: {exc}", problems
+        ) from None
+    except GraphUnavailable as exc:
+        log.warning("meta lead fetch failed", extra={"source": src.name, "reason": exc.message})
+        raise ApiError(
+            exc.status, "graph_api_unavailable", exc.message, headers={"Retry-After": "60"}
+        ) from None
+    if not raws:
+        return JSONResponse(responses.results([], NO_LEAD).model_dump())
+    valid, rejected = clean_all(raws, src)
+    if len(raws) == 1:
+        if rejected:
+            problems = [{"field": p.field, "problem": p.problem} for p in rejected[0].problems]
+            message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+            raise ApiError(422, "invalid_lead", message, problems)
+        route = f"/v1/sources/{src.name}/leads"
+        raw = with_source(raws[0], src)
+        answer = await submit_one(
+            runtime, route, valid[0][1], raw, request.headers.get("idempotency-key")
+        )
+        return answer.response()
+    body = responses.results(await store_many(runtime, len(raws), valid, rejected))
+    if body.rejected:
+        metrics.rejected_inputs.labels(LEADS_ROUTE, "invalid_lead").inc(body.rejected)
+    return JSONResponse(body.model_dump())
+
+
+def _ready(catalog: Catalog, name: str) -> Source:
+    src = catalog.get(name)
+    if src is None:
+        raise ApiError(
+            404,
+            "unknown_source",
+            f"no source named {name!r}",
+            [
+                {
+                    "field": "path:source",
+                    "problem": f"{name!r} is not configured; see GET /v1/sources",
+                }
+            ],
+        )
+    if not src.ready:
+        raise ApiError(
+            503,
+            "source_not_ready",
+            f"source {name!r} is not ready (its secrets are not configured); see GET /v1/sources",
+            headers={"Retry-After": "60"},
+        )
+    return src
+
+
+async def _inbound(request: Request, *, with_body: bool = True) -> InboundRequest:
+    return InboundRequest(
+        body=await request.body() if with_body else b"",
+        content_type=request.headers.get("content-type", ""),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query_params),
+    )
+
+
+def _verify(
+    src: Source, req: InboundRequest, request: Request, now: datetime, google_key: str | None
+) -> Verified:
+    uri = str(request.url)
+    if src.auth.public_url:
+        query = f"?{request.url.query}" if request.url.query else ""
+        uri = f"{src.auth.public_url}{request.url.path}{query}"
+    try:
+        return verify_request(
+            src.auth, req, method=request.method, uri=uri, now=now, google_key=google_key
+        )
+    except AuthFailure as exc:
+        raise _refusal(src, exc) from None
+
+
+def _refusal(src: Source, exc: AuthFailure) -> ApiError:
+    metrics.auth_failures.labels(src.name, exc.reason).inc()
+    log.info("source auth refused", extra={"source": src.name, "reason": exc.reason})
+    headers = (
+        {"WWW-Authenticate": 'Bearer realm="leadflow"'} if src.auth.type == "api_key" else None
+    )
+    problems = [{"field": "auth", "problem": exc.message}]
+    return ApiError(401, exc.reason, exc.message, problems, headers=headers)
+
+
+def _seen_before(src: Source, verified: Verified, seen_at: datetime | None) -> Response:
+    """The same signed message again: an exact copy (same timestamp) is a replay; the same id
+    signed anew is the vendor re-sending one we handled, acknowledged without a second effect."""
+    if seen_at == verified.signed_at:
+        failure = AuthFailure("replayed_request", "this signed message was already received")
+        raise _refusal(src, failure)
+    message = "this message was already received and handled; not processed again"
+    return JSONResponse(responses.results([], message).model_dump())
+
+
+async def _release(runtime: Runtime, src: Source, verified: Verified) -> None:
+    assert verified.replay_id is not None and verified.signed_at is not None
+    try:
+        await replays.release(runtime.engine, src.name, verified.replay_id, verified.signed_at)
+    except Exception:  # the original failure matters more; the claim expires anyway
+        log.warning("could not release replay claim", extra={"source": src.name}, exc_info=True)
+
+
+def _check_csv_type(content_type: str) -> None:
+    media, _, params = content_type.partition(";")
+    charset = next(
+        (v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params.split(";"))
+         if k.strip().lower() == "charset"),
+        "utf-8",
+    )  # fmt: skip
+    if media.strip().lower() not in CSV_TYPES or charset not in ("utf-8", "utf8"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the file as 'Content-Type: text/csv' in UTF-8, not {content_type or 'none'!r}",
+            [{"field": "header:content-type", "problem": "must be text/csv (UTF-8)"}],
+        )
