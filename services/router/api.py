@@ -1,16 +1,18 @@
-"""The router's HTTP API: simulate a decision, read assignments, reps and queues."""
+"""The router's HTTP API: simulate a decision, read assignments, reps, queues and the
+per-rep SLA and outcome figures."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.router import domain, store
-from services.router.domain import Assigned, Routing, ToNurture
+from services.router.config import duration_text
+from services.router.domain import Assigned, Routing, SlaPolicy, ToNurture
 from services.router.handlers import open_round
 from shared.contracts import LeadProfile
 from shared.contracts.envelope import now_utc
@@ -45,8 +47,36 @@ class SimulateOut(BaseModel):
     rep_id: str | None = None
     strategy: str | None = None
     sla_due_at: datetime | None = None
+    sla_warn_at: datetime | None = None
     candidates: list[CandidateOut] = []
     explanation: str
+
+
+class RepStatsOut(BaseModel):
+    rep_id: str
+    name: str | None = Field(None, description="Null for a rep no longer in the config")
+    assigned: int = Field(description="Leads the rep got, reassignments to them included")
+    contacted: int = Field(description="Leads the rep reached first (first contacts)")
+    contacted_within_sla: int = Field(description="First contacts made by the SLA deadline")
+    breached: int = Field(description="SLA deadlines the rep missed")
+    reassigned_away: int = Field(description="Leads taken from the rep after a breach")
+    won: int = Field(description="Leads the rep owned when they were won")
+    sla_met_rate: float | None = Field(
+        None, description="contacted_within_sla / (contacted_within_sla + breached)"
+    )
+    avg_first_contact_s: float | None = Field(
+        None, description="Mean seconds from assignment to the rep's first contact"
+    )
+
+
+class RepReportOut(BaseModel):
+    since: date | None = Field(description="First UTC day counted (null: since the start)")
+    reps: list[RepStatsOut] = Field(description="Configured reps in config order, then others")
+
+
+Since = Annotated[
+    date | None, Query(description="Count from this UTC day on (YYYY-MM-DD); default: all")
+]
 
 
 def _routing(runtime: Runtime) -> Routing:
@@ -82,20 +112,25 @@ async def simulate(body: SimulateIn, runtime: RuntimeDep) -> SimulateOut:
         return SimulateOut(
             outcome="assigned", rule=d.rule, matched_queue=d.matched_queue, queue=d.queue,
             rep_id=d.rep_id, strategy=d.choice.strategy, sla_due_at=d.sla_due_at,
-            candidates=candidates, explanation=d.trace,
+            sla_warn_at=d.deadline.warn_at if d.deadline else None, candidates=candidates,
+            explanation=d.trace,
         )  # fmt: skip
     return SimulateOut(
         outcome="waiting", rule=d.rule, queue=d.queue, candidates=candidates, explanation=d.trace
     )
 
 
-@router.get("/leads/{lead_id}/assignment", summary="The router's decision for a lead")
+@router.get(
+    "/leads/{lead_id}/assignment",
+    summary="The router's decision for a lead, with its first-contact SLA clock",
+)
 async def read_assignment(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.engine.connect() as conn:
         lead = await store.get_lead(conn, str(lead_id))
+        clock = await store.clock_view(conn, str(lead_id)) if lead is not None else None
     if lead is None:
         raise ApiError(404, "unknown_lead", f"the router has no decision for lead {lead_id}")
-    return lead
+    return {**lead, "sla": clock}
 
 
 @router.get("/reps", summary="Reps with their availability now and their workload")
@@ -133,10 +168,70 @@ async def list_queues(runtime: RuntimeDep) -> list[dict[str, Any]]:
             "strategy": q.strategy,
             "members": list(q.members),
             "fallback": q.fallback,
-            "sla_minutes": q.sla_minutes,
+            "sla": _sla_out(q.sla),
             "cursor": cursors.get(q.name, 0),
             "waiting": counts.get(q.name, {}).get("waiting", 0),
             "open": counts.get(q.name, {}).get("open", 0),
         }  # fmt: skip
         for q in routing.queues.values()
     ]
+
+
+def _sla_out(policy: SlaPolicy | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    then = policy.then
+    return {
+        "first_contact": duration_text(policy.first_contact),
+        "by_bucket": {b: duration_text(t) for b, t in policy.by_bucket},
+        "warn_before": duration_text(policy.warn_before) if policy.warn_before else None,
+        "business_hours": policy.business_hours,
+        "max_attempts": policy.max_attempts,
+        "then": None if then is None else {"queue": then.queue, "rep": then.rep},
+    }
+
+
+def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsOut:
+    rep = routing.reps.get(rep_id)
+    n = {c: int(counts.get(c, 0)) for c in store.COUNTERS if c != "response_seconds"}
+    return RepStatsOut(
+        rep_id=rep_id,
+        name=rep.name if rep is not None else None,
+        assigned=n["assigned"],
+        contacted=n["contacted"],
+        contacted_within_sla=n["contacted_within_sla"],
+        breached=n["breached"],
+        reassigned_away=n["reassigned_away"],
+        won=n["won"],
+        sla_met_rate=domain.sla_met_rate(n["contacted_within_sla"], n["breached"]),
+        avg_first_contact_s=domain.mean(counts.get("response_seconds", 0.0), n["responses"]),
+    )
+
+
+@router.get(
+    "/reps/{rep_id}/stats",
+    response_model=RepStatsOut,
+    tags=["reports"],
+    summary="A rep's figures: assigned, contacted (within SLA), breached, reassigned away, won",
+)
+async def rep_stats(rep_id: str, runtime: RuntimeDep, since: Since = None) -> RepStatsOut:
+    routing = _routing(runtime)
+    async with runtime.engine.connect() as conn:
+        totals = await store.rep_totals(conn, since, rep_id)
+    if rep_id not in routing.reps and rep_id not in totals:
+        raise ApiError(404, "unknown_rep", f"no rep {rep_id!r} in the config or the figures")
+    return _stats(routing, rep_id, totals.get(rep_id, {}))
+
+
+@router.get(
+    "/reports/reps",
+    response_model=RepReportOut,
+    tags=["reports"],
+    summary="Every rep's figures, to compare high and low performers",
+)
+async def reps_report(runtime: RuntimeDep, since: Since = None) -> RepReportOut:
+    routing = _routing(runtime)
+    async with runtime.engine.connect() as conn:
+        totals = await store.rep_totals(conn, since)
+    order = [*routing.reps, *sorted(set(totals) - set(routing.reps))]
+    return RepReportOut(since=since, reps=[_stats(routing, r, totals.get(r, {})) for r in order])

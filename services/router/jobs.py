@@ -1,9 +1,17 @@
-"""Background work: offer waiting leads again as reps come online or free capacity."""
+"""Background work: offer waiting leads again as reps come online or free capacity, and fire
+the SLA timers.
+
+SLA timers are rows (``sla_timers``), so they survive restarts: what fell due while the
+router was down fires when it is back. Each tick claims due rows with ``FOR UPDATE SKIP
+LOCKED`` and deletes them in the transaction that writes their events to the outbox, so with
+any number of replicas each timer fires exactly once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 
 from services.router import handlers
 from services.router.config import Settings
@@ -12,6 +20,8 @@ from shared.contracts.envelope import now_utc
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
+
+CLAIM_LIMIT = 500
 
 
 async def assign_waiting_leads(runtime: Runtime) -> None:
@@ -30,3 +40,34 @@ async def assign_waiting_leads(runtime: Runtime) -> None:
                 log.info("assigned %d waiting lead(s)", assigned)
         except Exception:
             log.warning("retrying waiting leads failed", exc_info=True)
+
+
+async def fire_sla_timers_once(runtime: Runtime, now: datetime, limit: int = CLAIM_LIMIT) -> int:
+    """Warnings first (no routing lock), then breaches and handovers (under it); return the
+    most timers either claimed."""
+    routing: Routing = runtime.state["routing"]
+    retry_after = timedelta(seconds=runtime.state["handover_retry_s"])
+    uow = runtime.uow()
+    async with uow:
+        warned = await handlers.fire_due_warnings(uow, routing, now, limit)
+        await uow.commit()
+    runtime.relay.enqueue(uow.committed)
+    uow = runtime.uow()
+    async with uow:
+        breached = await handlers.fire_due_breaches(uow, routing, now, retry_after, limit)
+        await uow.commit()
+    runtime.relay.enqueue(uow.committed)
+    return max(warned, breached)
+
+
+async def fire_sla_timers(runtime: Runtime) -> None:
+    """Every ``LEADFLOW_SLA_TICK_S``, fire what is due; a full claim goes round again at once."""
+    tick_s: float = runtime.state["sla_tick_s"]
+    while True:
+        try:
+            fired = await fire_sla_timers_once(runtime, now_utc())
+        except Exception:
+            log.warning("firing SLA timers failed; retrying next tick", exc_info=True)
+            fired = 0
+        if fired < CLAIM_LIMIT:
+            await asyncio.sleep(tick_s)

@@ -21,12 +21,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="router",
         version="1.0.0",
         description="Routes scored leads to a department/region queue and a rep, with the"
-        " decision trace; sends not-ready leads to nurture.",
+        " decision trace; sends not-ready leads to nurture; keeps first-contact SLAs (warning,"
+        " breach, reassignment, escalation) and per-rep figures.",
         migrations=MIGRATIONS,
         routers=[api.router],
         consumes=topics_consumed_by("router"),
         make_handler=lambda runtime: handlers.make_batch_handler(routing),
-        background=[jobs.assign_waiting_leads],
-        state={"routing": routing},
+        erase=handlers.erase_leads,
+        background=[jobs.assign_waiting_leads, jobs.fire_sla_timers],
+        state={
+            "routing": routing,
+            "sla_tick_s": settings.sla_tick_s,
+            "handover_retry_s": settings.waiting_retry_s,
+        },
     )
     return create_service_app(spec, settings)

@@ -17,8 +17,11 @@ from shared.contracts.router import (
     CandidateTrace,
     LeadAssigned,
     LeadRoutedToNurture,
+    LeadSlaBreached,
+    LeadSlaWarning,
     RepRef,
     RoutingTrace,
+    SlaAction,
 )
 from shared.contracts.scorer import (
     LeadDisqualified,
@@ -45,6 +48,8 @@ __all__ = [
     "LeadQualified",
     "LeadRoutedToNurture",
     "LeadScored",
+    "LeadSlaBreached",
+    "LeadSlaWarning",
     "LeadUpdated",
     "NotificationDelivered",
     "NurtureStepDue",
@@ -52,6 +57,7 @@ __all__ = [
     "RepRef",
     "RoutingTrace",
     "ScoreContribution",
+    "SlaAction",
     "decode",
     "encode",
 ]
@@ -66,6 +72,8 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LeadDisqualified,
     LeadAssigned,
     LeadRoutedToNurture,
+    LeadSlaWarning,
+    LeadSlaBreached,
     NurtureStepDue,
     NurtureStopped,
     NotificationDelivered,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -60,6 +61,21 @@ class LeadAssigned(Event):
     assigned_at: datetime = Field(description="When the router assigned it (UTC)")
     sla_due_at: datetime | None = Field(None, description="First-contact deadline (UTC)")
     trace: RoutingTrace = Field(description="Why this queue and this rep")
+    reassigned: bool = Field(
+        False,
+        description="True when the lead was taken from a rep who missed the first-contact SLA",
+    )
+    attempt: int = Field(
+        1, ge=1, description="Which rep this is for the lead: 1 for the first assignment"
+    )
+    previous_rep: RepRef | None = Field(
+        None, description="On a reassignment: the rep the lead was taken from"
+    )
+    escalated: bool = Field(
+        False,
+        description="True when this is the SLA escalation (pool queue or named rep) after the"
+        " queue's last attempt",
+    )
 
 
 class LeadRoutedToNurture(Event):
@@ -74,3 +90,58 @@ class LeadRoutedToNurture(Event):
     routed_at: datetime = Field(description="When (UTC)")
     lead: LeadProfile = Field(description="The lead")
     reason: str = Field(description="Why it went to nurture")
+
+
+class SlaAction(StrEnum):
+    """What the router did about a breached first-contact SLA."""
+
+    REASSIGNED = "reassigned"  # another rep of the queue has it (a LeadAssigned follows)
+    ESCALATED = "escalated"  # the pool queue or named rep has it (a LeadAssigned follows)
+    RETRYING = "retrying"  # nobody can take it now: it stays, and is offered again shortly
+    KEPT = "kept"  # it stays with the rep for good (attempts used, no escalation left)
+
+
+class LeadSlaWarning(Event):
+    """A lead's first-contact deadline is close and its rep has not reached it yet."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.sla_warning.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_SLA_WARNING
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    assignment_id: str = Field(description="The assignment whose deadline is close (UUID)")
+    queue: str = Field(description="Queue whose SLA applies")
+    rep: RepRef = Field(description="The rep who has the lead and has not contacted it")
+    lead: ContactSnapshot = Field(description="How to reach the lead")
+    bucket: str = Field(description="Lead bucket, which can set its own first-contact time")
+    attempt: int = Field(ge=1, description="Which rep this is for the lead: 1 for the first")
+    max_attempts: int = Field(ge=1, description="Reps the queue gives a try before escalating")
+    assigned_at: datetime = Field(description="When this rep got the lead (UTC)")
+    due_at: datetime = Field(description="First-contact deadline (UTC)")
+    warned_at: datetime = Field(description="When the warning was raised (UTC)")
+    business_hours: bool = Field(description="Whether the clock runs in working hours only")
+
+
+class LeadSlaBreached(Event):
+    """A rep did not contact a lead by its first-contact deadline; says what happens next."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.sla_breached.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_SLA_BREACHED
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    assignment_id: str = Field(description="The assignment that missed its deadline (UUID)")
+    queue: str = Field(description="Queue whose SLA applies")
+    rep: RepRef = Field(description="The rep who missed the deadline")
+    lead: ContactSnapshot = Field(description="How to reach the lead")
+    bucket: str = Field(description="Lead bucket, which can set its own first-contact time")
+    attempt: int = Field(ge=1, description="Which rep this was for the lead: 1 for the first")
+    max_attempts: int = Field(ge=1, description="Reps the queue gives a try before escalating")
+    assigned_at: datetime = Field(description="When this rep got the lead (UTC)")
+    due_at: datetime = Field(description="First-contact deadline that passed (UTC)")
+    breached_at: datetime = Field(description="When the router noticed the breach (UTC)")
+    business_hours: bool = Field(description="Whether the clock ran in working hours only")
+    action: SlaAction = Field(
+        description="reassigned, escalated (a LeadAssigned with reassigned=true follows),"
+        " retrying (nobody can take it now; offered again shortly) or kept (stays for good)"
+    )
+    next_rep: RepRef | None = Field(None, description="Who has the lead now, when it moved")
+    reason: str = Field(description="One sentence a person can read")

@@ -18,6 +18,8 @@ LEAD_QUALIFIED = "leadflow.lead.qualified"
 LEAD_DISQUALIFIED = "leadflow.lead.disqualified"
 LEAD_ASSIGNED = "leadflow.lead.assigned"
 LEAD_ROUTED_TO_NURTURE = "leadflow.lead.routed_to_nurture"
+LEAD_SLA_WARNING = "leadflow.lead.sla_warning"
+LEAD_SLA_BREACHED = "leadflow.lead.sla_breached"
 NURTURE_STEP_DUE = "leadflow.nurture.step_due"
 NURTURE_STOPPED = "leadflow.nurture.stopped"
 NOTIFICATION_DELIVERED = "leadflow.notification.delivered"
@@ -43,6 +45,8 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier",)),
     LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),
     LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture", "notifier")),
+    LEAD_SLA_WARNING: TopicSpec("router", ()),  # the notifier will alert on these
+    LEAD_SLA_BREACHED: TopicSpec("router", ()),
     NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier",)),
     NURTURE_STOPPED: TopicSpec("nurture", ()),
     NOTIFICATION_DELIVERED: TopicSpec("notifier", ()),

@@ -1,47 +1,88 @@
 """Routing rules, pure: which queue a lead belongs to and which rep takes it.
 
 ``model`` holds the frozen values (config and workload), ``availability`` whether a rep can
-work now, ``rules`` the rule match, ``strategies`` the per-queue rep choice and ``routing``
-the whole decision with nurture and fallback queues. Nothing here does I/O or reads the
-clock: callers pass ``now`` (aware, UTC), the reps' loads and the queues' cursors.
+work now and the rep's working time ahead, ``rules`` the rule match, ``strategies`` the
+per-queue rep choice, ``routing`` the whole decision with nurture and fallback queues,
+``sla`` the first-contact deadlines and clocks, ``reassignment`` what follows a breach.
+Nothing here does I/O or reads the clock: callers pass ``now`` (aware, UTC), the reps'
+loads, the queues' cursors and any new ids.
 """
 
-from services.router.domain.availability import is_available, local_day_start
+from services.router.domain.availability import (
+    add_working_time,
+    is_available,
+    local_day_start,
+    working_periods,
+)
 from services.router.domain.model import (
     STRATEGIES,
     WEEKDAYS,
     Candidate,
     Choice,
     DateRange,
+    Escalation,
     Queue,
     Rep,
     RepLoad,
     Routing,
     Rule,
+    SlaPolicy,
     Strategy,
     WorkingHours,
 )
+from services.router.domain.reassignment import (
+    BreachOutcome,
+    Handover,
+    Stay,
+    after_breach,
+    apply_handover,
+)
 from services.router.domain.routing import (
     Assigned,
+    Offer,
     QueueAttempt,
     RoutingDecision,
     ToNurture,
     Waiting,
     apply_assignment,
     is_nurture_bucket,
+    offer_lead,
     route_lead,
 )
 from services.router.domain.rules import DEFAULT_RULE, lead_facts, match_rule
+from services.router.domain.sla import (
+    FIRST_CONTACT_KINDS,
+    Contact,
+    Deadline,
+    SlaClock,
+    breach,
+    first_contact,
+    is_breach,
+    is_first_contact,
+    is_handover_pending,
+    mean,
+    should_warn,
+    sla_deadline,
+    sla_met_rate,
+    start_clock,
+)
 from services.router.domain.strategies import check_rep, choose_rep, weighted_ring
 
 __all__ = [
     "DEFAULT_RULE",
+    "FIRST_CONTACT_KINDS",
     "STRATEGIES",
     "WEEKDAYS",
     "Assigned",
+    "BreachOutcome",
     "Candidate",
     "Choice",
+    "Contact",
     "DateRange",
+    "Deadline",
+    "Escalation",
+    "Handover",
+    "Offer",
     "Queue",
     "QueueAttempt",
     "Rep",
@@ -49,18 +90,36 @@ __all__ = [
     "Routing",
     "RoutingDecision",
     "Rule",
+    "SlaClock",
+    "SlaPolicy",
+    "Stay",
     "Strategy",
     "ToNurture",
     "Waiting",
     "WorkingHours",
+    "add_working_time",
+    "after_breach",
     "apply_assignment",
+    "apply_handover",
+    "breach",
     "check_rep",
     "choose_rep",
+    "first_contact",
     "is_available",
+    "is_breach",
+    "is_first_contact",
+    "is_handover_pending",
     "is_nurture_bucket",
     "lead_facts",
     "local_day_start",
     "match_rule",
+    "mean",
+    "offer_lead",
     "route_lead",
+    "should_warn",
+    "sla_deadline",
+    "sla_met_rate",
+    "start_clock",
     "weighted_ring",
+    "working_periods",
 ]

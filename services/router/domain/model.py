@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,41 @@ class Rep:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """Where a lead goes once every attempt in its queue missed the SLA: a pool queue (whose
+    strategy picks the rep) or one named rep, usually a manager."""
+
+    queue: str | None = None
+    rep: str | None = None
+
+    @property
+    def target(self) -> str:
+        return f"queue {self.queue}" if self.queue is not None else f"rep {self.rep}"
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """A queue's first-contact SLA: how long a rep has to contact a lead (per bucket), when to
+    warn, whether the clock only runs in the rep's working hours, how many reps get a try
+    before the lead is escalated, and where it is escalated to."""
+
+    first_contact: timedelta
+    by_bucket: tuple[tuple[str, timedelta], ...] = ()
+    warn_before: timedelta | None = None
+    business_hours: bool = False
+    max_attempts: int = 3
+    then: Escalation | None = None
+
+    def limit_for(self, bucket: str) -> timedelta:
+        """The bucket's own time when it has one (buckets compare without case)."""
+        wanted = bucket.strip().casefold()
+        for name, limit in self.by_bucket:
+            if name.casefold() == wanted:
+                return limit
+        return self.first_contact
+
+
+@dataclass(frozen=True)
 class Queue:
     name: str
     department: str
@@ -74,7 +109,7 @@ class Queue:
     required_skills: frozenset[str] = frozenset()
     match_language: bool = False
     fallback: str | None = None
-    sla_minutes: int | None = None
+    sla: SlaPolicy | None = None
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from services.router.domain.availability import require_aware
 from services.router.domain.model import Candidate, Choice, RepLoad, Routing
 from services.router.domain.rules import DEFAULT_RULE, match_rule
+from services.router.domain.sla import Deadline, sla_deadline
 from services.router.domain.strategies import choose_rep
 
 
@@ -22,6 +23,24 @@ class QueueAttempt:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """A lead offered to a queue and down its fallback chain: every queue tried, the trace
+    steps, and the attempt whose strategy found a rep (None: nobody could take it)."""
+
+    attempts: tuple[QueueAttempt, ...]
+    steps: tuple[str, ...]
+    found: QueueAttempt | None
+
+    @property
+    def tried(self) -> str:
+        return " -> ".join(a.queue for a in self.attempts)
+
+    def only_excluded(self, exclude: frozenset[str]) -> bool:
+        """Everyone looked at was excluded: offering the lead again later cannot help."""
+        return all(c.rep_id in exclude for a in self.attempts for c in a.choice.candidates)
+
+
+@dataclass(frozen=True)
 class ToNurture:
     """The lead is not sales-ready: it goes to nurture, not to a rep."""
 
@@ -31,17 +50,22 @@ class ToNurture:
 @dataclass(frozen=True)
 class Assigned:
     """A rep took the lead. ``queue`` is where the rep was found (after any fallback),
-    ``matched_queue`` where the rule sent it; ``next_cursor`` is ``queue``'s new cursor."""
+    ``matched_queue`` where the rule sent it; ``next_cursor`` is ``queue``'s new cursor;
+    ``deadline`` is the first-contact SLA of ``queue`` (None: the queue has no SLA)."""
 
     rule: str
     queue: str
     rep_id: str
     choice: Choice
     next_cursor: int
-    sla_due_at: datetime | None
+    deadline: Deadline | None
     trace: str
     matched_queue: str
     attempts: tuple[QueueAttempt, ...]
+
+    @property
+    def sla_due_at(self) -> datetime | None:
+        return self.deadline.due_at if self.deadline is not None else None
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,35 @@ def is_nurture_bucket(bucket: str, routing: Routing) -> bool:
     return any(wanted == b.strip().casefold() for b in routing.nurture_buckets)
 
 
+def offer_lead(
+    start: str,
+    routing: Routing,
+    loads: Mapping[str, RepLoad],
+    cursors: Mapping[str, int],
+    now: datetime,
+    facts: Mapping[str, Any],
+    exclude: frozenset[str] = frozenset(),
+) -> Offer:
+    """The queue's strategy picks a rep; when nobody there can take the lead, its fallback
+    queue is tried, and so on down the chain (each queue at most once)."""
+    attempts: list[QueueAttempt] = []
+    steps: list[str] = []
+    name: str | None = start
+    while name is not None and name not in {a.queue for a in attempts}:
+        queue = routing.queues[name]
+        choice = choose_rep(queue, routing, loads, cursors.get(name, 0), now, facts, exclude)
+        attempts.append(QueueAttempt(name, choice))
+        if choice.rep_id is not None:
+            steps.append(choice.explanation)
+            return Offer(tuple(attempts), tuple(steps), attempts[-1])
+        if queue.fallback is not None:
+            steps.append(f"{name}: nobody available; fell back to {queue.fallback}")
+        else:
+            steps.append(f"{name}: nobody available")
+        name = queue.fallback
+    return Offer(tuple(attempts), tuple(steps), None)
+
+
 def route_lead(
     facts: Mapping[str, Any],
     bucket: str,
@@ -75,49 +128,41 @@ def route_lead(
     exclude: frozenset[str] = frozenset(),
 ) -> RoutingDecision:
     """Nurture buckets go to nurture; otherwise the first matching rule picks the queue and
-    the queue's strategy picks the rep, falling back queue by queue when nobody can take it."""
+    the queue's strategy picks the rep, falling back queue by queue when nobody can take it.
+    The SLA deadline is that of the queue the rep was found in, on the rep's clock."""
     require_aware(now)
     if is_nurture_bucket(bucket, routing):
         return ToNurture(f"bucket '{bucket}' is a nurture bucket; not sales-ready yet")
     facts = {**facts, "bucket": bucket}
     rule, matched = match_rule(facts, routing)
     if rule == DEFAULT_RULE:
-        steps = [f"no rule matched; default queue {matched}"]
+        first = f"no rule matched; default queue {matched}"
     else:
-        steps = [f"rule '{rule}' matched: {matched}"]
-    attempts: list[QueueAttempt] = []
-    name: str | None = matched
-    while name is not None and name not in {a.queue for a in attempts}:
-        queue = routing.queues[name]
-        choice = choose_rep(queue, routing, loads, cursors.get(name, 0), now, facts, exclude)
-        attempts.append(QueueAttempt(name, choice))
-        if choice.rep_id is not None:
-            steps.append(choice.explanation)
-            due = now + timedelta(minutes=queue.sla_minutes) if queue.sla_minutes else None
-            return Assigned(
-                rule=rule,
-                queue=name,
-                rep_id=choice.rep_id,
-                choice=choice,
-                next_cursor=choice.next_cursor,
-                sla_due_at=due,
-                trace="; ".join(steps),
-                matched_queue=matched,
-                attempts=tuple(attempts),
-            )
-        if queue.fallback is not None:
-            steps.append(f"{name}: nobody available; fell back to {queue.fallback}")
-        else:
-            steps.append(f"{name}: nobody available")
-        name = queue.fallback
-    tried = " -> ".join(a.queue for a in attempts)
+        first = f"rule '{rule}' matched: {matched}"
+    offer = offer_lead(matched, routing, loads, cursors, now, facts, exclude)
+    trace = "; ".join((first, *offer.steps))
+    found = offer.found
+    if found is not None and found.choice.rep_id is not None:
+        policy = routing.queues[found.queue].sla
+        rep = routing.reps[found.choice.rep_id]
+        return Assigned(
+            rule=rule,
+            queue=found.queue,
+            rep_id=rep.id,
+            choice=found.choice,
+            next_cursor=found.choice.next_cursor,
+            deadline=sla_deadline(policy, rep, bucket, now) if policy is not None else None,
+            trace=trace,
+            matched_queue=matched,
+            attempts=offer.attempts,
+        )
     return Waiting(
         rule=rule,
         queue=matched,
-        candidates=tuple(c for a in attempts for c in a.choice.candidates),
-        reason=f"nobody can take the lead now (tried {tried})",
-        trace="; ".join(steps),
-        attempts=tuple(attempts),
+        candidates=tuple(c for a in offer.attempts for c in a.choice.candidates),
+        reason=f"nobody can take the lead now (tried {offer.tried})",
+        trace=trace,
+        attempts=offer.attempts,
     )
 
 

@@ -40,7 +40,7 @@ routing:
     - {id: eve, name: Eve, timezone: Europe/London, online: false}
   queues:
     - {name: fashion-uk, department: fashion, region: uk, members: [ana, ben, cat],
-       strategy: round_robin, fallback: general, sla_minutes: 15}
+       strategy: round_robin, fallback: general, sla: 15m}
     - {name: capped, department: software, region: uk, members: [dan]}
     - {name: offline, department: software, region: us, members: [eve], fallback: general}
     - {name: general, department: general, region: global, members: [ben]}

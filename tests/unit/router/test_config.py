@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.config import RoutingConfig, load_router_config, to_domain
-from services.router.domain import DateRange, WorkingHours
+from services.router.config import (
+    RoutingConfig,
+    duration_text,
+    load_router_config,
+    parse_duration,
+    to_domain,
+)
+from services.router.domain import DateRange, Escalation, SlaPolicy, WorkingHours
 from shared.conditions import ALWAYS, Leaf
 from shared.config import ConfigError, validate_section
 
@@ -45,7 +51,14 @@ VALID: dict[str, Any] = {
             "required_skills": ["enterprise"],
             "match_language": True,
             "fallback": "general-global",
-            "sla_minutes": 30,
+            "sla": {
+                "first_contact": "30m",
+                "by_bucket": {"Hot": "5m"},
+                "warn_before": "2m",
+                "business_hours": True,
+                "max_attempts": 2,
+                "then": {"queue": "general-global"},
+            },
         },
         {"name": "general-global", "department": "general", "region": "global", "members": ["ben"]},
     ],
@@ -90,7 +103,16 @@ def test_valid_config_converts_to_frozen_domain_values() -> None:
     assert queue.members == ("ana", "ben")
     assert queue.strategy == "weighted_round_robin"
     assert queue.required_skills == frozenset({"enterprise"})
-    assert (queue.match_language, queue.fallback, queue.sla_minutes) == (True, "general-global", 30)
+    assert (queue.match_language, queue.fallback) == (True, "general-global")
+    assert queue.sla == SlaPolicy(
+        first_contact=timedelta(minutes=30),
+        by_bucket=(("hot", timedelta(minutes=5)),),
+        warn_before=timedelta(minutes=2),
+        business_hours=True,
+        max_attempts=2,
+        then=Escalation(queue="general-global"),
+    )
+    assert routing.queues["general-global"].sla is None
     assert routing.queues["general-global"].strategy == "round_robin"
     assert routing.rules[0].when == Leaf("country", "eq", "gb")
     assert routing.rules[1].when == ALWAYS
@@ -217,6 +239,79 @@ def test_working_hours_default_to_monday_to_friday() -> None:
             "routing.rules[0].when: unknown field 'nested.thing'",
         ),
         (("rules", 0, "when"), {}, "routing.rules[0].when: needs 'field' and one operator"),
+        (
+            ("queues", 0, "sla", "first_contact"),
+            "15",
+            "routing.queues[0].sla.first_contact: invalid duration '15' (write a number and a unit",
+        ),
+        (
+            ("queues", 0, "sla", "first_contact"),
+            15,
+            "routing.queues[0].sla.first_contact: 15 has no unit; write a number and a unit",
+        ),
+        (
+            ("queues", 0, "sla", "first_contact"),
+            "0s",
+            "routing.queues[0].sla.first_contact: must be longer than zero, got '0s'",
+        ),
+        (
+            ("queues", 0, "sla", "by_bucket"),
+            {"hot": "soon"},
+            "routing.queues[0].sla.by_bucket.hot: invalid duration 'soon'",
+        ),
+        (
+            ("queues", 0, "sla", "warn_before"),
+            "5m",
+            "routing.queues[0].sla.warn_before: warn_before 5m must be shorter than "
+            "by_bucket.hot 5m",
+        ),
+        (
+            ("queues", 0, "sla", "warn_before"),
+            "1h",
+            "routing.queues[0].sla.warn_before: warn_before 1h must be shorter than "
+            "first_contact 30m",
+        ),
+        (
+            ("queues", 0, "sla", "max_attempts"),
+            0,
+            "routing.queues[0].sla.max_attempts: Input should be greater than or equal to 1",
+        ),
+        (
+            ("queues", 0, "sla", "then"),
+            {"queue": "general-global", "rep": "ana"},
+            "routing.queues[0].sla.then: name a queue or a rep, e.g. {queue: general-global}",
+        ),
+        (("queues", 0, "sla", "then"), {}, "routing.queues[0].sla.then: name a queue or a rep"),
+        (
+            ("queues", 0, "sla", "then"),
+            {"queue": "nope"},
+            "routing.queues[0].sla.then.queue: unknown queue 'nope'",
+        ),
+        (
+            ("queues", 0, "sla", "then"),
+            {"queue": "fashion-uk"},
+            "routing.queues[0].sla.then.queue: fashion-uk escalates to itself; name a pool queue",
+        ),
+        (
+            ("queues", 0, "sla", "then"),
+            {"rep": "zed"},
+            "routing.queues[0].sla.then.rep: unknown rep 'zed'",
+        ),
+        (
+            ("queues", 0, "sla", "by_bucket"),
+            {"nurture": "1h"},
+            "routing.queues[0].sla.by_bucket.nurture: bucket 'nurture' is a nurture bucket",
+        ),
+        (
+            ("queues", 0, "sla", "escalate_to"),
+            "ana",
+            "routing.queues[0].sla.escalate_to: Extra inputs are not permitted",
+        ),
+        (
+            ("queues", 0, "sla_minutes"),
+            30,
+            "routing.queues[0].sla_minutes: give sla or sla_minutes (its old spelling), not both",
+        ),
     ],
 )
 def test_invalid_config_names_the_key_and_the_problem(
@@ -272,3 +367,57 @@ def test_load_router_config_reads_the_routing_section(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_router_config(path)
     assert f"{path}: routing.reps: List should have at least 1 item" in str(caught.value)
+
+
+def test_sla_may_be_just_a_duration_with_defaults_for_the_rest() -> None:
+    data = with_change(("queues", 0, "sla"), "15m")
+    assert to_domain(validate(data)).queues["fashion-uk"].sla == SlaPolicy(
+        first_contact=timedelta(minutes=15),
+        by_bucket=(),
+        warn_before=None,
+        business_hours=False,
+        max_attempts=3,
+        then=None,
+    )
+
+
+def test_sla_minutes_is_the_old_spelling_of_first_contact() -> None:
+    data = with_change(("queues", 0, "sla"), ...)
+    data["queues"][0]["sla_minutes"] = 45
+    sla = to_domain(validate(data)).queues["fashion-uk"].sla
+    assert sla == SlaPolicy(first_contact=timedelta(minutes=45))
+
+
+def test_sla_can_escalate_to_a_named_rep() -> None:
+    data = with_change(("queues", 0, "sla", "then"), {"rep": "ben"})
+    sla = to_domain(validate(data)).queues["fashion-uk"].sla
+    assert sla is not None and sla.then == Escalation(rep="ben")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("2s", 2),
+        ("15m", 900),
+        ("1h30m", 5400),
+        ("1.5h", 5400),
+        ("1d", 86400),
+        ("1w", 604800),
+        (" 2S ", 2),
+    ],
+)
+def test_durations_are_a_number_and_a_unit(text: str, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "15", "m", "15 m", "-5m", "5y", "1h 30m"])
+def test_durations_without_a_unit_or_with_an_unknown_one_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(2, "2s"), (900, "15m"), (5400, "1h30m"), (90061, "1d1h1m1s")]
+)
+def test_duration_text_is_the_shortest_spelling(seconds: int, text: str) -> None:
+    assert duration_text(timedelta(seconds=seconds)) == text

@@ -87,3 +87,28 @@ def test_example_sends_nurture_bucket_to_nurture() -> None:
         {"country": "GB"}, "nurture", ROUTING, {}, {}, datetime(2026, 1, 12, tzinfo=UTC)
     )
     assert isinstance(decision, ToNurture)
+
+
+def test_example_queues_have_business_hours_slas_hot_in_five_minutes() -> None:
+    members = {m for q in ROUTING.queues.values() for m in q.members}
+    for queue in ROUTING.queues.values():
+        sla = queue.sla
+        assert sla is not None, queue.name
+        assert sla.business_hours and sla.warn_before is not None, queue.name
+        assert sla.limit_for("hot") == timedelta(minutes=5), queue.name
+        assert timedelta(minutes=15) <= sla.limit_for("warm") <= timedelta(minutes=60), queue.name
+        assert sla.then is not None, queue.name
+    pool = ROUTING.queues["general-global"].sla
+    assert pool is not None and pool.then is not None and pool.then.rep == "zoe"
+    assert "zoe" not in members  # the head of sales takes escalations, not new leads
+
+
+def test_example_hot_lead_on_friday_evening_is_due_on_monday_morning() -> None:
+    friday = datetime(2026, 1, 16, 17, 28, tzinfo=UTC)  # 17:28 in London
+    decision = route_lead({"country": "GB", "interest": "shoes"}, "hot", ROUTING, {}, {}, friday)
+    assert isinstance(decision, Assigned)
+    assert (decision.queue, decision.rep_id) == ("fashion-uk", "ana")  # works until 17:30
+    # 2 working minutes on Friday, 3 on Monday from 09:00; warned 2 minutes before.
+    assert decision.sla_due_at == datetime(2026, 1, 19, 9, 3, tzinfo=UTC)
+    assert decision.deadline is not None
+    assert decision.deadline.warn_at == datetime(2026, 1, 19, 9, 1, tzinfo=UTC)

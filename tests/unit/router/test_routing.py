@@ -16,6 +16,7 @@ from services.router.domain import (
     RepLoad,
     Routing,
     Rule,
+    SlaPolicy,
     ToNurture,
     Waiting,
     WorkingHours,
@@ -29,6 +30,8 @@ NINE_TO_FIVE = WorkingHours(frozenset(range(5)), 9 * 60, 17 * 60)
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
 GB_SHOES = {"country": "GB", "interest": "shoes"}
+SLA_30M = SlaPolicy(timedelta(minutes=30))
+SLA_60M = SlaPolicy(timedelta(minutes=60))
 
 
 def org(
@@ -43,10 +46,10 @@ def org(
     ]
     queues = [
         Queue(
-            "fashion-uk", "fashion", "uk", ("ana", "ben"), fallback="fashion-backup", sla_minutes=30
+            "fashion-uk", "fashion", "uk", ("ana", "ben"), fallback="fashion-backup", sla=SLA_30M
         ),
         Queue("fashion-backup", "fashion", "us", ("cy",), fallback="general-global"),
-        Queue("general-global", "general", "global", ("uma",), sla_minutes=60),
+        Queue("general-global", "general", "global", ("uma",), sla=SLA_60M),
         Queue("hot-desk", "general", "global", ("uma",), strategy="least_loaded"),
     ]
     rules = (

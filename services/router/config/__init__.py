@@ -2,29 +2,31 @@
 
 The pydantic models only validate; :func:`to_domain` turns them into the frozen values in
 :mod:`services.router.domain`, which never imports pydantic. Every problem is reported at
-its key, e.g. ``routing.queues[1].members[0]: unknown rep 'zed'``.
+its key, e.g. ``routing.queues[1].members[0]: unknown rep 'zed'``. A queue's first-contact
+SLA block is in :mod:`services.router.config.sla`; the shared field types and error
+helpers in :mod:`services.router.config.fields`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    EmailStr,
-    Field,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+from pydantic import BeforeValidator, EmailStr, Field, field_validator, model_validator
+from pydantic_core import InitErrorDetails, ValidationError
 
+from services.router.config.fields import Lowered, Model, Report, error, fail, lower
+from services.router.config.sla import (
+    SlaModel,
+    check_sla,
+    duration_text,
+    parse_duration,
+    sla_policy,
+    sla_shorthand,
+)
 from services.router.domain import (
     DEFAULT_RULE,
     WEEKDAYS,
@@ -47,23 +49,25 @@ CLOCK = re.compile(r"^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")
 RULE_FIELDS = frozenset(LeadProfile.model_fields) | {"score", "bucket"}
 DOTTED_ROOTS = frozenset({"utm", "attributes"})
 
-Report = Callable[[tuple[str | int, ...], str, Any], None]
-
-
-def _lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
+__all__ = [
+    "RoutingConfig",
+    "Settings",
+    "duration_text",
+    "load_router_config",
+    "load_routing",
+    "parse_duration",
+    "to_domain",
+]
 
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Weekday = Annotated[DayName, BeforeValidator(_lower)]
+Weekday = Annotated[DayName, BeforeValidator(lower)]
 _MON_FRI: list[DayName] = ["mon", "tue", "wed", "thu", "fri"]
-Lowered = Annotated[str, BeforeValidator(_lower), Field(min_length=1)]
 
 
 def _language(value: Any) -> Any:
-    value = _lower(value)
+    value = lower(value)
     if isinstance(value, str) and not re.fullmatch(r"[a-z]{2}", value):
-        raise _error(f"must be an ISO 639-1 language code like 'de', got {value!r}")
+        raise error(f"must be an ISO 639-1 language code like 'de', got {value!r}")
     return value
 
 
@@ -76,15 +80,20 @@ class Settings(ServiceSettings):
     service_name: str = "router"
     port: int = 8002
     waiting_retry_s: float = Field(
-        default=2.0, gt=0, description="How often waiting leads are offered again"
+        default=2.0,
+        gt=0,
+        description="How often waiting leads, and breached leads nobody could take yet, are"
+        " offered again",
+    )
+    sla_tick_s: float = Field(
+        default=1.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds between scans for due SLA warnings and breaches",
     )
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class WorkingHoursModel(_Model):
+class WorkingHoursModel(Model):
     days: list[Weekday] = Field(default_factory=lambda: _MON_FRI.copy(), min_length=1)
     start: str = Field(description="Local start time, HH:MM")
     end: str = Field(description="Local end time, HH:MM (24:00 = midnight)")
@@ -93,7 +102,7 @@ class WorkingHoursModel(_Model):
     @classmethod
     def _clock(cls, value: str) -> str:
         if not CLOCK.match(value):
-            raise _error(f"must be a time as HH:MM, got {value!r}")
+            raise error(f"must be a time as HH:MM, got {value!r}")
         return value
 
     @field_validator("days")
@@ -101,28 +110,28 @@ class WorkingHoursModel(_Model):
     def _distinct_days(cls, days: list[str]) -> list[str]:
         twice = sorted({d for d in days if days.count(d) > 1})
         if twice:
-            raise _error(f"day listed twice: {', '.join(twice)}")
+            raise error(f"day listed twice: {', '.join(twice)}")
         return days
 
     @model_validator(mode="after")
     def _start_before_end(self) -> WorkingHoursModel:
         if minutes(self.start) >= minutes(self.end):
-            _fail(("start",), f"start {self.start} must be before end {self.end}", self.start)
+            fail(("start",), f"start {self.start} must be before end {self.end}", self.start)
         return self
 
 
-class AbsenceModel(_Model):
+class AbsenceModel(Model):
     from_: date = Field(alias="from", description="First day away (local date)")
     to: date = Field(description="Last day away, inclusive")
 
     @model_validator(mode="after")
     def _ordered(self) -> AbsenceModel:
         if self.to < self.from_:
-            _fail(("to",), f"{self.to} is before from {self.from_}", str(self.to))
+            fail(("to",), f"{self.to} is before from {self.from_}", str(self.to))
         return self
 
 
-class RepModel(_Model):
+class RepModel(Model):
     id: str = Field(pattern=REP_ID, description="Rep id, e.g. ana")
     name: str = Field(min_length=1)
     email: EmailStr | None = None
@@ -143,13 +152,13 @@ class RepModel(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise _error(
+            raise error(
                 f"unknown time zone {value!r} (use an IANA name like Europe/London)"
             ) from None
         return value
 
 
-class QueueModel(_Model):
+class QueueModel(Model):
     name: str = Field(pattern=SLUG, description="Lowercase slug, e.g. fashion-uk")
     department: Lowered
     region: Lowered
@@ -158,10 +167,22 @@ class QueueModel(_Model):
     required_skills: list[Lowered] = Field(default_factory=list)
     match_language: bool = False
     fallback: str | None = Field(None, description="Queue tried when nobody here can take it")
-    sla_minutes: int | None = Field(None, ge=1, description="First-contact deadline")
+    sla: Annotated[SlaModel | None, BeforeValidator(sla_shorthand)] = Field(
+        None, description="First-contact SLA; a duration alone sets first_contact"
+    )
+    sla_minutes: int | None = Field(
+        None, ge=1, description="Old spelling of sla: {first_contact: <n>m}"
+    )
+
+    @model_validator(mode="after")
+    def _one_sla(self) -> QueueModel:
+        if self.sla is not None and self.sla_minutes is not None:
+            message = "give sla or sla_minutes (its old spelling), not both"
+            fail(("sla_minutes",), message, self.sla_minutes)
+        return self
 
 
-class RuleModel(_Model):
+class RuleModel(Model):
     name: str = Field(min_length=1)
     when: dict[str, Any] | None = Field(None, description="Condition; absent matches every lead")
     queue: str
@@ -173,16 +194,16 @@ class RuleModel(_Model):
             condition = parse_condition(raw, "when")
         except ConditionError as exc:
             message = re.sub(r"^when[.:]\s*", "", str(exc))
-            raise _error(message) from None
+            raise error(message) from None
         unknown = sorted(f for f in _fields(condition) if not _known_field(f))
         if unknown:
             names = ", ".join(repr(f) for f in unknown)
             known = ", ".join(sorted(RULE_FIELDS - DOTTED_ROOTS))
-            raise _error(f"unknown field {names}; use one of {known}, utm.*, attributes.*")
+            raise error(f"unknown field {names}; use one of {known}, utm.*, attributes.*")
         return raw
 
 
-class RoutingConfig(_Model):
+class RoutingConfig(Model):
     reps: list[RepModel] = Field(min_length=1)
     queues: list[QueueModel] = Field(min_length=1)
     rules: list[RuleModel] = Field(default_factory=list, description="Tried in order")
@@ -194,13 +215,14 @@ class RoutingConfig(_Model):
         problems: list[InitErrorDetails] = []
 
         def problem(loc: tuple[str | int, ...], message: str, value: Any) -> None:
-            problems.append(InitErrorDetails(type=_error(message), loc=loc, input=value))
+            problems.append(InitErrorDetails(type=error(message), loc=loc, input=value))
 
         reps = _first_index([r.id for r in self.reps], "reps", "id", "rep id", problem)
         names = [q.name for q in self.queues]
         queues = _first_index(names, "queues", "name", "queue name", problem)
         _first_index([r.name for r in self.rules], "rules", "name", "rule name", problem)
         skills = {r.id: set(r.skills) for r in self.reps}
+        nurture = set(self.nurture_buckets)
         fallbacks = {q.name: q.fallback for q in self.queues}
         in_a_cycle: set[str] = set()
         for qi, q in enumerate(self.queues):
@@ -220,6 +242,8 @@ class RoutingConfig(_Model):
                 in_a_cycle.update(cycle)
                 message = f"fallback cycle: {' -> '.join(cycle)}"
                 problem(("queues", qi, "fallback"), message, q.fallback)
+            if q.sla is not None:
+                check_sla(q.name, q.sla, ("queues", qi, "sla"), reps, queues, nurture, problem)
         for ri, rule in enumerate(self.rules):
             if rule.name == DEFAULT_RULE:
                 problem(("rules", ri, "name"), f"rule name {DEFAULT_RULE!r} is reserved", rule.name)
@@ -292,7 +316,7 @@ def _queue(queue: QueueModel) -> Queue:
         required_skills=frozenset(queue.required_skills),
         match_language=queue.match_language,
         fallback=queue.fallback,
-        sla_minutes=queue.sla_minutes,
+        sla=sla_policy(queue.sla, queue.sla_minutes),
     )
 
 
@@ -341,13 +365,3 @@ def _first_index(
         else:
             first[name] = i
     return first
-
-
-def _error(message: str) -> PydanticCustomError:
-    """An error whose text is exactly ``message`` (pydantic adds no 'Value error,' prefix)."""
-    return PydanticCustomError("routing_config", "{message}", {"message": message})
-
-
-def _fail(loc: tuple[str | int, ...], message: str, value: Any) -> None:
-    detail = InitErrorDetails(type=_error(message), loc=loc, input=value)
-    raise ValidationError.from_exception_data("routing", [detail])

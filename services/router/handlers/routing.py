@@ -1,38 +1,32 @@
-"""The router's use cases: route scored leads, retry waiting ones, close won/lost leads.
+"""Routing use cases: route scored leads and retry waiting ones.
 
 Every routing decision runs under one advisory lock per batch (see store), against the
 loads and cursors read inside that lock, so replicas never double-assign, rotation stays
-fair and caps hold.
+fair and caps hold. An assignment in a queue with an SLA starts the lead's clock in the
+same transaction.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from services.router import domain, store
-from services.router.domain import Assigned, RepLoad, Routing, ToNurture, Waiting
-from shared.bus.consumer import BatchHandler
+from services.router.domain import Assigned, RepLoad, Routing, SlaClock, ToNurture, Waiting
 from shared.contracts import (
-    ActivityKind,
     CandidateTrace,
     ContactSnapshot,
-    LeadActivityRecorded,
     LeadAssigned,
     LeadProfile,
     LeadRoutedToNurture,
-    LeadScored,
     RepRef,
     RoutingTrace,
 )
-from shared.contracts.envelope import Envelope, Event, now_utc
+from shared.contracts.envelope import Event
 from shared.db.uow import UnitOfWork
-
-Clock = Callable[[], datetime]
-CLOSING_ACTIVITIES = frozenset({ActivityKind.WON, ActivityKind.LOST})
 
 
 @dataclass(frozen=True)
@@ -58,6 +52,14 @@ class RoutingRound:
     decisions: list[store.LeadDecision] = field(default_factory=list)
     score_updates: list[tuple[str, float, str, Mapping[str, Any]]] = field(default_factory=list)
     events: list[tuple[Event, str | None]] = field(default_factory=list)
+    clocks: list[SlaClock] = field(default_factory=list)
+    tally: store.RepTally = field(default_factory=store.RepTally)
+    touched: set[str] = field(default_factory=set)
+
+    def save_load_of(self, rep_id: str) -> None:
+        """Write this rep's load when the round closes (reps no longer configured are not)."""
+        if rep_id in self.day_starts:
+            self.touched.add(rep_id)
 
 
 async def open_round(
@@ -97,9 +99,23 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
     decision = domain.route_lead(facts, lead.bucket, routing, rnd.loads, rnd.cursors, rnd.now)
     if isinstance(decision, Assigned):
         rnd.loads, rnd.cursors = domain.apply_assignment(decision, rnd.loads, rnd.cursors)
+        rnd.save_load_of(decision.rep_id)
         assignment_id = str(uuid.uuid4())
         _record(rnd, lead, "assigned", decision.queue, decision.rep_id, assignment_id,
                 decision.rule, assigned=True, sla_due_at=decision.sla_due_at)  # fmt: skip
+        rnd.tally.add(decision.rep_id, rnd.now, "assigned")
+        if decision.deadline is not None:
+            rnd.clocks.append(
+                domain.start_clock(
+                    lead.lead_id,
+                    decision.queue,
+                    lead.bucket,
+                    decision.rep_id,
+                    assignment_id,
+                    decision.deadline,
+                    rnd.now,
+                )  # fmt: skip
+            )
         rnd.events.append(
             (assigned_event(routing, lead, decision, assignment_id, rnd.now), lead.causation)
         )
@@ -143,25 +159,35 @@ def _record(
     )  # fmt: skip
     rnd.known[lead.lead_id] = store.LeadRow(
         lead.lead_id, status, queue, rep_id, assignment_id, lead.score, lead.bucket,
-        dict(lead.profile), lead.captured_at, None,
+        dict(lead.profile), lead.captured_at, None, rule, rnd.now if assigned else None,
     )  # fmt: skip
+
+
+def rep_ref(routing: Routing, rep_id: str) -> RepRef:
+    """The rep as events name it; a rep since removed from the config keeps its id."""
+    rep = routing.reps.get(rep_id)
+    if rep is None:
+        return RepRef(rep_id=rep_id, name=rep_id)
+    return RepRef(rep_id=rep.id, name=rep.name, email=rep.email)
+
+
+def candidate_traces(attempts: tuple[domain.QueueAttempt, ...]) -> list[CandidateTrace]:
+    return [
+        CandidateTrace(rep_id=c.rep_id, eligible=c.eligible, reason=f"{a.queue}: {c.reason}")
+        for a in attempts
+        for c in a.choice.candidates
+    ]
 
 
 def assigned_event(
     routing: Routing, lead: LeadToRoute, d: Assigned, assignment_id: str, now: datetime
 ) -> LeadAssigned:
-    rep = routing.reps[d.rep_id]
-    candidates = [
-        CandidateTrace(rep_id=c.rep_id, eligible=c.eligible, reason=f"{a.queue}: {c.reason}")
-        for a in d.attempts
-        for c in a.choice.candidates
-    ]
     profile = LeadProfile.model_validate(lead.profile)
     return LeadAssigned(
         lead_id=lead.lead_id,
         assignment_id=assignment_id,
         queue=d.queue,
-        rep=RepRef(rep_id=rep.id, name=rep.name, email=rep.email),
+        rep=rep_ref(routing, d.rep_id),
         lead=ContactSnapshot.of(profile),
         score=lead.score,
         bucket=lead.bucket,
@@ -173,56 +199,28 @@ def assigned_event(
             rule=d.rule,
             queue=d.matched_queue,
             strategy=d.choice.strategy,
-            candidates=candidates,
+            candidates=candidate_traces(d.attempts),
             explanation=d.trace,
         ),
     )
 
 
 async def close_round(uow: UnitOfWork, rnd: RoutingRound) -> None:
-    """Persist the round's decisions, loads and cursors; emit its events."""
+    """Persist the round's decisions, loads, cursors, SLA clocks and counters; emit its events."""
     await store.save_decisions(uow.conn, rnd.decisions)
     await store.update_scores(uow.conn, rnd.score_updates)
-    if rnd.decisions:
-        touched = {d.rep_id for d in rnd.decisions if d.rep_id}
+    if rnd.touched:
         await store.save_rep_loads(
             uow.conn,
-            {r: store.StoredLoad(rnd.loads[r], rnd.day_starts[r]) for r in touched},
+            {r: store.StoredLoad(rnd.loads[r], rnd.day_starts[r]) for r in sorted(rnd.touched)},
         )
         await store.save_cursors(uow.conn, rnd.cursors)
+    if rnd.clocks:
+        await store.save_clocks(uow.conn, rnd.clocks)
+        await store.arm_timers(uow.conn, [t for c in rnd.clocks for t in store.timers_for(c)])
+    await store.save_tally(uow.conn, rnd.tally)
     for event, causation in rnd.events:
         uow.emit(event, causationid=causation)
-
-
-def make_batch_handler(routing: Routing, clock: Clock = now_utc) -> BatchHandler:
-    async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
-        scored = [
-            LeadToRoute(
-                e.data.lead_id,
-                e.data.score,
-                e.data.bucket,
-                e.data.lead.model_dump(mode="json"),
-                e.data.captured_at,
-                e.id,
-            )  # fmt: skip
-            for e in envelopes
-            if isinstance(e.data, LeadScored)
-        ]
-        closing = [
-            e.data.lead_id
-            for e in envelopes
-            if isinstance(e.data, LeadActivityRecorded) and e.data.kind in CLOSING_ACTIVITIES
-        ]
-        if scored:
-            rnd = await open_round(uow, routing, clock(), [s.lead_id for s in scored])
-            for lead in scored:
-                decide(rnd, lead)
-            await close_round(uow, rnd)
-        if closing:
-            reps = await store.close_leads(uow.conn, closing, clock())
-            await store.release_load(uow.conn, reps)
-
-    return handle
 
 
 async def retry_waiting(uow: UnitOfWork, routing: Routing, now: datetime, limit: int = 500) -> int:

@@ -1,6 +1,6 @@
-"""The router's tables. Routing decisions are serialised across replicas by a transaction
-advisory lock, taken once per batch, so rotation and caps stay exact with any number of
-router processes."""
+"""Leads, rep loads and queue cursors. Routing decisions are serialised across replicas by a
+transaction advisory lock, taken once per batch, so rotation and caps stay exact with any
+number of router processes."""
 
 from __future__ import annotations
 
@@ -30,18 +30,22 @@ class LeadRow:
     profile: dict[str, Any]
     captured_at: datetime
     closed_at: datetime | None
+    rule: str | None = None
+    assigned_at: datetime | None = None
 
 
 _COLUMNS = (
-    "lead_id, status, queue, rep_id, assignment_id, score, bucket, profile, captured_at, closed_at"
+    "lead_id, status, queue, rep_id, assignment_id, score, bucket, profile, captured_at, closed_at,"
+    " rule, assigned_at"
 )
 
 
 def _row(r: Any) -> LeadRow:
     profile = r[7] if isinstance(r[7], dict) else orjson.loads(r[7])
     return LeadRow(
-        str(r[0]), r[1], r[2], r[3], str(r[4]) if r[4] else None, r[5], r[6], profile, r[8], r[9]
-    )
+        str(r[0]), r[1], r[2], r[3], str(r[4]) if r[4] else None, r[5], r[6], profile, r[8], r[9],
+        r[10], r[11],
+    )  # fmt: skip
 
 
 async def lock_routing(conn: AsyncConnection) -> None:
@@ -189,18 +193,81 @@ async def save_cursors(conn: AsyncConnection, cursors: Mapping[str, int]) -> Non
     )
 
 
-async def close_leads(conn: AsyncConnection, lead_ids: Sequence[str], at: datetime) -> list[str]:
-    """Mark open assignments closed (won/lost); return the reps whose load drops, one per lead."""
+async def close_leads(
+    conn: AsyncConnection, lead_ids: Sequence[str], at: datetime
+) -> list[tuple[str, str]]:
+    """Mark open assignments closed (won/lost); return (lead, rep) for each one closed now:
+    the reps whose load drops."""
     if not lead_ids:
         return []
     rows = await conn.execute(
         text(
             "UPDATE leads SET closed_at = :at WHERE lead_id = ANY(CAST(:ids AS uuid[]))"
-            " AND status = 'assigned' AND closed_at IS NULL RETURNING rep_id"
+            " AND status = 'assigned' AND closed_at IS NULL RETURNING lead_id, rep_id"
         ),
         {"ids": list(lead_ids), "at": at},
     )
-    return [r[0] for r in rows]
+    return [(str(r[0]), r[1]) for r in rows]
+
+
+@dataclass(frozen=True)
+class FirstContact:
+    lead_id: str
+    rep_id: str
+    assigned_at: datetime
+
+
+async def record_contacts(
+    conn: AsyncConnection, contacts: Mapping[str, datetime]
+) -> list[FirstContact]:
+    """Note when each assigned lead was first reached; return the leads whose owner had not
+    reached them before (a later contact by the same owner changes nothing)."""
+    if not contacts:
+        return []
+    rows = await conn.execute(
+        text(
+            "UPDATE leads SET contacted_at = c.at FROM unnest(CAST(:ids AS uuid[]),"
+            " CAST(:ats AS timestamptz[])) AS c(id, at) WHERE leads.lead_id = c.id"
+            " AND leads.status = 'assigned' AND leads.contacted_at IS NULL"
+            " RETURNING leads.lead_id, leads.rep_id, leads.assigned_at"
+        ),
+        {"ids": list(contacts), "ats": list(contacts.values())},
+    )
+    return [FirstContact(str(r[0]), r[1], r[2]) for r in rows]
+
+
+@dataclass(frozen=True)
+class Reassignment:
+    lead_id: str
+    queue: str
+    rep_id: str
+    assignment_id: str
+    assigned_at: datetime
+    sla_due_at: datetime | None
+
+
+async def reassign_leads(conn: AsyncConnection, moves: Sequence[Reassignment]) -> None:
+    """The lead has a new owner (after an SLA breach); the new owner has not reached it yet."""
+    if not moves:
+        return
+    await conn.execute(
+        text(
+            "UPDATE leads SET queue = m.queue, rep_id = m.rep, assignment_id = m.assignment,"
+            " assigned_at = m.at, decided_at = m.at, sla_due_at = m.due, contacted_at = NULL"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:queues AS text[]), CAST(:reps AS text[]),"
+            " CAST(:assignments AS uuid[]), CAST(:ats AS timestamptz[]),"
+            " CAST(:dues AS timestamptz[])) AS m(id, queue, rep, assignment, at, due)"
+            " WHERE leads.lead_id = m.id"
+        ),
+        {
+            "ids": [m.lead_id for m in moves],
+            "queues": [m.queue for m in moves],
+            "reps": [m.rep_id for m in moves],
+            "assignments": [m.assignment_id for m in moves],
+            "ats": [m.assigned_at for m in moves],
+            "dues": [m.sla_due_at for m in moves],
+        },
+    )
 
 
 async def release_load(conn: AsyncConnection, rep_ids: Sequence[str]) -> None:
@@ -221,7 +288,8 @@ async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None
         await conn.execute(
             text(
                 "SELECT lead_id, status, queue, rep_id, assignment_id, rule, score, bucket,"
-                " decided_at, assigned_at, sla_due_at, closed_at FROM leads WHERE lead_id = :id"
+                " decided_at, assigned_at, sla_due_at, contacted_at, closed_at FROM leads"
+                " WHERE lead_id = :id"
             ),
             {"id": lead_id},
         )
@@ -229,7 +297,7 @@ async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None
     if row is None:
         return None
     keys = ("lead_id", "status", "queue", "rep_id", "assignment_id", "rule", "score", "bucket",
-            "decided_at", "assigned_at", "sla_due_at", "closed_at")  # fmt: skip
+            "decided_at", "assigned_at", "sla_due_at", "contacted_at", "closed_at")  # fmt: skip
     out = dict(zip(keys, row, strict=True))
     out["lead_id"] = str(out["lead_id"])
     out["assignment_id"] = str(out["assignment_id"]) if out["assignment_id"] else None
@@ -245,3 +313,22 @@ async def queue_counts(conn: AsyncConnection) -> dict[str, dict[str, int]]:
         )
     )
     return {r[0]: {"waiting": r[1], "open": r[2]} for r in rows}
+
+
+async def forget_leads(conn: AsyncConnection, lead_ids: Sequence[str]) -> list[str]:
+    """Delete erased leads with their SLA clocks (their timers go with them); return the reps
+    whose open lead each was, one per lead."""
+    if not lead_ids:
+        return []
+    params = {"ids": list(lead_ids)}
+    await conn.execute(
+        text("DELETE FROM sla_clocks WHERE lead_id = ANY(CAST(:ids AS uuid[]))"), params
+    )
+    rows = await conn.execute(
+        text(
+            "DELETE FROM leads WHERE lead_id = ANY(CAST(:ids AS uuid[]))"
+            " RETURNING rep_id, status = 'assigned' AND closed_at IS NULL"
+        ),
+        params,
+    )
+    return [r[0] for r in rows if r[1] and r[0]]

@@ -1,0 +1,211 @@
+"""What happens after a rep misses the first-contact SLA, pure: the next rep of the queue
+(never one who already had the lead), or, after the last attempt, the escalation target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from services.router.domain.model import Escalation, RepLoad, Routing, SlaPolicy
+from services.router.domain.routing import Offer, QueueAttempt, offer_lead
+from services.router.domain.sla import SlaClock, sla_deadline
+from services.router.domain.strategies import check_rep
+
+ESCALATION_STRATEGY = "escalation"
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The lead goes to another rep: ``queue`` is where the rep was found, ``clock`` the
+    new attempt's clock, ``next_cursor`` that queue's new cursor (None for a named rep)."""
+
+    rep_id: str
+    queue: str
+    strategy: str
+    next_cursor: int | None
+    attempts: tuple[QueueAttempt, ...]
+    trace: str
+    clock: SlaClock
+
+    @property
+    def escalated(self) -> bool:
+        return self.clock.escalated
+
+    @property
+    def action(self) -> str:
+        return "escalated" if self.escalated else "reassigned"
+
+
+@dataclass(frozen=True)
+class Stay:
+    """Nobody else takes the lead: it stays with its rep. With ``retry`` the handover is
+    tried again later (someone may come online); without, the lead stays for good."""
+
+    reason: str
+    retry: bool
+    attempts: tuple[QueueAttempt, ...] = ()
+
+    @property
+    def action(self) -> str:
+        return "retrying" if self.retry else "kept"
+
+
+BreachOutcome = Handover | Stay
+
+
+def after_breach(
+    clock: SlaClock,
+    routing: Routing,
+    loads: Mapping[str, RepLoad],
+    cursors: Mapping[str, int],
+    now: datetime,
+    facts: Mapping[str, Any],
+    assignment_id: str,
+) -> BreachOutcome:
+    """Before the last attempt the queue's strategy picks the next rep, skipping everyone who
+    already had the lead (then the fallback chain, as for any lead); after the last attempt,
+    or when nobody else can take it, the lead is escalated to the pool queue or the named
+    rep. Escalation is final: if that rep misses the SLA too, the lead stays with them."""
+    queue = routing.queues.get(clock.queue)
+    policy = queue.sla if queue is not None else None
+    if policy is None:
+        return Stay(f"queue {clock.queue} has no SLA any more; stays with {clock.rep_id}", False)
+    if clock.escalated:
+        return Stay(f"{clock.rep_id} got the lead by escalation; it stays with them", False)
+    exclude = frozenset(clock.owners)
+    head = (
+        f"SLA breached by {clock.rep_id} in {clock.queue} "
+        f"(attempt {clock.attempt} of {policy.max_attempts}, due {clock.due_at:%Y-%m-%dT%H:%M:%SZ})"
+    )
+    if clock.attempt < policy.max_attempts:
+        offer = offer_lead(clock.queue, routing, loads, cursors, now, facts, exclude)
+        if offer.found is not None:
+            return _handover(clock, policy, routing, offer, now, assignment_id, head, False)
+        nobody = f"nobody else can take it now (tried {offer.tried})"
+        if policy.then is None:
+            retry = not offer.only_excluded(exclude)
+            return Stay(f"{head}; {nobody}; stays with {clock.rep_id}", retry, offer.attempts)
+        why = f"{nobody}; escalated early to {policy.then.target}"
+    else:
+        if policy.then is None:
+            reason = f"{head}; no escalation set; stays with {clock.rep_id}"
+            return Stay(reason, False)
+        why = f"all {policy.max_attempts} attempts missed; escalated to {policy.then.target}"
+    return _escalate(clock, policy, policy.then, routing, loads, cursors, now, facts,
+                     assignment_id, f"{head}; {why}")  # fmt: skip
+
+
+def apply_handover(
+    handover: Handover,
+    previous_rep: str,
+    loads: Mapping[str, RepLoad],
+    cursors: Mapping[str, int],
+) -> tuple[dict[str, RepLoad], dict[str, int]]:
+    """The rep who missed the SLA has one open lead fewer; the new rep one more (and one
+    more today); the queue the new rep came from moves its rotation on."""
+    old = loads.get(previous_rep) or RepLoad(previous_rep)
+    new = loads.get(handover.rep_id) or RepLoad(handover.rep_id)
+    updated = {
+        **loads,
+        previous_rep: RepLoad(previous_rep, max(old.open_leads - 1, 0), old.assigned_today),
+    }
+    updated[handover.rep_id] = new.plus_one()
+    if handover.next_cursor is None:
+        return updated, dict(cursors)
+    return updated, {**cursors, handover.queue: handover.next_cursor}
+
+
+def _escalate(
+    clock: SlaClock,
+    policy: SlaPolicy,
+    then: Escalation,
+    routing: Routing,
+    loads: Mapping[str, RepLoad],
+    cursors: Mapping[str, int],
+    now: datetime,
+    facts: Mapping[str, Any],
+    assignment_id: str,
+    head: str,
+) -> BreachOutcome:
+    exclude = frozenset(clock.owners)
+    if then.queue is not None:
+        offer = offer_lead(then.queue, routing, loads, cursors, now, facts, exclude)
+        if offer.found is not None:
+            return _handover(clock, policy, routing, offer, now, assignment_id, head, True)
+        reason = f"{head}; nobody can take it now (tried {offer.tried}); stays with {clock.rep_id}"
+        return Stay(reason, not offer.only_excluded(exclude), offer.attempts)
+    rep = routing.reps.get(then.rep or "")
+    if rep is None:
+        return Stay(f"{head}; rep {then.rep} is not configured; stays with {clock.rep_id}", False)
+    if rep.id in exclude:
+        return Stay(f"{head}; {rep.id} already had the lead; stays with {clock.rep_id}", False)
+    # A named rep is checked like any rep (availability, caps), but not for the queue's
+    # skills or language: the queue's own members are the ones who missed it.
+    plain = replace(routing.queues[clock.queue], required_skills=frozenset(), match_language=False)
+    ok, why = check_rep(rep, plain, loads.get(rep.id) or RepLoad(rep.id), now, facts)
+    if not ok:
+        return Stay(f"{head}; {rep.id} cannot take it now: {why}; stays with {clock.rep_id}", True)
+    deadline = sla_deadline(policy, rep, clock.bucket, now)
+    return Handover(
+        rep_id=rep.id,
+        queue=clock.queue,
+        strategy=ESCALATION_STRATEGY,
+        next_cursor=None,
+        attempts=(),
+        trace=f"{head}; {rep.id} takes it ({why})",
+        clock=_next_clock(clock, rep.id, assignment_id, now, deadline.due_at,
+                          deadline.warn_at, escalated=True),
+    )  # fmt: skip
+
+
+def _handover(
+    clock: SlaClock,
+    policy: SlaPolicy,
+    routing: Routing,
+    offer: Offer,
+    now: datetime,
+    assignment_id: str,
+    head: str,
+    escalated: bool,
+) -> Handover:
+    found = offer.found
+    assert found is not None and found.choice.rep_id is not None
+    rep = routing.reps[found.choice.rep_id]
+    deadline = sla_deadline(policy, rep, clock.bucket, now)
+    return Handover(
+        rep_id=rep.id,
+        queue=found.queue,
+        strategy=found.choice.strategy,
+        next_cursor=found.choice.next_cursor,
+        attempts=offer.attempts,
+        trace="; ".join((head, *offer.steps)),
+        clock=_next_clock(clock, rep.id, assignment_id, now, deadline.due_at,
+                          deadline.warn_at, escalated=escalated),
+    )  # fmt: skip
+
+
+def _next_clock(
+    clock: SlaClock,
+    rep_id: str,
+    assignment_id: str,
+    now: datetime,
+    due_at: datetime,
+    warn_at: datetime | None,
+    *,
+    escalated: bool,
+) -> SlaClock:
+    return replace(
+        clock,
+        rep_id=rep_id,
+        assignment_id=assignment_id,
+        attempt=clock.attempt + 1,
+        owners=(*clock.owners, rep_id),
+        escalated=escalated,
+        started_at=now,
+        due_at=due_at,
+        warn_at=warn_at,
+        status="running",
+        contacted_at=None,
+    )

@@ -1,0 +1,252 @@
+"""SLA use cases: a first contact stops the lead's clock; the timer job warns before the
+deadline, announces a breach at it, and hands the lead to the next rep or escalates it.
+
+Breaches and handovers run under the routing lock, like any routing decision, so the old
+rep's open-lead count drops and the new rep's rises against loads nobody else is changing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from services.router import domain, store
+from services.router.domain import Handover, Routing, SlaClock, Stay
+from services.router.handlers.routing import (
+    RoutingRound,
+    candidate_traces,
+    close_round,
+    open_round,
+    rep_ref,
+)
+from shared.contracts import (
+    ActivityKind,
+    ContactSnapshot,
+    LeadActivityRecorded,
+    LeadAssigned,
+    LeadProfile,
+    LeadSlaBreached,
+    LeadSlaWarning,
+    RoutingTrace,
+    SlaAction,
+)
+from shared.db.uow import UnitOfWork
+
+CLOSING_ACTIVITIES = frozenset({ActivityKind.WON, ActivityKind.LOST})
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+async def record_contacts(uow: UnitOfWork, activities: Sequence[LeadActivityRecorded]) -> None:
+    """The owner's first contact with an assigned lead stops its SLA clock and counts for the
+    rep (contacted, within the SLA or not, and the time it took)."""
+    earliest: dict[str, LeadActivityRecorded] = {}
+    for a in activities:
+        if domain.is_first_contact(a.kind):
+            seen = earliest.get(a.lead_id)
+            if seen is None or _utc(a.occurred_at) < _utc(seen.occurred_at):
+                earliest[a.lead_id] = a
+    firsts = await store.record_contacts(
+        uow.conn, {lead: _utc(a.occurred_at) for lead, a in earliest.items()}
+    )
+    if not firsts:
+        return
+    ids = [f.lead_id for f in firsts]
+    await store.drop_timers(uow.conn, ids)
+    clocks = await store.load_clocks(uow.conn, ids, lock=True)
+    tally = store.RepTally()
+    stopped: list[SlaClock] = []
+    for first in firsts:
+        activity = earliest[first.lead_id]
+        at = _utc(activity.occurred_at)
+        clock = clocks.get(first.lead_id)
+        contact, after = domain.first_contact(
+            clock, first.rep_id, first.assigned_at, at, activity.rep_id
+        )
+        tally.add(contact.rep_id, at, "contacted")
+        if contact.within_sla:
+            tally.add(contact.rep_id, at, "contacted_within_sla")
+        if contact.response is not None:
+            tally.add(contact.rep_id, at, "responses")
+            tally.add(contact.rep_id, at, "response_seconds", contact.response.total_seconds())
+        if after is not None and after != clock:
+            stopped.append(after)
+    await store.save_clocks(uow.conn, stopped)
+    await store.save_tally(uow.conn, tally)
+
+
+async def close_won_lost(
+    uow: UnitOfWork, activities: Sequence[LeadActivityRecorded], now: datetime
+) -> None:
+    """Won or lost closes the lead and frees the rep's capacity; a win counts for the rep."""
+    closing = [a.lead_id for a in activities if a.kind in CLOSING_ACTIVITIES]
+    if not closing:
+        return
+    won = {a.lead_id for a in activities if a.kind == ActivityKind.WON}
+    closed = await store.close_leads(uow.conn, closing, now)
+    await store.release_load(uow.conn, [rep for _, rep in closed])
+    tally = store.RepTally()
+    for lead_id, rep_id in closed:
+        if lead_id in won:
+            tally.add(rep_id, now, "won")
+    await store.save_tally(uow.conn, tally)
+
+
+async def fire_due_warnings(uow: UnitOfWork, routing: Routing, now: datetime, limit: int) -> int:
+    """Warn the rep's followers that a lead's deadline is close; return the timers claimed."""
+    timers = await store.claim_due_timers(uow.conn, [store.WARNING], now, limit)
+    if not timers:
+        return 0
+    ids = [t.lead_id for t in timers]
+    clocks = await store.load_clocks(uow.conn, ids)
+    leads = await store.load_leads(uow.conn, ids)
+    for timer in timers:
+        clock, lead = clocks.get(timer.lead_id), leads.get(timer.lead_id)
+        if clock is None or lead is None or not domain.should_warn(clock, timer.attempt, now):
+            continue
+        policy = _policy(routing, clock)
+        uow.emit(
+            LeadSlaWarning(
+                lead_id=clock.lead_id,
+                assignment_id=clock.assignment_id,
+                queue=clock.queue,
+                rep=rep_ref(routing, clock.rep_id),
+                lead=_contact(lead),
+                bucket=clock.bucket,
+                attempt=clock.attempt,
+                max_attempts=policy.max_attempts if policy else clock.attempt,
+                assigned_at=clock.started_at,
+                due_at=clock.due_at,
+                warned_at=now,
+                business_hours=policy.business_hours if policy else False,
+            )
+        )
+    return len(timers)
+
+
+async def fire_due_breaches(
+    uow: UnitOfWork, routing: Routing, now: datetime, retry_after: timedelta, limit: int
+) -> int:
+    """Announce each missed deadline and hand the lead over (or escalate it, or keep it);
+    offer breached leads nobody could take again. Return the timers claimed."""
+    kinds = [store.BREACH, store.HANDOVER]
+    if not await store.has_due_timers(uow.conn, kinds, now):
+        return 0
+    rnd = await open_round(uow, routing, now, [])  # the routing lock, then loads and cursors
+    timers = await store.claim_due_timers(uow.conn, kinds, now, limit)
+    ids = [t.lead_id for t in timers]
+    clocks = await store.load_clocks(uow.conn, ids, lock=True)
+    leads = await store.load_leads(uow.conn, ids)
+    moves: list[store.Reassignment] = []
+    changed: list[SlaClock] = []
+    timers_next: list[store.Timer] = []
+    for timer in timers:
+        clock, lead = clocks.get(timer.lead_id), leads.get(timer.lead_id)
+        if clock is None or lead is None or lead.status != "assigned" or lead.closed_at:
+            continue
+        breach = timer.kind == store.BREACH
+        due = domain.is_breach if breach else domain.is_handover_pending
+        if not due(clock, timer.attempt):
+            continue  # contacted, or a timer of an earlier attempt
+        facts = domain.lead_facts(lead.profile, score=lead.score, bucket=lead.bucket)
+        outcome = domain.after_breach(
+            clock, routing, rnd.loads, rnd.cursors, now, facts, str(uuid.uuid4())
+        )
+        if breach:
+            rnd.tally.add(clock.rep_id, now, "breached")
+            rnd.events.append((_breached(routing, clock, lead, outcome, now), None))
+        if isinstance(outcome, Handover):
+            _hand_over(rnd, clock, lead, outcome)
+            moves.append(
+                store.Reassignment(clock.lead_id, outcome.queue, outcome.rep_id,
+                                   outcome.clock.assignment_id, now, outcome.clock.due_at)
+            )  # fmt: skip
+            changed.append(outcome.clock)
+            timers_next.extend(store.timers_for(outcome.clock))
+            continue
+        if breach:
+            changed.append(domain.breach(clock))
+        if outcome.retry:
+            timers_next.append(
+                store.Timer(clock.lead_id, store.HANDOVER, clock.attempt, now + retry_after)
+            )
+    await store.reassign_leads(uow.conn, moves)
+    await store.drop_timers(uow.conn, [m.lead_id for m in moves])  # the old attempt's warning
+    await store.save_clocks(uow.conn, changed)
+    await store.arm_timers(uow.conn, timers_next)
+    await close_round(uow, rnd)
+    return len(timers)
+
+
+def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: store.LeadRow, h: Handover) -> None:
+    """The old rep loses the lead (and a unit of load), the new rep gains it; announce it."""
+    rnd.loads, rnd.cursors = domain.apply_handover(h, clock.rep_id, rnd.loads, rnd.cursors)
+    rnd.save_load_of(clock.rep_id)
+    rnd.save_load_of(h.rep_id)
+    rnd.tally.add(clock.rep_id, rnd.now, "reassigned_away")
+    rnd.tally.add(h.rep_id, rnd.now, "assigned")
+    profile = LeadProfile.model_validate(lead.profile)
+    event = LeadAssigned(
+        lead_id=lead.lead_id,
+        assignment_id=h.clock.assignment_id,
+        queue=h.queue,
+        rep=rep_ref(rnd.routing, h.rep_id),
+        lead=ContactSnapshot.of(profile),
+        score=lead.score,
+        bucket=lead.bucket,
+        source=profile.source,
+        captured_at=lead.captured_at,
+        assigned_at=rnd.now,
+        sla_due_at=h.clock.due_at,
+        trace=RoutingTrace(
+            rule=lead.rule or "",
+            queue=h.attempts[0].queue if h.attempts else clock.queue,
+            strategy=h.strategy,
+            candidates=candidate_traces(h.attempts),
+            explanation=h.trace,
+        ),
+        reassigned=True,
+        attempt=h.clock.attempt,
+        previous_rep=rep_ref(rnd.routing, clock.rep_id),
+        escalated=h.escalated,
+    )
+    rnd.events.append((event, None))
+
+
+def _breached(
+    routing: Routing,
+    clock: SlaClock,
+    lead: store.LeadRow,
+    outcome: Handover | Stay,
+    now: datetime,
+) -> LeadSlaBreached:
+    policy = _policy(routing, clock)
+    return LeadSlaBreached(
+        lead_id=clock.lead_id,
+        assignment_id=clock.assignment_id,
+        queue=clock.queue,
+        rep=rep_ref(routing, clock.rep_id),
+        lead=_contact(lead),
+        bucket=clock.bucket,
+        attempt=clock.attempt,
+        max_attempts=policy.max_attempts if policy else clock.attempt,
+        assigned_at=clock.started_at,
+        due_at=clock.due_at,
+        breached_at=now,
+        business_hours=policy.business_hours if policy else False,
+        action=SlaAction(outcome.action),
+        next_rep=rep_ref(routing, outcome.rep_id) if isinstance(outcome, Handover) else None,
+        reason=outcome.trace if isinstance(outcome, Handover) else outcome.reason,
+    )
+
+
+def _policy(routing: Routing, clock: SlaClock) -> domain.SlaPolicy | None:
+    queue = routing.queues.get(clock.queue)
+    return queue.sla if queue is not None else None
+
+
+def _contact(lead: store.LeadRow) -> ContactSnapshot:
+    return ContactSnapshot.of(LeadProfile.model_validate(lead.profile))
