@@ -176,7 +176,8 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
         company_size = None
 
     source = text("source") or "api"
-    utm = {k: v for k in UTM_KEYS if (v := text(k)) is not None}
+    # utm_campaign arrives as a form field; rules read it as utm.campaign
+    utm = {k.removeprefix("utm_"): v for k in UTM_KEYS if (v := text(k)) is not None}
     attributes = raw.get("attributes")
     if attributes is None:
         attributes = {}
@@ -189,8 +190,8 @@ def clean_lead(raw: Mapping[str, Any]) -> CleanLead:
     first, last = text("first_name"), text("last_name")
     company, title = text("company"), text("title")
     interest, industry = text("interest"), text("industry")
-    channel = text("channel") or utm.get("utm_medium")
-    campaign = text("campaign") or utm.get("utm_campaign")
+    channel = text("channel") or utm.get("medium")
+    campaign = text("campaign") or utm.get("campaign")
     if problems:
         raise InvalidLead(problems)
     return CleanLead(

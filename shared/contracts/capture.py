@@ -32,7 +32,11 @@ class LeadProfile(BaseModel):
     source: str = Field(description="Name of the configured source the lead came from")
     channel: str | None = Field(None, description="Marketing channel (utm_medium or vendor)")
     campaign: str | None = Field(None, description="Campaign (utm_campaign)")
-    utm: dict[str, str] = Field(default_factory=dict, description="All utm_* parameters")
+    utm: dict[str, str] = Field(
+        default_factory=dict,
+        description="The utm_* parameters without their prefix: source, medium, campaign,"
+        " term, content (rules read them as utm.campaign)",
+    )
     attributes: dict[str, Any] = Field(
         default_factory=dict, description="Fields capture does not model, kept as sent"
     )

@@ -65,7 +65,7 @@ PROFILE = LeadProfile(
     source="web",
     channel="cpc",
     campaign="spring-boots",
-    utm={"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring-boots"},
+    utm={"source": "google", "medium": "cpc", "campaign": "spring-boots"},
     attributes={"newsletter": True, "stores": 12},
 )
 CONTACT = ContactSnapshot.of(PROFILE)

@@ -78,7 +78,10 @@ async def open_round(
         elif current.day_start < today:  # a new local day: the daily count starts again
             loads[rep.id] = RepLoad(rep.id, current.load.open_leads, 0)
         else:
+            # Same day, or a replica that read its clock before the lock and is behind the
+            # stored day: the stored day never goes back (its count would reset twice).
             loads[rep.id] = current.load
+            today = max(today, current.day_start)
         day_starts[rep.id] = today
     cursors = await store.load_cursors(uow.conn)
     known = await store.load_leads(uow.conn, lead_ids)

@@ -40,7 +40,7 @@ async def test_an_accepted_lead_is_announced_with_its_cleaned_fields(
             "ana.silva@acme.example", "+442071838750", "GB",
         )  # fmt: skip
         assert lead["first_name"] == "Ana" and lead["source"] == "web"
-        assert lead["utm"] == {"utm_campaign": "launch"} and lead["campaign"] == "launch"
+        assert lead["utm"] == {"campaign": "launch"} and lead["campaign"] == "launch"
         assert lead["attributes"] == {"budget": "50k"}
         stored = (await client.get(f"/v1/leads/{lead_id}")).json()
         assert stored["profile"]["email"] == "ana.silva@acme.example"

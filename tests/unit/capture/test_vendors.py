@@ -110,7 +110,7 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
             "company": "Highlander Cranberries LLC",
             "country": "MX",
             "title": "Senior Engineer",
-            "utm": {"utm_source": "linkedin", "utm_campaign": "q3_enterprise"},
+            "utm": {"source": "linkedin", "campaign": "q3_enterprise"},
             "campaign": "q3_enterprise",
         },
         {
@@ -165,9 +165,9 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
             "company": "Harbour Analytics",
             "country": "AU",
             "utm": {
-                "utm_source": "facebook",
-                "utm_medium": "paid_social",
-                "utm_campaign": "city_survey",
+                "source": "facebook",
+                "medium": "paid_social",
+                "campaign": "city_survey",
             },
             "channel": "paid_social",
         },
@@ -191,7 +191,7 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
             "last_name": "Silva",
             "company": "Acme Shoes Ltd",
             "country": "GB",
-            "utm": {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring_sale"},
+            "utm": {"source": "google", "medium": "cpc", "campaign": "spring_sale"},
         },
         {"interests": ["Running", "Trail"], "ip_address": "200.121.220.179", "variant": "a"},
     ),
@@ -217,7 +217,7 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
             "last_name": "Silva",
             "company": "Acme Shoes Ltd",
             "country": "GB",
-            "utm": {"utm_source": "newsletter"},
+            "utm": {"source": "newsletter"},
         },
         {"howDid": "A friend", "form_id": "241234567890123", "form_title": "Wholesale enquiry"},
     ),
@@ -231,7 +231,7 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
             "last_name": "Doe",
             "company": "Doe Logistics",
             "country": "DE",
-            "utm": {"utm_source": "linkedin", "utm_medium": "social", "utm_campaign": "demo_q2"},
+            "utm": {"source": "linkedin", "medium": "social", "campaign": "demo_q2"},
         },
         {
             "What topics would you like to discuss?": "Project planning and timelines",
@@ -406,7 +406,7 @@ def test_generic_parser_follows_the_configured_paths() -> None:
         "company_size": 45,
     }
     assert (lead.first_name, lead.last_name, lead.country) == ("Maria", "Rossi", "IT")
-    assert lead.utm == {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "scarpe_2024"}
+    assert lead.utm == {"source": "google", "medium": "cpc", "campaign": "scarpe_2024"}
     assert lead.attributes == {"submitted": "2024-05-02T10:00:00Z"}
 
 
