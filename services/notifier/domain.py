@@ -32,6 +32,7 @@ EVENT_SHORT_NAMES = (
     "lead.disqualified",
     "lead.routed_to_nurture",
     "nurture.step_due",
+    "lead.sla_warning",
     "lead.sla_breached",
     "lead.gone_cold",
 )

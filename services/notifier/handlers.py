@@ -16,6 +16,8 @@ from shared.contracts import (
     LeadDisqualified,
     LeadQualified,
     LeadRoutedToNurture,
+    LeadSlaBreached,
+    LeadSlaWarning,
     NurtureStepDue,
 )
 from shared.contracts.envelope import Envelope, Event, encode
@@ -79,6 +81,8 @@ HANDLERS: dict[type[Event], Handler] = {
     LeadAssigned: plan_deliveries,
     LeadQualified: plan_deliveries,
     LeadDisqualified: plan_deliveries,
+    LeadSlaWarning: plan_deliveries,
+    LeadSlaBreached: plan_deliveries,
     LeadRoutedToNurture: plan_deliveries,
     NurtureStepDue: plan_deliveries,
 }

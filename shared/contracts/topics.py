@@ -45,8 +45,8 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier",)),
     LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),
     LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture", "notifier")),
-    LEAD_SLA_WARNING: TopicSpec("router", ()),  # the notifier will alert on these
-    LEAD_SLA_BREACHED: TopicSpec("router", ()),
+    LEAD_SLA_WARNING: TopicSpec("router", ("notifier",)),
+    LEAD_SLA_BREACHED: TopicSpec("router", ("notifier",)),
     NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier",)),
     NURTURE_STOPPED: TopicSpec("nurture", ()),
     NOTIFICATION_DELIVERED: TopicSpec("notifier", ()),

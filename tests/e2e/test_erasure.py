@@ -26,6 +26,7 @@ HOLDERS = (
     "scorer.activities",
     "nurture.enrollments",
     "notifier.deliveries",
+    "router.leads",
 )
 CONSUMERS = ("scorer", "router", "nurture", "notifier")
 

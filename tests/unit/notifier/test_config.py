@@ -35,7 +35,7 @@ def _validate(section: dict[str, Any]) -> NotifierConfig:
 
 def test_the_example_section_validates() -> None:
     rules = load_notifier_config(EXAMPLE).to_domain()
-    crm, slack = rules.subscriptions
+    crm, sla, slack = rules.subscriptions
     assert (crm.name, crm.url, crm.enabled) == (
         "crm-demo",
         "http://127.0.0.1:8099/hooks/leadflow",
@@ -46,13 +46,17 @@ def test_the_example_section_validates() -> None:
         "io.leadflow.nurture.step_due.v1",
     }
     assert crm.secret.startswith("whsec_")
+    assert sla.event_types == {
+        "io.leadflow.lead.sla_warning.v1",
+        "io.leadflow.lead.sla_breached.v1",
+    }
     assert (slack.name, slack.enabled) == ("slack-hot-leads", False)
     assert slack.event_types == {"io.leadflow.lead.qualified.v1"}
     assert (rules.retry.base_s, rules.retry.max_s) == (1, 300)
 
 
 def test_the_example_hot_lead_condition_reads_the_bucket() -> None:
-    slack = load_notifier_config(EXAMPLE).to_domain().subscriptions[1]
+    slack = load_notifier_config(EXAMPLE).to_domain().subscriptions[2]
     enabled = dataclasses.replace(slack, enabled=True)
     qualified = "io.leadflow.lead.qualified.v1"
     assert matching_subscriptions(qualified, {"bucket": "hot"}, [enabled]) == [enabled]
