@@ -10,6 +10,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.columns import column_params
+
 _GET_LEAD = text(
     "SELECT lead_id, profile, created_at, updated_at FROM leads WHERE lead_id = :lead_id"
 )
@@ -55,6 +57,10 @@ async def find_matches(
     return {r[0]: str(r[1]) for r in rows}
 
 
+def _profile(lead: NewLead) -> str:
+    return orjson.dumps(lead.profile).decode()
+
+
 @dataclass(frozen=True)
 class NewLead:
     lead_id: str
@@ -68,17 +74,10 @@ async def insert_leads(conn: AsyncConnection, leads: list[NewLead], now: datetim
     """Insert in one statement; return the ids inserted (the others lost a race)."""
     if not leads:
         return set()
-    rows = await conn.execute(
-        _INSERT_LEADS,
-        {
-            "ids": [lead.lead_id for lead in leads],
-            "emails": [lead.email for lead in leads],
-            "phones": [lead.phone for lead in leads],
-            "sources": [lead.source for lead in leads],
-            "profiles": [orjson.dumps(lead.profile).decode() for lead in leads],
-            "now": now,
-        },
+    params = column_params(
+        leads, ids="lead_id", emails="email", phones="phone", sources="source", profiles=_profile
     )
+    rows = await conn.execute(_INSERT_LEADS, {**params, "now": now})
     return {str(r[0]) for r in rows}
 
 
@@ -110,17 +109,15 @@ class ActivityRow:
 async def insert_activities(conn: AsyncConnection, rows: list[ActivityRow], now: datetime) -> None:
     if not rows:
         return
-    await conn.execute(
-        _INSERT_ACTIVITIES,
-        {
-            "ids": [r.activity_id for r in rows],
-            "lead_ids": [r.lead_id for r in rows],
-            "kinds": [r.kind for r in rows],
-            "occurred": [r.occurred_at for r in rows],
-            "payloads": [orjson.dumps(r.payload).decode() for r in rows],
-            "now": now,
-        },
+    params = column_params(
+        rows,
+        ids="activity_id",
+        lead_ids="lead_id",
+        kinds="kind",
+        occurred="occurred_at",
+        payloads=lambda r: orjson.dumps(r.payload).decode(),
     )
+    await conn.execute(_INSERT_ACTIVITIES, {**params, "now": now})
 
 
 async def existing_leads(conn: AsyncConnection, lead_ids: list[str]) -> set[str]:
@@ -189,17 +186,16 @@ class MergeRecord:
 async def insert_merges(conn: AsyncConnection, merges: list[MergeRecord]) -> None:
     if not merges:
         return
-    await conn.execute(
-        _INSERT_MERGES,
-        {
-            "merge_ids": [m.merge_id for m in merges],
-            "lead_ids": [m.lead_id for m in merges],
-            "matched_by": [m.matched_by for m in merges],
-            "sources": [m.source for m in merges],
-            "changes": [orjson.dumps(m.changes).decode() for m in merges],
-            "merged_at": [m.merged_at for m in merges],
-        },
+    params = column_params(
+        merges,
+        merge_ids="merge_id",
+        lead_ids="lead_id",
+        matched_by="matched_by",
+        sources="source",
+        changes=lambda m: orjson.dumps(m.changes).decode(),
+        merged_at="merged_at",
     )
+    await conn.execute(_INSERT_MERGES, params)
 
 
 async def get_merges(conn: AsyncConnection, lead_id: str) -> list[dict[str, Any]]:

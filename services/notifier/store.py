@@ -14,6 +14,8 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.columns import column_params
+
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
 
@@ -143,15 +145,16 @@ async def insert_deliveries(conn: AsyncConnection, rows: Sequence[NewDelivery]) 
         return
     await conn.execute(
         _INSERT_DELIVERIES,
-        {
-            "ids": [r.delivery_id for r in rows],
-            "subs": [r.subscription for r in rows],
-            "event_ids": [r.event_id for r in rows],
-            "types": [r.event_type for r in rows],
-            "leads": [r.lead_id for r in rows],
-            "urls": [r.url for r in rows],
-            "bodies": [r.body for r in rows],
-        },
+        column_params(
+            rows,
+            ids="delivery_id",
+            subs="subscription",
+            event_ids="event_id",
+            types="event_type",
+            leads="lead_id",
+            urls="url",
+            bodies="body",
+        ),
     )
 
 
@@ -180,29 +183,31 @@ async def record_outcomes(
     if attempts:
         await conn.execute(
             _INSERT_ATTEMPTS,
-            {
-                "ids": [a.delivery_id for a in attempts],
-                "attempts": [a.attempt for a in attempts],
-                "ats": [a.at for a in attempts],
-                "codes": [a.status_code for a in attempts],
-                "errors": [a.error for a in attempts],
-                "durations": [a.duration_ms for a in attempts],
-            },
+            column_params(
+                attempts,
+                ids="delivery_id",
+                attempts="attempt",
+                ats="at",
+                codes="status_code",
+                errors="error",
+                durations="duration_ms",
+            ),
         )
     if not updates:
         return set()
     rows = await conn.execute(
         _APPLY_UPDATES,
-        {
-            "ids": [u.delivery_id for u in updates],
-            "attempts": [u.attempt for u in updates],
-            "statuses": [u.status for u in updates],
-            "urls": [u.url for u in updates],
-            "codes": [u.status_code for u in updates],
-            "errors": [u.error for u in updates],
-            "retry_in": [u.retry_in_s for u in updates],
-            "delivered_at": [u.delivered_at for u in updates],
-        },
+        column_params(
+            updates,
+            ids="delivery_id",
+            attempts="attempt",
+            statuses="status",
+            urls="url",
+            codes="status_code",
+            errors="error",
+            retry_in="retry_in_s",
+            delivered_at="delivered_at",
+        ),
     )
     return {str(r[0]) for r in rows}
 

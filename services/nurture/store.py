@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.nurture.domain import PlannedStep
+from shared.db.columns import column_params
 
 
 @dataclass(frozen=True)
@@ -161,14 +162,15 @@ async def insert_enrollments(conn: AsyncConnection, enrollments: Sequence[NewEnr
         return
     await conn.execute(
         _INSERT_ENROLLMENTS,
-        {
-            "ids": [e.enrollment_id for e in enrollments],
-            "leads": [e.lead_id for e in enrollments],
-            "sequences": [e.sequence for e in enrollments],
-            "contacts": [orjson.dumps(e.contact).decode() for e in enrollments],
-            "routed": [e.routed_at for e in enrollments],
-            "enrolled": [e.enrolled_at for e in enrollments],
-        },
+        column_params(
+            enrollments,
+            ids="enrollment_id",
+            leads="lead_id",
+            sequences="sequence",
+            contacts=lambda e: orjson.dumps(e.contact).decode(),
+            routed="routed_at",
+            enrolled="enrolled_at",
+        ),
     )
     steps = [(e.enrollment_id, s) for e in enrollments for s in e.steps]
     await conn.execute(
@@ -190,11 +192,7 @@ async def record_stops(conn: AsyncConnection, stops: Sequence[StopSignal]) -> No
         return
     await conn.execute(
         _RECORD_STOPS,
-        {
-            "leads": [s.lead_id for s in stops],
-            "reasons": [s.reason for s in stops],
-            "ats": [s.at for s in stops],
-        },
+        column_params(stops, leads="lead_id", reasons="reason", ats="at"),
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.scorer.domain import ActivityFact
+from shared.db.columns import column_params
 
 _LOAD_LEADS = text(
     "SELECT lead_id, CAST(profile AS text), captured_at, qualified FROM leads"
@@ -106,14 +107,15 @@ async def insert_activities(conn: AsyncConnection, activities: Sequence[Activity
     """Store activities not seen before; return the ids actually inserted (one statement)."""
     if not activities:
         return set()
-    params = {
-        "activity_ids": [a.activity_id for a in activities],
-        "lead_ids": [a.lead_id for a in activities],
-        "kinds": [a.kind for a in activities],
-        "occurred": [a.occurred_at for a in activities],
-        "channels": [a.channel for a in activities],
-        "details": [_json(dict(a.details)) for a in activities],
-    }
+    params = column_params(
+        activities,
+        activity_ids="activity_id",
+        lead_ids="lead_id",
+        kinds="kind",
+        occurred="occurred_at",
+        channels="channel",
+        details=lambda a: _json(dict(a.details)),
+    )
     rows = await conn.execute(_INSERT_ACTIVITIES, params)
     return {str(r[0]) for r in rows.all()}
 
@@ -138,19 +140,20 @@ async def save_scores(conn: AsyncConnection, rows: Sequence[ScoreRow]) -> None:
     """Insert new leads with their score, or update the score of known ones (one statement)."""
     if not rows:
         return
-    params = {
-        "lead_ids": [r.lead_id for r in rows],
-        "profiles": [_json(dict(r.profile)) for r in rows],
-        "captured": [r.captured_at for r in rows],
-        "scores": [r.score for r in rows],
-        "fits": [r.fit for r in rows],
-        "engagements": [r.engagement for r in rows],
-        "buckets": [r.bucket for r in rows],
-        "qualified": [r.qualified for r in rows],
-        "contributions": [_json([dict(c) for c in r.contributions]) for r in rows],
-        "versions": [r.model_version for r in rows],
-        "scored": [r.scored_at for r in rows],
-    }
+    params = column_params(
+        rows,
+        lead_ids="lead_id",
+        profiles=lambda r: _json(dict(r.profile)),
+        captured="captured_at",
+        scores="score",
+        fits="fit",
+        engagements="engagement",
+        buckets="bucket",
+        qualified="qualified",
+        contributions=lambda r: _json([dict(c) for c in r.contributions]),
+        versions="model_version",
+        scored="scored_at",
+    )
     await conn.execute(_SAVE_SCORES, params)
 
 

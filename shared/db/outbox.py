@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.bus.publisher import OutgoingMessage, Publisher
+from shared.db.columns import column_params
 from shared.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,7 @@ async def write_outbox(conn: AsyncConnection, messages: Sequence[OutgoingMessage
         return
     await conn.execute(
         _INSERT,
-        {
-            "ids": [m.event_id for m in messages],
-            "topics": [m.topic for m in messages],
-            "keys": [m.key for m in messages],
-            "payloads": [m.value for m in messages],
-        },
+        column_params(messages, ids="event_id", topics="topic", keys="key", payloads="value"),
     )
 
 
