@@ -162,12 +162,14 @@ async def test_router_replicas_assign_every_lead_once_in_rotation_within_caps(
             if not kill_one:
                 await produce(bootstrap, LEAD_SCORED, records)
             else:
-                victim = procs[-1]
                 await produce(bootstrap, LEAD_SCORED, records[:2000])
                 await reader.wait_for(
                     lambda r: len(decisions(r)) >= 300, timeout=60, what="routing under way"
                 )
-                handled_before_kill = await scored_handled(victim)
+                # the victim: a replica that is routing now (a slow one may not have started)
+                so_far = [await scored_handled(p) for p in procs]
+                victim = procs[max(range(replicas), key=lambda i: so_far[i])]
+                handled_before_kill = max(so_far)
                 await asyncio.to_thread(victim.kill)  # mid-stream: most of 2,000 still to route
                 await wait_group_stable(bootstrap, "router", replicas - 1)  # its partitions moved
                 await asyncio.to_thread(victim.start)
