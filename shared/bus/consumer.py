@@ -31,10 +31,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.publisher import OutgoingMessage, Publisher
-from shared.contracts import EVENT_TYPES
+from shared.contracts import EVENT_TYPES, LeadErased
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
 from shared.contracts.topics import dead_letter_topic
-from shared.db.inbox import claim_new
+from shared.db.inbox import claim_new_of_live_leads
 from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
 from shared.observability import metrics
@@ -55,6 +55,10 @@ class ConsumerSettings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3000
     commit_interval_s: float = 0.1
+
+
+def _is_erasure(env: Envelope) -> bool:
+    return env.type == LeadErased.TYPE
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -218,7 +222,9 @@ class BatchConsumer:
         if not envelopes:
             return
         async with UnitOfWork(self._engine, self._source) as uow:
-            fresh_ids = await claim_new(uow.conn, self._s.group, [e.id for e in envelopes])
+            fresh_ids, erased = await claim_new_of_live_leads(
+                uow.conn, self._s.group, [e.id for e in envelopes], [e.subject for e in envelopes]
+            )
             fresh: list[Envelope] = []
             for env in envelopes:
                 if env.id in fresh_ids:
@@ -227,6 +233,10 @@ class BatchConsumer:
             skipped = len(envelopes) - len(fresh)
             if skipped:
                 metrics.events_duplicate.labels(self._s.group).inc(skipped)
+            if erased:  # forgotten leads (GDPR): their later events are claimed, not applied
+                live = [e for e in fresh if e.subject not in erased or _is_erasure(e)]
+                metrics.events_dropped_erased.labels(self._s.group).inc(len(fresh) - len(live))
+                fresh = live
             if fresh:
                 await self._handle(uow, fresh)
             await uow.commit()

@@ -2,9 +2,11 @@
 
 Every consuming service subscribes to ``leadflow.lead.erased``. This wrapper around the
 service's batch handler records the erased lead ids (no personal data) in the service's
-``erased_leads`` table, calls the service's own ``erase`` hook to delete what it holds, and
-drops any later event for an erased lead before the service sees it — so a late activity or
-a redelivered capture cannot bring the person back. All inside the batch's transaction.
+``erased_leads`` table and calls the service's own ``erase`` hook to delete what it holds.
+Later events for an erased lead are dropped before the service sees them: by the consumer,
+in the same statement that claims their ids in the inbox (``claim_new_of_live_leads``), and
+here for events that follow the erasure within its own batch — so a late activity or a
+redelivered capture cannot bring the person back. All inside the batch's transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ EraseHook = Callable[[UnitOfWork, list[str]], Awaitable[None]]
 _RECORD = text(
     "INSERT INTO erased_leads (lead_id) SELECT unnest(CAST(:ids AS text[])) ON CONFLICT DO NOTHING"
 )
-_ERASED_AMONG = text("SELECT lead_id FROM erased_leads WHERE lead_id = ANY(CAST(:ids AS text[]))")
 
 
 def honouring_erasure(handle: BatchHandler, erase: EraseHook | None, group: str) -> BatchHandler:
@@ -39,14 +40,16 @@ def honouring_erasure(handle: BatchHandler, erase: EraseHook | None, group: str)
             await uow.conn.execute(_RECORD, {"ids": erased_now})
             if erase is not None:
                 await erase(uow, erased_now)
-        others = [e for e in envelopes if not isinstance(e.data, LeadErased)]
-        if not others:
-            return
-        rows = await uow.conn.execute(_ERASED_AMONG, {"ids": list({e.subject for e in others})})
-        gone = {r[0] for r in rows}
-        live = [e for e in others if e.subject not in gone]
-        if len(live) < len(others):
-            metrics.events_dropped_erased.labels(group).inc(len(others) - len(live))
+        live = [
+            e
+            for e in envelopes
+            if not isinstance(e.data, LeadErased) and e.subject not in erased_now
+        ]
+        dropped = (
+            len(envelopes) - len(live) - sum(isinstance(e.data, LeadErased) for e in envelopes)
+        )
+        if dropped:
+            metrics.events_dropped_erased.labels(group).inc(dropped)
         if live:
             await handle(uow, live)
 

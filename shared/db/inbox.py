@@ -28,6 +28,35 @@ async def claim_new(conn: AsyncConnection, consumer: str, event_ids: Sequence[st
     return {r[0] for r in rows}
 
 
+_CLAIM_AND_CHECK_ERASED = text(
+    "WITH claimed AS (INSERT INTO inbox (consumer, event_id)"
+    " SELECT :consumer, id FROM unnest(CAST(:ids AS text[])) AS id"
+    " ON CONFLICT DO NOTHING RETURNING event_id)"
+    " SELECT event_id, false FROM claimed"
+    " UNION ALL SELECT lead_id, true FROM erased_leads"
+    " WHERE lead_id = ANY(CAST(:subjects AS text[]))"
+)
+
+
+async def claim_new_of_live_leads(
+    conn: AsyncConnection, consumer: str, event_ids: Sequence[str], subjects: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Claim the ids as :func:`claim_new` does and, in the same round trip, say which of the
+    subjects (lead ids) were erased: ``(new event ids, erased subjects)``."""
+    if not event_ids:
+        return set(), set()
+    params = {
+        "consumer": consumer,
+        "ids": list(dict.fromkeys(event_ids)),
+        "subjects": list(dict.fromkeys(subjects)),
+    }
+    fresh: set[str] = set()
+    erased: set[str] = set()
+    for value, is_erased in await conn.execute(_CLAIM_AND_CHECK_ERASED, params):
+        (erased if is_erased else fresh).add(value)
+    return fresh, erased
+
+
 _PURGE = text(
     "DELETE FROM inbox WHERE ctid = ANY(ARRAY("
     " SELECT ctid FROM inbox WHERE processed_at < now() - make_interval(days => :days)"
