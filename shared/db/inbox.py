@@ -12,22 +12,6 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id)"
-    " SELECT :consumer, id FROM unnest(CAST(:ids AS text[])) AS id"
-    " ON CONFLICT DO NOTHING RETURNING event_id"
-)
-
-
-async def claim_new(conn: AsyncConnection, consumer: str, event_ids: Sequence[str]) -> set[str]:
-    """Record the ids; return those not seen before (one round trip for the batch)."""
-    if not event_ids:
-        return set()
-    unique = list(dict.fromkeys(event_ids))
-    rows = await conn.execute(_CLAIM, {"consumer": consumer, "ids": unique})
-    return {r[0] for r in rows}
-
-
 _CLAIM_AND_CHECK_ERASED = text(
     "WITH claimed AS (INSERT INTO inbox (consumer, event_id)"
     " SELECT :consumer, id FROM unnest(CAST(:ids AS text[])) AS id"
@@ -41,8 +25,9 @@ _CLAIM_AND_CHECK_ERASED = text(
 async def claim_new_of_live_leads(
     conn: AsyncConnection, consumer: str, event_ids: Sequence[str], subjects: Sequence[str]
 ) -> tuple[set[str], set[str]]:
-    """Claim the ids as :func:`claim_new` does and, in the same round trip, say which of the
-    subjects (lead ids) were erased: ``(new event ids, erased subjects)``."""
+    """Record the event ids and, in the same round trip, find which subjects (lead ids) were
+    erased: ``(ids not seen before, erased subjects)``. A duplicate inside the batch counts
+    once."""
     if not event_ids:
         return set(), set()
     params = {
