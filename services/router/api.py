@@ -1,5 +1,6 @@
 """The router's HTTP API: simulate a decision, read assignments, reps, queues and the
-per-rep SLA and outcome figures."""
+per-rep SLA and outcome figures. Everything reads the routing config version in force
+(the admin API that changes it is in :mod:`services.router.admin`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.router import domain, store
 from services.router.config import duration_text
 from services.router.domain import Assigned, Routing, SlaPolicy, ToNurture
-from services.router.handlers import open_round
+from services.router.handlers import RoutingSource, open_round
 from shared.contracts import LeadProfile
 from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
@@ -45,11 +46,19 @@ class SimulateOut(BaseModel):
     matched_queue: str | None = None
     queue: str | None = None
     rep_id: str | None = None
-    strategy: str | None = None
+    strategy: str | None = Field(
+        None, description="What picked the rep: the queue's strategy, or owner_match"
+    )
+    account: str | None = Field(
+        None, description="The account whose existing owner was asked first, if any"
+    )
     sla_due_at: datetime | None = None
     sla_warn_at: datetime | None = None
     candidates: list[CandidateOut] = []
     explanation: str
+    config_version: int | None = Field(
+        None, description="Version of the routing config the answer used"
+    )
 
 
 class RepStatsOut(BaseModel):
@@ -79,9 +88,9 @@ Since = Annotated[
 ]
 
 
-def _routing(runtime: Runtime) -> Routing:
-    routing: Routing = runtime.state["routing"]
-    return routing
+def routing_source(runtime: Runtime) -> RoutingSource:
+    source: RoutingSource = runtime.state["routing"]
+    return source
 
 
 @router.post(
@@ -94,15 +103,16 @@ async def simulate(body: SimulateIn, runtime: RuntimeDep) -> SimulateOut:
     if at.tzinfo is None:
         raise ApiError(422, "invalid_request", "at: needs a time zone",
                        [{"field": "at", "problem": "needs a time zone"}])  # fmt: skip
-    routing = _routing(runtime)
+    profile = body.lead.model_dump(mode="json")
     async with UnitOfWork(runtime.engine, "router-simulate") as uow:  # rolled back: read-only
-        rnd = await open_round(uow, routing, at, [])
-    facts = domain.lead_facts(
-        body.lead.model_dump(mode="json"), score=body.score, bucket=body.bucket
+        rnd = await open_round(uow, routing_source(runtime), at, [], [profile])
+    routing, version = rnd.routing, rnd.version
+    facts = domain.lead_facts(profile, score=body.score, bucket=body.bucket)
+    d = domain.route_lead(
+        facts, body.bucket, routing, rnd.loads, rnd.cursors, at, owners=rnd.owners
     )
-    d = domain.route_lead(facts, body.bucket, routing, rnd.loads, rnd.cursors, at)
     if isinstance(d, ToNurture):
-        return SimulateOut(outcome="nurture", explanation=d.reason)
+        return SimulateOut(outcome="nurture", explanation=d.reason, config_version=version)
     candidates = [
         CandidateOut(queue=a.queue, rep_id=c.rep_id, eligible=c.eligible, reason=c.reason)
         for a in d.attempts
@@ -111,13 +121,15 @@ async def simulate(body: SimulateIn, runtime: RuntimeDep) -> SimulateOut:
     if isinstance(d, Assigned):
         return SimulateOut(
             outcome="assigned", rule=d.rule, matched_queue=d.matched_queue, queue=d.queue,
-            rep_id=d.rep_id, strategy=d.choice.strategy, sla_due_at=d.sla_due_at,
+            rep_id=d.rep_id, strategy=d.choice.strategy, account=d.account,
+            sla_due_at=d.sla_due_at,
             sla_warn_at=d.deadline.warn_at if d.deadline else None, candidates=candidates,
-            explanation=d.trace,
+            explanation=d.trace, config_version=version,
         )  # fmt: skip
     return SimulateOut(
-        outcome="waiting", rule=d.rule, queue=d.queue, candidates=candidates, explanation=d.trace
-    )
+        outcome="waiting", rule=d.rule, queue=d.queue, candidates=candidates,
+        explanation=d.trace, config_version=version,
+    )  # fmt: skip
 
 
 @router.get(
@@ -135,9 +147,9 @@ async def read_assignment(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/reps", summary="Reps with their availability now and their workload")
 async def list_reps(runtime: RuntimeDep) -> list[dict[str, Any]]:
-    routing = _routing(runtime)
     now = now_utc()
     async with runtime.engine.connect() as conn:
+        routing = (await routing_source(runtime).current(conn)).routing
         loads = await store.load_rep_loads(conn)
     out = []
     for rep in routing.reps.values():
@@ -156,8 +168,8 @@ async def list_reps(runtime: RuntimeDep) -> list[dict[str, Any]]:
 
 @router.get("/queues", summary="Queues with members, strategy, rotation and waiting leads")
 async def list_queues(runtime: RuntimeDep) -> list[dict[str, Any]]:
-    routing = _routing(runtime)
     async with runtime.engine.connect() as conn:
+        routing = (await routing_source(runtime).current(conn)).routing
         cursors = await store.load_cursors(conn)
         counts = await store.queue_counts(conn)
     return [
@@ -215,8 +227,8 @@ def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsO
     summary="A rep's figures: assigned, contacted (within SLA), breached, reassigned away, won",
 )
 async def rep_stats(rep_id: str, runtime: RuntimeDep, since: Since = None) -> RepStatsOut:
-    routing = _routing(runtime)
     async with runtime.engine.connect() as conn:
+        routing = (await routing_source(runtime).current(conn)).routing
         totals = await store.rep_totals(conn, since, rep_id)
     if rep_id not in routing.reps and rep_id not in totals:
         raise ApiError(404, "unknown_rep", f"no rep {rep_id!r} in the config or the figures")
@@ -230,8 +242,8 @@ async def rep_stats(rep_id: str, runtime: RuntimeDep, since: Since = None) -> Re
     summary="Every rep's figures, to compare high and low performers",
 )
 async def reps_report(runtime: RuntimeDep, since: Since = None) -> RepReportOut:
-    routing = _routing(runtime)
     async with runtime.engine.connect() as conn:
+        routing = (await routing_source(runtime).current(conn)).routing
         totals = await store.rep_totals(conn, since)
     order = [*routing.reps, *sorted(set(totals) - set(routing.reps))]
     return RepReportOut(since=since, reps=[_stats(routing, r, totals.get(r, {})) for r in order])

@@ -30,9 +30,22 @@ class RoutingTrace(BaseModel):
 
     rule: str = Field(description="Name of the routing rule that matched")
     queue: str = Field(description="Queue the rule sent the lead to")
-    strategy: str = Field(description="Strategy that picked the rep, e.g. round_robin")
+    strategy: str = Field(
+        description="What picked the rep: the queue's strategy (e.g. round_robin), or"
+        " owner_match when the account's existing owner took the lead"
+    )
     candidates: list[CandidateTrace] = Field(description="Reps considered, in order")
     explanation: str = Field(description="One sentence a person can read")
+    account: str | None = Field(
+        None,
+        description="The account (company e-mail domain or normalised company name) whose"
+        " existing owner was asked first; strategy is owner_match when that owner took it",
+    )
+    config_version: int | None = Field(
+        None,
+        description="Version of the routing config the decision was made with"
+        " (GET /v1/admin/config/versions/{version} on the router)",
+    )
 
 
 class RepRef(BaseModel):

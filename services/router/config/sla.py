@@ -18,7 +18,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
 from services.router.config.fields import Lowered, Model, Report, error, fail
 from services.router.domain import Escalation, SlaPolicy
@@ -74,7 +74,10 @@ def _duration(value: Any) -> Any:
     return parsed
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+# Stored and shown (versions, admin API) the way the file spells it: "15m", not "PT15M".
+Duration = Annotated[
+    timedelta, BeforeValidator(_duration), PlainSerializer(duration_text, when_used="json")
+]
 
 
 class EscalationModel(Model):

@@ -3,6 +3,7 @@
 ``model`` holds the frozen values (config and workload), ``availability`` whether a rep can
 work now and the rep's working time ahead, ``rules`` the rule match, ``strategies`` the
 per-queue rep choice, ``routing`` the whole decision with nurture and fallback queues,
+``owners`` the existing-owner match (an account's leads go to the rep who works it),
 ``sla`` the first-contact deadlines and clocks, ``reassignment`` what follows a breach.
 Nothing here does I/O or reads the clock: callers pass ``now`` (aware, UTC), the reps'
 loads, the queues' cursors and any new ids.
@@ -15,12 +16,18 @@ from services.router.domain.availability import (
     working_periods,
 )
 from services.router.domain.model import (
+    ACCOUNT_FIELDS,
+    OWNER_MATCH,
     STRATEGIES,
     WEEKDAYS,
+    AccountField,
     Candidate,
     Choice,
     DateRange,
     Escalation,
+    OwnerIs,
+    OwnerMatch,
+    PickedBy,
     Queue,
     Rep,
     RepLoad,
@@ -29,6 +36,17 @@ from services.router.domain.model import (
     SlaPolicy,
     Strategy,
     WorkingHours,
+)
+from services.router.domain.owners import (
+    Account,
+    AccountKey,
+    AccountOwner,
+    AccountOwners,
+    OwnerOffer,
+    account_of,
+    find_owner,
+    note_owner,
+    offer_to_owner,
 )
 from services.router.domain.reassignment import (
     BreachOutcome,
@@ -69,10 +87,17 @@ from services.router.domain.sla import (
 from services.router.domain.strategies import check_rep, choose_rep, weighted_ring
 
 __all__ = [
+    "ACCOUNT_FIELDS",
     "DEFAULT_RULE",
     "FIRST_CONTACT_KINDS",
+    "OWNER_MATCH",
     "STRATEGIES",
     "WEEKDAYS",
+    "Account",
+    "AccountField",
+    "AccountKey",
+    "AccountOwner",
+    "AccountOwners",
     "Assigned",
     "BreachOutcome",
     "Candidate",
@@ -83,6 +108,10 @@ __all__ = [
     "Escalation",
     "Handover",
     "Offer",
+    "OwnerIs",
+    "OwnerMatch",
+    "OwnerOffer",
+    "PickedBy",
     "Queue",
     "QueueAttempt",
     "Rep",
@@ -97,6 +126,7 @@ __all__ = [
     "ToNurture",
     "Waiting",
     "WorkingHours",
+    "account_of",
     "add_working_time",
     "after_breach",
     "apply_assignment",
@@ -104,6 +134,7 @@ __all__ = [
     "breach",
     "check_rep",
     "choose_rep",
+    "find_owner",
     "first_contact",
     "is_available",
     "is_breach",
@@ -114,7 +145,9 @@ __all__ = [
     "local_day_start",
     "match_rule",
     "mean",
+    "note_owner",
     "offer_lead",
+    "offer_to_owner",
     "route_lead",
     "should_warn",
     "sla_deadline",

@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from shared.conditions import Condition
 
 Strategy = Literal["round_robin", "weighted_round_robin", "least_loaded"]
 STRATEGIES: tuple[Strategy, ...] = ("round_robin", "weighted_round_robin", "least_loaded")
+# What picked a rep: a queue's strategy, or the account's existing owner ahead of it.
+OWNER_MATCH: Final = "owner_match"
+PickedBy = Literal["round_robin", "weighted_round_robin", "least_loaded", "owner_match"]
+# What an account is recognised by: a company e-mail domain, or a normalised company name.
+AccountField = Literal["email_domain", "company"]
+ACCOUNT_FIELDS: tuple[AccountField, ...] = ("email_domain", "company")
+OwnerIs = Literal["assigned", "contacted"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -100,7 +107,20 @@ class SlaPolicy:
 
 
 @dataclass(frozen=True)
+class OwnerMatch:
+    """Existing-owner match: a lead whose account (``by``, tried in order) already has an
+    owner among the queue's members goes to that owner when they may take it. ``owner_is``
+    says who counts as the owner: a rep who got one of the account's leads (``assigned``),
+    or only one who has reached one of them (``contacted``)."""
+
+    by: tuple[AccountField, ...]
+    owner_is: OwnerIs = "assigned"
+
+
+@dataclass(frozen=True)
 class Queue:
+    """``owner_match`` None: the routing-wide default applies; ``OwnerMatch(())``: off."""
+
     name: str
     department: str
     region: str
@@ -110,6 +130,7 @@ class Queue:
     match_language: bool = False
     fallback: str | None = None
     sla: SlaPolicy | None = None
+    owner_match: OwnerMatch | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +149,19 @@ class Routing:
     rules: tuple[Rule, ...]
     default_queue: str
     nurture_buckets: frozenset[str] = frozenset({"nurture"})
+    owner_match: OwnerMatch | None = None
+
+    def owner_match_of(self, queue: Queue) -> OwnerMatch | None:
+        """The queue's own setting, else the routing-wide one; None when matching is off."""
+        match = queue.owner_match if queue.owner_match is not None else self.owner_match
+        return match if match is not None and match.by else None
+
+    @property
+    def account_fields(self) -> frozenset[AccountField]:
+        """Every account field some queue matches owners on (empty: no lookup needed)."""
+        return frozenset(
+            f for q in self.queues.values() if (m := self.owner_match_of(q)) for f in m.by
+        )
 
 
 @dataclass(frozen=True)
@@ -158,7 +192,7 @@ class Choice:
 
     rep_id: str | None
     next_cursor: int
-    strategy: Strategy
+    strategy: PickedBy
     candidates: tuple[Candidate, ...]
     explanation: str
 

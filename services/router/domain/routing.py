@@ -9,6 +9,7 @@ from typing import Any
 
 from services.router.domain.availability import require_aware
 from services.router.domain.model import Candidate, Choice, RepLoad, Routing
+from services.router.domain.owners import AccountOwners, offer_to_owner
 from services.router.domain.rules import DEFAULT_RULE, match_rule
 from services.router.domain.sla import Deadline, sla_deadline
 from services.router.domain.strategies import choose_rep
@@ -51,7 +52,8 @@ class ToNurture:
 class Assigned:
     """A rep took the lead. ``queue`` is where the rep was found (after any fallback),
     ``matched_queue`` where the rule sent it; ``next_cursor`` is ``queue``'s new cursor;
-    ``deadline`` is the first-contact SLA of ``queue`` (None: the queue has no SLA)."""
+    ``deadline`` is the first-contact SLA of ``queue`` (None: the queue has no SLA);
+    ``account`` the account whose existing owner was asked first (None: nobody was)."""
 
     rule: str
     queue: str
@@ -62,6 +64,7 @@ class Assigned:
     trace: str
     matched_queue: str
     attempts: tuple[QueueAttempt, ...]
+    account: str | None = None
 
     @property
     def sla_due_at(self) -> datetime | None:
@@ -126,10 +129,14 @@ def route_lead(
     cursors: Mapping[str, int],
     now: datetime,
     exclude: frozenset[str] = frozenset(),
+    *,
+    owners: AccountOwners | None = None,
 ) -> RoutingDecision:
-    """Nurture buckets go to nurture; otherwise the first matching rule picks the queue and
-    the queue's strategy picks the rep, falling back queue by queue when nobody can take it.
-    The SLA deadline is that of the queue the rep was found in, on the rep's clock."""
+    """Nurture buckets go to nurture; otherwise the first matching rule picks the queue.
+    When the queue matches owners, the account's existing owner (``owners``: who owns the
+    account's leads) takes the lead if they may; else the queue's strategy picks the rep,
+    falling back queue by queue when nobody can take it. The SLA deadline is that of the
+    queue the rep was found in, on the rep's clock."""
     require_aware(now)
     if is_nurture_bucket(bucket, routing):
         return ToNurture(f"bucket '{bucket}' is a nurture bucket; not sales-ready yet")
@@ -139,8 +146,20 @@ def route_lead(
         first = f"no rule matched; default queue {matched}"
     else:
         first = f"rule '{rule}' matched: {matched}"
-    offer = offer_lead(matched, routing, loads, cursors, now, facts, exclude)
-    trace = "; ".join((first, *offer.steps))
+    owner = offer_to_owner(
+        routing.queues[matched], routing, facts, owners or {}, loads, cursors, now, exclude
+    )
+    asked: tuple[QueueAttempt, ...] = ()
+    if owner is not None and owner.choice.candidates:
+        asked = (QueueAttempt(matched, owner.choice),)
+    if owner is not None and owner.taken:
+        offer = Offer(asked, (), asked[0])
+    else:
+        offer = offer_lead(matched, routing, loads, cursors, now, facts, exclude)
+        offer = Offer(asked + offer.attempts, offer.steps, offer.found)
+    steps = (first, *((owner.step,) if owner is not None else ()), *offer.steps)
+    trace = "; ".join(steps)
+    account = owner.account if owner is not None else None
     found = offer.found
     if found is not None and found.choice.rep_id is not None:
         policy = routing.queues[found.queue].sla
@@ -155,15 +174,21 @@ def route_lead(
             trace=trace,
             matched_queue=matched,
             attempts=offer.attempts,
+            account=account,
         )
     return Waiting(
         rule=rule,
         queue=matched,
         candidates=tuple(c for a in offer.attempts for c in a.choice.candidates),
-        reason=f"nobody can take the lead now (tried {offer.tried})",
+        reason=f"nobody can take the lead now (tried {_tried(offer)})",
         trace=trace,
         attempts=offer.attempts,
     )
+
+
+def _tried(offer: Offer) -> str:
+    """The queues offered the lead, each once (the owner was asked within the first)."""
+    return " -> ".join(dict.fromkeys(a.queue for a in offer.attempts))
 
 
 def apply_assignment(

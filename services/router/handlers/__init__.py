@@ -2,7 +2,9 @@
 close won/lost leads, forget erased ones.
 
 ``routing`` decides owners; ``sla`` runs the clocks (contacts, warnings, breaches,
-reassignment). The consumer's batch handler below is the table of what the router reacts to.
+reassignment); ``source`` says which config version a decision uses; ``config`` changes
+that config (admin API, file reload, rollback). The consumer's batch handler below is the
+table of what the router reacts to.
 """
 
 from __future__ import annotations
@@ -13,6 +15,16 @@ from datetime import datetime
 
 from services.router import domain, store
 from services.router.domain import Routing
+from services.router.handlers.config import (
+    SYSTEM_ACTOR,
+    ChangeRejected,
+    Outcome,
+    StaleVersion,
+    UnknownVersion,
+    change_config,
+    import_file,
+    rollback_config,
+)
 from services.router.handlers.routing import (
     LeadToRoute,
     RoutingRound,
@@ -28,33 +40,53 @@ from services.router.handlers.sla import (
     fire_due_warnings,
     record_contacts,
 )
+from services.router.handlers.source import (
+    ActiveRouting,
+    FixedRouting,
+    RoutingSource,
+    VersionedRouting,
+)
 from shared.bus.consumer import BatchHandler
 from shared.contracts import LeadActivityRecorded, LeadScored
 from shared.contracts.envelope import Envelope, now_utc
 from shared.db.uow import UnitOfWork
 
 __all__ = [
+    "SYSTEM_ACTOR",
+    "ActiveRouting",
+    "ChangeRejected",
+    "FixedRouting",
     "LeadToRoute",
+    "Outcome",
     "RoutingRound",
+    "RoutingSource",
+    "StaleVersion",
+    "UnknownVersion",
+    "VersionedRouting",
     "assigned_event",
+    "change_config",
     "close_round",
     "close_won_lost",
     "decide",
     "erase_leads",
     "fire_due_breaches",
     "fire_due_warnings",
+    "import_file",
     "make_batch_handler",
     "open_round",
     "record_contacts",
     "retry_waiting",
+    "rollback_config",
 ]
 
 Clock = Callable[[], datetime]
 
 
-def make_batch_handler(routing: Routing, clock: Clock = now_utc) -> BatchHandler:
+def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now_utc) -> BatchHandler:
     """Scored leads are routed; first contacts stop SLA clocks; won/lost close leads. A batch
-    with any of these takes the routing lock once, so it never races the breach job."""
+    with any of these takes the routing lock once, so it never races the breach job (nor a
+    config change: the batch decides with the version in force once it holds the lock)."""
+    source = FixedRouting(routing) if isinstance(routing, Routing) else routing
 
     async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
         scored = [
@@ -77,7 +109,9 @@ def make_batch_handler(routing: Routing, clock: Clock = now_utc) -> BatchHandler
         if not scored and not contacts:
             return
         now = clock()
-        rnd = await open_round(uow, routing, now, [s.lead_id for s in scored])
+        rnd = await open_round(
+            uow, source, now, [s.lead_id for s in scored], [s.profile for s in scored]
+        )
         for lead in scored:
             decide(rnd, lead)
         await close_round(uow, rnd)

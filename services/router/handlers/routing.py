@@ -9,13 +9,24 @@ same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from services.router import domain, store
-from services.router.domain import Assigned, RepLoad, Routing, SlaClock, ToNurture, Waiting
+from services.router.domain import (
+    Account,
+    AccountKey,
+    AccountOwner,
+    Assigned,
+    RepLoad,
+    Routing,
+    SlaClock,
+    ToNurture,
+    Waiting,
+)
+from services.router.handlers.source import RoutingSource
 from shared.contracts import (
     CandidateTrace,
     ContactSnapshot,
@@ -41,16 +52,19 @@ class LeadToRoute:
 
 @dataclass
 class RoutingRound:
-    """Loads, cursors and decisions of one locked batch, updated as leads are decided."""
+    """Loads, cursors and decisions of one locked batch, updated as leads are decided;
+    ``version`` is the routing config's version the batch decides with."""
 
     routing: Routing
+    version: int | None
     now: datetime
     loads: dict[str, RepLoad]
     day_starts: dict[str, datetime]
     cursors: dict[str, int]
     known: dict[str, store.LeadRow]
+    owners: dict[AccountKey, tuple[AccountOwner, ...]] = field(default_factory=dict)
     decisions: list[store.LeadDecision] = field(default_factory=list)
-    score_updates: list[tuple[str, float, str, Mapping[str, Any]]] = field(default_factory=list)
+    score_updates: list[store.ScoreUpdate] = field(default_factory=list)
     events: list[tuple[Event, str | None]] = field(default_factory=list)
     clocks: list[SlaClock] = field(default_factory=list)
     tally: store.RepTally = field(default_factory=store.RepTally)
@@ -63,10 +77,19 @@ class RoutingRound:
 
 
 async def open_round(
-    uow: UnitOfWork, routing: Routing, now: datetime, lead_ids: list[str]
+    uow: UnitOfWork,
+    source: RoutingSource,
+    now: datetime,
+    lead_ids: list[str],
+    profiles: Sequence[Mapping[str, Any]] = (),
 ) -> RoutingRound:
-    """Take the routing lock and read the state decisions depend on."""
+    """Take the routing lock and read the state decisions depend on: the config version in
+    force, loads, cursors, the leads already known, and who owns the accounts of
+    ``profiles`` (when a queue matches owners), all inside the lock so replicas decide on
+    the same facts."""
     await store.lock_routing(uow.conn)
+    active = await source.current(uow.conn)
+    routing = active.routing
     stored = await store.load_rep_loads(uow.conn)
     loads: dict[str, RepLoad] = {}
     day_starts: dict[str, datetime] = {}
@@ -85,26 +108,36 @@ async def open_round(
         day_starts[rep.id] = today
     cursors = await store.load_cursors(uow.conn)
     known = await store.load_leads(uow.conn, lead_ids)
-    return RoutingRound(routing, now, loads, day_starts, cursors, known)
+    fields = tuple(sorted(routing.account_fields))
+    keys = {k for p in profiles for k in domain.account_of(p).keys(fields)} if fields else set()
+    owners = await store.load_account_owners(uow.conn, keys)
+    return RoutingRound(routing, active.version, now, loads, day_starts, cursors, known, owners)
 
 
 def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
     """An owned lead keeps its owner; a nurtured lead stays until it qualifies; others route."""
     row = rnd.known.get(lead.lead_id)
     routing = rnd.routing
+    account = domain.account_of(lead.profile)
     nurture_bucket = domain.is_nurture_bucket(lead.bucket, routing)
     if row is not None and (
         row.status == "assigned" or (row.status == "nurture" and nurture_bucket)
     ):
-        rnd.score_updates.append((lead.lead_id, lead.score, lead.bucket, lead.profile))
+        rnd.score_updates.append(
+            store.ScoreUpdate(lead.lead_id, lead.score, lead.bucket, lead.profile,
+                              account.email_domain, account.company)
+        )  # fmt: skip
         return
     facts = domain.lead_facts(lead.profile, score=lead.score, bucket=lead.bucket)
-    decision = domain.route_lead(facts, lead.bucket, routing, rnd.loads, rnd.cursors, rnd.now)
+    decision = domain.route_lead(
+        facts, lead.bucket, routing, rnd.loads, rnd.cursors, rnd.now, owners=rnd.owners
+    )
     if isinstance(decision, Assigned):
         rnd.loads, rnd.cursors = domain.apply_assignment(decision, rnd.loads, rnd.cursors)
+        rnd.owners = domain.note_owner(rnd.owners, account, decision.rep_id, rnd.now)
         rnd.save_load_of(decision.rep_id)
         assignment_id = str(uuid.uuid4())
-        _record(rnd, lead, "assigned", decision.queue, decision.rep_id, assignment_id,
+        _record(rnd, lead, account, "assigned", decision.queue, decision.rep_id, assignment_id,
                 decision.rule, assigned=True, sla_due_at=decision.sla_due_at)  # fmt: skip
         rnd.tally.add(decision.rep_id, rnd.now, "assigned")
         if decision.deadline is not None:
@@ -119,11 +152,10 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
                     rnd.now,
                 )  # fmt: skip
             )
-        rnd.events.append(
-            (assigned_event(routing, lead, decision, assignment_id, rnd.now), lead.causation)
-        )
+        event = assigned_event(routing, lead, decision, assignment_id, rnd.now, rnd.version)
+        rnd.events.append((event, lead.causation))
     elif isinstance(decision, ToNurture):
-        _record(rnd, lead, "nurture", None, None, None, None)
+        _record(rnd, lead, account, "nurture", None, None, None, None)
         rnd.events.append(
             (
                 LeadRoutedToNurture(
@@ -139,12 +171,13 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
         )
     else:
         assert isinstance(decision, Waiting)
-        _record(rnd, lead, "waiting", decision.queue, None, None, decision.rule)
+        _record(rnd, lead, account, "waiting", decision.queue, None, None, decision.rule)
 
 
 def _record(
     rnd: RoutingRound,
     lead: LeadToRoute,
+    account: Account,
     status: str,
     queue: str | None,
     rep_id: str | None,
@@ -158,6 +191,7 @@ def _record(
         store.LeadDecision(
             lead.lead_id, status, queue, rep_id, assignment_id, rule, lead.score, lead.bucket,
             lead.profile, lead.captured_at, rnd.now, rnd.now if assigned else None, sla_due_at,
+            account.email_domain, account.company, rnd.version,
         )
     )  # fmt: skip
     rnd.known[lead.lead_id] = store.LeadRow(
@@ -183,7 +217,12 @@ def candidate_traces(attempts: tuple[domain.QueueAttempt, ...]) -> list[Candidat
 
 
 def assigned_event(
-    routing: Routing, lead: LeadToRoute, d: Assigned, assignment_id: str, now: datetime
+    routing: Routing,
+    lead: LeadToRoute,
+    d: Assigned,
+    assignment_id: str,
+    now: datetime,
+    config_version: int | None = None,
 ) -> LeadAssigned:
     profile = LeadProfile.model_validate(lead.profile)
     return LeadAssigned(
@@ -204,6 +243,8 @@ def assigned_event(
             strategy=d.choice.strategy,
             candidates=candidate_traces(d.attempts),
             explanation=d.trace,
+            account=d.account,
+            config_version=config_version,
         ),
     )
 
@@ -226,13 +267,17 @@ async def close_round(uow: UnitOfWork, rnd: RoutingRound) -> None:
         uow.emit(event, causationid=causation)
 
 
-async def retry_waiting(uow: UnitOfWork, routing: Routing, now: datetime, limit: int = 500) -> int:
+async def retry_waiting(
+    uow: UnitOfWork, source: RoutingSource, now: datetime, limit: int = 500
+) -> int:
     """Leads nobody could take are offered again (someone came online or freed capacity)."""
     await store.lock_routing(uow.conn)
     waiting = await store.load_waiting(uow.conn, limit)
     if not waiting:
         return 0
-    rnd = await open_round(uow, routing, now, [w.lead_id for w in waiting])
+    rnd = await open_round(
+        uow, source, now, [w.lead_id for w in waiting], [w.profile for w in waiting]
+    )
     for row in waiting:
         decide(rnd, LeadToRoute(row.lead_id, row.score, row.bucket, row.profile, row.captured_at))
     await close_round(uow, rnd)

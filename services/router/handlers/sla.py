@@ -20,6 +20,7 @@ from services.router.handlers.routing import (
     open_round,
     rep_ref,
 )
+from services.router.handlers.source import RoutingSource
 from shared.contracts import (
     ActivityKind,
     ContactSnapshot,
@@ -95,11 +96,14 @@ async def close_won_lost(
     await store.save_tally(uow.conn, tally)
 
 
-async def fire_due_warnings(uow: UnitOfWork, routing: Routing, now: datetime, limit: int) -> int:
+async def fire_due_warnings(
+    uow: UnitOfWork, source: RoutingSource, now: datetime, limit: int
+) -> int:
     """Warn the rep's followers that a lead's deadline is close; return the timers claimed."""
     timers = await store.claim_due_timers(uow.conn, [store.WARNING], now, limit)
     if not timers:
         return 0
+    routing = (await source.current(uow.conn)).routing
     ids = [t.lead_id for t in timers]
     clocks = await store.load_clocks(uow.conn, ids)
     leads = await store.load_leads(uow.conn, ids)
@@ -128,14 +132,15 @@ async def fire_due_warnings(uow: UnitOfWork, routing: Routing, now: datetime, li
 
 
 async def fire_due_breaches(
-    uow: UnitOfWork, routing: Routing, now: datetime, retry_after: timedelta, limit: int
+    uow: UnitOfWork, source: RoutingSource, now: datetime, retry_after: timedelta, limit: int
 ) -> int:
     """Announce each missed deadline and hand the lead over (or escalate it, or keep it);
     offer breached leads nobody could take again. Return the timers claimed."""
     kinds = [store.BREACH, store.HANDOVER]
     if not await store.has_due_timers(uow.conn, kinds, now):
         return 0
-    rnd = await open_round(uow, routing, now, [])  # the routing lock, then loads and cursors
+    rnd = await open_round(uow, source, now, [])  # the routing lock, the config, loads, cursors
+    routing = rnd.routing
     timers = await store.claim_due_timers(uow.conn, kinds, now, limit)
     ids = [t.lead_id for t in timers]
     clocks = await store.load_clocks(uow.conn, ids, lock=True)
@@ -162,7 +167,8 @@ async def fire_due_breaches(
             _hand_over(rnd, clock, lead, outcome)
             moves.append(
                 store.Reassignment(clock.lead_id, outcome.queue, outcome.rep_id,
-                                   outcome.clock.assignment_id, now, outcome.clock.due_at)
+                                   outcome.clock.assignment_id, now, outcome.clock.due_at,
+                                   rnd.version)
             )  # fmt: skip
             changed.append(outcome.clock)
             timers_next.extend(store.timers_for(outcome.clock))
@@ -207,6 +213,7 @@ def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: store.LeadRow, h: Hando
             strategy=h.strategy,
             candidates=candidate_traces(h.attempts),
             explanation=h.trace,
+            config_version=rnd.version,
         ),
         reassigned=True,
         attempt=h.clock.attempt,

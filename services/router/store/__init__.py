@@ -1,15 +1,28 @@
 """The router's tables; the only place with SQL.
 
 ``leads`` holds one row per decided lead, rep loads and queue cursors; ``sla`` the
-first-contact clocks and their durable timers; ``stats`` the per-rep counters.
+first-contact clocks and their durable timers; ``stats`` the per-rep counters; ``accounts``
+who owns which account's leads; ``config`` the routing config's versions and audit log.
 """
 
+from services.router.store.accounts import load_account_owners
+from services.router.store.config import (
+    AuditEntry,
+    ConfigVersion,
+    head_version,
+    last_file_version,
+    list_versions,
+    load_version,
+    read_audit,
+    save_version,
+)
 from services.router.store.leads import (
     ROUTING_LOCK,
     FirstContact,
     LeadDecision,
     LeadRow,
     Reassignment,
+    ScoreUpdate,
     StoredLoad,
     close_leads,
     forget_leads,
@@ -45,7 +58,9 @@ from services.router.store.sla import (
 from services.router.store.stats import COUNTERS, RepTally, rep_totals, save_tally
 
 __all__ = [
+    "AuditEntry",
     "BREACH",
+    "ConfigVersion",
     "COUNTERS",
     "HANDOVER",
     "ROUTING_LOCK",
@@ -55,6 +70,7 @@ __all__ = [
     "LeadRow",
     "Reassignment",
     "RepTally",
+    "ScoreUpdate",
     "StoredLoad",
     "Timer",
     "arm_timers",
@@ -65,13 +81,19 @@ __all__ = [
     "forget_leads",
     "get_lead",
     "has_due_timers",
+    "head_version",
+    "last_file_version",
+    "list_versions",
+    "load_account_owners",
     "load_clocks",
     "load_cursors",
     "load_leads",
     "load_rep_loads",
+    "load_version",
     "load_waiting",
     "lock_routing",
     "queue_counts",
+    "read_audit",
     "reassign_leads",
     "record_contacts",
     "release_load",
@@ -81,6 +103,7 @@ __all__ = [
     "save_decisions",
     "save_rep_loads",
     "save_tally",
+    "save_version",
     "timers_for",
     "update_scores",
 ]

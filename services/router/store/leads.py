@@ -107,22 +107,28 @@ class LeadDecision:
     decided_at: datetime
     assigned_at: datetime | None
     sla_due_at: datetime | None
+    email_domain: str | None = None
+    company_key: str | None = None
+    config_version: int | None = None
 
 
 _UPSERT_LEADS = text(
     "INSERT INTO leads (lead_id, status, queue, rep_id, assignment_id, rule, score, bucket,"
-    " profile, captured_at, decided_at, assigned_at, sla_due_at)"
+    " profile, captured_at, decided_at, assigned_at, sla_due_at, email_domain, company_key,"
+    " config_version)"
     " SELECT * FROM unnest(CAST(:lead_id AS uuid[]), CAST(:status AS text[]),"
     " CAST(:queue AS text[]), CAST(:rep_id AS text[]), CAST(:assignment_id AS uuid[]),"
     " CAST(:rule AS text[]), CAST(:score AS float8[]), CAST(:bucket AS text[]),"
     " CAST(:profile AS jsonb[]), CAST(:captured_at AS timestamptz[]),"
     " CAST(:decided_at AS timestamptz[]), CAST(:assigned_at AS timestamptz[]),"
-    " CAST(:sla_due_at AS timestamptz[]))"
+    " CAST(:sla_due_at AS timestamptz[]), CAST(:email_domain AS text[]),"
+    " CAST(:company_key AS text[]), CAST(:config_version AS int[]))"
     " ON CONFLICT (lead_id) DO UPDATE SET status = excluded.status, queue = excluded.queue,"
     " rep_id = excluded.rep_id, assignment_id = excluded.assignment_id, rule = excluded.rule,"
     " score = excluded.score, bucket = excluded.bucket, profile = excluded.profile,"
     " decided_at = excluded.decided_at, assigned_at = excluded.assigned_at,"
-    " sla_due_at = excluded.sla_due_at"
+    " sla_due_at = excluded.sla_due_at, email_domain = excluded.email_domain,"
+    " company_key = excluded.company_key, config_version = excluded.config_version"
 )
 
 
@@ -137,25 +143,37 @@ async def save_decisions(conn: AsyncConnection, decisions: Sequence[LeadDecision
     await conn.execute(_UPSERT_LEADS, cols)
 
 
-async def update_scores(
-    conn: AsyncConnection, updates: Sequence[tuple[str, float, str, Mapping[str, Any]]]
-) -> None:
-    """Keep score, bucket and profile current for leads whose owner does not change."""
+@dataclass(frozen=True)
+class ScoreUpdate:
+    lead_id: str
+    score: float
+    bucket: str
+    profile: Mapping[str, Any]
+    email_domain: str | None
+    company_key: str | None
+
+
+async def update_scores(conn: AsyncConnection, updates: Sequence[ScoreUpdate]) -> None:
+    """Keep score, bucket, profile and account keys current for leads whose owner does not
+    change."""
     if not updates:
         return
     await conn.execute(
         text(
-            "UPDATE leads SET score = u.score, bucket = u.bucket, profile = u.profile"
+            "UPDATE leads SET score = u.score, bucket = u.bucket, profile = u.profile,"
+            " email_domain = u.domain, company_key = u.company"
             " FROM unnest(CAST(:ids AS uuid[]), CAST(:scores AS float8[]),"
-            " CAST(:buckets AS text[]), CAST(:profiles AS jsonb[]))"
-            " AS u(id, score, bucket, profile)"
+            " CAST(:buckets AS text[]), CAST(:profiles AS jsonb[]), CAST(:domains AS text[]),"
+            " CAST(:companies AS text[])) AS u(id, score, bucket, profile, domain, company)"
             " WHERE leads.lead_id = u.id"
         ),
         {
-            "ids": [u[0] for u in updates],
-            "scores": [u[1] for u in updates],
-            "buckets": [u[2] for u in updates],
-            "profiles": [orjson.dumps(u[3]).decode() for u in updates],
+            "ids": [u.lead_id for u in updates],
+            "scores": [u.score for u in updates],
+            "buckets": [u.bucket for u in updates],
+            "profiles": [orjson.dumps(u.profile).decode() for u in updates],
+            "domains": [u.email_domain for u in updates],
+            "companies": [u.company_key for u in updates],
         },
     )
 
@@ -244,6 +262,7 @@ class Reassignment:
     assignment_id: str
     assigned_at: datetime
     sla_due_at: datetime | None
+    config_version: int | None = None
 
 
 async def reassign_leads(conn: AsyncConnection, moves: Sequence[Reassignment]) -> None:
@@ -253,10 +272,12 @@ async def reassign_leads(conn: AsyncConnection, moves: Sequence[Reassignment]) -
     await conn.execute(
         text(
             "UPDATE leads SET queue = m.queue, rep_id = m.rep, assignment_id = m.assignment,"
-            " assigned_at = m.at, decided_at = m.at, sla_due_at = m.due, contacted_at = NULL"
+            " assigned_at = m.at, decided_at = m.at, sla_due_at = m.due, contacted_at = NULL,"
+            " config_version = m.version"
             " FROM unnest(CAST(:ids AS uuid[]), CAST(:queues AS text[]), CAST(:reps AS text[]),"
             " CAST(:assignments AS uuid[]), CAST(:ats AS timestamptz[]),"
-            " CAST(:dues AS timestamptz[])) AS m(id, queue, rep, assignment, at, due)"
+            " CAST(:dues AS timestamptz[]), CAST(:versions AS int[]))"
+            " AS m(id, queue, rep, assignment, at, due, version)"
             " WHERE leads.lead_id = m.id"
         ),
         {
@@ -266,6 +287,7 @@ async def reassign_leads(conn: AsyncConnection, moves: Sequence[Reassignment]) -
             "assignments": [m.assignment_id for m in moves],
             "ats": [m.assigned_at for m in moves],
             "dues": [m.sla_due_at for m in moves],
+            "versions": [m.config_version for m in moves],
         },
     )
 
@@ -288,7 +310,8 @@ async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None
         await conn.execute(
             text(
                 "SELECT lead_id, status, queue, rep_id, assignment_id, rule, score, bucket,"
-                " decided_at, assigned_at, sla_due_at, contacted_at, closed_at FROM leads"
+                " decided_at, assigned_at, sla_due_at, contacted_at, closed_at, config_version"
+                " FROM leads"
                 " WHERE lead_id = :id"
             ),
             {"id": lead_id},
@@ -297,7 +320,8 @@ async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None
     if row is None:
         return None
     keys = ("lead_id", "status", "queue", "rep_id", "assignment_id", "rule", "score", "bucket",
-            "decided_at", "assigned_at", "sla_due_at", "contacted_at", "closed_at")  # fmt: skip
+            "decided_at", "assigned_at", "sla_due_at", "contacted_at", "closed_at",
+            "config_version")  # fmt: skip
     out = dict(zip(keys, row, strict=True))
     out["lead_id"] = str(out["lead_id"])
     out["assignment_id"] = str(out["assignment_id"]) if out["assignment_id"] else None

@@ -17,7 +17,7 @@ from services.router.config import (
     parse_duration,
     to_domain,
 )
-from services.router.domain import DateRange, Escalation, SlaPolicy, WorkingHours
+from services.router.domain import DateRange, Escalation, OwnerMatch, SlaPolicy, WorkingHours
 from shared.conditions import ALWAYS, Leaf
 from shared.config import ConfigError, validate_section
 
@@ -421,3 +421,60 @@ def test_durations_without_a_unit_or_with_an_unknown_one_are_refused(text: str) 
 )
 def test_duration_text_is_the_shortest_spelling(seconds: int, text: str) -> None:
     assert duration_text(timedelta(seconds=seconds)) == text
+
+
+@pytest.mark.parametrize(
+    ("routing_level", "queue_level", "default", "fashion_uk"),
+    [
+        (..., ..., None, None),
+        (["email_domain", "company"], ..., OwnerMatch(("email_domain", "company")), None),
+        (
+            {"by": ["Company"], "owner_is": "contacted"},
+            [],
+            OwnerMatch(("company",), "contacted"),
+            OwnerMatch(()),
+        ),
+        (False, ["email_domain"], OwnerMatch(()), OwnerMatch(("email_domain",))),
+    ],
+)
+def test_owner_match_is_set_for_every_queue_or_one_queue(
+    routing_level: Any, queue_level: Any, default: Any, fashion_uk: Any
+) -> None:
+    data = copy.deepcopy(VALID)
+    if routing_level is not ...:
+        data["owner_match"] = routing_level
+    if queue_level is not ...:
+        data["queues"][0]["owner_match"] = queue_level
+    routing = to_domain(validate(data))
+    assert routing.owner_match == default
+    assert routing.queues["fashion-uk"].owner_match == fashion_uk
+    assert routing.queues["general-global"].owner_match is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ("owner_match",),
+            ["email_domain", "phone"],
+            "routing.owner_match.by[1]: unknown account key 'phone'; use email_domain or company",
+        ),
+        (
+            ("queues", 0, "owner_match"),
+            ["company", "company"],
+            "routing.queues[0].owner_match.by: account key listed twice: company",
+        ),
+        (
+            ("owner_match",),
+            {"by": ["company"], "owner_is": "emailed"},
+            "routing.owner_match.owner_is: Input should be 'assigned' or 'contacted'",
+        ),
+        (("owner_match",), "company", "routing.owner_match: Input should be a valid dictionary"),
+    ],
+)
+def test_owner_match_problems_are_named_at_their_key(
+    path: tuple[str | int, ...], value: Any, message: str
+) -> None:
+    with pytest.raises(ConfigError) as exc:
+        validate(with_change(path, value))
+    assert message in str(exc.value)

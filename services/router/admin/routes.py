@@ -1,0 +1,324 @@
+"""The admin API's routes; refusals are mapped to HTTP in one place, :func:`_refusal`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.router import handlers, store
+from services.router.admin.access import Writer, WriterDep, etag
+from services.router.admin.schema import (
+    MAX_VERSION,
+    AuditOut,
+    ConfigOut,
+    RollbackIn,
+    RulesIn,
+    VersionOut,
+    WriteOut,
+    body_schema,
+)
+from services.router.config import QueueModel, RepModel
+from services.router.config.changes import (
+    Change,
+    ChangeAvailability,
+    CreateQueue,
+    CreateRep,
+    DeleteQueue,
+    DeleteRep,
+    ReplaceQueue,
+    ReplaceRep,
+    ReplaceRules,
+)
+from services.router.handlers.config import ChangeRejected, Outcome, StaleVersion, UnknownVersion
+from shared.config import ConfigError
+from shared.contracts.envelope import now_utc
+from shared.db.uow import UnitOfWork
+from shared.http import ApiError
+from shared.service import Runtime, RuntimeDep
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong bearer token (or, with no token set, not loopback)"},
+    409: {"description": "If-Match names a version that is no longer in force, or it exists"},
+    422: {"description": "Invalid change (each problem at its key) or missing X-Actor"},
+}
+
+
+def _refusal(exc: Exception) -> ApiError:
+    """Every admin refusal's HTTP answer, in one place."""
+    if isinstance(exc, StaleVersion):
+        message = f"{exc}; read it again (GET /v1/admin/config) and retry"
+        etag = {"ETag": f'"{exc.current}"'} if exc.current is not None else None
+        return ApiError(409, "stale_version", message, headers=etag)
+    if isinstance(exc, ChangeRejected):
+        refused = exc.refused
+        problems = [{"field": p.path, "problem": p.message} for p in refused.problems]
+        if refused.reason == "not_found":
+            return ApiError(404, "not_found", str(exc))
+        if refused.reason == "exists":
+            return ApiError(409, "already_exists", str(exc), problems)
+        return ApiError(422, "invalid_config", str(exc), problems)
+    if isinstance(exc, UnknownVersion):
+        return ApiError(404, "unknown_version", str(exc))
+    if isinstance(exc, ConfigError):
+        return ApiError(422, "invalid_config_file", str(exc))
+    raise exc
+
+
+Write = Callable[[UnitOfWork], Awaitable[Outcome]]
+
+
+async def _write(runtime: Runtime, response: Response, write: Write) -> WriteOut:
+    uow = runtime.uow()
+    try:
+        async with uow:
+            outcome = await write(uow)
+            await uow.commit()
+    except (StaleVersion, ChangeRejected, UnknownVersion, ConfigError) as exc:
+        raise _refusal(exc) from None
+    etag(response, outcome.version)
+    return WriteOut.of(outcome)
+
+
+async def _change(runtime: Runtime, response: Response, who: Writer, change: Change) -> WriteOut:
+    async def write(uow: UnitOfWork) -> Outcome:
+        return await handlers.change_config(
+            uow, change, actor=who.actor, reason=who.reason, expected=who.expected, now=now_utc()
+        )
+
+    return await _write(runtime, response, write)
+
+
+# --- reads ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/config", response_model=ConfigOut, summary="The routing config in force, with its version"
+)
+async def read_config(runtime: RuntimeDep, response: Response) -> ConfigOut:
+    async with runtime.engine.connect() as conn:
+        number = await store.head_version(conn)
+        version = await store.load_version(conn, number) if number is not None else None
+    if version is None:
+        raise ApiError(404, "no_config", "no routing config version is stored yet")
+    etag(response, version.version)
+    return ConfigOut.of(version)
+
+
+@router.get(
+    "/config/versions", response_model=list[VersionOut], summary="Config versions, newest first"
+)
+async def list_versions(
+    runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[VersionOut]:
+    async with runtime.engine.connect() as conn:
+        versions = await store.list_versions(conn, limit)
+    return [VersionOut.of(v) for v in versions]
+
+
+@router.get("/config/versions/{version}", response_model=ConfigOut, summary="One version, whole")
+async def read_version(
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)], runtime: RuntimeDep
+) -> ConfigOut:
+    async with runtime.engine.connect() as conn:
+        stored = await store.load_version(conn, version)
+    if stored is None:
+        raise ApiError(404, "unknown_version", f"no routing config version {version}")
+    return ConfigOut.of(stored)
+
+
+@router.get("/audit", response_model=list[AuditOut], summary="Config changes, newest first")
+async def read_audit(
+    runtime: RuntimeDep,
+    target: Annotated[
+        str | None, Query(description="rep:ana, queue:fashion-uk, rules, config; or rep, queue")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Changes at or after (ISO 8601)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditOut]:
+    async with runtime.engine.connect() as conn:
+        entries = await store.read_audit(conn, target, since, limit)
+    return [AuditOut.of(e) for e in entries]
+
+
+# --- reps -------------------------------------------------------------------------------
+
+RepBody = Annotated[dict[str, Any], Body(description="A rep, as in the config file")]
+
+
+@router.post(
+    "/reps",
+    response_model=WriteOut,
+    status_code=201,
+    responses=WRITE_ERRORS,
+    openapi_extra=body_schema(RepModel),
+    summary="Add a rep",
+)
+async def create_rep(
+    body: RepBody, who: WriterDep, runtime: RuntimeDep, response: Response
+) -> WriteOut:
+    return await _change(runtime, response, who, CreateRep(body))
+
+
+@router.put(
+    "/reps/{rep_id}",
+    response_model=WriteOut,
+    responses=WRITE_ERRORS,
+    openapi_extra=body_schema(RepModel),
+    summary="Replace a rep (its id stays)",
+)
+async def replace_rep(
+    rep_id: str, body: RepBody, who: WriterDep, runtime: RuntimeDep, response: Response
+) -> WriteOut:
+    return await _change(runtime, response, who, ReplaceRep(rep_id, body))
+
+
+@router.delete(
+    "/reps/{rep_id}",
+    response_model=WriteOut,
+    responses=WRITE_ERRORS,
+    summary="Remove a rep no queue names any more",
+)
+async def delete_rep(
+    rep_id: str, who: WriterDep, runtime: RuntimeDep, response: Response
+) -> WriteOut:
+    return await _change(runtime, response, who, DeleteRep(rep_id))
+
+
+class AvailabilityIn(BaseModel):
+    """Only the fields given change; null removes one (working_hours: null = always at work)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    online: bool | None = Field(None, description="The online/offline toggle")
+    timezone: str | None = Field(None, description="IANA time zone")
+    working_hours: dict[str, Any] | None = Field(None, description="{days, start, end}")
+    holidays: list[str] | None = Field(None, description="Local dates, YYYY-MM-DD")
+    out_of_office: list[dict[str, Any]] | None = Field(None, description="[{from, to}]")
+
+
+@router.patch(
+    "/reps/{rep_id}/availability",
+    response_model=WriteOut,
+    responses=WRITE_ERRORS,
+    openapi_extra=body_schema(AvailabilityIn),
+    summary="Change a rep's availability: online, hours, time zone, holidays, absences",
+)
+async def change_availability(
+    rep_id: str,
+    body: Annotated[dict[str, Any], Body()],
+    who: WriterDep,
+    runtime: RuntimeDep,
+    response: Response,
+) -> WriteOut:
+    return await _change(runtime, response, who, ChangeAvailability(rep_id, body))
+
+
+# --- queues and rules ---------------------------------------------------------------------
+
+QueueBody = Annotated[dict[str, Any], Body(description="A queue, as in the config file")]
+
+
+@router.post(
+    "/queues",
+    response_model=WriteOut,
+    status_code=201,
+    responses=WRITE_ERRORS,
+    openapi_extra=body_schema(QueueModel),
+    summary="Add a queue",
+)
+async def create_queue(
+    body: QueueBody, who: WriterDep, runtime: RuntimeDep, response: Response
+) -> WriteOut:
+    return await _change(runtime, response, who, CreateQueue(body))
+
+
+@router.put(
+    "/queues/{name}",
+    response_model=WriteOut,
+    responses=WRITE_ERRORS,
+    openapi_extra=body_schema(QueueModel),
+    summary="Replace a queue (its name stays)",
+)
+async def replace_queue(
+    name: str, body: QueueBody, who: WriterDep, runtime: RuntimeDep, response: Response
+) -> WriteOut:
+    return await _change(runtime, response, who, ReplaceQueue(name, body))
+
+
+@router.delete(
+    "/queues/{name}",
+    response_model=WriteOut,
+    responses=WRITE_ERRORS,
+    summary="Remove a queue no rule, fallback or escalation names any more",
+)
+async def delete_queue(
+    name: str, who: WriterDep, runtime: RuntimeDep, response: Response
+) -> WriteOut:
+    return await _change(runtime, response, who, DeleteQueue(name))
+
+
+@router.put(
+    "/rules",
+    response_model=WriteOut,
+    responses=WRITE_ERRORS,
+    summary="Replace the ordered rules (and the default queue, when given)",
+)
+async def replace_rules(
+    body: RulesIn, who: WriterDep, runtime: RuntimeDep, response: Response
+) -> WriteOut:
+    change = ReplaceRules(body.rules, body.default_queue)
+    return await _change(runtime, response, who, change)
+
+
+# --- the whole config -----------------------------------------------------------------------
+
+
+@router.post(
+    "/config:reload",
+    response_model=WriteOut,
+    responses=WRITE_ERRORS,
+    summary="Re-read the YAML file now; its routing section replaces the config in force",
+)
+async def reload_config(who: WriterDep, runtime: RuntimeDep, response: Response) -> WriteOut:
+    path = runtime.settings.config_file
+
+    async def write(uow: UnitOfWork) -> Outcome:
+        return await handlers.import_file(
+            uow,
+            path,
+            actor=who.actor,
+            reason=who.reason,
+            expected=who.expected,
+            now=now_utc(),
+            on_start=False,
+        )
+
+    return await _write(runtime, response, write)
+
+
+@router.post(
+    "/config:rollback",
+    response_model=WriteOut,
+    responses=WRITE_ERRORS,
+    summary="Put an earlier version's config back in force, as a new version",
+)
+async def rollback_config(
+    body: RollbackIn, who: WriterDep, runtime: RuntimeDep, response: Response
+) -> WriteOut:
+    async def write(uow: UnitOfWork) -> Outcome:
+        return await handlers.rollback_config(
+            uow,
+            body.version,
+            actor=who.actor,
+            reason=who.reason,
+            expected=who.expected,
+            now=now_utc(),
+        )
+
+    return await _write(runtime, response, write)
