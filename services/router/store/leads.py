@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.router.domain import RepLoad
+from shared.db.columns import column_params
 
 ROUTING_LOCK = 7_340_001  # pg_advisory_xact_lock key: one routing decision-maker at a time
 
@@ -167,14 +168,15 @@ async def update_scores(conn: AsyncConnection, updates: Sequence[ScoreUpdate]) -
             " CAST(:companies AS text[])) AS u(id, score, bucket, profile, domain, company)"
             " WHERE leads.lead_id = u.id"
         ),
-        {
-            "ids": [u.lead_id for u in updates],
-            "scores": [u.score for u in updates],
-            "buckets": [u.bucket for u in updates],
-            "profiles": [orjson.dumps(u.profile).decode() for u in updates],
-            "domains": [u.email_domain for u in updates],
-            "companies": [u.company_key for u in updates],
-        },
+        column_params(
+            updates,
+            ids="lead_id",
+            scores="score",
+            buckets="bucket",
+            profiles=lambda u: orjson.dumps(u.profile).decode(),
+            domains="email_domain",
+            companies="company_key",
+        ),
     )
 
 
@@ -280,15 +282,16 @@ async def reassign_leads(conn: AsyncConnection, moves: Sequence[Reassignment]) -
             " AS m(id, queue, rep, assignment, at, due, version)"
             " WHERE leads.lead_id = m.id"
         ),
-        {
-            "ids": [m.lead_id for m in moves],
-            "queues": [m.queue for m in moves],
-            "reps": [m.rep_id for m in moves],
-            "assignments": [m.assignment_id for m in moves],
-            "ats": [m.assigned_at for m in moves],
-            "dues": [m.sla_due_at for m in moves],
-            "versions": [m.config_version for m in moves],
-        },
+        column_params(
+            moves,
+            ids="lead_id",
+            queues="queue",
+            reps="rep_id",
+            assignments="assignment_id",
+            ats="assigned_at",
+            dues="sla_due_at",
+            versions="config_version",
+        ),
     )
 
 

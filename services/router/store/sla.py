@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.router.domain import SlaClock
+from shared.db.columns import column_params
 
 WARNING, BREACH, HANDOVER = "warning", "breach", "handover"
 
@@ -75,21 +76,22 @@ async def save_clocks(conn: AsyncConnection, clocks: Sequence[SlaClock]) -> None
             " warn_at = excluded.warn_at, status = excluded.status,"
             " contacted_at = excluded.contacted_at"
         ),
-        {
-            "lead_id": [c.lead_id for c in clocks],
-            "queue": [c.queue for c in clocks],
-            "bucket": [c.bucket for c in clocks],
-            "rep_id": [c.rep_id for c in clocks],
-            "assignment_id": [c.assignment_id for c in clocks],
-            "attempt": [c.attempt for c in clocks],
-            "owners": [orjson.dumps(list(c.owners)).decode() for c in clocks],
-            "escalated": [c.escalated for c in clocks],
-            "started_at": [c.started_at for c in clocks],
-            "due_at": [c.due_at for c in clocks],
-            "warn_at": [c.warn_at for c in clocks],
-            "status": [c.status for c in clocks],
-            "contacted_at": [c.contacted_at for c in clocks],
-        },
+        column_params(
+            clocks,
+            lead_id="lead_id",
+            queue="queue",
+            bucket="bucket",
+            rep_id="rep_id",
+            assignment_id="assignment_id",
+            attempt="attempt",
+            owners=lambda c: orjson.dumps(list(c.owners)).decode(),
+            escalated="escalated",
+            started_at="started_at",
+            due_at="due_at",
+            warn_at="warn_at",
+            status="status",
+            contacted_at="contacted_at",
+        ),
     )
 
 
@@ -121,12 +123,7 @@ async def arm_timers(conn: AsyncConnection, timers: Sequence[Timer]) -> None:
             " ON CONFLICT (lead_id, kind) DO UPDATE SET attempt = excluded.attempt,"
             " due_at = excluded.due_at"
         ),
-        {
-            "ids": [t.lead_id for t in timers],
-            "kinds": [t.kind for t in timers],
-            "attempts": [t.attempt for t in timers],
-            "dues": [t.due_at for t in timers],
-        },
+        column_params(timers, ids="lead_id", kinds="kind", attempts="attempt", dues="due_at"),
     )
 
 
