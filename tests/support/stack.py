@@ -39,22 +39,37 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
 async def running_stack(
     database_url: str, broker: EmbeddedKafka, home: Path, config_file: Path
 ) -> AsyncIterator[Stack]:
-    stack = Stack(
-        UpOptions(
-            home=home,
-            config_file=config_file,
-            capture_port=free_port_block(),
-            database_url=database_url,
-            kafka_bootstrap=broker.bootstrap,
-            partitions=3,
-            ready_timeout=60,
-            extra_env={"LEADFLOW_LOG_LEVEL": "INFO"},
+    for attempt in range(3):
+        stack = Stack(
+            UpOptions(
+                home=home,
+                config_file=config_file,
+                capture_port=free_port_block(),
+                database_url=database_url,
+                kafka_bootstrap=broker.bootstrap,
+                partitions=3,
+                ready_timeout=60,
+                extra_env={"LEADFLOW_LOG_LEVEL": "INFO"},
+            )
         )
-    )
+        try:
+            await asyncio.to_thread(stack.start_infrastructure)
+            await asyncio.to_thread(stack.start_services)
+            await asyncio.to_thread(stack.wait_ready)
+        except SystemExit:
+            await asyncio.to_thread(stack.stop)
+            # a port of the block was taken between the check and the bind: another block
+            if attempt == 2 or not _lost_a_port(home):
+                raise
+            continue
+        break
     try:
-        await asyncio.to_thread(stack.start_infrastructure)
-        await asyncio.to_thread(stack.start_services)
-        await asyncio.to_thread(stack.wait_ready)
         yield stack
     finally:
         await asyncio.to_thread(stack.stop)
+
+
+def _lost_a_port(home: Path) -> bool:
+    return any(
+        "address already in use" in log.read_text(errors="replace") for log in home.glob("*.log")
+    )
