@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from leadflow.embedded import EMBEDDED_PARTITIONS
 from shared.config import DEFAULT_CONFIG_FILE, ConfigError
 
 
@@ -23,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--pg-port", type=int, default=54329)
     up.add_argument("--database-url", help="use this PostgreSQL instead of the embedded one")
     up.add_argument("--kafka-bootstrap", help="use this Kafka instead of the embedded broker")
-    up.add_argument("--partitions", type=int, default=6)
+    up.add_argument(
+        "--partitions", type=int, default=EMBEDDED_PARTITIONS,
+        help="partitions of each topic when the topics are created",
+    )  # fmt: skip
     up.add_argument(
         "--webhook-sink-port", type=int, default=8099,
         help="demo webhook receiver (the example subscription points here); 0 to skip",
@@ -250,7 +254,9 @@ def _add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=30.0,
         help="then seconds to wait for the assignment webhooks",
     )
-    bench.add_argument("--partitions", type=int, default=6, help="embedded topics' partitions")
+    bench.add_argument(
+        "--partitions", type=int, default=EMBEDDED_PARTITIONS, help="embedded topics' partitions"
+    )
     bench.add_argument("--out", type=Path, help="JSON file (default bench-<UTC time>.json)")
     bench.add_argument(
         "--keep-home", action="store_true", help="keep the embedded stack's data and logs"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, port_open
+from leadflow.embedded import EMBEDDED_PARTITIONS, EmbeddedKafka, EmbeddedPostgres, port_open
 from leadflow.services import DEFAULT_PORTS, available_services, service_entry
 from shared.bus.admin import ensure_topics_with_retry
 from shared.config import ServiceSettings
@@ -35,7 +35,7 @@ class UpOptions:
     pg_port: int = 54329
     database_url: str | None = None  # use an external PostgreSQL instead of the embedded one
     kafka_bootstrap: str | None = None  # use an external Kafka instead of the embedded one
-    partitions: int = 6
+    partitions: int = EMBEDDED_PARTITIONS
     ready_timeout: float = 90.0
     sink_port: int | None = None  # run the demo webhook receiver on this port
     extra_env: dict[str, str] = field(default_factory=dict)

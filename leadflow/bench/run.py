@@ -34,6 +34,7 @@ from leadflow.bench.resources import Watched, peak_rss_mib
 from leadflow.bench.scenarios import Scenario, Tick, Waits, run_scenario
 from leadflow.bench.stats import median_of_runs
 from leadflow.bench.target import EmbeddedTarget, Target, external_target
+from leadflow.embedded import EMBEDDED_PARTITIONS
 from shared.config import ServiceSettings
 
 SCENARIOS = ("single", "single-max", "batch-max")
@@ -58,7 +59,7 @@ class BenchOptions:
     commits: int = 500
     decision_timeout: float = 60.0
     webhook_timeout: float = 30.0
-    partitions: int = 6
+    partitions: int = EMBEDDED_PARTITIONS
     out: Path | None = None
     target_capture: str | None = None
     bootstrap: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -68,7 +68,7 @@ async def capture_leads(
             if keys[i] in existing:
                 continue
             if keys[i] not in fresh:
-                for rule_key in keys_of(rules, asdict(lead)):
+                for rule_key in keys_of(rules, lead.as_profile()):
                     if rule_key in rule_owner:  # another new lead of this batch, by a rule
                         keys[i], via[i] = rule_owner[rule_key], rule_key.split(":", 1)[0]
                         break
@@ -78,7 +78,7 @@ async def capture_leads(
                 fresh[key] = replace(fresh[key], profile=profile, phone=profile.get("phone"))
             else:
                 fresh[key] = store.NewLead(
-                    str(uuid.uuid4()), lead.email, lead.phone, lead.source, asdict(lead)
+                    str(uuid.uuid4()), lead.email, lead.phone, lead.source, lead.as_profile()
                 )
                 for rule_key in keys_of(rules, fresh[key].profile):
                     rule_owner.setdefault(rule_key, key)
@@ -124,7 +124,7 @@ async def _match_by_rules(
     candidates = {
         i: rule_keys
         for i, lead in enumerate(leads)
-        if keys[i] not in existing and (rule_keys := keys_of(rules, asdict(lead)))
+        if keys[i] not in existing and (rule_keys := keys_of(rules, lead.as_profile()))
     }
     if not candidates:
         return

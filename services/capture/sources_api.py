@@ -72,7 +72,7 @@ _COMMON: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_catalog(runtime: RuntimeDep) -> Catalog:
+async def get_catalog(runtime: RuntimeDep) -> Catalog:
     catalog: Catalog = runtime.state["sources"]
     return catalog
 

@@ -11,6 +11,36 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.router.domain import AccountKey, AccountOwner
 
 
+def _owners_of(field: str, column: str, param: str) -> str:
+    """Per wanted value of ``column``: its distinct reps by a loose index scan (one probe per
+    rep, not a read of every lead), then each rep's first assignment and whether one of
+    their leads was reached, one index probe each (see migration 0005)."""
+    return (
+        f"SELECT '{field}', r.v, r.rep_id,"
+        f" (SELECT min(assigned_at) FROM leads WHERE {column} = r.v AND rep_id = r.rep_id),"
+        f" EXISTS (SELECT 1 FROM leads WHERE {column} = r.v AND rep_id = r.rep_id"
+        f" AND contacted_at IS NOT NULL)"
+        f" FROM {param}_reps AS r WHERE r.rep_id IS NOT NULL"
+    )
+
+
+def _reps_of(column: str, param: str) -> str:
+    first = f"(SELECT min(rep_id) FROM leads WHERE {column} = v.v AND rep_id IS NOT NULL)"
+    after = f"(SELECT min(rep_id) FROM leads WHERE {column} = r.v AND rep_id > r.rep_id)"
+    return (
+        f"{param}_reps(v, rep_id) AS ("
+        f" SELECT v.v, {first} FROM unnest(CAST(:{param} AS text[])) AS v(v)"
+        f" UNION ALL SELECT r.v, {after} FROM {param}_reps AS r WHERE r.rep_id IS NOT NULL)"
+    )
+
+
+_OWNERS = text(
+    f"WITH RECURSIVE {_reps_of('email_domain', 'domains')}, {_reps_of('company_key', 'companies')}"
+    f" {_owners_of('email_domain', 'email_domain', 'domains')}"
+    f" UNION ALL {_owners_of('company', 'company_key', 'companies')}"
+)
+
+
 async def load_account_owners(
     conn: AsyncConnection, keys: Iterable[AccountKey]
 ) -> dict[AccountKey, tuple[AccountOwner, ...]]:
@@ -21,20 +51,7 @@ async def load_account_owners(
     companies = sorted(v for f, v in wanted if f == "company")
     if not domains and not companies:
         return {}
-    rows = await conn.execute(
-        text(
-            "SELECT 'email_domain', email_domain, rep_id, min(assigned_at),"
-            " bool_or(contacted_at IS NOT NULL) FROM leads"
-            " WHERE email_domain = ANY(CAST(:domains AS text[])) AND rep_id IS NOT NULL"
-            " GROUP BY email_domain, rep_id"
-            " UNION ALL"
-            " SELECT 'company', company_key, rep_id, min(assigned_at),"
-            " bool_or(contacted_at IS NOT NULL) FROM leads"
-            " WHERE company_key = ANY(CAST(:companies AS text[])) AND rep_id IS NOT NULL"
-            " GROUP BY company_key, rep_id"
-        ),
-        {"domains": domains, "companies": companies},
-    )
+    rows = await conn.execute(_OWNERS, {"domains": domains, "companies": companies})
     owners: dict[AccountKey, list[AccountOwner]] = {}
     for field, value, rep_id, since, contacted in rows:
         owners.setdefault((field, value), []).append(AccountOwner(rep_id, since, contacted))
