@@ -18,8 +18,10 @@ def _owners_of(field: str, column: str, param: str) -> str:
     return (
         f"SELECT '{field}', r.v, r.rep_id,"
         f" (SELECT min(assigned_at) FROM leads WHERE {column} = r.v AND rep_id = r.rep_id),"
-        f" EXISTS (SELECT 1 FROM leads WHERE {column} = r.v AND rep_id = r.rep_id"
-        f" AND contacted_at IS NOT NULL)"
+        # a LIMIT 1 probe, not EXISTS: PostgreSQL turns EXISTS into one hashed scan of the
+        # whole table
+        f" COALESCE((SELECT true FROM leads WHERE {column} = r.v AND rep_id = r.rep_id"
+        f" AND contacted_at IS NOT NULL LIMIT 1), false)"
         f" FROM {param}_reps AS r WHERE r.rep_id IS NOT NULL"
     )
 
