@@ -36,6 +36,12 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1, description="Partitions for new topics")
     kafka_replication: int = Field(default=1, ge=1, description="Replication for new topics")
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=500)
+    kafka_fetch_min_bytes: int = Field(
+        default=1,
+        ge=1,
+        description="A fetch waits (up to the max wait) until this much is there: more than"
+        " 1 makes batches bigger under load, for a little latency when the load is light",
+    )
     kafka_session_timeout_ms: int = Field(
         default=10_000,
         ge=1000,

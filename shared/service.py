@@ -129,6 +129,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     topics=tuple(spec.consumes),
                     bootstrap=settings.kafka_bootstrap,
                     fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                    fetch_min_bytes=settings.kafka_fetch_min_bytes,
                     max_batch=settings.kafka_max_batch,
                     session_timeout_ms=settings.kafka_session_timeout_ms,
                     heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,

@@ -1,7 +1,8 @@
 """The notifier's use cases for consumed events: plan one webhook delivery per subscriber.
 
 Consumed events only plan deliveries (rows in ``deliveries``, written in the consumer's
-batch transaction); the delivery worker (:mod:`services.notifier.delivery`) sends them.
+batch transaction, leased for their first attempt); once that commits they are handed to the
+delivery worker (:mod:`services.notifier.delivery`) in memory, which sends them at once.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from services.notifier import domain, store
+from services.notifier.handoff import DeliveryHandoff
 from shared.bus.consumer import BatchHandler
 from shared.contracts import (
     LeadAssigned,
@@ -61,8 +63,11 @@ def plan_deliveries(env: Envelope, rules: domain.NotifierRules) -> list[store.Ne
     ]
 
 
-def make_batch_handler(rules: domain.NotifierRules) -> BatchHandler:
-    """The consumer's batch handler: plan every event's deliveries, insert them at once."""
+def make_batch_handler(
+    rules: domain.NotifierRules, handoff: DeliveryHandoff, lease_s: float
+) -> BatchHandler:
+    """The consumer's batch handler: plan every event's deliveries, insert them at once and
+    hand the new ones to the delivery worker when the batch commits."""
 
     async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
         planned: list[store.NewDelivery] = []
@@ -70,7 +75,9 @@ def make_batch_handler(rules: domain.NotifierRules) -> BatchHandler:
             handler = HANDLERS.get(type(env.data))
             if handler is not None:
                 planned.extend(handler(env, rules))
-        await store.insert_deliveries(uow.conn, planned)
+        leased = await store.insert_deliveries(uow.conn, planned, lease_s)
+        if leased:
+            uow.after_commit(lambda: handoff.put(leased))
 
     return handle
 

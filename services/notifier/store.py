@@ -77,13 +77,17 @@ class DeliveryUpdate:
     delivered_at: datetime | None = None
 
 
+# New deliveries are leased for their first attempt at once: the consumer hands them to
+# the worker in memory (services.notifier.handoff), and the claim query only sees them if
+# that attempt never settles.
 _INSERT_DELIVERIES = text(
-    "INSERT INTO deliveries"
-    " (delivery_id, subscription, event_id, event_type, lead_id, url, body, next_attempt_at)"
-    " SELECT u.*, now() FROM unnest(CAST(:ids AS uuid[]), CAST(:subs AS text[]),"
+    "INSERT INTO deliveries (delivery_id, subscription, event_id, event_type, lead_id, url,"
+    " body, attempts, next_attempt_at)"
+    " SELECT u.*, 1, now() + make_interval(secs => :lease_s)"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:subs AS text[]),"
     " CAST(:event_ids AS text[]), CAST(:types AS text[]), CAST(:leads AS text[]),"
     " CAST(:urls AS text[]), CAST(:bodies AS bytea[])) AS u"
-    " ON CONFLICT (subscription, event_id) DO NOTHING"
+    " ON CONFLICT (subscription, event_id) DO NOTHING RETURNING delivery_id"
 )
 _CLAIM_DUE = text(
     "WITH due AS ("
@@ -139,23 +143,39 @@ _RETRY = text(
 _STATUS = text("SELECT status FROM deliveries WHERE delivery_id = :id")
 
 
-async def insert_deliveries(conn: AsyncConnection, rows: Sequence[NewDelivery]) -> None:
-    """Insert planned deliveries in one statement; one already planned for the pair is kept."""
+async def insert_deliveries(
+    conn: AsyncConnection, rows: Sequence[NewDelivery], lease_s: float
+) -> list[ClaimedDelivery]:
+    """Insert planned deliveries in one statement, leased for their first attempt; return
+    those that are new (one already planned for the pair is kept, and not returned)."""
     if not rows:
-        return
-    await conn.execute(
-        _INSERT_DELIVERIES,
-        column_params(
-            rows,
-            ids="delivery_id",
-            subs="subscription",
-            event_ids="event_id",
-            types="event_type",
-            leads="lead_id",
-            urls="url",
-            bodies="body",
-        ),
+        return []
+    params: dict[str, Any] = column_params(
+        rows,
+        ids="delivery_id",
+        subs="subscription",
+        event_ids="event_id",
+        types="event_type",
+        leads="lead_id",
+        urls="url",
+        bodies="body",
     )
+    params["lease_s"] = lease_s
+    inserted = {str(r[0]) for r in await conn.execute(_INSERT_DELIVERIES, params)}
+    return [
+        ClaimedDelivery(
+            delivery_id=row.delivery_id,
+            subscription=row.subscription,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            lead_id=row.lead_id,
+            body=row.body,
+            attempts=1,
+            round_start=0,
+        )
+        for row in rows
+        if row.delivery_id in inserted
+    ]
 
 
 async def claim_due(conn: AsyncConnection, limit: int, lease_s: float) -> list[ClaimedDelivery]:

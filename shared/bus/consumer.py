@@ -50,6 +50,7 @@ class ConsumerSettings:
     topics: tuple[str, ...]
     bootstrap: str
     fetch_max_wait_ms: int = 10
+    fetch_min_bytes: int = 1
     max_batch: int = 500
     max_attempts: int = 3
     session_timeout_ms: int = 10_000
@@ -134,6 +135,7 @@ class BatchConsumer:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=self._s.fetch_max_wait_ms,
+                fetch_min_bytes=self._s.fetch_min_bytes,
                 max_poll_records=self._s.max_batch,
                 session_timeout_ms=self._s.session_timeout_ms,
                 heartbeat_interval_ms=self._s.heartbeat_interval_ms,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
@@ -14,7 +15,8 @@ from shared.db.outbox import write_outbox
 class UnitOfWork:
     """``async with uow: ...; uow.emit(e); await uow.commit()`` — rolls back unless committed.
 
-    After a commit, :attr:`committed` holds the emitted messages for the outbox relay.
+    After a commit, :attr:`committed` holds the emitted messages for the outbox relay, and
+    the callbacks given to :meth:`after_commit` have run (never after a rollback).
     """
 
     def __init__(self, engine: AsyncEngine, source: str) -> None:
@@ -23,6 +25,7 @@ class UnitOfWork:
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
         self._pending: list[OutgoingMessage] = []
+        self._after_commit: list[Callable[[], None]] = []
         self.committed: list[OutgoingMessage] = []
 
     @property
@@ -35,6 +38,7 @@ class UnitOfWork:
         self._conn = await self._engine.connect()
         self._tx = await self._conn.begin()
         self._pending = []
+        self._after_commit = []
         self.committed = []
         return self
 
@@ -63,8 +67,16 @@ class UnitOfWork:
         self._pending.append(msg)
         return msg.event_id
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed, e.g. to hand its rows to a
+        worker in memory instead of having the worker poll the table for them."""
+        self._after_commit.append(callback)
+
     async def commit(self) -> None:
         assert self._tx is not None, "commit() outside 'async with'"
         await write_outbox(self.conn, self._pending)
         await self._tx.commit()
         self.committed, self._pending = self._pending, []
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()

@@ -47,6 +47,7 @@ from shared.contracts import (
 from shared.contracts.envelope import Event
 from shared.contracts.topics import NOTIFICATION_DELIVERED
 from shared.db.engine import make_engine
+from shared.service import Runtime
 from tests.support.kafka import TopicReader, produce
 
 pytestmark = [
@@ -110,6 +111,7 @@ class Notifier:
     http: httpx.AsyncClient
     bootstrap: str
     db: AsyncEngine  # sees the notifier's schema
+    runtime: Runtime
 
 
 def notifier_config(receiver: Receiver) -> dict[str, Any]:
@@ -165,7 +167,7 @@ async def notifier(
             await eventually(lambda: _ready(http), what="/readyz 200")
             db = make_engine(settings.asyncpg_url, "notifier", pool_size=1)
             try:
-                yield Notifier(http, fresh_broker.bootstrap, db)
+                yield Notifier(http, fresh_broker.bootstrap, db, app.state.runtime)
             finally:
                 await db.dispose()
 
@@ -331,6 +333,28 @@ async def test_gone_receiver_fails_after_one_attempt_and_can_be_retried(
     delivered = await wait_for_status(notifier, event.lead_id, "delivered")
     assert delivered["attempts"] == 2
     assert len(receiver.requests) == 2
+
+
+async def test_delivery_whose_hand_over_was_lost_is_sent_when_its_lease_runs_out(
+    notifier: Notifier, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The process dies between the consumer's commit and the in-memory hand-over: the row is
+    # stored, leased for a first attempt that never happens.
+    handoff = notifier.runtime.state["handoff"]
+    monkeypatch.setattr(handoff, "put", lambda deliveries: None)
+    event = assigned()
+    event_id = await send(notifier, event)
+    await wait_consumed(notifier, event_id)
+    (leased,) = await deliveries(notifier, lead_id=event.lead_id)
+    assert (leased["status"], leased["attempts"]) == ("pending", 1)
+    await asyncio.sleep(0.3)
+    assert receiver.requests == []  # leased: the claim query leaves it alone
+
+    await sql(notifier, "UPDATE deliveries SET next_attempt_at = now()")  # the lease runs out
+    delivered = await wait_for_status(notifier, event.lead_id, "delivered")
+    assert delivered["attempts"] == 2
+    (req,) = receiver.requests
+    assert req.headers["webhook-id"] == leased["delivery_id"]
 
 
 async def test_redelivered_event_makes_one_delivery(notifier: Notifier, receiver: Receiver) -> None:
