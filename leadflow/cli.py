@@ -219,6 +219,14 @@ def _add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="200,1000",
         help="offered rates of the single scenario, leads/s (open loop)",
     )
+    bench.add_argument(
+        "--batch-rates",
+        default="1000",
+        help="offered rates of the batch scenario, leads/s (open loop)",
+    )
+    bench.add_argument(
+        "--rate-batch-size", type=int, default=50, help="leads per request of the batch scenario"
+    )
     bench.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     bench.add_argument(
         "--concurrency",
@@ -230,8 +238,8 @@ def _add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     bench.add_argument("--batch-concurrency", type=int, default=4, help="batch requests at once")
     bench.add_argument(
         "--scenarios",
-        default="single,single-max,batch-max",
-        help="comma-separated: single, single-max, batch-max",
+        default="single,single-max,batch,batch-max",
+        help="comma-separated: single, single-max, batch, batch-max",
     )
     bench.add_argument("--runs", type=int, default=1, help="repeat everything; report medians")
     bench.add_argument(
@@ -286,11 +294,14 @@ def _bench(args: argparse.Namespace) -> int:
         raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; choose from {SCENARIOS}")
     try:
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
+        batch_rates = [float(r) for r in args.batch_rates.split(",") if r.strip()]
         pids = parse_pids(args.pids)
     except ValueError as exc:
         raise SystemExit(f"leadflow bench: {exc}") from exc
     opts = BenchOptions(
         rates=rates,
+        batch_rates=batch_rates,
+        rate_batch_size=args.rate_batch_size,
         duration=args.duration,
         concurrency=args.concurrency,
         batch_size=args.batch_size,

@@ -11,6 +11,9 @@ services use for their event timestamps, so the bench can compare them.
   request as soon as the previous one is answered.
 - **Batches** (:func:`batch_loop`): the closed loop with ``{"leads": [...]}`` bodies; a
   404 marks the scenario unavailable (the endpoint is not deployed) instead of failing.
+- **Batches at a rate** (:func:`open_batches`): the open loop with batch bodies: a request
+  of ``batch_size`` leads is due every ``batch_size / rate`` seconds, and each of its leads
+  counts from that due time.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import asyncio
 import math
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -113,13 +118,23 @@ async def open_loop(
     pool: HttpPool, bodies: list[bytes], rate: float, result: LoadResult
 ) -> LoadResult:
     """Send ``bodies`` one per request at ``rate`` per second, on schedule."""
+    return await _open(pool, bodies, rate, result, _send_lead)
+
+
+Send = Callable[[HttpPool, bytes, float, LoadResult], Coroutine[Any, Any, None]]
+
+
+async def _open(
+    pool: HttpPool, bodies: list[bytes], rate: float, result: LoadResult, send: Send
+) -> LoadResult:
+    """Request *i* is started at ``t0 + i / rate`` whatever happened to the earlier ones."""
     pending: set[asyncio.Task[None]] = set()
     t0 = time.time() + 0.01
     i, n = 0, len(bodies)
     while i < n:
         due = min(n, math.floor((time.time() - t0) * rate) + 1)
         while i < due:
-            task = asyncio.create_task(_send_lead(pool, bodies[i], t0 + i / rate, result))
+            task = asyncio.create_task(send(pool, bodies[i], t0 + i / rate, result))
             pending.add(task)
             task.add_done_callback(pending.discard)
             i += 1
@@ -128,6 +143,33 @@ async def open_loop(
     if pending:
         await asyncio.gather(*pending)
     return result
+
+
+def batch_body(leads: list[bytes]) -> bytes:
+    return b'{"leads":[' + b",".join(leads) + b"]}"
+
+
+async def _send_batch(pool: HttpPool, body: bytes, sent: float, result: LoadResult) -> None:
+    result.send_lag.append(time.time() - sent)
+    try:
+        status, answer = await pool.request("POST", BATCH_PATH, body)
+    except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+        result.answered(sent, type(exc).__name__)
+        return
+    if status in (404, 405):
+        result.unavailable = f"POST {BATCH_PATH} answered {status}"
+        return
+    result.answered(sent, status)
+    _record_batch(result, status, answer, sent)
+
+
+async def open_batches(
+    pool: HttpPool, bodies: list[bytes], rate: float, batch_size: int, result: LoadResult
+) -> LoadResult:
+    """Send ``bodies`` in batches of ``batch_size`` leads, ``rate`` leads per second in all,
+    on schedule (request *j* is due at ``t0 + j * batch_size / rate``)."""
+    batches = [batch_body(bodies[i : i + batch_size]) for i in range(0, len(bodies), batch_size)]
+    return await _open(pool, batches, rate / batch_size, result, _send_batch)
 
 
 async def closed_loop(
@@ -190,7 +232,7 @@ async def batch_loop(
 
     async def worker() -> None:
         while time.time() < end and result.unavailable is None:
-            body = b'{"leads":[' + b",".join(feed.one() for _ in range(batch_size)) + b"]}"
+            body = batch_body([feed.one() for _ in range(batch_size)])
             sent = time.time()
             try:
                 status, answer = await pool.request("POST", BATCH_PATH, body)

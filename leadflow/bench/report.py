@@ -103,7 +103,7 @@ def ratios(run: dict[str, Any]) -> dict[str, Any]:
         "end_to_end_p99_vs_floor": {},
     }
     for name, figures in scenarios.items():
-        if figures.get("kind") == "single" and not figures.get("unavailable"):
+        if figures.get("kind") in ("single", "batch") and not figures.get("unavailable"):
             out["end_to_end_p50_vs_floor"][name] = ratio(
                 get(figures, "end_to_end_ms", "p50"), floor
             )

@@ -28,7 +28,15 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from leadflow.bench import ceilings, report, scenarios, tables
 from leadflow.bench.client import HttpPool, make_pool
 from leadflow.bench.collect import TopicCollector
-from leadflow.bench.load import BATCH_PATH, LeadFeed, LoadResult, batch_loop, closed_loop, open_loop
+from leadflow.bench.load import (
+    BATCH_PATH,
+    LeadFeed,
+    LoadResult,
+    batch_loop,
+    closed_loop,
+    open_batches,
+    open_loop,
+)
 from leadflow.bench.outcomes import doubled_leads
 from leadflow.bench.resources import Watched, peak_rss_mib
 from leadflow.bench.scenarios import Scenario, Tick, Waits, run_scenario
@@ -37,7 +45,7 @@ from leadflow.bench.target import EmbeddedTarget, Target, external_target
 from leadflow.embedded import EMBEDDED_PARTITIONS
 from shared.config import ServiceSettings
 
-SCENARIOS = ("single", "single-max", "batch-max")
+SCENARIOS = ("single", "single-max", "batch", "batch-max")
 PAUSE_S = 1.0  # between phases, so one's tail does not run into the next one's figures
 SINGLE_MAX_GUESS = 3000  # leads/s, for generating leads ahead; topped up if exceeded
 BATCH_MAX_GUESS = 8000
@@ -47,6 +55,8 @@ IDLE_S = 3.0  # idle CPU baseline measured for this long before each run
 @dataclass(frozen=True)
 class BenchOptions:
     rates: list[float] = field(default_factory=lambda: [200.0, 1000.0])
+    batch_rates: list[float] = field(default_factory=lambda: [1000.0])
+    rate_batch_size: int = 50  # leads per request of the batch-at-a-rate scenario
     duration: float = 10.0
     concurrency: int = 64
     batch_size: int = 500
@@ -168,7 +178,8 @@ async def _measured_run(
 
 def _phase_count(opts: BenchOptions) -> int:
     single = len(opts.rates) if "single" in opts.scenarios else 0
-    return 4 + single + sum(1 for s in ("single-max", "batch-max") if s in opts.scenarios)
+    batch = len(opts.batch_rates) if "batch" in opts.scenarios else 0
+    return 4 + single + batch + sum(1 for s in ("single-max", "batch-max") if s in opts.scenarios)
 
 
 async def _one_run(
@@ -247,9 +258,19 @@ async def _one_run(
             opts.concurrency,
             lambda p, r: closed_loop(p, feed, opts.concurrency, opts.duration, r),
         )
+    missing = await _batch_missing(opts, target)
+    if "batch" in opts.scenarios:
+        for offered in opts.batch_rates:
+            sc = Scenario(f"batch@{offered:g}/s", "batch", offered, opts.duration)
+            if missing:
+                out["scenarios"][sc.name] = {"kind": "batch", "unavailable": missing}
+                advance()
+                continue
+            bodies = feed.take(int(offered * opts.duration))
+            drive = functools.partial(_open_batches, bodies, offered, opts.rate_batch_size)
+            await scenario(sc, opts.concurrency, drive)
     if "batch-max" in opts.scenarios:
         sc = Scenario("batch-max", "batch-max", None, opts.duration)
-        missing = await _batch_missing(opts, target)
         if missing:
             out["scenarios"][sc.name] = {"kind": "batch-max", "unavailable": missing}
             advance()
@@ -273,6 +294,12 @@ async def _open(
     bodies: list[bytes], offered: float, pool: HttpPool, result: LoadResult
 ) -> LoadResult:
     return await open_loop(pool, bodies, offered, result)
+
+
+async def _open_batches(
+    bodies: list[bytes], offered: float, size: int, pool: HttpPool, result: LoadResult
+) -> LoadResult:
+    return await open_batches(pool, bodies, offered, size, result)
 
 
 async def _batch_missing(opts: BenchOptions, target: Target) -> str | None:

@@ -30,7 +30,7 @@ NOT_SERVICES = ("broker", "postgres", *NOT_LEADFLOW)
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    kind: str  # single | single-max | batch-max
+    kind: str  # single | single-max | batch | batch-max
     offered_rate: float | None
     duration: float
 
