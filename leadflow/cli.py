@@ -249,6 +249,12 @@ def _add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--ceiling-duration", type=float, default=5.0, help="seconds of GET /healthz"
     )
     bench.add_argument("--round-trips", type=int, default=500, help="broker round trips")
+    bench.add_argument(
+        "--skeleton-events",
+        type=int,
+        default=10_000,
+        help="events through the mechanism ceiling (3 do-nothing hops); 0 skips it",
+    )
     bench.add_argument("--commits", type=int, default=500, help="database commits")
     bench.add_argument(
         "--decision-timeout",
@@ -301,6 +307,7 @@ def _bench(args: argparse.Namespace) -> int:
     opts = BenchOptions(
         rates=rates,
         batch_rates=batch_rates,
+        skeleton_events=args.skeleton_events,
         rate_batch_size=args.rate_batch_size,
         duration=args.duration,
         concurrency=args.concurrency,

@@ -99,6 +99,14 @@ def ratios(run: dict[str, Any]) -> dict[str, Any]:
             get(scenarios, "batch-max", "throughput_leads_per_s"),
             get(scenarios, "single-max", "throughput_leads_per_s"),
         ),
+        "batch_max_cpu_per_lead_in_skeleton_hops": ratio(
+            get(scenarios, "batch-max", "cpu_s_per_1000_leads", "leadflow_total"),
+            get(ceilings, "skeleton", "cpu_ms_per_event_per_hop_total"),
+        ),
+        "single_max_cpu_per_lead_in_skeleton_hops": ratio(
+            get(scenarios, "single-max", "cpu_s_per_1000_leads", "leadflow_total"),
+            get(ceilings, "skeleton", "cpu_ms_per_event_per_hop_total"),
+        ),
         "end_to_end_p50_vs_floor": {},
         "end_to_end_p99_vs_floor": {},
     }

@@ -25,7 +25,7 @@ import uvloop
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from leadflow.bench import ceilings, report, scenarios, tables
+from leadflow.bench import ceilings, report, scenarios, skeleton, tables
 from leadflow.bench.client import HttpPool, make_pool
 from leadflow.bench.collect import TopicCollector
 from leadflow.bench.load import (
@@ -57,6 +57,7 @@ class BenchOptions:
     rates: list[float] = field(default_factory=lambda: [200.0, 1000.0])
     batch_rates: list[float] = field(default_factory=lambda: [1000.0])
     rate_batch_size: int = 50  # leads per request of the batch-at-a-rate scenario
+    skeleton_events: int = 10_000  # events through the mechanism ceiling (0: skip it)
     duration: float = 10.0
     concurrency: int = 64
     batch_size: int = 500
@@ -179,7 +180,7 @@ async def _measured_run(
 def _phase_count(opts: BenchOptions) -> int:
     single = len(opts.rates) if "single" in opts.scenarios else 0
     batch = len(opts.batch_rates) if "batch" in opts.scenarios else 0
-    return 4 + single + batch + sum(1 for s in ("single-max", "batch-max") if s in opts.scenarios)
+    return 5 + single + batch + sum(1 for s in ("single-max", "batch-max") if s in opts.scenarios)
 
 
 async def _one_run(
@@ -225,6 +226,16 @@ async def _one_run(
     if target.database_url:
         out["ceilings"]["database_commit"] = await ceilings.database_commit(
             target.database_url, opts.commits
+        )
+    advance()
+    tick("ceiling: the delivery mechanism alone (3 do-nothing hops)", 0, 1)
+    if target.database_url and opts.skeleton_events > 0:
+        out["ceilings"]["skeleton"] = await skeleton.pipeline_skeleton(
+            target.bootstrap,
+            target.database_url,
+            opts.skeleton_events,
+            opts.partitions,
+            target.watched,
         )
     advance()
 

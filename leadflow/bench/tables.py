@@ -186,9 +186,16 @@ def _ceiling_rows(med: dict[str, Any]) -> Rows:
         ("broker round trip p50 / p99 ms", pair(get(c, "broker_round_trip", "latency_ms"))),
         ("database commit p50 / p99 ms", pair(get(c, "database_commit", "latency_ms"))),
         (f"floor = {KAFKA_HOPS} round trips + {COMMITS} commits, ms", fmt_ms(r.get("floor_ms"))),
+        ("mechanism alone: 3 do-nothing hops, events/s", fmt(get(c, "skeleton", "events_per_s"))),
+        ("  CPU ms per event per hop (bench+broker+postgres)",
+         fmt(get(c, "skeleton", "cpu_ms_per_event_per_hop_total"), 3)),
         ("single-max decided/s ÷ healthz req/s", fmt(r.get("single_max_vs_trivial_endpoint"), 3)),
         ("single-max HTTP ÷ healthz req/s", fmt(r.get("single_max_http_vs_trivial_endpoint"), 3)),
         ("batch-max ÷ single-max decided/s", fmt(r.get("batch_vs_single_max_decided"), 2)),
+        ("batch-max CPU per lead, in do-nothing hops",
+         fmt(r.get("batch_max_cpu_per_lead_in_skeleton_hops"), 1)),
+        ("single-max CPU per lead, in do-nothing hops",
+         fmt(r.get("single_max_cpu_per_lead_in_skeleton_hops"), 1)),
     ]  # fmt: skip
     for name, value in (r.get("end_to_end_p50_vs_floor") or {}).items():
         p99 = get(r, "end_to_end_p99_vs_floor", name)
