@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -35,6 +36,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def free_port_block(size: int = 5, host: str = "127.0.0.1") -> int:
+    """A base port with ``size`` free consecutive ports (the services' layout). Another
+    process can still take one before a service binds it: see
+    :meth:`leadflow.supervisor.Stack.start_services_on_free_ports`."""
+    for _ in range(200):
+        base = random.randint(20_000, 40_000)
+        if not any(port_open(host, base + i) for i in range(size)):
+            return base
+    raise EmbeddedError("no free block of ports")
 
 
 def port_open(host: str, port: int) -> bool:

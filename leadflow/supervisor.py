@@ -14,7 +14,13 @@ from pathlib import Path
 
 import httpx
 
-from leadflow.embedded import EMBEDDED_PARTITIONS, EmbeddedKafka, EmbeddedPostgres, port_open
+from leadflow.embedded import (
+    EMBEDDED_PARTITIONS,
+    EmbeddedKafka,
+    EmbeddedPostgres,
+    free_port_block,
+    port_open,
+)
 from leadflow.services import DEFAULT_PORTS, available_services, service_entry
 from shared.bus.admin import ensure_topics_with_retry
 from shared.config import ServiceSettings
@@ -142,6 +148,32 @@ class Stack:
             if port_open(self.opts.host, port):
                 raise SystemExit(f"port {port} for {name} is already in use")
             self.start_service(name)
+
+    def start_services_on_free_ports(self, attempts: int = 3) -> None:
+        """Start the services and wait until they are ready, on a free block of ports: if a
+        port of the block was taken between the check and the bind (seen under load), stop
+        them and try another block."""
+        for attempt in range(attempts):
+            if attempt:
+                self.opts.capture_port = free_port_block()
+                self.ports.update(service_ports(self.opts.capture_port))
+            try:
+                self.start_services()
+                self.wait_ready()
+                return
+            except SystemExit as exc:
+                for name in available_services():
+                    self.stop_service(name)
+                taken = "already in use" in str(exc) or self._lost_a_port()
+                if attempt + 1 == attempts or not taken:
+                    raise
+
+    def _lost_a_port(self) -> bool:
+        return any(
+            "address already in use" in (self.opts.home / f"{name}.log").read_text(errors="replace")
+            for name in available_services()
+            if (self.opts.home / f"{name}.log").exists()
+        )
 
     def wait_ready(self, names: list[str] | None = None) -> None:
         deadline = time.monotonic() + self.opts.ready_timeout

@@ -8,7 +8,6 @@ add a stream of nurture webhooks unrelated to the leads being measured).
 
 from __future__ import annotations
 
-import random
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import httpx
 import yaml
 
 from leadflow.bench.resources import Watched
-from leadflow.embedded import free_port, port_open
+from leadflow.embedded import free_port, free_port_block
 from leadflow.supervisor import Stack, UpOptions
 from shared.config import DEFAULT_CONFIG_FILE
 
@@ -40,15 +39,6 @@ class Target:
     receiver_url: str | None = None
     home: Path | None = None
     description: str = ""
-
-
-def free_port_block(size: int = 5) -> int:
-    """A base port with ``size`` free consecutive ports (the services' layout)."""
-    for _ in range(200):
-        base = random.randint(20_000, 40_000)
-        if not any(port_open("127.0.0.1", base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no free block of ports")
 
 
 def bench_config(receiver_url: str) -> dict[str, Any]:
@@ -89,8 +79,7 @@ class EmbeddedTarget:
             )
         )
         self.stack.start_infrastructure()
-        self.stack.start_services()
-        self.stack.wait_ready()
+        self.stack.start_services_on_free_ports()
         self._wait_receiver(receiver_url)
         return Target(
             capture_url=self.stack.urls()["capture"],

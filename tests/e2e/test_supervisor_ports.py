@@ -1,0 +1,43 @@
+"""Stacks on chosen free ports (tests, the bench) survive a port taken before the bind."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from leadflow.embedded import EmbeddedKafka, free_port_block
+from leadflow.supervisor import Stack, UpOptions, service_ports
+from tests.conftest import create_database
+from tests.support.stack import write_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
+
+
+async def test_services_move_to_another_block_when_one_of_their_ports_is_taken(
+    pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+) -> None:
+    base = free_port_block()
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", service_ports(base)["nurture"]))
+    squatter.listen()
+    stack = Stack(
+        UpOptions(
+            home=tmp_path, config_file=write_config(tmp_path), capture_port=base,
+            database_url=await create_database(pg_server_url),
+            kafka_bootstrap=fresh_broker.bootstrap, partitions=2, ready_timeout=60,
+        )
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(stack.start_infrastructure)
+        await asyncio.to_thread(stack.start_services_on_free_ports)
+        assert stack.opts.capture_port != base
+        async with httpx.AsyncClient() as client:
+            for name, url in stack.urls().items():
+                assert (await client.get(f"{url}/readyz")).status_code == 200, name
+    finally:
+        squatter.close()
+        await asyncio.to_thread(stack.stop)
