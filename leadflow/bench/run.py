@@ -14,6 +14,7 @@ import asyncio
 import functools
 import os
 import secrets
+import signal
 import zlib
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
@@ -109,6 +110,9 @@ async def _bench(opts: BenchOptions, console: Console) -> dict[str, Any]:
     """Every run on a Leadflow of its own: the embedded broker keeps every event in memory
     and gets slower as it fills, so a second run on the first one's stack would not be a
     repetition of the same experiment."""
+    main = asyncio.current_task()
+    if main is not None:  # SIGTERM stops it like Ctrl-C: the embedded stack is stopped too
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
     started = report.utc_now()
     runs: list[dict[str, Any]] = []
     token = secrets.token_hex(3)
