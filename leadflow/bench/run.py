@@ -94,8 +94,12 @@ def run_bench(opts: BenchOptions, console: Console) -> int:
     """Run the bench; print the table, write the JSON; 1 if a lead was lost or doubled."""
     if opts.target_capture and not opts.bootstrap:
         raise SystemExit("--target-capture needs --bootstrap HOST:PORT")
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        doc = runner.run(_bench(opts, console))
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            doc = runner.run(_bench(opts, console))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        console.print("bench stopped before it finished; nothing written")
+        return 130
     path = opts.out or Path(f"bench-{doc['started_at_compact']}.json")
     report.write_json(path, doc)
     tables.render(console, doc)
