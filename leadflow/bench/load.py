@@ -104,7 +104,6 @@ def _record_single(result: LoadResult, status: int, body: bytes, sent: float) ->
 
 
 async def _send_lead(pool: HttpPool, body: bytes, sent: float, result: LoadResult) -> None:
-    result.send_lag.append(time.time() - sent)  # how late the generator itself was
     try:
         status, answer = await pool.request("POST", LEADS_PATH, body)
     except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
@@ -129,12 +128,17 @@ async def _open(
 ) -> LoadResult:
     """Request *i* is started at ``t0 + i / rate`` whatever happened to the earlier ones."""
     pending: set[asyncio.Task[None]] = set()
+
+    async def on_schedule(body: bytes, due: float) -> None:
+        result.send_lag.append(time.time() - due)  # how late the generator itself was
+        await send(pool, body, due, result)
+
     t0 = time.time() + 0.01
     i, n = 0, len(bodies)
     while i < n:
         due = min(n, math.floor((time.time() - t0) * rate) + 1)
         while i < due:
-            task = asyncio.create_task(send(pool, bodies[i], t0 + i / rate, result))
+            task = asyncio.create_task(on_schedule(bodies[i], t0 + i / rate))
             pending.add(task)
             task.add_done_callback(pending.discard)
             i += 1
@@ -150,7 +154,6 @@ def batch_body(leads: list[bytes]) -> bytes:
 
 
 async def _send_batch(pool: HttpPool, body: bytes, sent: float, result: LoadResult) -> None:
-    result.send_lag.append(time.time() - sent)
     try:
         status, answer = await pool.request("POST", BATCH_PATH, body)
     except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
@@ -233,17 +236,7 @@ async def batch_loop(
     async def worker() -> None:
         while time.time() < end and result.unavailable is None:
             body = batch_body([feed.one() for _ in range(batch_size)])
-            sent = time.time()
-            try:
-                status, answer = await pool.request("POST", BATCH_PATH, body)
-            except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
-                result.answered(sent, type(exc).__name__)
-                continue
-            if status in (404, 405):
-                result.unavailable = f"POST {BATCH_PATH} answered {status}"
-                return
-            result.answered(sent, status)
-            _record_batch(result, status, answer, sent)
+            await _send_batch(pool, body, time.time(), result)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return result
