@@ -157,3 +157,10 @@ def next_step(status_code: int | None, attempt: int, max_attempts: int) -> Outco
         return Retry(next_attempt=attempt + 1)
     last = "network error" if status_code is None else f"HTTP {status_code}"
     return GaveUp(reason=f"no success after {attempt} attempt(s) (last: {last})", attempts=attempt)
+
+
+def claims_from_table(handed_over: bool, since_last_claim_s: float, tick_s: float) -> bool:
+    """The delivery worker looks in the table (retries, lost hand-overs) when nothing was
+    handed over, and at least every tick while hand-overs keep coming, so a retry never
+    waits behind a stream of new deliveries."""
+    return not handed_over or since_last_claim_s >= tick_s

@@ -49,6 +49,3 @@ class DeliveryHandoff:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout_s):
                 await self._ready.wait()
-
-    def __len__(self) -> int:
-        return len(self._queue)

@@ -19,6 +19,7 @@ from services.notifier.domain import (
     Retry,
     Subscription,
     backoff_delay,
+    claims_from_table,
     event_type_for,
     matching_subscriptions,
     next_step,
@@ -289,3 +290,18 @@ def test_next_step_refuses_impossible_inputs(
 
 def test_a_subscription_repr_does_not_show_its_secret() -> None:
     assert SECRET not in repr(CRM)
+
+
+@pytest.mark.parametrize(
+    ("handed_over", "since_last_claim_s", "expected"),
+    [
+        (False, 0.0, True),  # nothing handed over: look in the table
+        (True, 0.05, False),  # a stream of hand-overs: send those first...
+        (True, 0.1, True),  # ...but look in the table at least every tick
+        (True, 3.0, True),
+    ],
+)
+def test_retries_are_looked_for_at_least_every_tick_even_while_hand_overs_keep_coming(
+    handed_over: bool, since_last_claim_s: float, expected: bool
+) -> None:
+    assert claims_from_table(handed_over, since_last_claim_s, tick_s=0.1) is expected
