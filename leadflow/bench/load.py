@@ -103,14 +103,39 @@ def _record_single(result: LoadResult, status: int, body: bytes, sent: float) ->
         result.errors[f"HTTP {status}"] += 1
 
 
-async def _send_lead(pool: HttpPool, body: bytes, sent: float, result: LoadResult) -> None:
+def _record_ok(result: LoadResult, status: int, body: bytes, sent: float) -> None:
+    if status != 200:
+        result.errors[f"HTTP {status}"] += 1
+
+
+Recorder = Callable[[LoadResult, int, bytes, float], None]
+
+
+async def _request(
+    pool: HttpPool,
+    method: str,
+    path: str,
+    body: bytes,
+    sent: float,
+    result: LoadResult,
+    record: Recorder,
+) -> None:
+    """Send one request and record its answer; a network error is counted as such, and a
+    404/405 from the batch endpoint marks the scenario unavailable (not deployed)."""
     try:
-        status, answer = await pool.request("POST", LEADS_PATH, body)
+        status, answer = await pool.request(method, path, body)
     except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
         result.answered(sent, type(exc).__name__)
         return
+    if path == BATCH_PATH and status in (404, 405):
+        result.unavailable = f"POST {BATCH_PATH} answered {status}"
+        return
     result.answered(sent, status)
-    _record_single(result, status, answer, sent)
+    record(result, status, answer, sent)
+
+
+async def _send_lead(pool: HttpPool, body: bytes, sent: float, result: LoadResult) -> None:
+    await _request(pool, "POST", LEADS_PATH, body, sent, result, _record_single)
 
 
 async def open_loop(
@@ -154,16 +179,7 @@ def batch_body(leads: list[bytes]) -> bytes:
 
 
 async def _send_batch(pool: HttpPool, body: bytes, sent: float, result: LoadResult) -> None:
-    try:
-        status, answer = await pool.request("POST", BATCH_PATH, body)
-    except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
-        result.answered(sent, type(exc).__name__)
-        return
-    if status in (404, 405):
-        result.unavailable = f"POST {BATCH_PATH} answered {status}"
-        return
-    result.answered(sent, status)
-    _record_batch(result, status, answer, sent)
+    await _request(pool, "POST", BATCH_PATH, body, sent, result, _record_batch)
 
 
 async def open_batches(
@@ -191,18 +207,10 @@ async def closed_loop(
 
     async def worker() -> None:
         while time.time() < end:
-            body = feed.one() if feed is not None else b""
-            sent = time.time()
-            try:
-                status, answer = await pool.request("POST" if feed else "GET", path, body)
-            except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
-                result.answered(sent, type(exc).__name__)
-                continue
-            result.answered(sent, status)
             if feed is not None:
-                _record_single(result, status, answer, sent)
-            elif status != 200:
-                result.errors[f"HTTP {status}"] += 1
+                await _request(pool, "POST", path, feed.one(), time.time(), result, _record_single)
+            else:
+                await _request(pool, "GET", path, b"", time.time(), result, _record_ok)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return result
