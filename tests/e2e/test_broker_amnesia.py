@@ -42,7 +42,7 @@ async def _metric(stack: Stack, name: str, metric: str) -> float:
     return total
 
 
-async def _until(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+async def _until(check, timeout: float, what: str) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
         if asyncio.get_running_loop().time() > deadline:

@@ -37,7 +37,10 @@ def test_a_partition_is_safe_below_the_lowest_offset_its_readers_committed() -> 
 
 
 def test_a_reader_that_committed_nothing_makes_nothing_safe() -> None:
-    committed = {"scorer": {("t", 0): 10}, "router": {("t", 0): None}}
+    committed: dict[str, dict[tuple[str, int], int | None]] = {
+        "scorer": {("t", 0): 10},
+        "router": {("t", 0): None},
+    }
     assert safe_offsets(committed, {"t": ("scorer", "router")}) == {("t", 0): 0}
 
 
