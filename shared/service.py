@@ -270,7 +270,7 @@ def _health_router() -> APIRouter:
         responses={503: {"description": "Not ready; the body says which part"}},
     )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        """Live checks: a part counts as down once it has failed for the grace period."""
+        # Live checks: a part counts as down once it has failed for the grace period.
         broker_up = runtime.watch.reachable(runtime.settings.readiness_grace_s)
         checks = {
             "postgres": await _db_ok(runtime.engine),
