@@ -51,3 +51,11 @@ def test_a_reader_whose_offsets_are_unknown_makes_nothing_safe() -> None:
 
 def test_topics_nobody_reads_get_no_safe_offset_from_groups() -> None:
     assert safe_offsets({"scorer": {("t", 0): 3}}, {"t": ()}) == {}
+
+
+def test_a_group_is_behind_by_what_lies_between_its_commits_and_the_ends() -> None:
+    from leadflow.recycle import lag_of
+
+    ends = {("t", 0): 10, ("t", 1): 5, ("u", 0): 3}
+    committed: dict[tuple[str, int], int | None] = {("t", 0): 10, ("t", 1): 2, ("u", 0): None}
+    assert lag_of("g", committed, ends).behind == 0 + 3 + 3
