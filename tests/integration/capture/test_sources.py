@@ -305,7 +305,7 @@ VENDORS = [
      "Harbour Analytics", "AU"),
     ("unbounce", "unbounce.txt", "ana.silva@example.co.uk", "+442071838750", "Ana", "Silva",
      "Acme Shoes Ltd", "GB"),
-    ("mailchimp", "mailchimp.txt", "api@mailchimp.com", "+14048065214", "Mailchimp", "Api", None,
+    ("mailchimp", "mailchimp.txt", "api@mailchimp.com", "+14048065214", "Mailchimp", "API", None,
      "US"),
     ("jotform", "jotform.txt", "ana.silva@example.co.uk", "+442071838750", "Ana", "Silva",
      "Acme Shoes Ltd", "GB"),

@@ -202,7 +202,7 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
             "email": "api@mailchimp.com",
             "phone": "+14048065214",
             "first_name": "Mailchimp",
-            "last_name": "Api",
+            "last_name": "API",  # as typed (issue 10)
             "country": "US",
         },
         {"id": "8a25ff1d98", "list_id": "a6b5da1054", "INTERESTS": "Group1,Group2"},
