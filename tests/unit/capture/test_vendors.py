@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.capture.domain import CleanLead, clean_lead
-from services.capture.sources.base import InboundRequest, PayloadError
+from services.capture.sources.base import InboundRequest, PayloadError, UnreadableLead
 from services.capture.sources.vendors import (
     PARSERS,
     LeadgenRef,
@@ -448,12 +448,6 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
     # kind, body (str = form-encoded), field named, problem
     ("meta_lead_ads", {"field_data": "email"}, "field_data", "must be a list"),
     (
-        "meta_lead_ads",
-        {"data": [{"field_data": [{"name": "email", "values": [{"v": 1}]}]}]},
-        "data[0].field_data[0].values[0]",
-        "must be a string",
-    ),
-    (
         "google_ads",
         {"user_column_data": [{"column_id": "EMAIL", "string_value": ["a@b.co"]}]},
         "user_column_data[0].string_value",
@@ -493,7 +487,6 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
         "must be a string",
     ),
     ("calendly", {"event": "invitee.created"}, "payload", "must be an object"),
-    ("json", [{"email": "a@b.co"}, 3], "[1]", "must be an object"),
     ("json", {"email": ["a@b.co"]}, "email", "must be a string"),
     ("json", {"email": "a@b.co", "attributes": []}, "attributes", "must be an object"),
     ("unbounce", "page_id=1&data.json=%7Bnot", "data.json", "is not valid JSON"),
@@ -539,3 +532,52 @@ def test_broken_multipart_is_a_payload_error() -> None:
     request = InboundRequest(body=b"--x\r\nnot a part", content_type="multipart/form-data")
     with pytest.raises(PayloadError):
         PARSERS["jotform"](request)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("json", [{"email": "a@b.co"}, 3, {"email": "c@d.co"}]),
+        ("meta_lead_ads", {"data": [
+            {"id": "1", "field_data": [{"name": "email", "values": ["a@b.co"]}]},
+            {"id": "2", "field_data": "oops"},
+            {"id": "3", "field_data": [{"name": "email", "values": ["c@d.co"]}]},
+        ]}),
+        ("hubspot_contact", {"results": [
+            {"id": "1", "properties": {"email": "a@b.co"}},
+            [],
+            {"id": "3", "properties": {"email": "c@d.co"}},
+        ]}),
+    ],
+)  # fmt: skip
+def test_one_unreadable_lead_of_several_stands_alone(kind: str, body: Any) -> None:
+    """Issue 10: each lead of a multi-lead payload is answered on its own."""
+    leads = PARSERS[kind](InboundRequest(body=json.dumps(body).encode()))
+    assert [isinstance(lead, UnreadableLead) for lead in leads] == [False, True, False]
+    assert leads[1].problems[0].field.startswith(("[1]", "data[1]", "results[1]"))  # type: ignore[attr-defined]
+    assert [lead.get("email") for lead in (leads[0], leads[2])] == ["a@b.co", "c@d.co"]
+
+
+def test_meta_skips_blank_and_unreadable_answers() -> None:
+    """Issue 10: an optional question left blank never costs the lead."""
+    lead = {
+        "id": "1",
+        "created_time": "2026-11-25T09:30:00+0000",
+        "field_data": [
+            {"name": "email", "values": ["joe@example.com"]},
+            {"name": "phone_number"},  # no values at all
+            {"name": "company_name", "values": []},
+            {"name": "job_title", "values": [None, ""]},
+            {"name": "budget", "values": [{"v": 1}]},  # not an answer Meta sends: skipped
+            {"values": ["nameless"]},
+            "junk",
+            {"name": "seats", "values": [12]},
+        ],
+        "custom_disclaimer_responses": [{"checkbox_key": "gdpr", "is_checked": "1"}],
+    }
+    (raw,) = PARSERS["meta_lead_ads"](as_json(lead))
+    assert raw["email"] == "joe@example.com"
+    assert not {"phone", "company", "title"} & set(raw)
+    assert raw["attributes"]["seats"] == "12" and "budget" not in raw["attributes"]
+    assert raw["attributes"]["vendor_created_at"] == "2026-11-25T09:30:00+0000"
+    assert raw["attributes"]["consent"] == [{"checkbox_key": "gdpr", "is_checked": "1"}]

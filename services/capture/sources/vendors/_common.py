@@ -11,12 +11,12 @@ import email.parser
 import email.policy
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
 from services.capture.domain import UTM_KEYS, Problem
-from services.capture.sources.base import InboundRequest, PayloadError
+from services.capture.sources.base import InboundRequest, PayloadError, UnreadableLead
 
 MAX_LEADS = 1000  # same cap as POST /v1/leads:batch
 MAX_FORM_FIELDS = 1000
@@ -40,6 +40,10 @@ TEXT_FIELDS = frozenset(
 )
 LEAD_FIELDS = TEXT_FIELDS | {"company_size"}
 FULL_NAME = "full_name"  # a target that is split into first_name / last_name
+# Attribute names every vendor uses for the same thing (docs/vendors.md): the vendor's own
+# time of the submission, as sent, and the person's consent answers, as sent.
+VENDOR_CREATED_AT = "vendor_created_at"
+CONSENT = "consent"
 
 
 def fail(path: str, problem: str) -> NoReturn:
@@ -201,6 +205,24 @@ def one_or_many(body: Any, path: str, many_key: str | None = None) -> list[tuple
             fail(path or "body", f"has more than {MAX_LEADS} leads")
         return [(f"{path}[{i}]", item) for i, item in enumerate(body)]
     return [(path, body)]
+
+
+def each_lead(
+    items: list[tuple[str, Any]], read: Callable[[Any, str], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``read`` each item; in a payload of several leads, one that is not the vendor's shape
+    becomes an :class:`UnreadableLead` at its place, so the others are still stored. A single
+    lead's problem is the whole payload's (422 naming the path)."""
+    if len(items) == 1:
+        path, item = items[0]
+        return [read(item, path)]
+    leads: list[dict[str, Any]] = []
+    for path, item in items:
+        try:
+            leads.append(read(item, path))
+        except PayloadError as exc:
+            leads.append(UnreadableLead(exc.problems))
+    return leads
 
 
 # -- leads --------------------------------------------------------------------------------

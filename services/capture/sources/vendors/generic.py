@@ -14,11 +14,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from services.capture.sources.base import InboundRequest, Parser
+from services.capture.sources.base import InboundRequest, Parser, UnreadableLead
 
 from ._common import (
     LEAD_FIELDS,
     LeadDraft,
+    each_lead,
     fail,
     form_fields,
     headcount,
@@ -111,29 +112,29 @@ def make_generic_parser(mapping: Mapping[str, str], *, keep_unmapped: bool = Tru
     compiled = _compile(mapping or IDENTITY)
     used_roots = {steps[0] for steps in compiled.values()}
 
+    def read(item: Any, prefix: str) -> dict[str, Any]:
+        item = obj(item, prefix)
+        lead: dict[str, Any] = {}
+        for target, steps in compiled.items():
+            value = resolve(item, steps)
+            if value is not _MISSING and value is not None:
+                _apply(lead, target, value, format_path(prefix, steps))
+        if keep_unmapped:
+            draft = LeadDraft()
+            for key, value in item.items():
+                if key == "attributes" and isinstance(value, dict):
+                    draft.attributes.update(value)
+                elif key not in used_roots:
+                    draft.keep(key, value)
+            lead["attributes"] = {**draft.attributes, **lead.get("attributes", {})}
+            if not lead["attributes"]:
+                del lead["attributes"]
+        if not lead:
+            fail(prefix, "has none of the mapped fields")
+        return lead
+
     def parse_generic(req: InboundRequest) -> list[dict[str, Any]]:
-        leads: list[dict[str, Any]] = []
-        for prefix, item in one_or_many(_body(req), ""):
-            item = obj(item, prefix)
-            lead: dict[str, Any] = {}
-            for target, steps in compiled.items():
-                value = resolve(item, steps)
-                if value is not _MISSING and value is not None:
-                    _apply(lead, target, value, format_path(prefix, steps))
-            if keep_unmapped:
-                draft = LeadDraft()
-                for key, value in item.items():
-                    if key == "attributes" and isinstance(value, dict):
-                        draft.attributes.update(value)
-                    elif key not in used_roots:
-                        draft.keep(key, value)
-                lead["attributes"] = {**draft.attributes, **lead.get("attributes", {})}
-                if not lead["attributes"]:
-                    del lead["attributes"]
-            if not lead:
-                fail(prefix, "has none of the mapped fields")
-            leads.append(lead)
-        return leads
+        return each_lead(one_or_many(_body(req), ""), read)
 
     return parse_generic
 
@@ -157,6 +158,8 @@ def make_mapped(parser: Parser, mapping: Mapping[str, str]) -> Parser:
     def parse_mapped(req: InboundRequest) -> list[dict[str, Any]]:
         leads = parser(req)
         for i, lead in enumerate(leads):
+            if isinstance(lead, UnreadableLead):
+                continue
             for target, steps in compiled.items():
                 value = resolve(lead, steps)
                 if value is not _MISSING and value is not None:

@@ -26,6 +26,7 @@ from ._common import (
     LeadDraft,
     arr,
     at,
+    each_lead,
     fail,
     load_json,
     obj,
@@ -83,7 +84,8 @@ def parse_form(req: InboundRequest) -> list[dict[str, Any]]:
 def parse_contact(req: InboundRequest) -> list[dict[str, Any]]:
     """Contacts: one object, a list, or ``{"results": [...]}`` (v3 batch/search)."""
     body = load_json(req)
-    return [_contact(obj(item, path), path) for path, item in one_or_many(body, "", "results")]
+    items = one_or_many(body, "", "results")
+    return each_lead(items, lambda item, path: _contact(obj(item, path), path))
 
 
 def _contact(contact: dict[str, Any], path: str) -> dict[str, Any]:

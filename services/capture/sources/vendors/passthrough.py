@@ -12,12 +12,23 @@ from typing import Any
 
 from services.capture.sources.base import InboundRequest
 
-from ._common import LEAD_FIELDS, TEXT_FIELDS, at, fail, load_json, obj, one_or_many, text
+from ._common import (
+    LEAD_FIELDS,
+    TEXT_FIELDS,
+    at,
+    each_lead,
+    fail,
+    load_json,
+    obj,
+    one_or_many,
+    text,
+)
 
 
 def parse(req: InboundRequest) -> list[dict[str, Any]]:
     """Each lead as given, with extras folded into ``attributes``."""
-    return [_lead(obj(item, path), path) for path, item in one_or_many(load_json(req), "")]
+    items = one_or_many(load_json(req), "")
+    return each_lead(items, lambda item, path: _lead(obj(item, path), path))
 
 
 def _lead(item: dict[str, Any], path: str) -> dict[str, Any]:
