@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from services.capture.domain import CleanLead, clean_lead
-from services.capture.sources.base import InboundRequest, PayloadError, UnreadableLead
+from services.capture.sources.base import (
+    InboundRequest,
+    PayloadError,
+    UnreadableLead,
+    VendorPing,
+)
 from services.capture.sources.vendors import (
     PARSERS,
     LeadgenRef,
@@ -87,17 +92,23 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ),
     (
         "google_ads",
-        "google_ads.json",
+        "google_ads_lead.json",  # issue 10: google_ads.json (is_test) is a test, not a lead
         {
-            "email": "test@example.com",
+            "email": "mary.delacruz@example.com",
             "phone": "+16505550123",
-            "first_name": "FirstName",
-            "last_name": "LastName",
-            "company": "CompanyName",
+            "first_name": "Mary",
+            "last_name": "de la Cruz",
+            "company": "ACME API Tools",
             "country": "US",
-            "title": "JobTitle",
         },
-        {"is_test": True, "campaign_id": 10000000000, "postal_code": "94043"},
+        {
+            "is_test": False,
+            "campaign_id": "9007199254740993",  # beyond 2^53: kept exactly, as text
+            "adgroup_id": "9007199254740995",
+            "creative_id": "123456789012345678",
+            "form_id": 40000000000,
+            "vendor_created_at": "2026-11-25 09:30:00+00:00",
+        },
     ),
     (
         "linkedin",
@@ -271,9 +282,22 @@ def test_documented_payload_becomes_the_right_clean_lead(
 
 def test_vendor_plumbing_and_secrets_stay_out_of_attributes() -> None:
     salesforce = PARSERS["salesforce_web_to_lead"](fixture("salesforce_web_to_lead.txt"))[0]
-    assert not {"oid", "retURL"} & set(salesforce["attributes"])
-    google = PARSERS["google_ads"](fixture("google_ads.json"))[0]
+    assert not {"debug", "debugEmail", "captcha_settings"} & set(salesforce["attributes"])
+    google = PARSERS["google_ads"](fixture("google_ads_lead.json"))[0]
     assert "google_key" not in google["attributes"]
+
+
+def test_salesforce_keeps_the_org_id_and_return_url_a_crm_wants() -> None:
+    """Issue 10: oid names the Salesforce org the form posts for; retURL where it returns."""
+    salesforce = PARSERS["salesforce_web_to_lead"](fixture("salesforce_web_to_lead.txt"))[0]
+    assert salesforce["attributes"]["oid"] == "00D5e000000IZ3B"
+    assert salesforce["attributes"]["retURL"] == "https://www.example.co.uk/thank-you"
+
+
+def test_a_google_test_lead_is_read_then_answered_as_a_test() -> None:
+    with pytest.raises(VendorPing) as test:
+        PARSERS["google_ads"](fixture("google_ads.json"))
+    assert "is_test" in test.value.message and "email" in test.value.message
 
 
 def test_a_value_repeated_by_the_vendor_is_not_kept_twice() -> None:

@@ -32,6 +32,7 @@ from .generic import make_generic_parser, make_mapped
 from .google_ads import google_key_of
 from .linkedin import make_parser as make_linkedin_parser
 from .meta import LeadgenRef, leadgen_ids
+from .salesforce import return_url
 
 __all__ = [
     "PARSERS",
@@ -41,6 +42,7 @@ __all__ = [
     "make_generic_parser",
     "make_linkedin_parser",
     "make_mapped",
+    "return_url",
 ]
 
 PARSERS: dict[str, Parser] = {
