@@ -300,8 +300,9 @@ async def record_activities(
 
 
 async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: datetime) -> bool:
-    """Forget the person: delete the lead, its activities and merge trace, and tell every
-    service to do the same. True if erased now, False if it was erased before."""
+    """Forget the person: delete the lead, its activities, merge trace and the stored
+    answers naming it, and tell every service to do the same. True if erased now, False if
+    it was erased before."""
     async with uow:
         if await store.erase_lead(uow.conn, lead_id, reason, now):
             uow.emit(LeadErased(lead_id=lead_id, erased_at=now, reason=reason))
