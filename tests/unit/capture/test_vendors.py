@@ -22,6 +22,7 @@ from services.capture.sources.vendors import (
     make_generic_parser,
     make_linkedin_parser,
     make_mapped,
+    typeform,
 )
 from services.capture.sources.vendors._common import LEAD_FIELDS
 from services.capture.sources.vendors.generic import parse_path
@@ -605,3 +606,41 @@ def test_meta_skips_blank_and_unreadable_answers() -> None:
     assert raw["attributes"]["seats"] == "12" and "budget" not in raw["attributes"]
     assert raw["attributes"]["vendor_created_at"] == "2026-11-25T09:30:00+0000"
     assert raw["attributes"]["consent"] == [{"checkbox_key": "gdpr", "is_checked": "1"}]
+
+
+def test_typeform_reads_answers_by_type_and_by_title_when_refs_are_generated() -> None:
+    (raw,) = PARSERS["typeform"](fixture("typeform_generated_refs.json"))
+    lead = clean_lead(raw)
+    assert (lead.first_name, lead.last_name, lead.company, lead.title) == (
+        "McKenzie", "van der Berg", "API Gateway BV", "Head of IT",
+    )  # fmt: skip
+    assert (lead.email, lead.phone) == ("mckenzie.vdberg@example.nl", "+31201234567")
+    assert lead.attributes["phone_extension"] == "89"
+    assert lead.attributes["How big is your team?"] == "51-200"
+    assert lead.attributes["consent"] == {"I agree to be contacted about my request (GDPR)": True}
+    assert lead.attributes["vendor_created_at"] == "2026-11-25T09:30:02Z"
+
+
+@pytest.mark.parametrize(
+    ("title", "target"),
+    [
+        ("What's your first name?", "first_name"),
+        ("Surname", "last_name"),
+        ("Company size", "company_size"),
+        ("Company / organisation", "company"),
+        ("Your e-mail", "email"),
+        ("Mobile number", "phone"),
+        ("Full name", "full_name"),
+        ("Thanks, {{field:abc}}! What's it like where you live?", None),
+    ],
+)
+def test_typeform_titles_name_lead_fields(title: str, target: str | None) -> None:
+    assert typeform.by_title(title) == target
+
+
+def test_hubspot_form_keeps_legal_consent_and_the_submission_time() -> None:
+    (raw,) = PARSERS["hubspot_forms"](fixture("hubspot_forms.json"))
+    consent = raw["attributes"]["consent"]["consent"]
+    assert consent["consentToProcess"] is True
+    assert consent["communications"][0]["subscriptionTypeId"] == 999
+    assert raw["attributes"]["vendor_created_at"] == "1517927174000"

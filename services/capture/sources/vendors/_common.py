@@ -11,6 +11,7 @@ import email.parser
 import email.policy
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
@@ -44,6 +45,7 @@ FULL_NAME = "full_name"  # a target that is split into first_name / last_name
 # time of the submission, as sent, and the person's consent answers, as sent.
 VENDOR_CREATED_AT = "vendor_created_at"
 CONSENT = "consent"
+_CONSENT_KEY = re.compile(r"consent|gdpr|opt[-_ ]?in|i agree|marketing[-_ ]?permission", re.I)
 
 
 def fail(path: str, problem: str) -> NoReturn:
@@ -303,6 +305,10 @@ class LeadDraft:
                 lead.update({k: v for k, v in (("first_name", first), ("last_name", last)) if v})
             elif " ".join(self._full_name.split()) != given:  # a different name: worth keeping
                 self.keep(FULL_NAME, self._full_name)
+        if CONSENT not in self.attributes:
+            ticked = {k: v for k, v in self.attributes.items() if _CONSENT_KEY.search(k)}
+            if ticked:  # a form's GDPR / opt-in checkboxes: also gathered in one place
+                self.attributes[CONSENT] = ticked
         if self.attributes:
             lead["attributes"] = dict(self.attributes)
         return lead

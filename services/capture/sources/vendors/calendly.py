@@ -20,7 +20,7 @@ from typing import Any
 from services.capture.domain import UTM_KEYS
 from services.capture.sources.base import InboundRequest
 
-from ._common import FULL_NAME, LeadDraft, arr, at, fail, load_json, obj, text
+from ._common import FULL_NAME, VENDOR_CREATED_AT, LeadDraft, arr, at, fail, load_json, obj, text
 
 _QUESTIONS = {
     "company": "company",
@@ -74,4 +74,5 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
         draft.keep(f"scheduled_event.{key}", scheduled.get(key))
     for key in ("uri", "timezone", "rescheduled", "old_invitee", "created_at"):
         draft.keep(f"invitee.{key}" if key == "uri" else key, invitee.get(key))
+    draft.keep(VENDOR_CREATED_AT, invitee.get("created_at") or body.get("created_at"))
     return [draft.build()]
