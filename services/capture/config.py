@@ -68,6 +68,7 @@ VENDOR_AUTH: dict[str, frozenset[str]] = {
     "google_ads": frozenset({"google_ads"}),
     "calendly": frozenset({"calendly"}),
     "linkedin": frozenset({"linkedin"}),
+    "intercom": frozenset({"intercom", "generic", "json"}),
 }
 SECRET_AUTH = frozenset(
     {"standard_webhooks", "typeform", "hubspot_v3", "hubspot", "calendly", "linkedin", "intercom"}

@@ -19,6 +19,7 @@ from . import (
     generic,
     google_ads,
     hubspot,
+    intercom,
     jotform,
     linkedin,
     mailchimp,
@@ -57,6 +58,7 @@ PARSERS: dict[str, Parser] = {
     "mailchimp": mailchimp.parse,
     "jotform": jotform.parse,
     "calendly": calendly.parse,
+    "intercom": intercom.parse,
     "json": passthrough.parse,
     "generic": generic.parse,  # same-named top-level fields; configure with make_generic_parser
 }
