@@ -141,7 +141,7 @@ async def is_new(client: httpx.AsyncClient, email: str) -> bool:
 
 
 # source, fixture, then what the stored profile must hold (contact and metadata)
-PEOPLE = [
+PEOPLE: list[tuple[str, str, dict[str, Any]]] = [
     ("intercom", "intercom_contact_lead_created.json", {
         "email": "priya.nair@example.in", "phone": "+919876543210", "first_name": "Priya",
         "last_name": "Nair", "country": "IN", "utm": {"source": "google", "medium": "cpc",
