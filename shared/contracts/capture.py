@@ -76,6 +76,9 @@ class ContactSnapshot(BaseModel):
     phone: str | None = Field(None, description="E.164 phone number")
     company: str | None = Field(None, description="Company name")
     country: str | None = Field(None, description="ISO 3166-1 alpha-2 country code")
+    phone_raw: str | None = Field(
+        None, description="The phone as the lead typed it, when it did not validate (try it)"
+    )
 
     @classmethod
     def of(cls, profile: LeadProfile) -> ContactSnapshot:
@@ -86,6 +89,7 @@ class ContactSnapshot(BaseModel):
             phone=profile.phone,
             company=profile.company,
             country=profile.country,
+            phone_raw=profile.phone_raw,
         )
 
 
