@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.capture.domain import CleanLead, clean_lead
+from services.capture.domain import CleanLead, InvalidLead, clean_lead
 from services.capture.sources.base import (
     InboundRequest,
     PayloadError,
@@ -512,8 +512,6 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
         "must be a string",
     ),
     ("calendly", {"event": "invitee.created"}, "payload", "must be an object"),
-    ("json", {"email": ["a@b.co"]}, "email", "must be a string"),
-    ("json", {"email": "a@b.co", "attributes": []}, "attributes", "must be an object"),
     ("unbounce", "page_id=1&data.json=%7Bnot", "data.json", "is not valid JSON"),
     ("unbounce", "data.json=%7B%22email%22%3A%5B%7B%7D%5D%7D", "data.json.email[0]", "string"),
     ("jotform", "formID=1&rawRequest=%5B1%5D", "rawRequest", "must be an object"),
@@ -644,3 +642,18 @@ def test_hubspot_form_keeps_legal_consent_and_the_submission_time() -> None:
     assert consent["consentToProcess"] is True
     assert consent["communications"][0]["subscriptionTypeId"] == 999
     assert raw["attributes"]["vendor_created_at"] == "1517927174000"
+
+
+def test_our_own_shape_with_wrong_types_is_left_to_cleaning_to_flag() -> None:
+    """Issue 10: a value of the wrong type is kept raw and flagged, not refused; only a lead
+    with no valid contact is (by cleaning, naming the field)."""
+    (raw,) = PARSERS["json"](as_json({"email": "a@b.co", "company": ["Acme"], "attributes": []}))
+    lead = clean_lead(raw)
+    assert lead.email == "a@b.co" and lead.company is None
+    assert {(f.field, str(f.raw)) for f in lead.data_quality} == {
+        ("company", "['Acme']"), ("attributes", "[]"),
+    }  # fmt: skip
+    (nobody,) = PARSERS["json"](as_json({"email": ["a@b.co"]}))
+    with pytest.raises(InvalidLead) as refused:
+        clean_lead(nobody)
+    assert [p.field for p in refused.value.problems] == ["email"]

@@ -5,7 +5,7 @@ A mapping goes from a lead field (``email``, ``company``, ``utm_source``, ...; o
 ``contact.emails[0].value``. Form bodies are read with PHP-style bracketed names nested
 (``lead[email]`` is the path ``lead.email``). Keys that contain a dot cannot be addressed.
 A path that is missing (or null) in a body leaves the field out; one that holds an object or
-list where text is expected is refused, naming the path.
+list where text is expected is passed on as it is, and cleaning keeps it raw and flagged.
 """
 
 from __future__ import annotations
@@ -98,8 +98,10 @@ def _apply(lead: dict[str, Any], target: str, value: Any, path: str) -> None:
     elif target == "company_size":
         size = headcount(value)
         lead[target] = value if size is None else size  # clean_lead refuses what is no number
-    else:
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
         lead[target] = text(value, path)
+    else:  # an object or list where text is expected: cleaning keeps it raw and flagged
+        lead[target] = value
 
 
 def make_generic_parser(mapping: Mapping[str, str], *, keep_unmapped: bool = True) -> Parser:
