@@ -1,6 +1,9 @@
 """Vendor sources over HTTP: webhooks as each vendor sends them, the verification handshakes,
 CSV import, and the list of configured sources. Thin: verify, hand to the use cases, answer.
 
+A vendor's test or ping is answered ``200 {"status": "test"}`` storing nothing; a Salesforce
+Web-to-Lead post with an http(s) ``retURL`` is answered ``303`` to it once stored.
+
 Refusals: ``404 unknown_source``, ``503 source_not_ready`` (a secret's variable is unset),
 ``401`` with the :mod:`~services.capture.sources.auth` reason (counted in
 ``leadflow_auth_failures_total{source, reason}``), ``422 invalid_payload`` /
@@ -113,9 +116,23 @@ async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: C
     now = now_utc()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
     verified = _verify(src, req, request, now, google_key)
-    if src.kind == "salesforce_web_to_lead" and (back := return_url(req)) is not None:
-        answer = await _ingest(runtime, catalog, src, req, request)
-        return _redirect(back, answer) if answer.status_code < 300 else answer
+    answer = await _once(runtime, catalog, src, req, request, verified, now)
+    if src.kind == "salesforce_web_to_lead" and answer.status_code < 300:
+        if (back := return_url(req)) is not None:  # a browser's post: on to retURL
+            return _redirect(back, answer)
+    return answer
+
+
+async def _once(
+    runtime: Runtime,
+    catalog: Catalog,
+    src: Source,
+    req: InboundRequest,
+    request: Request,
+    verified: Verified,
+    now: datetime,
+) -> Response:
+    """Ingest, claiming a timestamped signature's message id first so a replay is refused."""
     if verified.replay_id is None or verified.signed_at is None:
         return await _ingest(runtime, catalog, src, req, request)
     claim = await replays.claim(
