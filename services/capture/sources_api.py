@@ -170,6 +170,7 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
             return JSONResponse(linkedin_challenge(query, src.auth.secret or ""))
         if src.kind in URL_CHECKS:
             _verify(src, await _inbound(request, with_body=False), request, now_utc(), None)
+            metrics.vendor_tests.labels(src.name).inc()
             body = responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
             return JSONResponse(body)
     except AuthFailure as exc:
@@ -234,6 +235,7 @@ async def _ingest(
             422, "invalid_payload", f"not a {src.kind} payload: {exc}", problems
         ) from None
     except VendorPing as exc:
+        metrics.vendor_tests.labels(src.name).inc()
         log.info("vendor test delivery", extra={"source": src.name})
         return JSONResponse(responses.vendor_test(exc.message).model_dump(exclude_none=True))
     except GraphUnavailable as exc:

@@ -296,3 +296,24 @@ async def test_a_browser_post_goes_on_to_an_http_return_url_only(
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert nobody.status_code == 422  # no way to contact: refused, not redirected
+
+
+async def test_flags_and_vendor_tests_are_counted_in_metrics(client: httpx.AsyncClient) -> None:
+    async def counted(metric: str, label: str) -> float:
+        text = (await client.get("/metrics")).text
+        for line in text.splitlines():
+            if line.startswith(f"{metric}{{") and label in line:
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    phones = await counted("leadflow_flagged_values_total", 'field="phone"')
+    tests = await counted("leadflow_vendor_tests_total", 'source="intercom"')
+    resp = await client.post(
+        "/v1/sources/website/leads",
+        json={"email": "counted@example.com", "phone": "12"},
+        headers={"X-Api-Key": KEY},
+    )
+    assert resp.status_code == 202, resp.text
+    assert (await post(client, "intercom", "intercom_ping.json")).status_code == 200
+    assert await counted("leadflow_flagged_values_total", 'field="phone"') == phones + 1
+    assert await counted("leadflow_vendor_tests_total", 'source="intercom"') == tests + 1
