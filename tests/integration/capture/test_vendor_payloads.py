@@ -317,3 +317,25 @@ async def test_flags_and_vendor_tests_are_counted_in_metrics(client: httpx.Async
     assert (await post(client, "intercom", "intercom_ping.json")).status_code == 200
     assert await counted("leadflow_flagged_values_total", 'field="phone"') == phones + 1
     assert await counted("leadflow_vendor_tests_total", 'source="intercom"') == tests + 1
+
+
+async def test_a_csv_row_with_a_bad_phone_or_country_is_imported_flagged(
+    client: httpx.AsyncClient,
+) -> None:
+    csv = (
+        "email,phone,country,first_name\r\n"
+        "row.two@example.com,+1 555 0100,Atlantis,ANNE-MARIE\r\n"
+        "not-an-email,12,GB,Nobody\r\n"
+    )
+    resp = await client.post(
+        "/v1/sources/website/csv",
+        content=csv.encode(),
+        headers={"content-type": "text/csv", "x-api-key": KEY},
+    )
+    assert resp.status_code == 200, resp.text
+    rows = resp.json()["rows"]
+    assert [(r["row"], r["status"]) for r in rows] == [(2, "accepted"), (3, "rejected")]
+    assert {p["field"] for p in rows[1]["problems"]} == {"email", "phone"}
+    stored = await profile(client, rows[0]["lead_id"])
+    assert (stored["phone_raw"], stored["first_name"]) == ("+1 555 0100", "ANNE-MARIE")
+    assert {q["field"] for q in stored["data_quality"]} == {"phone", "country"}
