@@ -17,6 +17,7 @@ from services.capture.sources import auth
 from services.capture.sources.auth import AuthFailure
 from services.capture.sources.base import InboundRequest
 from services.capture.sources.model import ApiKey, Auth
+from services.capture.sources.vendors import google_key_of
 
 
 def at(unix: float) -> datetime:
@@ -371,6 +372,12 @@ def test_google_ads_key_in_the_body_must_match() -> None:
     assert auth.verify_google_key("8c088ebe", "8c088ebe").principal == "google_ads"
     assert reason(lambda: auth.verify_google_key("8c088ebf", "8c088ebe")) == "invalid_api_key"
     assert reason(lambda: auth.verify_google_key(None, "8c088ebe")) == "missing_credentials"
+
+
+@pytest.mark.parametrize("name", ["google_key", "Google_Key", "GOOGLE_KEY"])
+def test_google_ads_key_name_is_matched_case_insensitively(name: str) -> None:
+    body = f'{{"{name}": "8c088ebe", "lead_id": "x"}}'
+    assert google_key_of(request(body)) == "8c088ebe"
 
 
 # -- API keys -------------------------------------------------------------------------------
