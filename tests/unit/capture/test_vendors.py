@@ -473,12 +473,6 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
     # kind, body (str = form-encoded), field named, problem
     ("meta_lead_ads", {"field_data": "email"}, "field_data", "must be a list"),
     (
-        "google_ads",
-        {"user_column_data": [{"column_id": "EMAIL", "string_value": ["a@b.co"]}]},
-        "user_column_data[0].string_value",
-        "must be a string",
-    ),
-    (
         "linkedin",
         {"elements": [{"formResponse": {"answers": [{"questionId": 1, "answerDetails": 2}]}}]},
         "elements[0].formResponse.answers[0].answerDetails",
@@ -492,25 +486,7 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
         "properties.email.value",
         "must be a string",
     ),
-    (
-        "typeform",
-        {"form_response": {"answers": [{}, {}, {"type": "email", "email": {"x": 1}}]}},
-        "form_response.answers[0].type",
-        "is required",
-    ),
-    (
-        "typeform",
-        {"form_response": {"answers": [{"type": "email", "email": {"x": 1}}]}},
-        "form_response.answers[0].email",
-        "must be a string",
-    ),
     ("typeform", {"event_type": "form_delete"}, "event_type", "must be 'form_response'"),
-    (
-        "calendly",
-        {"event": "invitee.created", "payload": {"questions_and_answers": [{"answer": {}}]}},
-        "payload.questions_and_answers[0].answer",
-        "must be a string",
-    ),
     ("calendly", {"event": "invitee.created"}, "payload", "must be an object"),
     ("unbounce", "page_id=1&data.json=%7Bnot", "data.json", "is not valid JSON"),
     ("unbounce", "data.json=%7B%22email%22%3A%5B%7B%7D%5D%7D", "data.json.email[0]", "string"),
@@ -657,3 +633,27 @@ def test_our_own_shape_with_wrong_types_is_left_to_cleaning_to_flag() -> None:
     with pytest.raises(InvalidLead) as refused:
         clean_lead(nobody)
     assert [p.field for p in refused.value.problems] == ["email"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "expected"),
+    [
+        ("typeform", {"form_response": {"answers": [
+            {}, {"type": "email"}, {"type": "email", "email": {"x": 1}},
+            {"type": "email", "email": "a@b.co"},
+        ]}}, {"email": "a@b.co"}),
+        ("google_ads", {"user_column_data": [
+            {"column_id": "EMAIL", "string_value": "a@b.co"},
+            {"column_id": "PHONE_NUMBER", "string_value": ["+1"]},
+        ]}, {"email": "a@b.co", "attributes": {"phone_number": ["+1"]}}),
+        ("calendly", {"event": "invitee.created", "payload": {
+            "email": "a@b.co", "questions_and_answers": [{"question": "Budget", "answer": {}}],
+        }}, {"email": "a@b.co"}),
+    ],
+)  # fmt: skip
+def test_a_blank_or_unknown_answer_is_skipped_not_refused(
+    kind: str, body: Any, expected: dict[str, Any]
+) -> None:
+    """Issue 10: one field the parser cannot read never sinks the lead."""
+    (raw,) = PARSERS[kind](as_json(body))
+    assert {k: raw[k] for k in expected} == expected

@@ -61,8 +61,12 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
     for i, item in enumerate(arr(invitee.get("questions_and_answers", []), qa_path)):
         path = at(qa_path, i)
         item = obj(item, path)
-        question = text(item.get("question"), at(path, "question")) or f"question_{i}"
-        answer = text(item.get("answer"), at(path, "answer"))
+        question = item.get("question")
+        question = question if isinstance(question, str) and question else f"question_{i}"
+        answer = item.get("answer")
+        if not isinstance(answer, str):  # not text (Calendly sends text): kept as sent
+            draft.keep(question, answer)
+            continue
         normalised = re.sub(r"[^a-z ]", "", question.lower()).strip()
         draft.assign(_QUESTIONS.get(normalised, ""), answer, key=question)
     tracking = obj(invitee.get("tracking") or {}, "payload.tracking")

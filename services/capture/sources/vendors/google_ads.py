@@ -73,7 +73,11 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
         column = obj(column, path)
         column_id = text(column.get("column_id"), at(path, "column_id"))
         name = text(column.get("column_name"), at(path, "column_name"))
-        value = text(column.get("string_value"), at(path, "string_value"))
+        raw = column.get("string_value")
+        if raw is not None and not isinstance(raw, str):  # not Google's shape: kept as sent
+            draft.keep(column_id.lower() if column_id else name or f"column_{i}", raw)
+            continue
+        value = raw
         if column_id in _COLUMNS:
             draft.assign(_COLUMNS[column_id], value, key=column_id.lower())
         else:

@@ -11,7 +11,8 @@ Typeform's generated UUID) by the question's title in ``definition.fields`` ("Wh
 first name?", "Company", "Job title", ...; :func:`by_title`). Any other answer is kept in
 ``attributes`` under its ``ref`` (or its title, when the ref is generated). ``submitted_at``
 is also kept as ``vendor_created_at``.
-Hidden fields named ``utm_*`` are attribution; other hidden fields go to ``attributes``.
+Hidden fields named ``utm_*`` are attribution; other hidden fields go to ``attributes``. An
+answer that is blank or not Typeform's shape is skipped: the other answers still make the lead.
 ``form_response_partial`` events (unfinished forms) make no lead.
 """
 
@@ -21,7 +22,7 @@ import re
 from typing import Any
 
 from services.capture.domain import UTM_KEYS
-from services.capture.sources.base import InboundRequest
+from services.capture.sources.base import InboundRequest, PayloadError
 
 from ._common import (
     FULL_NAME,
@@ -87,31 +88,13 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
     draft = LeadDraft()
     answers_path = "form_response.answers"
     for i, answer in enumerate(arr(response.get("answers"), answers_path)):
-        path = at(answers_path, i)
-        answer = obj(answer, path)
-        kind = text(answer.get("type"), at(path, "type"))
-        if not kind or kind not in answer:
-            fail(at(path, kind or "type"), "is required")
-        field = obj(answer.get("field", {}), at(path, "field"))
-        ref = text(field.get("ref"), at(path, "field.ref")) or ""
-        field_id = text(field.get("id"), at(path, "field.id")) or f"answer_{i}"
-        value = _value(answer[kind], kind, at(path, kind))
-        generated = not ref or bool(_GENERATED_REF.match(ref))
-        title = titles.get(field_id, "")
-        target = (
-            _BY_TYPE.get(kind)
-            or _BY_REF.get(ref.lower().replace("-", "_"))
-            or (by_title(title) if kind in _TEXT_TYPES else None)
-        )
-        key = ref if not generated else title or field_id
-        if target is not None and (isinstance(value, str) or target == "company_size"):
-            draft.assign(target, value, key=key)
-        else:
-            draft.keep(key, value)
-    hidden = obj(response.get("hidden", {}), "form_response.hidden")
+        try:
+            _answer(draft, answer, at(answers_path, i), i, titles)
+        except PayloadError:
+            continue  # a blank or unknown answer is skipped; the others still make the lead
+    hidden = obj(response.get("hidden") or {}, "form_response.hidden")
     for name, value in hidden.items():
-        value = text(value, at("form_response.hidden", name))
-        if name in UTM_KEYS:
+        if name in UTM_KEYS and isinstance(value, str):
             draft.assign(name, value, key=name)
         else:
             draft.keep(name, value)
@@ -120,6 +103,30 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
     draft.keep("event_id", body.get("event_id"))
     draft.keep(VENDOR_CREATED_AT, response.get("submitted_at"))
     return [draft.build()]
+
+
+def _answer(draft: LeadDraft, answer: Any, path: str, i: int, titles: dict[str, str]) -> None:
+    """One answer into the draft; PayloadError when it is blank or not Typeform's shape."""
+    answer = obj(answer, path)
+    kind = text(answer.get("type"), at(path, "type"))
+    if not kind or kind not in answer:
+        fail(at(path, kind or "type"), "is required")
+    field = obj(answer.get("field") or {}, at(path, "field"))
+    ref = text(field.get("ref"), at(path, "field.ref")) or ""
+    field_id = text(field.get("id"), at(path, "field.id")) or f"answer_{i}"
+    value = _value(answer[kind], kind, at(path, kind))
+    generated = not ref or bool(_GENERATED_REF.match(ref))
+    title = titles.get(field_id, "")
+    target = (
+        _BY_TYPE.get(kind)
+        or _BY_REF.get(ref.lower().replace("-", "_"))
+        or (by_title(title) if kind in _TEXT_TYPES else None)
+    )
+    key = ref if not generated else title or field_id
+    if target is not None and (isinstance(value, str) or target == "company_size"):
+        draft.assign(target, value, key=key)
+    else:
+        draft.keep(key, value)
 
 
 def by_title(title: str) -> str | None:
