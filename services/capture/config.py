@@ -64,12 +64,17 @@ VENDOR_AUTH: dict[str, frozenset[str]] = {
     "meta": frozenset({"meta_lead_ads"}),
     "typeform": frozenset({"typeform"}),
     "hubspot_v3": frozenset({"hubspot_forms", "hubspot_contact"}),
+    "hubspot": frozenset({"hubspot_forms", "hubspot_contact"}),
     "google_ads": frozenset({"google_ads"}),
     "calendly": frozenset({"calendly"}),
     "linkedin": frozenset({"linkedin"}),
+    "intercom": frozenset({"intercom", "generic", "json"}),
 }
-SECRET_AUTH = frozenset({"standard_webhooks", "typeform", "hubspot_v3", "calendly", "linkedin"})
-TIMESTAMPED_AUTH = frozenset({"standard_webhooks", "hubspot_v3", "calendly"})
+SECRET_AUTH = frozenset(
+    {"standard_webhooks", "typeform", "hubspot_v3", "hubspot", "calendly", "linkedin", "intercom"}
+)
+TIMESTAMPED_AUTH = frozenset({"standard_webhooks", "hubspot_v3", "hubspot", "calendly"})
+HUBSPOT_AUTH = frozenset({"hubspot_v3", "hubspot"})  # HubSpot signs the URL it called
 _SECRET_KEYS = ("secret", "app_secret", "token", "verify_token", "key", "google_key", "password")
 
 Loc = tuple[int | str, ...]
@@ -120,7 +125,7 @@ class AuthConfig(_Model):
     public_url: str | None = Field(
         None,
         pattern=r"^https?://[^/?#]+/?$",
-        description="hubspot_v3: scheme://host HubSpot calls, when a proxy changes it",
+        description="hubspot, hubspot_v3: scheme://host HubSpot calls, when a proxy changes it",
     )
 
     @model_validator(mode="before")
@@ -157,7 +162,7 @@ class AuthConfig(_Model):
             "allow_query_key": self.type != "api_key" and self.allow_query_key,
             "tolerance_s": self.type not in TIMESTAMPED_AUTH
             and self.tolerance_s != DEFAULT_TOLERANCE_S,
-            "public_url": self.type != "hubspot_v3" and self.public_url is not None,
+            "public_url": self.type not in HUBSPOT_AUTH and self.public_url is not None,
         }
         problems += [((k,), f"not used by type {self.type}") for k, bad in unused.items() if bad]
         _raise(self, problems)

@@ -1,6 +1,9 @@
 """Vendor sources over HTTP: webhooks as each vendor sends them, the verification handshakes,
 CSV import, and the list of configured sources. Thin: verify, hand to the use cases, answer.
 
+A vendor's test or ping is answered ``200 {"status": "test"}`` storing nothing; a Salesforce
+Web-to-Lead post with an http(s) ``retURL`` is answered ``303`` to it once stored.
+
 Refusals: ``404 unknown_source``, ``503 source_not_ready`` (a secret's variable is unset),
 ``401`` with the :mod:`~services.capture.sources.auth` reason (counted in
 ``leadflow_auth_failures_total{source, reason}``), ``422 invalid_payload`` /
@@ -9,12 +12,13 @@ Refusals: ``404 unknown_source``, ``503 source_not_ready`` (a secret's variable 
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from services.capture.sources import replays, responses
 from services.capture.sources.auth import (
@@ -24,7 +28,7 @@ from services.capture.sources.auth import (
     meta_challenge,
     verify_request,
 )
-from services.capture.sources.base import InboundRequest, PayloadError
+from services.capture.sources.base import InboundRequest, PayloadError, VendorPing
 from services.capture.sources.csv_import import CsvError, TooManyRows, read_csv
 from services.capture.sources.graph import GraphUnavailable
 from services.capture.sources.ingest import (
@@ -45,7 +49,7 @@ from services.capture.sources.responses import (
     csv_report,
     source_out,
 )
-from services.capture.sources.vendors import google_key_of
+from services.capture.sources.vendors import google_key_of, return_url
 from shared.contracts.envelope import now_utc
 from shared.http import ApiError
 from shared.observability import metrics
@@ -57,6 +61,13 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 LEADS_ROUTE = "/v1/sources/{source}/leads"
 CSV_ROUTE = "/v1/sources/{source}/csv"
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+LEAD_ID_HEADER = "Leadflow-Lead-Id"  # on a 303 to retURL: the lead the post became
+LEAD_STATUS_HEADER = "Leadflow-Lead-Status"
+# Vendors that check a webhook URL with a GET before they use it (answered 200, nothing stored)
+URL_CHECKS = {
+    "mailchimp": "Mailchimp's URL validation (GET): this URL takes the audience's webhooks;"
+    " nothing stored",
+}
 _VENDOR_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -90,6 +101,7 @@ async def list_sources(catalog: CatalogDep) -> SourcesOut:
     status_code=202,
     responses={
         202: {"description": "One new lead: `{lead_id, status}` as POST /v1/leads"},
+        303: {"description": "Salesforce Web-to-Lead post with an http(s) retURL: stored, go on"},
         200: {"model": SourceResults, "description": "A known person, several leads, or none"},
         422: {"description": "The body is not the vendor's shape, or the lead is invalid"},
         502: {"description": "Graph API refused a Meta lead fetch (Meta retries)"},
@@ -104,6 +116,23 @@ async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: C
     now = now_utc()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
     verified = _verify(src, req, request, now, google_key)
+    answer = await _once(runtime, catalog, src, req, request, verified, now)
+    if src.kind == "salesforce_web_to_lead" and answer.status_code < 300:
+        if (back := return_url(req)) is not None:  # a browser's post: on to retURL
+            return _redirect(back, answer)
+    return answer
+
+
+async def _once(
+    runtime: Runtime,
+    catalog: Catalog,
+    src: Source,
+    req: InboundRequest,
+    request: Request,
+    verified: Verified,
+    now: datetime,
+) -> Response:
+    """Ingest, claiming a timestamped signature's message id first so a replay is refused."""
     if verified.replay_id is None or verified.signed_at is None:
         return await _ingest(runtime, catalog, src, req, request)
     claim = await replays.claim(
@@ -121,11 +150,15 @@ async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: C
 @router.get(
     "/{source}/leads",
     responses={
-        200: {"description": "Meta: `hub.challenge` as text; LinkedIn: the challenge response"},
+        200: {
+            "description": "Meta: `hub.challenge` as text; LinkedIn: the challenge response;"
+            " Mailchimp's URL validation: `{status: test}`"
+        },
         405: {"description": "The source's vendor has no GET handshake"},
         **_COMMON,
     },
-    summary="Meta's (hub.challenge) or LinkedIn's (challengeCode) endpoint verification",
+    summary="Endpoint verification: Meta's hub.challenge, LinkedIn's challengeCode,"
+    " Mailchimp's URL check",
 )
 async def handshake(source: str, request: Request, catalog: CatalogDep) -> Response:
     src = _ready(catalog, source)
@@ -135,6 +168,11 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
             return PlainTextResponse(meta_challenge(query, src.auth.verify_token or ""))
         if src.auth.type == "linkedin":
             return JSONResponse(linkedin_challenge(query, src.auth.secret or ""))
+        if src.kind in URL_CHECKS:
+            _verify(src, await _inbound(request, with_body=False), request, now_utc(), None)
+            metrics.vendor_tests.labels(src.name).inc()
+            body = responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
+            return JSONResponse(body)
     except AuthFailure as exc:
         raise _refusal(src, exc) from None
     raise ApiError(
@@ -196,6 +234,10 @@ async def _ingest(
         raise ApiError(
             422, "invalid_payload", f"not a {src.kind} payload: {exc}", problems
         ) from None
+    except VendorPing as exc:
+        metrics.vendor_tests.labels(src.name).inc()
+        log.info("vendor test delivery", extra={"source": src.name})
+        return JSONResponse(responses.vendor_test(exc.message).model_dump(exclude_none=True))
     except GraphUnavailable as exc:
         log.warning("meta lead fetch failed", extra={"source": src.name, "reason": exc.message})
         raise ApiError(
@@ -219,6 +261,20 @@ async def _ingest(
     if body.rejected:
         metrics.rejected_inputs.labels(LEADS_ROUTE, "invalid_lead").inc(body.rejected)
     return JSONResponse(body.model_dump())
+
+
+def _redirect(url: str, answer: Response) -> Response:
+    """A browser posted the form: send it on to ``retURL`` as Salesforce does, with the
+    lead's id and status in headers for whoever looks (the browser only follows)."""
+    redirect = RedirectResponse(url, 303)
+    try:
+        body = json.loads(bytes(answer.body))
+    except ValueError:
+        return redirect
+    if isinstance(body, dict) and isinstance(body.get("lead_id"), str):
+        redirect.headers[LEAD_ID_HEADER] = body["lead_id"]
+        redirect.headers[LEAD_STATUS_HEADER] = str(body.get("status", ""))
+    return redirect
 
 
 def _ready(catalog: Catalog, name: str) -> Source:

@@ -17,7 +17,7 @@ import httpx
 from services.capture import domain, handlers, idempotency
 from services.capture.answers import Answer
 from services.capture.intake import IntakeBatcher
-from services.capture.sources.base import InboundRequest, Parser, PayloadError
+from services.capture.sources.base import InboundRequest, Parser, PayloadError, UnreadableLead
 from services.capture.sources.csv_import import CsvRow
 from services.capture.sources.graph import fetch_lead
 from services.capture.sources.mapping import with_source
@@ -110,6 +110,9 @@ def clean_all(
     valid: list[tuple[int, domain.CleanLead]] = []
     rejected: dict[int, Outcome] = {}
     for i, raw in enumerate(raws):
+        if isinstance(raw, UnreadableLead):
+            rejected[i] = Outcome(i, "rejected", problems=tuple(raw.problems))
+            continue
         try:
             valid.append((i, domain.clean_lead(with_source(raw, source))))
         except domain.InvalidLead as exc:

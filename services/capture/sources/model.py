@@ -19,9 +19,11 @@ AuthType = Literal[
     "meta",
     "typeform",
     "hubspot_v3",
+    "hubspot",  # v3 when sent, else v2/v1 (X-HubSpot-Signature-Version)
     "google_ads",
     "calendly",
     "linkedin",
+    "intercom",
 ]
 
 DEFAULT_TOLERANCE_S = 300  # five minutes, as Standard Webhooks and HubSpot recommend

@@ -30,6 +30,9 @@ class ItemResult(BaseModel):
 
 
 class SourceResults(BaseModel):
+    status: Literal["test"] | None = Field(
+        None, description="test: the vendor's test, ping or verification delivery (nothing stored)"
+    )
     accepted: int
     duplicates: int
     rejected: int
@@ -81,6 +84,13 @@ def results(outcomes: list[Outcome], message: str | None = None) -> SourceResult
     accepted, duplicates, rejected = counts([o.status for o in outcomes])
     return SourceResults(
         accepted=accepted, duplicates=duplicates, rejected=rejected, results=items, message=message
+    )
+
+
+def vendor_test(message: str) -> SourceResults:
+    """The answer to a vendor's test or ping: 2xx so its setup check passes, nothing stored."""
+    return SourceResults(
+        status="test", accepted=0, duplicates=0, rejected=0, results=[], message=message
     )
 
 
