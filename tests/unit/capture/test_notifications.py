@@ -42,8 +42,8 @@ def test_a_meta_lead_itself_is_no_notification_and_a_broken_one_is_refused() -> 
     broken = {"object": "page", "entry": [{"changes": [{"field": "leadgen", "value": {}}]}]}
     with pytest.raises(PayloadError, match="leadgen_id"):
         notice_of("meta_lead_ads", as_json(broken))
-    odd = {"object": "page", "entry": [{"changes": [{"field": "leadgen",
-                                                     "value": {"leadgen_id": "../x"}}]}]}  # fmt: skip
+    change = {"field": "leadgen", "value": {"leadgen_id": "../x"}}
+    odd = {"object": "page", "entry": [{"changes": [change]}]}
     notice = notice_of("meta_lead_ads", as_json(odd))
     assert notice is not None and notice.refs == [] and notice.skipped[0].record_id is None
 
