@@ -72,6 +72,7 @@ class VendorApis:
     fail_next: list[int] = field(default_factory=list)  # statuses to answer first, in order
     calls: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    queries: list[dict[str, str]] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)  # record ids the vendor does not know
     server: uvicorn.Server | None = None
     task: asyncio.Task[None] | None = None
@@ -84,6 +85,7 @@ class VendorApis:
     def _failure(self, request: Request) -> Response | None:
         self.calls.append(request.url.path)
         self.headers.append({k.lower(): v for k, v in request.headers.items()})
+        self.queries.append(dict(request.query_params))
         if self.fail_next:
             status = self.fail_next.pop(0)
             error = {"message": "An unexpected error has occurred.", "code": 2}
@@ -498,6 +500,13 @@ async def test_hubspot_sends_the_token_and_asks_for_the_crm_properties(
     await eventually(lambda: all_done(capture, "hubspot", 1))
     headers = vendor.headers[0]
     assert headers["authorization"] == f"Bearer {SECRETS['LEADFLOW_FT_HUBSPOT_TOKEN']}"
+    assert vendor.calls == ["/crm/v3/objects/contacts/777"]
+    asked = vendor.queries[0]["properties"].split(",")
+    assert {"email", "firstname", "lastname", "phone", "mobilephone", "company", "jobtitle",
+            "country", "city", "hs_lead_status"} <= set(asked)  # fmt: skip
+    ping = await capture.http.post("/v1/sources/hubspot/leads", **hubspot_post(b"[]"))
+    assert ping.status_code == 200 and ping.json()["status"] == "nothing_to_fetch"
+    assert len(await capture.jobs("hubspot")) == 1
 
 
 async def test_hubspot_refusals_end_the_job_with_the_reason(
