@@ -45,6 +45,7 @@ from services.capture.sources.responses import (
     CsvReport,
     FetchJobsOut,
     FetchScheduled,
+    RetriedOut,
     SourceResults,
     SourcesOut,
     csv_report,
@@ -147,6 +148,19 @@ async def list_fetches(
     async with runtime.engine.connect() as conn:
         jobs = await fetch_store.list_jobs(conn, source, status, limit)
     return FetchJobsOut(jobs=[responses.fetch_job_out(j) for j in jobs])
+
+
+@router.post(
+    "/{source}/fetches:retry",
+    response_model=RetriedOut,
+    responses={404: {"description": "Unknown source"}},
+    summary="Try the source's failed fetch jobs again (e.g. after fixing its API token)",
+)
+async def retry_fetches(source: str, runtime: RuntimeDep, catalog: CatalogDep) -> RetriedOut:
+    src = catalog.get(source)
+    if src is None:
+        raise _unknown(source)
+    return RetriedOut(retried=await fetch_jobs.retry_failed(runtime, src))
 
 
 @router.get(

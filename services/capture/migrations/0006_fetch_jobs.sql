@@ -15,6 +15,7 @@ CREATE TABLE fetch_jobs (
     last_error   text,
     lead_id      uuid        REFERENCES leads (lead_id) ON DELETE SET NULL,
     created_at   timestamptz NOT NULL,
+    retry_since  timestamptz NOT NULL,             -- retries give up a while after this
     updated_at   timestamptz NOT NULL,
     finished_at  timestamptz,
     UNIQUE (source, record_id)

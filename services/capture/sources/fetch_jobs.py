@@ -81,6 +81,16 @@ async def schedule(
     return jobs, fresh
 
 
+async def retry_failed(runtime: Runtime, source: Source) -> int:
+    """An operator's "try again" for the source's failed jobs (after fixing a token, say)."""
+    async with runtime.engine.begin() as conn:
+        count = await fetch_store.retry_failed(conn, source.name, now_utc())
+    wakeup: asyncio.Event | None = runtime.state.get("fetch_wakeup")
+    if count and wakeup is not None:
+        wakeup.set()
+    return count
+
+
 async def fetch_due_jobs(runtime: Runtime) -> None:
     """Every tick (or at once when a notification scheduled a job), run the due jobs."""
     tick_s: float = runtime.state.get("fetch_tick_s", 1.0)
@@ -148,7 +158,7 @@ async def _run(runtime: Runtime, job: fetch_store.Job, policy: RetryPolicy) -> N
         verdict = fetch_rules.verdict(vendor, exc.answer)
         jitter = random.uniform(0, fetch_rules.MAX_JITTER)
         status, due = fetch_rules.next_state(
-            verdict, job.attempts, job.created_at, now_utc(), jitter, policy
+            verdict, job.attempts, job.retry_since, now_utc(), jitter, policy
         )
         await _end(runtime, job, status, exc.message, due)
         return

@@ -59,10 +59,11 @@ def backoff(attempt: int, jitter: float = 0.0, policy: RetryPolicy = RetryPolicy
 
 
 def should_give_up(
-    created_at: datetime, now: datetime, policy: RetryPolicy = RetryPolicy()
+    retry_since: datetime, now: datetime, policy: RetryPolicy = RetryPolicy()
 ) -> bool:
-    """A job still failing a week after its notification stops retrying (and says so)."""
-    return now - created_at >= policy.give_up_after
+    """A job still failing a week after its notification (or after an operator's retry)
+    stops retrying (and says so)."""
+    return now - retry_since >= policy.give_up_after
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def is_test_record(vendor: Vendor, record_id: str) -> bool:
 def next_state(
     verdict_: Verdict,
     attempt: int,
-    created_at: datetime,
+    retry_since: datetime,
     now: datetime,
     jitter: float = 0.0,
     policy: RetryPolicy = RetryPolicy(),
@@ -118,6 +119,6 @@ def next_state(
     final status (``failed`` also once the policy's ``give_up_after`` has passed)."""
     if verdict_ == "not_found":
         return "not_found", None
-    if verdict_ == "failed" or should_give_up(created_at, now, policy):
+    if verdict_ == "failed" or should_give_up(retry_since, now, policy):
         return "failed", None
     return "pending", now + backoff(attempt, jitter, policy)

@@ -24,19 +24,19 @@ from services.capture.sources.notifications import FetchRef
 # HubSpot contact) and the vendor says it changed after the last fetch: then it is fetched again.
 _SCHEDULE = text(
     "INSERT INTO fetch_jobs (job_id, source, vendor, record_id, status, attempts, due_at,"
-    " notified_at, context, created_at, updated_at)"
+    " notified_at, context, created_at, retry_since, updated_at)"
     " VALUES (:job_id, :source, :vendor, :record_id, 'pending', 0, :now, :notified_at,"
-    " CAST(:context AS jsonb), :now, :now)"
-    " ON CONFLICT (source, record_id) DO UPDATE SET status = 'pending', attempts = 0,"
+    " CAST(:context AS jsonb), :now, :now, :now)"
+    " ON CONFLICT (source, record_id) DO UPDATE SET status = 'pending',"
     " due_at = :now, notified_at = EXCLUDED.notified_at, context = EXCLUDED.context,"
-    " last_error = NULL, finished_at = NULL, updated_at = :now"
+    " last_error = NULL, finished_at = NULL, retry_since = :now, updated_at = :now"
     " WHERE :refetch AND fetch_jobs.status <> 'pending'"
     " AND EXCLUDED.notified_at > COALESCE(fetch_jobs.notified_at, '-infinity')"
     " RETURNING job_id"
 )
 _JOB_COLUMNS = (
     "job_id, source, vendor, record_id, status, attempts, due_at, notified_at, context,"
-    " last_error, lead_id, created_at, updated_at, finished_at"
+    " last_error, lead_id, created_at, updated_at, finished_at, retry_since"
 )
 _GET = text(
     f"SELECT {_JOB_COLUMNS} FROM fetch_jobs"
@@ -58,6 +58,13 @@ _LIST = text(
     f"SELECT {_JOB_COLUMNS} FROM fetch_jobs WHERE source = :source"
     " AND (CAST(:status AS text) IS NULL OR status = :status)"
     " ORDER BY created_at DESC, job_id LIMIT :limit"
+)
+# An operator's "try again" (e.g. after fixing a token): failed jobs become due now, with a new
+# give-up window; the attempt count goes on (it fences claims).
+_RETRY_FAILED = text(
+    "UPDATE fetch_jobs SET status = 'pending', due_at = :now, retry_since = :now,"
+    " finished_at = NULL, updated_at = :now"
+    " WHERE source = :source AND status = 'failed' RETURNING job_id"
 )
 _BACKLOG = text(
     "SELECT source, vendor, count(*), count(*) FILTER (WHERE due_at <= :now)"
@@ -88,6 +95,7 @@ class Job:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    retry_since: datetime
 
 
 def _job(row: Any) -> Job:
@@ -106,6 +114,7 @@ def _job(row: Any) -> Job:
         created_at=row[11],
         updated_at=row[12],
         finished_at=row[13],
+        retry_since=row[14],
     )
 
 
@@ -173,6 +182,11 @@ async def list_jobs(
 ) -> list[Job]:
     rows = await conn.execute(_LIST, {"source": source, "status": status, "limit": limit})
     return [_job(r) for r in rows]
+
+
+async def retry_failed(conn: AsyncConnection, source: str, now: datetime) -> int:
+    """Make the source's failed jobs due again; how many."""
+    return len((await conn.execute(_RETRY_FAILED, {"source": source, "now": now})).all())
 
 
 async def backlog(conn: AsyncConnection, now: datetime) -> dict[tuple[str, str], tuple[int, int]]:

@@ -111,6 +111,10 @@ class FetchJobsOut(BaseModel):
     jobs: list[FetchJobOut]
 
 
+class RetriedOut(BaseModel):
+    retried: int = Field(description="Failed jobs made due again")
+
+
 def fetch_scheduled(notice: Notice, jobs: list[Job], fresh: set[str]) -> FetchScheduled:
     """What a notification that points at records is answered, once its jobs are committed."""
     skipped = [SkippedOut(record_id=s.record_id, reason=s.reason) for s in notice.skipped]

@@ -531,6 +531,18 @@ async def test_hubspot_refusals_end_the_job_with_the_reason(
     assert job["attempts"] == 1 and "401" in job["last_error"]
     assert "Authentication credentials not found" in job["last_error"]
     assert await capture.count("SELECT count(*) FROM leads") == 0
+    # The operator fixes nothing but asks again: the job runs once more and fails again.
+    retry = await capture.http.post("/v1/sources/hubspot-bad-token/fetches:retry")
+    assert retry.status_code == 200 and retry.json() == {"retried": 1}
+    await eventually(lambda: _failed_after(capture, "hubspot-bad-token", 2))
+    nothing = await capture.http.post("/v1/sources/hubspot/fetches:retry")  # not_found stays
+    assert nothing.json() == {"retried": 0}
+    assert (await capture.http.post("/v1/sources/nope/fetches:retry")).status_code == 404
+
+
+async def _failed_after(capture: Capture, source: str, attempts: int) -> bool:
+    jobs = await capture.jobs(source, "failed")
+    return bool(jobs) and jobs[0]["attempts"] >= attempts
 
 
 def _resign(body: bytes, source: str) -> dict[str, str]:

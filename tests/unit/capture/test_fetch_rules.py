@@ -81,7 +81,7 @@ def test_only_metas_dashboard_test_id_is_a_test_record() -> None:
     assert not is_test_record("hubspot", META_TEST_LEADGEN_ID)
 
 
-def test_next_state_retries_until_the_policy_gives_up() -> None:
+def test_next_state_retries_until_the_policy_gives_up_after_the_window() -> None:
     created = NOW - timedelta(minutes=5)
     assert next_state("retry", 1, created, NOW) == ("pending", NOW + timedelta(seconds=30))
     assert next_state("retry", 3, created, NOW, 0.1) == ("pending", NOW + timedelta(seconds=132))
