@@ -197,7 +197,8 @@ async def _fetch(
     raws = catalog.parsers[source.name](InboundRequest(body=body))
     extra = {k: v for k, v in job.context.items() if k != "form_urn"}
     for raw in raws:
-        raw["attributes"] = {**extra, **(raw.get("attributes") or {})}
+        if isinstance(raw, dict):  # an unreadable lead stays as the parser left it
+            raw["attributes"] = {**extra, **(raw.get("attributes") or {})}
     return raws
 
 
