@@ -411,6 +411,24 @@ async def test_each_lead_of_a_meta_notification_is_fetched_and_a_repeat_makes_no
     assert await capture.leads_with("lead123123123124@example.com") == 1
 
 
+async def test_an_erased_fetched_lead_is_not_brought_back_by_meta_redelivering(
+    capture: Capture, vendor: VendorApis
+) -> None:
+    notification = meta_post(meta_notification("900500"))
+    await capture.http.post("/v1/sources/meta/leads", **notification)
+    await eventually(lambda: all_done(capture, "meta", 1))
+    (job,) = await capture.jobs("meta")
+    erased = await capture.http.delete(f"/v1/leads/{job['lead_id']}", params={"reason": "gdpr"})
+    assert erased.status_code == 202, erased.text
+    (job,) = await capture.jobs("meta")
+    assert job["status"] == "done" and job["lead_id"] is None  # the job forgets whose lead
+    again = await capture.http.post("/v1/sources/meta/leads", **notification)
+    assert again.json()["jobs"][0]["scheduled"] is False
+    await asyncio.sleep(0.3)
+    assert vendor.calls == ["/v23.0/900500"]
+    assert await capture.leads_with("lead900500@example.com") == 0
+
+
 async def test_metas_test_webhook_is_answered_2xx_with_no_job_and_no_lead(
     capture: Capture, vendor: VendorApis
 ) -> None:
