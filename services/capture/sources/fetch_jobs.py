@@ -24,10 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.capture import handlers
 from services.capture.sources import fetch_rules, fetch_store, vendor_api
 from services.capture.sources.base import InboundRequest, PayloadError
-from services.capture.sources.fetch_rules import ApiAnswer, RetryPolicy, Vendor
+from services.capture.sources.fetch_rules import (
+    ApiAnswer,
+    RetryPolicy,
+    Vendor,
+    linkedin_form_outdated,
+)
 from services.capture.sources.ingest import Catalog, clean_all
 from services.capture.sources.model import Source
-from services.capture.sources.notifications import FETCH_KINDS, Notice
+from services.capture.sources.notifications import FETCH_KINDS, Notice, linkedin_form_of
 from shared.contracts.envelope import now_utc
 from shared.service import Runtime
 
@@ -189,8 +194,11 @@ async def _fetch(
     else:
         response = await vendor_api.linkedin_response(catalog.http, api, job.record_id)
         if isinstance(response, dict) and "form" not in response:
-            form_id = job.context.get("form_id") or _linkedin_form_id(response)
-            form = await _linkedin_form(runtime, catalog, source, form_id) if form_id else None
+            form_id, version = linkedin_form_of(response.get("versionedLeadGenFormUrn"))
+            form_id = form_id or job.context.get("form_id")
+            form = None
+            if form_id:
+                form = await _linkedin_form(runtime, catalog, source, form_id, version)
             if form is not None:
                 response = {**response, "form": form}
         body = json.dumps(response).encode()
@@ -203,14 +211,23 @@ async def _fetch(
 
 
 async def _linkedin_form(
-    runtime: Runtime, catalog: Catalog, source: Source, form_id: str
+    runtime: Runtime, catalog: Catalog, source: Source, form_id: str, version: int | None
 ) -> Any | None:
-    """The form's definition: from capture's cache, else fetched once and cached. A form that
-    cannot be had (refused, unknown) leaves the answers under their question ids; an outage
-    retries the job."""
+    """The form's definition: from capture's cache, else fetched once and cached (again when
+    the response names a version the cached one is not). A form that cannot be had (refused,
+    unknown) leaves the answers under their question ids; an outage retries the job. Jobs of
+    one form running at once wait for each other here, so the form is fetched once."""
+    locks: dict[tuple[str, str], asyncio.Lock] = runtime.state.setdefault("form_locks", {})
+    async with locks.setdefault((source.name, form_id), asyncio.Lock()):
+        return await _linkedin_form_locked(runtime, catalog, source, form_id, version)
+
+
+async def _linkedin_form_locked(
+    runtime: Runtime, catalog: Catalog, source: Source, form_id: str, version: int | None
+) -> Any | None:
     async with runtime.engine.connect() as conn:
         cached = await fetch_store.cached_form(conn, source.name, form_id)
-    if cached is not None:
+    if isinstance(cached, dict) and not linkedin_form_outdated(cached, version):
         return cached
     api = source.fetch_api
     assert api is not None
@@ -274,14 +291,3 @@ def _vendor(name: str) -> Vendor:
     if name == "linkedin":
         return "linkedin"
     raise ValueError(f"unknown vendor {name!r}")
-
-
-def _linkedin_form_id(response: dict[str, Any]) -> str | None:
-    urn = response.get("versionedLeadGenFormUrn")
-    if not isinstance(urn, str):
-        return None
-    start = urn.find("urn:li:leadGenForm:")
-    if start < 0:
-        return None
-    digits = urn[start + len("urn:li:leadGenForm:") :].split(",")[0].rstrip(")")
-    return digits if digits.isdigit() else None

@@ -107,6 +107,13 @@ def is_test_record(vendor: Vendor, record_id: str) -> bool:
     return vendor == "meta" and record_id == META_TEST_LEADGEN_ID
 
 
+def linkedin_form_outdated(cached: dict[str, Any], version: int | None) -> bool:
+    """A cached LinkedIn form no longer explains a response of another version (an edited
+    form gets new question ids): fetch it again. Unknown versions trust the cache."""
+    cached_version = cached.get("versionId")
+    return version is not None and isinstance(cached_version, int) and cached_version != version
+
+
 def next_state(
     verdict_: Verdict,
     attempt: int,

@@ -41,7 +41,7 @@ _HUBSPOT_OBJECT_EVENTS = frozenset(
 )
 _HUBSPOT_CONTACT_TYPE = "0-1"
 _LI_RESPONSE = re.compile(r"^urn:li:leadGenFormResponse:([A-Za-z0-9._~-]{1,200})$")
-_LI_FORM = re.compile(r"urn:li:leadGenForm:(\d{1,20})")
+_LI_FORM = re.compile(r"urn:li:leadGenForm:(\d{1,20})\s*(?:,\s*(\d{1,9})\s*\))?")
 _RECORD_ID = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")  # safe as one URL path segment
 
 
@@ -149,9 +149,9 @@ def _linkedin(body: dict[str, Any]) -> Notice:
     record_id = found.group(1)
     if str(body.get("leadAction", "CREATED")) != "CREATED":
         return Notice([], [Skipped(record_id, f"leadAction {body.get('leadAction')}")])
-    form = _LI_FORM.search(str(body.get("leadGenForm", "")))
+    form_id, _ = linkedin_form_of(body.get("leadGenForm"))
     context = {
-        "form_id": form.group(1) if form else None,
+        "form_id": form_id,
         "form_urn": body.get("leadGenForm"),
         "lead_type": body.get("leadType"),
     }
@@ -162,6 +162,15 @@ def _linkedin(body: dict[str, Any]) -> Notice:
         {k: v for k, v in context.items() if isinstance(v, str)},
     )
     return Notice([ref], [])
+
+
+def linkedin_form_of(urn: Any) -> tuple[str | None, int | None]:
+    """Form id and version of ``urn:li:versionedLeadGenForm:(urn:li:leadGenForm:<id>,<v>)``
+    (or of a plain ``urn:li:leadGenForm:<id>``, version unknown)."""
+    found = _LI_FORM.search(urn) if isinstance(urn, str) else None
+    if found is None:
+        return None, None
+    return found.group(1), int(found.group(2)) if found.group(2) else None
 
 
 def _id_text(value: Any) -> str | None:

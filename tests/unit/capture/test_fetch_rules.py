@@ -13,6 +13,7 @@ from services.capture.sources.fetch_rules import (
     RetryPolicy,
     backoff,
     is_test_record,
+    linkedin_form_outdated,
     meta_error,
     next_state,
     verdict,
@@ -91,3 +92,10 @@ def test_next_state_retries_until_the_policy_gives_up_after_the_window() -> None
     assert next_state("retry", 40, week_old, NOW) == ("failed", None)
     short = RetryPolicy(give_up_after=timedelta(minutes=1))
     assert next_state("retry", 2, created, NOW, 0, short) == ("failed", None)
+
+
+def test_a_cached_linkedin_form_of_another_version_is_outdated() -> None:
+    assert linkedin_form_outdated({"versionId": 1}, 2)
+    assert not linkedin_form_outdated({"versionId": 2}, 2)
+    assert not linkedin_form_outdated({"versionId": 1}, None)  # version unknown: trust it
+    assert not linkedin_form_outdated({}, 3)

@@ -11,7 +11,7 @@ import pytest
 
 from services.capture.domain import clean_lead
 from services.capture.sources.base import InboundRequest, PayloadError
-from services.capture.sources.notifications import FetchRef, Skipped, notice_of
+from services.capture.sources.notifications import FetchRef, Skipped, linkedin_form_of, notice_of
 from services.capture.sources.vendors import PARSERS
 from tests.unit.capture.test_vendors import as_json, fixture
 
@@ -121,3 +121,17 @@ def test_a_linkedin_response_reads_through_its_forms_definition() -> None:
     assert lead.country == "MX" and lead.phone == "+525550802000"
     assert raw["utm_campaign"] == "q3_enterprise"
     assert raw["attributes"]["¿Dónde creciste?"] == "Mexico"  # custom question: its text
+
+
+@pytest.mark.parametrize(
+    ("urn", "expected"),
+    [
+        ("urn:li:versionedLeadGenForm:(urn:li:leadGenForm:7234246,1)", ("7234246", 1)),
+        ("urn:li:versionedLeadGenForm:(urn:li:leadGenForm:1, 12)", ("1", 12)),
+        ("urn:li:leadGenForm:818", ("818", None)),
+        ("urn:li:sponsoredCampaign:1", (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_linkedin_form_urns(urn: Any, expected: tuple[str | None, int | None]) -> None:
+    assert linkedin_form_of(urn) == expected
