@@ -101,13 +101,13 @@ async def fetch_due_jobs(runtime: Runtime) -> None:
     tick_s: float = runtime.state.get("fetch_tick_s", 1.0)
     wakeup: asyncio.Event = runtime.state.setdefault("fetch_wakeup", asyncio.Event())
     while True:
+        wakeup.clear()  # before claiming: a job scheduled meanwhile wakes the next round
         try:
             ran = await run_due_once(runtime, now_utc())
         except Exception:
             log.warning("running fetch jobs failed; retrying next tick", exc_info=True)
             ran = 0
         if ran < CLAIM_LIMIT:
-            wakeup.clear()
             try:
                 await asyncio.wait_for(wakeup.wait(), timeout=tick_s)
             except TimeoutError:
