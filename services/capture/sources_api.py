@@ -7,7 +7,10 @@ Web-to-Lead post with an http(s) ``retURL`` is answered ``303`` to it once store
 Refusals: ``404 unknown_source``, ``503 source_not_ready`` (a secret's variable is unset),
 ``401`` with the :mod:`~services.capture.sources.auth` reason (counted in
 ``leadflow_auth_failures_total{source, reason}``), ``422 invalid_payload`` /
-``invalid_lead``, ``502/503 graph_api_unavailable`` (Meta retries), ``400 malformed_csv``.
+``invalid_lead``, ``400 malformed_csv``. A notification that only points at records (Meta
+leadgen, HubSpot contact events, LinkedIn lead notifications) is answered ``200
+fetch_scheduled`` once a fetch job per record is committed (:mod:`.sources.fetch_jobs`);
+``GET /v1/sources/{source}/fetches`` lists the jobs.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from services.capture.sources import replays, responses
+from services.capture.sources import fetch_jobs, fetch_store, replays, responses
 from services.capture.sources.auth import (
     AuthFailure,
     Verified,
@@ -30,7 +33,6 @@ from services.capture.sources.auth import (
 )
 from services.capture.sources.base import InboundRequest, PayloadError, VendorPing
 from services.capture.sources.csv_import import CsvError, TooManyRows, read_csv
-from services.capture.sources.graph import GraphUnavailable
 from services.capture.sources.ingest import (
     Catalog,
     clean_all,
@@ -41,9 +43,13 @@ from services.capture.sources.ingest import (
 )
 from services.capture.sources.mapping import with_source
 from services.capture.sources.model import Source
+from services.capture.sources.notifications import notice_of
 from services.capture.sources.responses import (
     NO_LEAD,
     CsvReport,
+    FetchJobsOut,
+    FetchScheduled,
+    RetriedOut,
     SourceResults,
     SourcesOut,
     csv_report,
@@ -102,9 +108,12 @@ async def list_sources(catalog: CatalogDep) -> SourcesOut:
     responses={
         202: {"description": "One new lead: `{lead_id, status}` as POST /v1/leads"},
         303: {"description": "Salesforce Web-to-Lead post with an http(s) retURL: stored, go on"},
-        200: {"model": SourceResults, "description": "A known person, several leads, or none"},
+        200: {
+            "model": SourceResults | FetchScheduled,
+            "description": "A known person, several leads, or none; or a notification that only"
+            " points at records: `{status: fetch_scheduled | test | nothing_to_fetch, jobs}`",
+        },
         422: {"description": "The body is not the vendor's shape, or the lead is invalid"},
-        502: {"description": "Graph API refused a Meta lead fetch (Meta retries)"},
         **_COMMON,
     },
     openapi_extra={"requestBody": _VENDOR_BODY},
@@ -145,6 +154,42 @@ async def _once(
     except BaseException:
         await _release(runtime, src, verified)
         raise
+
+
+@router.get(
+    "/{source}/fetches",
+    response_model=FetchJobsOut,
+    responses={404: {"description": "Unknown source"}},
+    summary="The source's fetch jobs (records its notifications pointed at), newest first",
+)
+async def list_fetches(
+    source: str,
+    runtime: RuntimeDep,
+    catalog: CatalogDep,
+    status: Annotated[
+        Literal["pending", "done", "failed", "not_found"] | None,
+        Query(description="Only jobs in this state"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> FetchJobsOut:
+    if catalog.get(source) is None:
+        raise _unknown(source)
+    async with runtime.engine.connect() as conn:
+        jobs = await fetch_store.list_jobs(conn, source, status, limit)
+    return FetchJobsOut(jobs=[responses.fetch_job_out(j) for j in jobs])
+
+
+@router.post(
+    "/{source}/fetches:retry",
+    response_model=RetriedOut,
+    responses={404: {"description": "Unknown source"}},
+    summary="Try the source's failed fetch jobs again (e.g. after fixing its API token)",
+)
+async def retry_fetches(source: str, runtime: RuntimeDep, catalog: CatalogDep) -> RetriedOut:
+    src = catalog.get(source)
+    if src is None:
+        raise _unknown(source)
+    return RetriedOut(retried=await fetch_jobs.retry_failed(runtime, src))
 
 
 @router.get(
@@ -228,7 +273,12 @@ async def _ingest(
     runtime: Runtime, catalog: Catalog, src: Source, req: InboundRequest, request: Request
 ) -> Response:
     try:
-        raws = await vendor_leads(catalog, src, req)
+        notice = notice_of(src.kind, req)
+        if notice is not None:
+            jobs, fresh = await fetch_jobs.schedule(runtime, src, notice, now_utc())
+            scheduled = responses.fetch_scheduled(notice, jobs, fresh)
+            return JSONResponse(scheduled.model_dump(mode="json"))
+        raws = vendor_leads(catalog, src, req)
     except PayloadError as exc:
         problems = [{"field": p.field, "problem": p.problem} for p in exc.problems]
         raise ApiError(
@@ -238,11 +288,6 @@ async def _ingest(
         metrics.vendor_tests.labels(src.name).inc()
         log.info("vendor test delivery", extra={"source": src.name})
         return JSONResponse(responses.vendor_test(exc.message).model_dump(exclude_none=True))
-    except GraphUnavailable as exc:
-        log.warning("meta lead fetch failed", extra={"source": src.name, "reason": exc.message})
-        raise ApiError(
-            exc.status, "graph_api_unavailable", exc.message, headers={"Retry-After": "60"}
-        ) from None
     if not raws:
         return JSONResponse(responses.results([], NO_LEAD).model_dump())
     valid, rejected = clean_all(raws, src)
@@ -277,20 +322,19 @@ def _redirect(url: str, answer: Response) -> Response:
     return redirect
 
 
+def _unknown(name: str) -> ApiError:
+    return ApiError(
+        404,
+        "unknown_source",
+        f"no source named {name!r}",
+        [{"field": "path:source", "problem": f"{name!r} is not configured; see GET /v1/sources"}],
+    )
+
+
 def _ready(catalog: Catalog, name: str) -> Source:
     src = catalog.get(name)
     if src is None:
-        raise ApiError(
-            404,
-            "unknown_source",
-            f"no source named {name!r}",
-            [
-                {
-                    "field": "path:source",
-                    "problem": f"{name!r} is not configured; see GET /v1/sources",
-                }
-            ],
-        )
+        raise _unknown(name)
     if not src.ready:
         raise ApiError(
             503,
