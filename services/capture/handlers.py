@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import domain, store
-from services.capture.matching import MatchRule, keys_of
+from services.capture.matching import MatchRule, account_keys, keys_of
 from shared.contracts import (
     ActivityKind,
     FieldChange,
@@ -100,7 +100,7 @@ async def capture_leads(
                     LeadCaptured(
                         lead_id=new.lead_id,
                         captured_at=now,
-                        lead=LeadProfile.model_validate(new.profile),
+                        lead=_published(new.profile),
                     )
                 )
         results = _results(keys, new_ids, merged, via)
@@ -213,7 +213,7 @@ async def _merge(
                 matched_by=matched_by,
                 submitted_source=lead.source,
                 changes=[FieldChange.model_validate(c) for c in record.changes],
-                lead=LeadProfile.model_validate(profile),
+                lead=_published(profile),
             )
         )
     await store.update_profiles(uow.conn, changed, now)
@@ -321,3 +321,8 @@ async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: dat
         if await store.erased_at(uow.conn, lead_id) is not None:
             return False
     raise UnknownLead(lead_id)
+
+
+def _published(profile: Mapping[str, Any]) -> LeadProfile:
+    """The profile as events carry it: the stored one plus its account keys."""
+    return LeadProfile.model_validate({**profile, "account": account_keys(profile)})
