@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.capture import domain, store
+from services.capture import domain, identity, store
 from services.capture.matching import MatchRule, account_keys, keys_of
 from shared.contracts import (
     ActivityKind,
@@ -63,26 +63,12 @@ async def capture_leads(
         existing = await _matches(uow, leads)
         if rules:
             await _match_by_rules(uow, leads, keys, existing, via, rules)
-        fresh: dict[str, store.NewLead] = {}
-        rule_owner: dict[str, str] = {}  # rule key -> identity key of a new lead in this batch
-        for i, lead in enumerate(leads):
-            if keys[i] in existing:
-                continue
-            if keys[i] not in fresh:
-                for rule_key in keys_of(rules, lead.as_profile()):
-                    if rule_key in rule_owner:  # another new lead of this batch, by a rule
-                        keys[i], via[i] = rule_owner[rule_key], rule_key.split(":", 1)[0]
-                        break
-            key = keys[i]
-            if key in fresh:  # the same person twice in one batch: one lead, both submissions
-                profile, _ = domain.merge_profile(fresh[key].profile, lead)
-                fresh[key] = replace(fresh[key], profile=profile, phone=profile.get("phone"))
-            else:
-                fresh[key] = store.NewLead(
-                    str(uuid.uuid4()), lead.email, lead.phone, lead.source, lead.as_profile()
-                )
-                for rule_key in keys_of(rules, fresh[key].profile):
-                    rule_owner.setdefault(rule_key, key)
+        batch = identity.resolve_batch(leads, keys, existing, rules, via)
+        keys, via = batch.keys, batch.via
+        fresh = {
+            key: store.NewLead(str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile)
+            for key, p in batch.new_people.items()
+        }
         inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
         if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
             existing.update(await _matches(uow, leads))
