@@ -1,0 +1,65 @@
+"""The permanent fault suite at CI size: `leadflow chaos` with a few hundred leads.
+
+Leads are posted at a steady rate while every service, then PostgreSQL, then the broker
+(a longer and a shorter outage) are SIGKILLed in turn and restarted by `leadflow up`'s
+supervisor; then every acknowledged lead must be decided exactly once, every assignment
+webhook delivered once and every nurture lead enrolled once (leadflow/chaos/proof.py),
+with nothing dead-lettered. The by-hand run at 10,000 leads is in docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leadflow.chaos.plan import parse_faults
+from leadflow.chaos.run import ChaosOptions, Report, run_chaos
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
+
+
+def _assert_nothing_lost_or_doubled(report: Report) -> None:
+    figures = report.figures
+    summary = json.dumps(report.as_dict(), indent=1)
+    assert figures.acknowledged > 0.8 * report.posted, summary  # outages refuse only a few
+    assert report.settle_s is not None, summary
+    assert (figures.lost, figures.undecided) == (0, 0), summary
+    assert figures.decided == figures.acknowledged, summary
+    assert (figures.webhooks_missing, figures.webhooks_doubled) == (0, 0), summary
+    assert figures.webhooks_unexpected == 0, summary
+    assert (figures.nurture_missing, figures.nurture_doubled) == (0, 0), summary
+    assert report.receiver_rejected == 0, summary
+    assert not any(report.dead_letters["counters"].values()), summary
+    assert not any(report.dead_letters["topics"].values()), summary
+    assert report.ok, summary
+
+
+async def test_every_service_and_postgres_killed_in_turn_lose_and_double_nothing(
+    tmp_path: Path,
+) -> None:
+    faults = parse_faults("services,postgres", broker_long_s=0, broker_short_s=0)
+    report = await run_chaos(
+        ChaosOptions(leads=240, rate=6.0, faults=faults, settle_timeout=120, home=tmp_path)
+    )
+    assert [f["fault"] for f in report.faults] == [f.name for f in faults]
+    _assert_nothing_lost_or_doubled(report)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue 11, broker amnesia: the embedded broker forgets its topics and groups when"
+    " killed; until services detect the new broker and republish their retained outbox rows,"
+    " events in flight at the kill are lost (seen: 3 of 200 leads never decided)",
+)
+async def test_the_broker_killed_twice_long_and_short_loses_and_doubles_nothing(
+    tmp_path: Path,
+) -> None:
+    faults = parse_faults("broker", broker_long_s=15, broker_short_s=5)
+    report = await run_chaos(
+        ChaosOptions(leads=200, rate=8.0, faults=faults, settle_timeout=60, home=tmp_path)
+    )
+    assert [f["fault"] for f in report.faults] == ["broker-long", "broker-short"]
+    assert report.faults[0]["down_s"] >= 15
+    _assert_nothing_lost_or_doubled(report)
