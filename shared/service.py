@@ -20,19 +20,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.bus.admin import ensure_topics_with_retry
+from shared.bus.admin import forbid_topic_auto_creation
 from shared.bus.consumer import BatchConsumer, BatchHandler, ConsumerSettings
 from shared.bus.erasure import EraseHook, honouring_erasure
 from shared.bus.publisher import KafkaPublisher
+from shared.bus.watch import BrokerWatch
 from shared.config import ServiceSettings
 from shared.contracts.topics import all_topics
 from shared.db.engine import make_engine
 from shared.db.inbox import purge_old
 from shared.db.migrate import migrate
-from shared.db.outbox import OutboxRelay, RelaySettings
+from shared.db.outbox import OutboxRelay, RelaySettings, outbox_backlog
 from shared.db.uow import UnitOfWork
 from shared.http import BodyLimitMiddleware, TimingMiddleware, install_error_handlers
 from shared.observability import configure_logging
+from shared.recovery import BrokerAdoption, prune_once, readers_of
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class Runtime:
     engine: AsyncEngine
     publisher: KafkaPublisher
     relay: OutboxRelay
+    watch: BrokerWatch
     consumer: BatchConsumer | None = None
     migrated: bool = False
     state: dict[str, Any] = field(default_factory=dict)
@@ -109,16 +112,34 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
+        forbid_topic_auto_creation()
         engine = make_engine(settings.asyncpg_url, schema, pool_size=settings.db_pool_size)
+        watch = BrokerWatch(
+            settings.kafka_bootstrap,
+            all_topics(),
+            BrokerAdoption(settings, engine, spec.name).adopt,
+            interval_s=settings.broker_watch_interval_s,
+        )
         publisher = KafkaPublisher(
             settings.kafka_bootstrap,
             client_id=spec.name,
             idempotence=settings.kafka_idempotence,
+            gate=watch.wait_settled,
         )
-        relay = OutboxRelay(engine, publisher, RelaySettings(settings.outbox_relay_interval_s))
-        runtime = Runtime(settings, engine, publisher, relay, state=dict(spec.state))
+        relay = OutboxRelay(
+            engine,
+            publisher,
+            RelaySettings(
+                settings.outbox_relay_interval_s,
+                retain_s=settings.outbox_retain_s,
+                retain_max_s=settings.outbox_retain_max_s,
+            ),
+            cluster_of=lambda: watch.cluster_id,
+        )
+        runtime = Runtime(settings, engine, publisher, relay, watch, state=dict(spec.state))
         app.state.runtime = runtime
         await _migrate_when_reachable(runtime, spec, schema)
+        watch.start()  # adopts the broker (topics, republish) before anything is published
         publisher.start_in_background()
         relay.start()
         consumer: BatchConsumer | None = None
@@ -141,43 +162,37 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 ),
                 relay=relay,
                 dead_letters=publisher,
+                watch=watch,
             )
+            consumer.start()  # fetches once the watch has adopted the broker (topics exist)
 
-        async def start_kafka_side() -> None:
-            # Topics first: a consumer subscribed to a missing topic would idle until its
-            # next metadata refresh.
-            await ensure_topics_with_retry(
-                settings.kafka_bootstrap,
-                all_topics(),
-                settings.kafka_partitions,
-                settings.kafka_replication,
-                timeout=float("inf"),
-            )
-            if consumer is not None:
-                consumer.start()
-
-        topic_task = asyncio.create_task(start_kafka_side(), name="kafka-side")
         resources = AsyncExitStack()
         for resource in spec.resources:
             await resources.enter_async_context(resource(runtime))
         jobs = [
             asyncio.create_task(job(runtime), name=job.__name__)
-            for job in (*spec.background, _purge_inbox_forever)
+            for job in (
+                *spec.background,
+                _purge_inbox_forever,
+                _prune_outbox_forever,
+                _measure_flow_forever,
+            )
         ]
         log.info("%s started on %s:%d", spec.name, settings.host, settings.port)
         try:
             yield
         finally:
             await resources.aclose()
-            for task in [*jobs, topic_task]:
+            for task in jobs:
                 task.cancel()
-            for task in [*jobs, topic_task]:
+            for task in jobs:
                 with contextlib.suppress(BaseException):
                     await task
             if runtime.consumer is not None:
                 await runtime.consumer.stop()
             await relay.stop()
             await publisher.stop()
+            await watch.stop()
             await engine.dispose()
             log.info("%s stopped", spec.name)
 
@@ -211,6 +226,37 @@ async def _purge_inbox_forever(runtime: Runtime) -> None:
             log.warning("inbox purge failed; will retry", exc_info=True)
 
 
+async def _prune_outbox_forever(runtime: Runtime) -> None:
+    """Keep published events only as long as a forgetful broker could need them again."""
+    readers = readers_of(runtime.settings.service_name)
+    while True:
+        await asyncio.sleep(runtime.settings.outbox_prune_interval_s)
+        if not runtime.watch.settled:
+            continue  # offsets of a broker being replaced say nothing about the rows
+        try:
+            removed = await prune_once(runtime.relay, runtime.settings.kafka_bootstrap, readers)
+            if removed:
+                log.debug("pruned %d published outbox row(s)", removed)
+        except Exception:
+            log.warning("outbox prune failed; will retry", exc_info=True)
+
+
+async def _measure_flow_forever(runtime: Runtime) -> None:
+    """Outbox backlog and consumer lag from where they are, on a timer: the figures must move
+    while Kafka is down too, when nothing is published or fetched."""
+    while True:
+        await asyncio.sleep(runtime.settings.metrics_interval_s)
+        try:
+            await asyncio.wait_for(outbox_backlog(runtime.engine), timeout=5)
+        except Exception:
+            log.debug("outbox backlog not measured", exc_info=True)
+        if runtime.consumer is not None and runtime.consumer.ready:
+            try:
+                await asyncio.wait_for(runtime.consumer.record_lag(), timeout=5)
+            except Exception:
+                log.debug("consumer lag not measured", exc_info=True)
+
+
 def _health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -224,13 +270,15 @@ def _health_router() -> APIRouter:
         responses={503: {"description": "Not ready; the body says which part"}},
     )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        # Live checks: a part counts as down once it has failed for the grace period.
+        broker_up = runtime.watch.reachable(runtime.settings.readiness_grace_s)
         checks = {
             "postgres": await _db_ok(runtime.engine),
             "migrations": runtime.migrated,
-            "kafka_producer": runtime.publisher.ready,
+            "kafka_producer": runtime.publisher.ready and broker_up,
         }
         if runtime.consumer is not None:
-            checks["kafka_consumer"] = runtime.consumer.connected
+            checks["kafka_consumer"] = runtime.consumer.ready and broker_up
         ready = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks},

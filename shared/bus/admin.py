@@ -1,13 +1,19 @@
-"""Topic creation: idempotent, so every service and ``leadflow up`` can call it."""
+"""Topics and consumer groups: creation (idempotent, so every service and ``leadflow up`` can
+call it), the groups' committed offsets, and no topic ever made up by the broker."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import Iterable
 
+import aiokafka.client
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +53,48 @@ async def ensure_topics_with_retry(
                 raise
             log.warning("cannot create topics yet (%s); retrying", exc)
             await asyncio.sleep(0.5)
+
+
+def forbid_topic_auto_creation() -> None:
+    """Make this process's Kafka clients ask for metadata without ``allow_auto_topic_creation``.
+
+    aiokafka asks brokers to create any unknown topic it looks up, and the embedded broker
+    does, with 4 partitions. After a broker restart, a producer or consumer refreshing its
+    metadata would so re-create our topics before the service does, with the wrong partition
+    count (keys would map to other partitions: a lead's events out of order). Topics are
+    created only by :func:`ensure_topics`; publishing to a missing one fails and is retried.
+    aiokafka has no option for this, so its request class is wrapped, once per process.
+    """
+    current = aiokafka.client.MetadataRequest
+    if isinstance(current, functools.partial):
+        return
+    aiokafka.client.MetadataRequest = functools.partial(
+        MetadataRequest, allow_auto_topic_creation=False
+    )
+
+
+async def committed_offsets(
+    bootstrap: str, group: str, topics: Iterable[str]
+) -> dict[tuple[str, int], int | None]:
+    """The offsets ``group`` has committed on every partition of ``topics`` (None where it
+    has committed nothing). Read through a consumer client that joins nothing: the embedded
+    broker answers its OffsetFetch, not the admin client's."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        client_id="leadflow-offsets",
+        enable_auto_commit=False,
+    )
+    try:
+        await consumer.start()
+        known = await consumer.topics()
+        out: dict[tuple[str, int], int | None] = {}
+        for topic in topics:
+            if topic not in known:
+                continue
+            for partition in sorted(consumer.partitions_for_topic(topic) or ()):
+                out[(topic, partition)] = await consumer.committed(TopicPartition(topic, partition))
+        return out
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()

@@ -10,6 +10,11 @@ For each batch fetched from Kafka:
    rebalance takes partitions away, and on shutdown).
 
 A crash anywhere before step 4 redelivers the batch, and the inbox makes that harmless.
+
+With a :class:`~shared.bus.watch.BrokerWatch`, the consumer fetches only while the broker is
+settled, and reconnects (a new client, no offsets carried over) when the watch has moved to
+a new broker: offsets of the old broker mean nothing on the new one, whose log starts again
+from 0 and holds the republished events, which the inbox skips where already applied.
 If the batch handler raises, the batch is retried one event at a time so one poison
 message cannot block its partition: an event that still fails after ``max_attempts`` goes
 to ``leadflow.dlq.<group>`` with the error in its headers. Database or network outages are
@@ -31,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.publisher import OutgoingMessage, Publisher
+from shared.bus.watch import BrokerWatch
 from shared.contracts import EVENT_TYPES, LeadErased
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
 from shared.contracts.topics import dead_letter_topic
@@ -93,6 +99,7 @@ class BatchConsumer:
         relay: OutboxRelay,
         dead_letters: Publisher,
         registry: dict[str, type[Event]] | None = None,
+        watch: BrokerWatch | None = None,
     ) -> None:
         self._s = settings
         self._engine = engine
@@ -106,7 +113,16 @@ class BatchConsumer:
         self._stopping = asyncio.Event()
         self._processed: dict[TopicPartition, int] = {}  # next offset, for applied batches only
         self._last_commit = 0.0
+        self._watch = watch
+        self._cluster: str | None = None  # the broker the current client was made for
         self.connected = False
+
+    @property
+    def ready(self) -> bool:
+        """Connected to the group, on the broker the watch says is settled."""
+        if self._watch is None:
+            return self.connected
+        return self.connected and self._watch.settled and self._cluster == self._watch.cluster_id
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self._s.group}")
@@ -152,10 +168,32 @@ class BatchConsumer:
                 delay = min(delay * 2, 5.0)
         raise asyncio.CancelledError
 
+    async def _on_current_broker(self) -> AIOKafkaConsumer | None:
+        """The client to fetch with now, or None while the broker is not settled; a client made
+        for a broker that has since been replaced is dropped, offsets and all."""
+        watch = self._watch
+        if watch is not None and not watch.settled:
+            return None
+        current = None if watch is None else watch.cluster_id
+        if self._consumer is not None and self._cluster != current:
+            log.warning("broker replaced; reconnecting the consumer (cluster %s)", current)
+            self.connected = False
+            self._processed = {}  # offsets of the old broker: never commit them to the new one
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+            self._consumer = None
+        if self._consumer is None:
+            self._consumer = await self._connect()
+            self._cluster = current
+            self.connected = True
+        return self._consumer
+
     async def _run(self) -> None:
-        self._consumer = consumer = await self._connect()
-        self.connected = True
         while not self._stopping.is_set():
+            consumer = await self._on_current_broker()
+            if consumer is None:
+                await asyncio.sleep(0.05)
+                continue
             try:
                 fetched = await consumer.getmany(timeout_ms=200, max_records=self._s.max_batch)
             except KafkaError as exc:
@@ -173,7 +211,6 @@ class BatchConsumer:
                 self._processed[tp] = recs[-1].offset + 1
             if time.monotonic() - self._last_commit >= self._s.commit_interval_s:
                 await self.commit_offsets()
-            self._record_lag(consumer, fetched)
         await self.commit_offsets()
 
     async def commit_offsets(self) -> None:
@@ -181,21 +218,34 @@ class BatchConsumer:
         rebalance callback could otherwise commit before its transaction)."""
         if not self._processed or self._consumer is None:
             return
+        if self._watch is not None and self._cluster != self._watch.cluster_id:
+            self._processed = {}  # offsets on a broker that has been replaced: meaningless
+            return
         offsets, self._processed = self._processed, {}
         self._last_commit = time.monotonic()
         try:
             await self._consumer.commit(offsets)
+            metrics.last_offset_commit.labels(self._s.group).set(time.time())
         except (CommitFailedError, KafkaError) as exc:
             # A rebalance took the partitions away; the new owner redelivers, the inbox dedupes.
             log.warning("offset commit failed (%s); records will be redelivered", exc)
 
-    def _record_lag(
-        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
-    ) -> None:
-        for tp, recs in fetched.items():
-            high = consumer.highwater(tp)
-            if high is not None and recs:
-                metrics.consumer_lag.labels(self._s.group, tp.topic).set(high - recs[-1].offset - 1)
+    async def record_lag(self) -> None:
+        """Records behind the partition ends, per topic, asked of the broker (run on a timer,
+        so the figure moves while nothing is fetched too)."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        assigned = list(consumer.assignment())
+        if not assigned:
+            return
+        ends = await consumer.end_offsets(assigned)
+        lag: dict[str, int] = {}
+        for tp in assigned:
+            position = await consumer.position(tp)
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(ends.get(tp, position) - position, 0)
+        for topic, behind in lag.items():
+            metrics.consumer_lag.labels(self._s.group, topic).set(behind)
 
     async def _process(self, records: list[ConsumerRecord]) -> None:
         envelopes: list[Envelope] = []

@@ -1,17 +1,26 @@
-"""Publishing records to Kafka: keyed by lead id, acks=all, batched."""
+"""Publishing records to Kafka: keyed by lead id, acks=all, batched.
+
+``publish`` answers where each record landed (partition, offset), so the outbox can keep
+published events until every consuming group has read past them (see ``shared.db.outbox``).
+A publisher may be given a *gate*: an awaitable that holds publishing back while the broker
+is known to be new and its topics are not re-created yet (see ``shared.bus.watch``), so a
+record never lands in a topic the broker made up on the fly.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from aiokafka import AIOKafkaProducer
 
 from shared.contracts.envelope import CONTENT_TYPE, Event, encode
+from shared.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +47,28 @@ def to_message(
     return OutgoingMessage(event_id, event.TOPIC, event.lead_id, value)
 
 
+class Placement(NamedTuple):
+    """Where the broker stored a record."""
+
+    partition: int
+    offset: int
+
+
 class Publisher(Protocol):
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> list[Placement]: ...
 
 
 class KafkaPublisher:
     """aiokafka producer with acks=all; ``publish`` returns once every record is acknowledged."""
 
-    def __init__(self, bootstrap: str, *, client_id: str, idempotence: bool = False) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        client_id: str,
+        idempotence: bool = False,
+        gate: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._options = {
             "bootstrap_servers": bootstrap,
             "client_id": client_id,
@@ -58,6 +81,7 @@ class KafkaPublisher:
         self._producer: AIOKafkaProducer | None = None
         self._started = asyncio.Event()
         self._start_task: asyncio.Task[None] | None = None
+        self._gate = gate
 
     @property
     def ready(self) -> bool:
@@ -89,15 +113,21 @@ class KafkaPublisher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> list[Placement]:
+        """Send and wait until every record is acknowledged; answer where each landed."""
         if not self._started.is_set():
             await asyncio.wait_for(self._started.wait(), timeout=15)
+        if self._gate is not None:
+            await asyncio.wait_for(self._gate(), timeout=15)
         assert self._producer is not None
         futures = [
             await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
             for m in messages
         ]
-        await asyncio.gather(*futures)
+        placed = [Placement(md.partition, md.offset) for md in await asyncio.gather(*futures)]
+        if placed:
+            metrics.last_publish.set(time.time())
+        return placed
 
     async def stop(self) -> None:
         if self._start_task is not None:

@@ -1,0 +1,103 @@
+"""Replacing the embedded broker with a fresh one, to bound its memory.
+
+The embedded broker cannot drop old records, and each read costs more as its topics fill
+(docs/performance.md). Since the services survive a broker that forgot everything
+(``shared.recovery``), ``leadflow up`` can replace it now and then: it waits until every
+consumer group has caught up (committed up to the end of every partition it reads), stops
+the broker and starts an empty one on the same port with a new cluster id. The services then
+re-create their topics and republish their retained events, which their consumers skip as
+already applied; events not yet read by then would be republished the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from leadflow.embedded import EmbeddedKafka
+from shared.bus.admin import committed_offsets
+from shared.contracts.topics import TOPOLOGY
+
+log = logging.getLogger("leadflow.up")
+
+
+@dataclass(frozen=True)
+class GroupLag:
+    group: str
+    behind: int  # records between the group's committed offsets and the partition ends
+
+
+def lag_of(
+    group: str, committed: dict[tuple[str, int], int | None], ends: dict[tuple[str, int], int]
+) -> GroupLag:
+    """How far a group is behind; a partition it never committed on counts from its start."""
+    behind = sum(max(end - (committed.get(tp) or 0), 0) for tp, end in ends.items())
+    return GroupLag(group, behind)
+
+
+async def group_lags(bootstrap: str) -> list[GroupLag]:
+    """Every Leadflow consumer group's lag, asked of the broker."""
+    readers: dict[str, list[str]] = {}
+    for topic, spec in TOPOLOGY.items():
+        for group in spec.consumers:
+            readers.setdefault(group, []).append(topic)
+    ends = await _end_offsets(bootstrap, sorted(TOPOLOGY))
+    out = []
+    for group, topics in sorted(readers.items()):
+        committed = await committed_offsets(bootstrap, group, topics)
+        mine = {tp: end for tp, end in ends.items() if tp[0] in topics}
+        out.append(lag_of(group, committed, mine))
+    return out
+
+
+async def _end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id="leadflow-recycle")
+    try:
+        await consumer.start()
+        known = await consumer.topics()
+        partitions = [
+            TopicPartition(t, p)
+            for t in topics
+            if t in known
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+
+
+async def wait_caught_up(bootstrap: str, timeout_s: float) -> bool:
+    """True once every group has caught up; False if they have not within the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            lags = await group_lags(bootstrap)
+            if all(lag.behind == 0 for lag in lags):
+                return True
+        except Exception as exc:  # a broker that does not answer is not caught up
+            log.debug("group lag not read: %s", exc)
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.5)
+
+
+def recycle_broker(kafka: EmbeddedKafka, caught_up_timeout_s: float = 60.0) -> bool:
+    """Replace the embedded broker with an empty one once every group has caught up. Answers
+    whether it was replaced (not when the groups did not catch up in time)."""
+    if not asyncio.run(wait_caught_up(kafka.bootstrap, caught_up_timeout_s)):
+        log.warning("broker not recycled: consumer groups still behind after %.0fs",
+                    caught_up_timeout_s)  # fmt: skip
+        return False
+    old = kafka.cluster_id
+    kafka.stop()
+    kafka.start()
+    print(f"broker recycled: {old} -> {kafka.cluster_id} (services republish and carry on)",
+          flush=True)  # fmt: skip
+    return True
