@@ -9,7 +9,9 @@ line per death and per restart on ``leadflow up``'s own output, e.g.::
     02:14:08 broker restarted (pid 41877, attempt 2)
 
 Restarting a child blocks the loop until it listens (PostgreSQL: up to 30 s); the others
-are looked at again right after.
+are looked at again right after. A child found running again while it waits for its
+restart (a broker recycle, :mod:`leadflow.recycle`, stops and starts the broker itself) is
+left alone.
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ class Watchdog:
                         f"{name} died ({describe_exit(code)}); restarting in"
                         f" {child.pending.delay_s:.1f}s (attempt {child.pending.attempt})"
                     )
+            elif self.stack.exit_status(name) is None:  # started again by someone else
+                child.run, child.pending = Run(now, child.pending.attempt), None
+                self.say(f"{name} is running again (pid {self.stack.pid(name)})")
             elif now >= child.pending.at:
                 self._restart(name, child, child.pending)
 

@@ -40,8 +40,16 @@ def parse_faults(text: str, broker_long_s: float, broker_short_s: float) -> list
     return faults
 
 
-def fault_times(load_s: float, count: int) -> list[float]:
-    """When each fault starts, in seconds after the load starts: spread evenly over the
-    load so every kill happens while leads are coming in (a fault also waits for the one
-    before it to be over, see :mod:`leadflow.chaos.run`)."""
-    return [load_s * (i + 1) / (count + 1) for i in range(count)]
+# What a kill without a hold costs before the next one may start: the supervisor's first
+# back-off (1 s) and the restart, then the services ready again.
+MIN_OUTAGE_S = 4.0
+
+
+def fault_times(load_s: float, downs: list[float]) -> list[float]:
+    """When each fault starts, in seconds after the load starts: the outages (each at least
+    :data:`MIN_OUTAGE_S`) are spread over the load with equal gaps before, between and after
+    them, so every kill happens while leads are coming in. A fault still waits for the one
+    before it to be over (see :mod:`leadflow.chaos.run`)."""
+    outages = [max(d, MIN_OUTAGE_S) for d in downs]
+    gap = max(0.0, load_s - sum(outages)) / (len(outages) + 1)
+    return [gap * (i + 1) + sum(outages[:i]) for i in range(len(outages))]

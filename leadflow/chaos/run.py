@@ -177,7 +177,8 @@ async def _inject(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Kill each target at its time (or once the previous one is back, if later)."""
     done = []
-    for fault, at in zip(faults, fault_times(load_s, len(faults)), strict=True):
+    times = fault_times(load_s, [f.down_s for f in faults])
+    for fault, at in zip(faults, times, strict=True):
         await asyncio.sleep(max(0.0, started + at - time.monotonic()))
         before = watchdog.restarts.get(fault.target, 0)
         if fault.down_s:

@@ -24,8 +24,13 @@ def test_an_unknown_target_is_named() -> None:
         parse_faults("router,kafka", 1, 1)
 
 
-def test_kills_are_spread_over_the_load() -> None:
-    assert fault_times(60.0, 5) == [10.0, 20.0, 30.0, 40.0, 50.0]
+def test_outages_are_spread_over_the_load_with_equal_gaps() -> None:
+    assert fault_times(60.0, [0.0, 0.0]) == [52 / 3, 104 / 3 + 4]  # 4 s per plain kill
+    assert fault_times(100.0, [0.0, 50.0, 10.0]) == [9.0, 22.0, 81.0]  # gaps of 9 s
+
+
+def test_outages_longer_than_the_load_follow_each_other() -> None:
+    assert fault_times(10.0, [15.0, 5.0]) == [0.0, 15.0]
 
 
 def evidence(**kw: object) -> Evidence:

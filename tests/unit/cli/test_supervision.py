@@ -134,3 +134,17 @@ def test_the_loop_ends_when_asked_to_stop() -> None:
     stop = threading.Event()
     stop.set()
     Watchdog(FakeChildren("router"), POLICY, say=print).run(stop)
+
+
+def test_a_child_started_again_by_someone_else_is_not_started_twice() -> None:
+    now = [10.0]
+    lines: list[str] = []
+    kids = FakeChildren("broker")
+    dog = Watchdog(kids, POLICY, say=lines.append, clock=lambda: now[0])
+    kids.dead["broker"] = -signal.SIGTERM  # a recycle stopped it...
+    dog.check()
+    del kids.dead["broker"]  # ...and started a new one
+    now[0] = 12.0
+    dog.check()
+    assert kids.restarted == []
+    assert lines[-1] == "broker is running again (pid 100)"
