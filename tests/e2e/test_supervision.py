@@ -94,5 +94,19 @@ async def test_postgres_and_the_broker_killed_under_leadflow_up_come_back(
         await up.wait_line(r"router died \(SIGKILL\); restarting in 1\.0s", after=seen)
         await up.wait_line(r"router restarted", after=seen)
         await _post_and_see_assigned(up, seed=4)
+
+        async with httpx.AsyncClient(timeout=10) as client:  # an unsigned delivery is refused
+            headers = {"webhook-id": "forged-1", "webhook-timestamp": "1",
+                       "webhook-signature": "v1,AAAA"}  # fmt: skip
+            forged = await client.post(
+                f"{up.sink_url}/hooks/leadflow", json={"type": "io.leadflow.lead.assigned.v1"},
+                headers=headers,
+            )  # fmt: skip
+            assert forged.status_code == 401
+            shown = (await client.get(f"{up.sink_url}/")).json()
+            assert shown[0] == {
+                "webhook_id": "forged-1",
+                "summary": "REJECTED (401): bad signature",
+            }
     assert up.proc is not None and up.proc.returncode == 0
     assert "Stopped." in up.lines
