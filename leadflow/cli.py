@@ -107,7 +107,9 @@ def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from leadflow.services import service_entry
+    from shared.bus.admin import forbid_topic_auto_creation
 
+    forbid_topic_auto_creation()  # a service process: only ensure_topics makes topics
     entry = service_entry(args.service)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = entry.settings_cls(**overrides)

@@ -111,6 +111,16 @@ class _Metrics:
             "Source requests refused with 401 (bad key, signature, timestamp, replay)",
             ["source", "reason"],
         )
+        self.flagged_values = Counter(
+            "leadflow_flagged_values_total",
+            "Values capture kept raw and flagged (data_quality) instead of refusing the lead",
+            ["field"],
+        )
+        self.vendor_tests = Counter(
+            "leadflow_vendor_tests_total",
+            "Vendor test, ping and URL-check deliveries answered without storing a lead",
+            ["source"],
+        )
         self.http_seconds = Histogram(
             "leadflow_http_request_seconds",
             "HTTP request latency",

@@ -20,7 +20,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.bus.admin import forbid_topic_auto_creation
 from shared.bus.consumer import BatchConsumer, BatchHandler, ConsumerSettings
 from shared.bus.erasure import EraseHook, honouring_erasure
 from shared.bus.publisher import KafkaPublisher
@@ -112,7 +111,6 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
-        forbid_topic_auto_creation()
         engine = make_engine(settings.asyncpg_url, schema, pool_size=settings.db_pool_size)
         watch = BrokerWatch(
             settings.kafka_bootstrap,

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import domain, handlers, idempotency, store
@@ -33,8 +33,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Documented as text, never refused by validation: cleaning reads the value, keeps one that
+# does not clean raw and flagged, and refuses only a lead nobody can contact.
+_LooseText = Annotated[Any, WithJsonSchema({"type": "string"})]
+
+
 class LeadIn(BaseModel):
-    """A lead as a web form or marketing system sends it. Unknown fields are kept."""
+    """A lead as a web form or marketing system sends it. Unknown fields are kept; a value
+    that does not clean (an invalid phone, an unknown country) is kept raw and flagged in
+    ``data_quality``; only a lead with no valid e-mail and no valid phone is refused."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -52,26 +59,30 @@ class LeadIn(BaseModel):
         },
     )
 
-    email: str | None = Field(None, max_length=320, description="E-mail address")
-    phone: str | None = Field(None, max_length=64, description="Phone, any format")
-    first_name: str | None = Field(None, max_length=256)
-    last_name: str | None = Field(None, max_length=256)
-    company: str | None = Field(None, max_length=256)
-    title: str | None = Field(None, max_length=256, description="Job title")
-    country: str | None = Field(None, max_length=64, description="ISO code or country name")
-    interest: str | None = Field(None, max_length=256, description="Product line of interest")
-    industry: str | None = Field(None, max_length=256)
-    company_size: int | None = Field(None, ge=0, description="Employees")
-    language: str | None = Field(None, max_length=8, description="ISO 639-1, e.g. en")
-    source: str | None = Field(None, max_length=64, description="Where the lead came from")
-    channel: str | None = Field(None, max_length=64)
-    campaign: str | None = Field(None, max_length=256)
-    utm_source: str | None = Field(None, max_length=256)
-    utm_medium: str | None = Field(None, max_length=256)
-    utm_campaign: str | None = Field(None, max_length=256)
-    utm_term: str | None = Field(None, max_length=256)
-    utm_content: str | None = Field(None, max_length=256)
-    attributes: dict[str, Any] | None = Field(None, description="Free-form extra fields")
+    email: _LooseText = Field(None, description="E-mail address")
+    phone: _LooseText = Field(None, description="Phone, any format (E.164 when it validates)")
+    first_name: _LooseText = Field(None, description="Given name, kept as typed")
+    last_name: _LooseText = Field(None, description="Family name, kept as typed")
+    company: _LooseText = None
+    title: _LooseText = Field(None, description="Job title")
+    country: _LooseText = Field(None, description="ISO code or country name")
+    interest: _LooseText = Field(None, description="Product line of interest")
+    industry: _LooseText = None
+    company_size: Annotated[Any, WithJsonSchema({"type": "integer", "minimum": 0})] = Field(
+        None, description="Employees"
+    )
+    language: _LooseText = Field(None, description="ISO 639-1, e.g. en")
+    source: _LooseText = Field(None, description="Where the lead came from")
+    channel: _LooseText = None
+    campaign: _LooseText = None
+    utm_source: _LooseText = None
+    utm_medium: _LooseText = None
+    utm_campaign: _LooseText = None
+    utm_term: _LooseText = None
+    utm_content: _LooseText = None
+    attributes: Annotated[Any, WithJsonSchema({"type": "object"})] = Field(
+        None, description="Free-form extra fields"
+    )
 
 
 class LeadAccepted(BaseModel):
@@ -130,9 +141,13 @@ def _raw_lead(body: LeadIn) -> dict[str, Any]:
     raw = body.model_dump(exclude_none=True)
     extras = body.model_extra or {}
     if extras:
-        raw["attributes"] = {**extras, **(body.attributes or {})}
-        for key in extras:
-            raw.pop(key, None)
+        given = body.attributes
+        if given is not None and not isinstance(given, dict):  # cleaning flags it; keep both
+            raw["attributes"] = given
+        else:
+            raw["attributes"] = {**extras, **(given or {})}
+            for key in extras:
+                raw.pop(key, None)
     return raw
 
 

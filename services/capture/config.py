@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -38,6 +38,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from services.capture.matching import FIELDS as MATCH_FIELDS
 from services.capture.matching import MatchRule
 from services.capture.sources.auth import HASH_PREFIX, decode_whsec
+from services.capture.sources.fetch_rules import RetryPolicy
 from services.capture.sources.mapping import LEAD_FIELDS, is_mapping_target
 from services.capture.sources.model import (
     DEFAULT_TOLERANCE_S,
@@ -45,11 +46,12 @@ from services.capture.sources.model import (
     Auth,
     AuthType,
     CsvLimits,
-    GraphApi,
     Source,
     Sources,
+    VendorApi,
 )
 from services.capture.sources.vendors import PARSERS, make_generic_parser
+from services.capture.sources.vendors.hubspot import PROPERTIES as HUBSPOT_PROPERTIES
 from shared.config import ServiceSettings, load_section
 
 SECTION = "capture"
@@ -64,12 +66,17 @@ VENDOR_AUTH: dict[str, frozenset[str]] = {
     "meta": frozenset({"meta_lead_ads"}),
     "typeform": frozenset({"typeform"}),
     "hubspot_v3": frozenset({"hubspot_forms", "hubspot_contact"}),
+    "hubspot": frozenset({"hubspot_forms", "hubspot_contact"}),
     "google_ads": frozenset({"google_ads"}),
     "calendly": frozenset({"calendly"}),
     "linkedin": frozenset({"linkedin"}),
+    "intercom": frozenset({"intercom", "generic", "json"}),
 }
-SECRET_AUTH = frozenset({"standard_webhooks", "typeform", "hubspot_v3", "calendly", "linkedin"})
-TIMESTAMPED_AUTH = frozenset({"standard_webhooks", "hubspot_v3", "calendly"})
+SECRET_AUTH = frozenset(
+    {"standard_webhooks", "typeform", "hubspot_v3", "hubspot", "calendly", "linkedin", "intercom"}
+)
+TIMESTAMPED_AUTH = frozenset({"standard_webhooks", "hubspot_v3", "hubspot", "calendly"})
+HUBSPOT_AUTH = frozenset({"hubspot_v3", "hubspot"})  # HubSpot signs the URL it called
 _SECRET_KEYS = ("secret", "app_secret", "token", "verify_token", "key", "google_key", "password")
 
 Loc = tuple[int | str, ...]
@@ -80,6 +87,21 @@ class Settings(ServiceSettings):
 
     service_name: str = "capture"
     port: int = 8000
+    # Fetch jobs (records that notifications only point at): how often due jobs are looked for
+    # (a notification also wakes the fetcher at once), how often the backlog gauges are
+    # refreshed, and the retry back-off: base * 2**(attempt-1), capped, given up after.
+    fetch_tick_s: float = Field(1.0, gt=0)
+    fetch_metrics_s: float = Field(15.0, gt=0)
+    fetch_backoff_base_s: float = Field(30.0, gt=0)
+    fetch_backoff_cap_s: float = Field(3600.0, gt=0)
+    fetch_give_up_after_s: float = Field(7 * 86400.0, gt=0)
+
+    def fetch_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            base=timedelta(seconds=self.fetch_backoff_base_s),
+            cap=timedelta(seconds=self.fetch_backoff_cap_s),
+            give_up_after=timedelta(seconds=self.fetch_give_up_after_s),
+        )
 
 
 class _Model(BaseModel):
@@ -120,7 +142,7 @@ class AuthConfig(_Model):
     public_url: str | None = Field(
         None,
         pattern=r"^https?://[^/?#]+/?$",
-        description="hubspot_v3: scheme://host HubSpot calls, when a proxy changes it",
+        description="hubspot, hubspot_v3: scheme://host HubSpot calls, when a proxy changes it",
     )
 
     @model_validator(mode="before")
@@ -157,7 +179,7 @@ class AuthConfig(_Model):
             "allow_query_key": self.type != "api_key" and self.allow_query_key,
             "tolerance_s": self.type not in TIMESTAMPED_AUTH
             and self.tolerance_s != DEFAULT_TOLERANCE_S,
-            "public_url": self.type != "hubspot_v3" and self.public_url is not None,
+            "public_url": self.type not in HUBSPOT_AUTH and self.public_url is not None,
         }
         problems += [((k,), f"not used by type {self.type}") for k, bad in unused.items() if bad]
         _raise(self, problems)
@@ -171,6 +193,49 @@ class GraphConfig(_Model):
     timeout_s: float = Field(10.0, gt=0, le=60)
 
 
+# What each fetching kind's ``api`` settings default to (tests point api_url at a local server).
+API_DEFAULTS = {
+    "hubspot_contact": ("https://api.hubapi.com", "v3"),
+    "linkedin": ("https://api.linkedin.com", "202511"),  # LinkedIn-Version: YYYYMM
+}
+# HubSpot returns only the properties asked for: the ones capture maps, and a CRM's favourites.
+DEFAULT_HUBSPOT_PROPERTIES = tuple(
+    dict.fromkeys(
+        [
+            *HUBSPOT_PROPERTIES,
+            "city",
+            "state",
+            "zip",
+            "website",
+            "hs_lead_status",
+            "lifecyclestage",
+            "hs_analytics_source_data_1",
+            "hs_analytics_source_data_2",
+            "createdate",
+        ]
+    )
+)
+
+
+class ApiConfig(_Model):
+    """hubspot_contact / linkedin: fetching the records their webhooks only point at."""
+
+    access_token_env: str = Field(
+        pattern=ENV_NAME,
+        description="Variable with the token: a HubSpot private app token, a LinkedIn OAuth token",
+    )
+    api_url: str | None = Field(
+        None, pattern=r"^https?://[^?#]+$", description="Base URL; the vendor's by default"
+    )
+    api_version: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9._-]{1,16}$", description="linkedin: LinkedIn-Version (YYYYMM)"
+    )
+    timeout_s: float = Field(10.0, gt=0, le=60)
+    properties: list[str] | None = Field(
+        None, description="hubspot_contact: contact properties to read (a CRM's usual set)"
+    )
+
+
 class SourceConfig(_Model):
     name: str = Field(pattern=NAME, description="URL-safe id, lower case: /v1/sources/{name}")
     kind: str = Field(description="Parser of the vendor's body")
@@ -181,6 +246,9 @@ class SourceConfig(_Model):
     channel: str | None = Field(None, min_length=1, max_length=64)
     campaign: str | None = Field(None, min_length=1, max_length=256)
     graph: GraphConfig | None = Field(None, description="meta_lead_ads: fetching notified leads")
+    api: ApiConfig | None = Field(
+        None, description="hubspot_contact, linkedin: fetching the records webhooks point at"
+    )
 
     @field_validator("kind")
     @classmethod
@@ -216,6 +284,11 @@ class SourceConfig(_Model):
             problems.append((("graph",), "required: Meta's notifications name leads to fetch"))
         if self.kind != "meta_lead_ads" and self.graph is not None:
             problems.append((("graph",), f"not used by kind {self.kind}"))
+        if self.kind not in API_DEFAULTS and self.api is not None:
+            problems.append((("api",), f"not used by kind {self.kind}"))
+        properties = self.api.properties if self.api is not None else None
+        if properties is not None and self.kind != "hubspot_contact":
+            problems.append((("api", "properties"), f"not used by kind {self.kind}"))
         _raise(self, problems)
         return self
 
@@ -296,13 +369,23 @@ def _source(config: SourceConfig, environ: Mapping[str, str]) -> Source:
             decode_whsec(key)
         except ValueError:
             problems.append(f"{auth.secret_env} is not a Standard Webhooks secret (whsec_<base64>)")
-    graph = None
+    graph = api = None
     if config.graph is not None:
-        graph = GraphApi(
+        graph = VendorApi(
             url=config.graph.api_url.rstrip("/"),
             version=config.graph.api_version,
             access_token=secret(config.graph.access_token_env),
             timeout_s=config.graph.timeout_s,
+        )
+    if config.api is not None:
+        url, version = API_DEFAULTS[config.kind]
+        api = VendorApi(
+            url=(config.api.api_url or url).rstrip("/"),
+            version=config.api.api_version or version,
+            # Unset, the source still takes full records; its fetch jobs wait for the token.
+            access_token=environ.get(config.api.access_token_env, "").strip() or None,
+            timeout_s=config.api.timeout_s,
+            properties=tuple(config.api.properties or DEFAULT_HUBSPOT_PROPERTIES),
         )
     return Source(
         name=config.name,
@@ -323,6 +406,7 @@ def _source(config: SourceConfig, environ: Mapping[str, str]) -> Source:
         channel=config.channel,
         campaign=config.campaign,
         graph=graph,
+        api=api,
         problems=tuple(problems),
     )
 

@@ -23,6 +23,7 @@ from shared.contracts import (
     LeadUpdated,
 )
 from shared.db.uow import UnitOfWork
+from shared.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,16 @@ async def capture_leads(
         if before_commit is not None:
             await before_commit(uow.conn, results)
         await uow.commit()
+    _count_flags(leads)
     return results
+
+
+def _count_flags(leads: Sequence[domain.CleanLead]) -> None:
+    """Every value kept raw and flagged, by lead field (attributes paths as ``attributes``)."""
+    for lead in leads:
+        for flag in lead.data_quality:
+            field = flag.field.split(".", 1)[0].split("[", 1)[0]
+            metrics.flagged_values.labels(field).inc()
 
 
 async def _match_by_rules(
@@ -300,8 +310,9 @@ async def record_activities(
 
 
 async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: datetime) -> bool:
-    """Forget the person: delete the lead, its activities and merge trace, and tell every
-    service to do the same. True if erased now, False if it was erased before."""
+    """Forget the person: delete the lead, its activities, merge trace and the stored
+    answers naming it, and tell every service to do the same. True if erased now, False if
+    it was erased before."""
     async with uow:
         if await store.erase_lead(uow.conn, lead_id, reason, now):
             uow.emit(LeadErased(lead_id=lead_id, erased_at=now, reason=reason))

@@ -17,6 +17,7 @@ from services.capture.config import Settings, load_capture_config, to_domain
 from services.capture.intake import running_intake
 from services.capture.matching import MatchRule
 from services.capture.sources import replays
+from services.capture.sources.fetch_jobs import fetch_due_jobs, watch_fetch_backlog
 from services.capture.sources.ingest import Catalog, build_parsers
 from services.capture.sources.model import Sources
 from shared.config import ConfigError
@@ -51,16 +52,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[api.router, sources_api.router],
         resources=[running_intake, running_sources(sources)],
-        background=[purge_replays_forever],
+        background=[purge_replays_forever, fetch_due_jobs, watch_fetch_backlog],
         body_limits={"/v1/leads:batch": 8 * 1_048_576, **csv_limits},
-        state={"match_rules": match_rules},
+        state={
+            "match_rules": match_rules,
+            "fetch_tick_s": settings.fetch_tick_s,
+            "fetch_metrics_s": settings.fetch_metrics_s,
+            "fetch_policy": settings.fetch_policy(),
+            "fetch_wakeup": asyncio.Event(),
+        },
     )
     return create_service_app(spec, settings)
 
 
 def running_sources(sources: Sources | ConfigError) -> Resource:
     """The sources and their parsers as ``runtime.state['sources']``, with the HTTP client
-    that fetches Meta leads from the Graph API. A config error stops the service here."""
+    the fetch jobs use for the vendors' APIs. A config error stops the service here."""
 
     @asynccontextmanager
     async def run(runtime: Runtime) -> AsyncIterator[None]:

@@ -1,22 +1,29 @@
 """Vendor sources over HTTP: webhooks as each vendor sends them, the verification handshakes,
 CSV import, and the list of configured sources. Thin: verify, hand to the use cases, answer.
 
+A vendor's test or ping is answered ``200 {"status": "test"}`` storing nothing; a Salesforce
+Web-to-Lead post with an http(s) ``retURL`` is answered ``303`` to it once stored.
+
 Refusals: ``404 unknown_source``, ``503 source_not_ready`` (a secret's variable is unset),
 ``401`` with the :mod:`~services.capture.sources.auth` reason (counted in
 ``leadflow_auth_failures_total{source, reason}``), ``422 invalid_payload`` /
-``invalid_lead``, ``502/503 graph_api_unavailable`` (Meta retries), ``400 malformed_csv``.
+``invalid_lead``, ``400 malformed_csv``. A notification that only points at records (Meta
+leadgen, HubSpot contact events, LinkedIn lead notifications) is answered ``200
+fetch_scheduled`` once a fetch job per record is committed (:mod:`.sources.fetch_jobs`);
+``GET /v1/sources/{source}/fetches`` lists the jobs.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from services.capture.sources import replays, responses
+from services.capture.sources import fetch_jobs, fetch_store, replays, responses
 from services.capture.sources.auth import (
     AuthFailure,
     Verified,
@@ -24,9 +31,8 @@ from services.capture.sources.auth import (
     meta_challenge,
     verify_request,
 )
-from services.capture.sources.base import InboundRequest, PayloadError
+from services.capture.sources.base import InboundRequest, PayloadError, VendorPing
 from services.capture.sources.csv_import import CsvError, TooManyRows, read_csv
-from services.capture.sources.graph import GraphUnavailable
 from services.capture.sources.ingest import (
     Catalog,
     clean_all,
@@ -37,15 +43,19 @@ from services.capture.sources.ingest import (
 )
 from services.capture.sources.mapping import with_source
 from services.capture.sources.model import Source
+from services.capture.sources.notifications import notice_of
 from services.capture.sources.responses import (
     NO_LEAD,
     CsvReport,
+    FetchJobsOut,
+    FetchScheduled,
+    RetriedOut,
     SourceResults,
     SourcesOut,
     csv_report,
     source_out,
 )
-from services.capture.sources.vendors import google_key_of
+from services.capture.sources.vendors import google_key_of, return_url
 from shared.contracts.envelope import now_utc
 from shared.http import ApiError
 from shared.observability import metrics
@@ -57,6 +67,13 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 LEADS_ROUTE = "/v1/sources/{source}/leads"
 CSV_ROUTE = "/v1/sources/{source}/csv"
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+LEAD_ID_HEADER = "Leadflow-Lead-Id"  # on a 303 to retURL: the lead the post became
+LEAD_STATUS_HEADER = "Leadflow-Lead-Status"
+# Vendors that check a webhook URL with a GET before they use it (answered 200, nothing stored)
+URL_CHECKS = {
+    "mailchimp": "Mailchimp's URL validation (GET): this URL takes the audience's webhooks;"
+    " nothing stored",
+}
 _VENDOR_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -90,9 +107,13 @@ async def list_sources(catalog: CatalogDep) -> SourcesOut:
     status_code=202,
     responses={
         202: {"description": "One new lead: `{lead_id, status}` as POST /v1/leads"},
-        200: {"model": SourceResults, "description": "A known person, several leads, or none"},
+        303: {"description": "Salesforce Web-to-Lead post with an http(s) retURL: stored, go on"},
+        200: {
+            "model": SourceResults | FetchScheduled,
+            "description": "A known person, several leads, or none; or a notification that only"
+            " points at records: `{status: fetch_scheduled | test | nothing_to_fetch, jobs}`",
+        },
         422: {"description": "The body is not the vendor's shape, or the lead is invalid"},
-        502: {"description": "Graph API refused a Meta lead fetch (Meta retries)"},
         **_COMMON,
     },
     openapi_extra={"requestBody": _VENDOR_BODY},
@@ -104,6 +125,23 @@ async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: C
     now = now_utc()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
     verified = _verify(src, req, request, now, google_key)
+    answer = await _once(runtime, catalog, src, req, request, verified, now)
+    if src.kind == "salesforce_web_to_lead" and answer.status_code < 300:
+        if (back := return_url(req)) is not None:  # a browser's post: on to retURL
+            return _redirect(back, answer)
+    return answer
+
+
+async def _once(
+    runtime: Runtime,
+    catalog: Catalog,
+    src: Source,
+    req: InboundRequest,
+    request: Request,
+    verified: Verified,
+    now: datetime,
+) -> Response:
+    """Ingest, claiming a timestamped signature's message id first so a replay is refused."""
     if verified.replay_id is None or verified.signed_at is None:
         return await _ingest(runtime, catalog, src, req, request)
     claim = await replays.claim(
@@ -119,13 +157,53 @@ async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: C
 
 
 @router.get(
+    "/{source}/fetches",
+    response_model=FetchJobsOut,
+    responses={404: {"description": "Unknown source"}},
+    summary="The source's fetch jobs (records its notifications pointed at), newest first",
+)
+async def list_fetches(
+    source: str,
+    runtime: RuntimeDep,
+    catalog: CatalogDep,
+    status: Annotated[
+        Literal["pending", "done", "failed", "not_found"] | None,
+        Query(description="Only jobs in this state"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> FetchJobsOut:
+    if catalog.get(source) is None:
+        raise _unknown(source)
+    async with runtime.engine.connect() as conn:
+        jobs = await fetch_store.list_jobs(conn, source, status, limit)
+    return FetchJobsOut(jobs=[responses.fetch_job_out(j) for j in jobs])
+
+
+@router.post(
+    "/{source}/fetches:retry",
+    response_model=RetriedOut,
+    responses={404: {"description": "Unknown source"}},
+    summary="Try the source's failed fetch jobs again (e.g. after fixing its API token)",
+)
+async def retry_fetches(source: str, runtime: RuntimeDep, catalog: CatalogDep) -> RetriedOut:
+    src = catalog.get(source)
+    if src is None:
+        raise _unknown(source)
+    return RetriedOut(retried=await fetch_jobs.retry_failed(runtime, src))
+
+
+@router.get(
     "/{source}/leads",
     responses={
-        200: {"description": "Meta: `hub.challenge` as text; LinkedIn: the challenge response"},
+        200: {
+            "description": "Meta: `hub.challenge` as text; LinkedIn: the challenge response;"
+            " Mailchimp's URL validation: `{status: test}`"
+        },
         405: {"description": "The source's vendor has no GET handshake"},
         **_COMMON,
     },
-    summary="Meta's (hub.challenge) or LinkedIn's (challengeCode) endpoint verification",
+    summary="Endpoint verification: Meta's hub.challenge, LinkedIn's challengeCode,"
+    " Mailchimp's URL check",
 )
 async def handshake(source: str, request: Request, catalog: CatalogDep) -> Response:
     src = _ready(catalog, source)
@@ -135,6 +213,11 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
             return PlainTextResponse(meta_challenge(query, src.auth.verify_token or ""))
         if src.auth.type == "linkedin":
             return JSONResponse(linkedin_challenge(query, src.auth.secret or ""))
+        if src.kind in URL_CHECKS:
+            _verify(src, await _inbound(request, with_body=False), request, now_utc(), None)
+            metrics.vendor_tests.labels(src.name).inc()
+            body = responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
+            return JSONResponse(body)
     except AuthFailure as exc:
         raise _refusal(src, exc) from None
     raise ApiError(
@@ -190,17 +273,21 @@ async def _ingest(
     runtime: Runtime, catalog: Catalog, src: Source, req: InboundRequest, request: Request
 ) -> Response:
     try:
-        raws = await vendor_leads(catalog, src, req)
+        notice = notice_of(src.kind, req)
+        if notice is not None:
+            jobs, fresh = await fetch_jobs.schedule(runtime, src, notice, now_utc())
+            scheduled = responses.fetch_scheduled(notice, jobs, fresh)
+            return JSONResponse(scheduled.model_dump(mode="json"))
+        raws = vendor_leads(catalog, src, req)
     except PayloadError as exc:
         problems = [{"field": p.field, "problem": p.problem} for p in exc.problems]
         raise ApiError(
             422, "invalid_payload", f"not a {src.kind} payload: {exc}", problems
         ) from None
-    except GraphUnavailable as exc:
-        log.warning("meta lead fetch failed", extra={"source": src.name, "reason": exc.message})
-        raise ApiError(
-            exc.status, "graph_api_unavailable", exc.message, headers={"Retry-After": "60"}
-        ) from None
+    except VendorPing as exc:
+        metrics.vendor_tests.labels(src.name).inc()
+        log.info("vendor test delivery", extra={"source": src.name})
+        return JSONResponse(responses.vendor_test(exc.message).model_dump(exclude_none=True))
     if not raws:
         return JSONResponse(responses.results([], NO_LEAD).model_dump())
     valid, rejected = clean_all(raws, src)
@@ -221,20 +308,33 @@ async def _ingest(
     return JSONResponse(body.model_dump())
 
 
+def _redirect(url: str, answer: Response) -> Response:
+    """A browser posted the form: send it on to ``retURL`` as Salesforce does, with the
+    lead's id and status in headers for whoever looks (the browser only follows)."""
+    redirect = RedirectResponse(url, 303)
+    try:
+        body = json.loads(bytes(answer.body))
+    except ValueError:
+        return redirect
+    if isinstance(body, dict) and isinstance(body.get("lead_id"), str):
+        redirect.headers[LEAD_ID_HEADER] = body["lead_id"]
+        redirect.headers[LEAD_STATUS_HEADER] = str(body.get("status", ""))
+    return redirect
+
+
+def _unknown(name: str) -> ApiError:
+    return ApiError(
+        404,
+        "unknown_source",
+        f"no source named {name!r}",
+        [{"field": "path:source", "problem": f"{name!r} is not configured; see GET /v1/sources"}],
+    )
+
+
 def _ready(catalog: Catalog, name: str) -> Source:
     src = catalog.get(name)
     if src is None:
-        raise ApiError(
-            404,
-            "unknown_source",
-            f"no source named {name!r}",
-            [
-                {
-                    "field": "path:source",
-                    "problem": f"{name!r} is not configured; see GET /v1/sources",
-                }
-            ],
-        )
+        raise _unknown(name)
     if not src.ready:
         raise ApiError(
             503,

@@ -63,7 +63,8 @@ def forbid_topic_auto_creation() -> None:
     metadata would so re-create our topics before the service does, with the wrong partition
     count (keys would map to other partitions: a lead's events out of order). Topics are
     created only by :func:`ensure_topics`; publishing to a missing one fails and is retried.
-    aiokafka has no option for this, so its request class is wrapped, once per process.
+    aiokafka has no option for this, so its request class is wrapped, once per process, by
+    the process entry (``leadflow run``), not by code that may share a process with others.
     """
     current = aiokafka.client.MetadataRequest
     if isinstance(current, functools.partial):

@@ -3,6 +3,7 @@
 from shared.contracts.capture import (
     ActivityKind,
     ContactSnapshot,
+    DataQualityIssue,
     FieldChange,
     LeadActivityRecorded,
     LeadCaptured,
@@ -34,6 +35,7 @@ __all__ = [
     "ActivityKind",
     "CandidateTrace",
     "ContactSnapshot",
+    "DataQualityIssue",
     "EVENT_TYPES",
     "Envelope",
     "EnvelopeError",

@@ -13,6 +13,16 @@ from shared.contracts import topics
 from shared.contracts.envelope import Event
 
 
+class DataQualityIssue(BaseModel):
+    """A value capture could not clean: kept as sent instead of costing the lead."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    field: str = Field(description="Lead field (or attributes path) the value was sent for")
+    problem: str = Field(description="What is wrong with it, e.g. not a valid phone number")
+    raw: Any = Field(None, description="The value as sent (text storage refuses repaired)")
+
+
 class LeadProfile(BaseModel):
     """The lead as capture cleaned it: what scoring and routing decide on."""
 
@@ -38,7 +48,20 @@ class LeadProfile(BaseModel):
         " term, content (rules read them as utm.campaign)",
     )
     attributes: dict[str, Any] = Field(
-        default_factory=dict, description="Fields capture does not model, kept as sent"
+        default_factory=dict,
+        description="Fields capture does not model, kept as sent (vendor ids, consent,"
+        " the vendor's created time: see docs/vendors.md); integers beyond 2^53 as strings",
+    )
+    email_raw: str | None = Field(
+        None, description="The e-mail as sent when it is not a valid address (email is empty)"
+    )
+    phone_raw: str | None = Field(
+        None, description="The phone as sent when it does not validate (phone is empty)"
+    )
+    data_quality: list[DataQualityIssue] = Field(
+        default_factory=list,
+        description="Values that did not clean, kept raw instead of refusing the lead:"
+        " [{field, problem, raw}]; empty when everything cleaned",
     )
 
 
@@ -53,6 +76,9 @@ class ContactSnapshot(BaseModel):
     phone: str | None = Field(None, description="E.164 phone number")
     company: str | None = Field(None, description="Company name")
     country: str | None = Field(None, description="ISO 3166-1 alpha-2 country code")
+    phone_raw: str | None = Field(
+        None, description="The phone as the lead typed it, when it did not validate (try it)"
+    )
 
     @classmethod
     def of(cls, profile: LeadProfile) -> ContactSnapshot:
@@ -63,6 +89,7 @@ class ContactSnapshot(BaseModel):
             phone=profile.phone,
             company=profile.company,
             country=profile.country,
+            phone_raw=profile.phone_raw,
         )
 
 

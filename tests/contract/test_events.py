@@ -18,6 +18,7 @@ from shared.contracts import (
     ActivityKind,
     CandidateTrace,
     ContactSnapshot,
+    DataQualityIssue,
     EnvelopeError,
     Event,
     FieldChange,
@@ -359,3 +360,24 @@ def test_json_schema_matches_snapshot(event_class: type[Event]) -> None:
         f"version and an upcaster; an additive change keeps it. Once reviewed by the producer "
         f"and every consumer in TOPOLOGY, update the snapshot deliberately: {UPDATE_HINT}"
     )
+
+
+def test_a_flagged_profile_round_trips_and_an_unflagged_one_reads_as_before() -> None:
+    """Issue 10: a value that did not clean travels raw and flagged; older events without
+    the new fields still decode (tolerant readers see an empty data_quality)."""
+    flagged = PROFILE.model_copy(
+        update={
+            "phone": None,
+            "phone_raw": "+1 555 0100",
+            "data_quality": [
+                DataQualityIssue(field="phone", problem="not a valid number", raw="+1 555 0100")
+            ],
+        }
+    )
+    event = LeadCaptured(lead_id=LEAD, captured_at=T0, lead=flagged)
+    _, raw = encode(event, source="capture", time=T0)
+    assert decode(raw, EVENT_TYPES).data == event
+    old = PROFILE.model_dump(mode="json")
+    for name in ("phone_raw", "email_raw", "data_quality"):
+        old.pop(name)
+    assert LeadProfile.model_validate(old).data_quality == []

@@ -13,13 +13,20 @@ names), the source's secret and the time, and either returns :class:`Verified` o
       stale_timestamp       authentic, but signed longer ago (or further ahead) than allowed
       replayed_request      raised by the endpoint when a signed message id comes back
 
-Secrets are compared with :func:`hmac.compare_digest` (constant time). The schemes follow
+Secrets are compared with :func:`hmac.compare_digest` (constant time). Header names are
+matched case-insensitively: :func:`verify_request` lower-cases them whatever the caller
+passed, as HTTP says header names are. The schemes follow
 the vendors' documents:
 
 - Standard Webhooks: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
 - Meta: https://developers.facebook.com/docs/graph-api/webhooks/getting-started
 - Typeform: https://www.typeform.com/developers/webhooks/secure-your-webhooks/
 - HubSpot v3: https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation
+- HubSpot v1/v2: https://developers.hubspot.com/docs/faq/v1-request-validation and
+  https://developers.hubspot.com/docs/faq/v2-request-validation (hex SHA-256, no HMAC, of
+  client secret + body, or client secret + method + URI + body; no timestamp)
+- Intercom: https://developers.intercom.com/docs/webhooks/setting-up-webhooks
+  (``X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body with the app's client secret>``)
 - Calendly: https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures
 - LinkedIn: https://learn.microsoft.com/en-us/linkedin/shared/api-guide/webhook-validation
 - Google Ads lead forms: https://developers.google.com/google-ads/webhook/docs/implementation
@@ -34,7 +41,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -215,6 +222,44 @@ def verify_hubspot_v3(
     return Verified("hubspot_v3", replay_id=f"sig:{header.strip()}", signed_at=signed_at)
 
 
+def verify_hubspot_legacy(req: InboundRequest, method: str, uri: str, secret: str) -> Verified:
+    """``X-HubSpot-Signature``, by ``X-HubSpot-Signature-Version``: v1 is hex SHA-256 of
+    client secret + body, v2 of client secret + method + URI + body (a plain hash, no HMAC,
+    and no timestamp: prefer v3 where HubSpot sends it)."""
+    header = req.headers.get("x-hubspot-signature", "").strip().lower()
+    version = req.headers.get("x-hubspot-signature-version", "v1").strip().lower()
+    if not header:
+        raise AuthFailure("missing_credentials", "needs X-HubSpot-Signature (or -v3)")
+    if version == "v1":
+        content = secret.encode() + req.body
+    elif version == "v2":
+        content = secret.encode() + method.upper().encode() + uri.encode() + req.body
+    else:
+        raise AuthFailure("invalid_signature", f"X-HubSpot-Signature-Version {version!r} unknown")
+    _same(header, hashlib.sha256(content).hexdigest(), f"X-HubSpot-Signature ({version})")
+    return Verified(f"hubspot_{version}")
+
+
+def verify_hubspot(
+    req: InboundRequest, method: str, uri: str, secret: str, now: datetime, tolerance_s: int
+) -> Verified:
+    """Whichever signature HubSpot sent, newest first: v3 when the request carries it (it
+    is timestamped, so replays are refused), else v2 or v1 as the version header says."""
+    if req.headers.get("x-hubspot-signature-v3"):
+        return verify_hubspot_v3(req, method, uri, secret, now, tolerance_s)
+    return verify_hubspot_legacy(req, method, uri, secret)
+
+
+def verify_intercom(req: InboundRequest, client_secret: str) -> Verified:
+    """``X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body with the client secret>``."""
+    header = req.headers.get("x-hub-signature", "").strip().lower()
+    if not header:
+        raise AuthFailure("missing_credentials", "needs the X-Hub-Signature header")
+    expected = "sha1=" + hmac.new(client_secret.encode(), req.body, hashlib.sha1).hexdigest()
+    _same(header, expected, "X-Hub-Signature")
+    return Verified("intercom")
+
+
 def verify_calendly(
     req: InboundRequest, signing_key: str, now: datetime, tolerance_s: int
 ) -> Verified:
@@ -279,6 +324,7 @@ def verify_request(
 ) -> Verified:
     """Check a vendor's POST with the source's scheme (the source must be ready)."""
     secret = auth.secret or ""
+    req = replace(req, headers={k.lower(): v for k, v in req.headers.items()})
     match auth.type:
         case "none":
             return Verified("none")
@@ -294,6 +340,10 @@ def verify_request(
             return verify_typeform(req, secret)
         case "hubspot_v3":
             return verify_hubspot_v3(req, method, uri, secret, now, auth.tolerance_s)
+        case "hubspot":
+            return verify_hubspot(req, method, uri, secret, now, auth.tolerance_s)
+        case "intercom":
+            return verify_intercom(req, secret)
         case "calendly":
             return verify_calendly(req, secret, now, auth.tolerance_s)
         case "linkedin":

@@ -35,5 +35,24 @@ class PayloadError(ValueError):
         self.problems = problems
 
 
+class VendorPing(Exception):
+    """The request is the vendor's test, ping or verification delivery, not a person: it is
+    answered 2xx (so the vendor's setup check passes) and nothing is stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UnreadableLead(dict[str, Any]):
+    """One lead of a multi-lead payload that is not the vendor's shape. It stands in the
+    parser's result at its position, so the other leads are stored and this one is answered
+    ``rejected`` with its ``problems`` (one bad lead never sinks the others)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__()
+        self.problems = problems
+
+
 # raw leads (dicts shaped like POST /v1/leads bodies), possibly several per request
 Parser = Callable[[InboundRequest], list[dict[str, Any]]]

@@ -7,7 +7,6 @@ lead (the same answer as ``POST /v1/leads``) or :func:`handlers.capture_leads` f
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,17 +16,11 @@ import httpx
 from services.capture import domain, handlers, idempotency
 from services.capture.answers import Answer
 from services.capture.intake import IntakeBatcher
-from services.capture.sources.base import InboundRequest, Parser, PayloadError
+from services.capture.sources.base import InboundRequest, Parser, UnreadableLead
 from services.capture.sources.csv_import import CsvRow
-from services.capture.sources.graph import fetch_lead
 from services.capture.sources.mapping import with_source
 from services.capture.sources.model import Source, Sources
-from services.capture.sources.vendors import (
-    PARSERS,
-    leadgen_ids,
-    make_generic_parser,
-    make_mapped,
-)
+from services.capture.sources.vendors import PARSERS, make_generic_parser, make_mapped
 from shared.contracts.envelope import now_utc
 from shared.service import Runtime
 
@@ -47,7 +40,7 @@ class Outcome:
 
 @dataclass
 class Catalog:
-    """The configured sources with their parsers, and the HTTP client for the Graph API."""
+    """The configured sources with their parsers, and the HTTP client the fetch jobs use."""
 
     sources: Sources
     parsers: Mapping[str, Parser]
@@ -70,37 +63,10 @@ def build_parsers(sources: Sources) -> dict[str, Parser]:
     return out
 
 
-def is_leadgen_notification(req: InboundRequest) -> bool:
-    """Meta's webhook (``{"object": "page", "entry": [...]}``) names leads, carries none."""
-    try:
-        body = json.loads(req.body)
-    except ValueError:
-        return False
-    return isinstance(body, dict) and "entry" in body
-
-
-async def vendor_leads(
-    catalog: Catalog, source: Source, req: InboundRequest
-) -> list[dict[str, Any]]:
-    """Raw leads from the request; a Meta notification's leads are fetched from the Graph API
-    (GraphUnavailable when that fails: nothing is stored, and Meta retries)."""
-    parser = catalog.parsers[source.name]
-    if source.kind != "meta_lead_ads" or not is_leadgen_notification(req):
-        return parser(req)
-    refs = leadgen_ids(req)
-    if refs and source.graph is None:
-        problem = "a leadgen notification needs the source's graph settings to fetch its leads"
-        raise PayloadError([domain.Problem("entry", problem)])
-    raws: list[dict[str, Any]] = []
-    for ref in refs:
-        assert source.graph is not None
-        body = await fetch_lead(catalog.http, source.graph, ref.leadgen_id)
-        for raw in parser(InboundRequest(body=body)):
-            known = {"page_id": ref.page_id, "form_id": ref.form_id, "ad_id": ref.ad_id}
-            extra = {k: v for k, v in known.items() if v is not None}
-            raw["attributes"] = {**extra, **(raw.get("attributes") or {})}
-            raws.append(raw)
-    return raws
+def vendor_leads(catalog: Catalog, source: Source, req: InboundRequest) -> list[dict[str, Any]]:
+    """Raw leads from a request that carries them (notifications that only point at records
+    are scheduled as fetch jobs before this, see :mod:`.notifications`)."""
+    return catalog.parsers[source.name](req)
 
 
 def clean_all(
@@ -110,6 +76,9 @@ def clean_all(
     valid: list[tuple[int, domain.CleanLead]] = []
     rejected: dict[int, Outcome] = {}
     for i, raw in enumerate(raws):
+        if isinstance(raw, UnreadableLead):
+            rejected[i] = Outcome(i, "rejected", problems=tuple(raw.problems))
+            continue
         try:
             valid.append((i, domain.clean_lead(with_source(raw, source))))
         except domain.InvalidLead as exc:

@@ -19,9 +19,11 @@ AuthType = Literal[
     "meta",
     "typeform",
     "hubspot_v3",
+    "hubspot",  # v3 when sent, else v2/v1 (X-HubSpot-Signature-Version)
     "google_ads",
     "calendly",
     "linkedin",
+    "intercom",
 ]
 
 DEFAULT_TOLERANCE_S = 300  # five minutes, as Standard Webhooks and HubSpot recommend
@@ -51,13 +53,18 @@ class Auth:
 
 
 @dataclass(frozen=True)
-class GraphApi:
-    """Where a Meta source fetches the leads a leadgen notification only names."""
+class VendorApi:
+    """Where a source fetches the records its notifications only point at: Meta's Graph API
+    (the ``graph`` settings), HubSpot's CRM API or LinkedIn's Marketing API (``api``)."""
 
     url: str
     version: str
     access_token: str | None = field(default=None, repr=False)
     timeout_s: float = 10.0
+    properties: tuple[str, ...] = ()  # HubSpot: the contact properties to read
+
+
+GraphApi = VendorApi  # the Meta name, kept for readers of the ``graph`` settings
 
 
 @dataclass(frozen=True)
@@ -68,13 +75,19 @@ class Source:
     mapping: Mapping[str, str] = field(default_factory=dict)
     channel: str | None = None
     campaign: str | None = None
-    graph: GraphApi | None = None
+    graph: VendorApi | None = None
+    api: VendorApi | None = None  # hubspot_contact, linkedin
     # Why the source cannot take requests yet, e.g. "LEADFLOW_SECRET_TYPEFORM is not set"
     problems: tuple[str, ...] = ()
 
     @property
     def ready(self) -> bool:
         return not self.problems
+
+    @property
+    def fetch_api(self) -> VendorApi | None:
+        """The API this source's notifications are fetched from, if configured."""
+        return self.graph if self.kind == "meta_lead_ads" else self.api
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.capture.sources.fetch_store import Job
 from services.capture.sources.ingest import Outcome
 from services.capture.sources.model import Source
+from services.capture.sources.notifications import Notice
 
 NO_LEAD = "the payload carries no lead (e.g. an unsubscribe or a cancellation); nothing stored"
 
@@ -30,6 +32,9 @@ class ItemResult(BaseModel):
 
 
 class SourceResults(BaseModel):
+    status: Literal["test"] | None = Field(
+        None, description="test: the vendor's test, ping or verification delivery (nothing stored)"
+    )
     accepted: int
     duplicates: int
     rejected: int
@@ -72,6 +77,88 @@ class SourcesOut(BaseModel):
     sources: list[SourceOut]
 
 
+class FetchJobOut(BaseModel):
+    job_id: str
+    source: str
+    vendor: Literal["meta", "hubspot", "linkedin"]
+    record_id: str = Field(description="The vendor's id of the record (lead, contact, response)")
+    status: Literal["pending", "done", "failed", "not_found"]
+    attempts: int = Field(description="Fetches tried so far")
+    due_at: datetime | None = Field(description="Next try, while pending")
+    last_error: str | None = Field(description="Why the last try failed, or why the job ended")
+    lead_id: str | None = Field(description="The lead stored from the record (done)")
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ScheduledJob(BaseModel):
+    job_id: str
+    record_id: str
+    status: Literal["pending", "done", "failed", "not_found"]
+    scheduled: bool = Field(description="false: the record was already known (a repeat)")
+
+
+class SkippedOut(BaseModel):
+    record_id: str | None
+    reason: str = Field(description="e.g. test (a vendor's test button), not a contact change")
+
+
+class FetchScheduled(BaseModel):
+    status: Literal["fetch_scheduled", "test", "nothing_to_fetch"]
+    message: str
+    jobs: list[ScheduledJob]
+    skipped: list[SkippedOut]
+
+
+class FetchJobsOut(BaseModel):
+    jobs: list[FetchJobOut]
+
+
+class RetriedOut(BaseModel):
+    retried: int = Field(description="Failed jobs made due again")
+
+
+def fetch_scheduled(notice: Notice, jobs: list[Job], fresh: set[str]) -> FetchScheduled:
+    """What a notification that points at records is answered, once its jobs are committed."""
+    skipped = [SkippedOut(record_id=s.record_id, reason=s.reason) for s in notice.skipped]
+    out = [
+        ScheduledJob(
+            job_id=j.job_id,
+            record_id=j.record_id,
+            status=j.status,
+            scheduled=j.job_id in fresh,
+        )
+        for j in jobs
+    ]
+    if out:
+        message = (
+            f"{len(out)} record(s) will be fetched from the vendor's API and stored as leads;"
+            " see GET /v1/sources/{source}/fetches"
+        )
+        return FetchScheduled(status="fetch_scheduled", message=message, jobs=out, skipped=skipped)
+    if skipped and all(s.reason == "test" for s in skipped):
+        message = "a vendor's test notification: nothing fetched, no lead stored"
+        return FetchScheduled(status="test", message=message, jobs=[], skipped=skipped)
+    message = "the notification points at no record to capture; nothing stored"
+    return FetchScheduled(status="nothing_to_fetch", message=message, jobs=[], skipped=skipped)
+
+
+def fetch_job_out(job: Job) -> FetchJobOut:
+    return FetchJobOut(
+        job_id=job.job_id,
+        source=job.source,
+        vendor=job.vendor,
+        record_id=job.record_id,
+        status=job.status,
+        attempts=job.attempts,
+        due_at=job.due_at if job.status == "pending" else None,
+        last_error=job.last_error,
+        lead_id=job.lead_id,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
+
+
 def results(outcomes: list[Outcome], message: str | None = None) -> SourceResults:
     """Each lead of one request, in request order, with the totals."""
     items = [
@@ -81,6 +168,13 @@ def results(outcomes: list[Outcome], message: str | None = None) -> SourceResult
     accepted, duplicates, rejected = counts([o.status for o in outcomes])
     return SourceResults(
         accepted=accepted, duplicates=duplicates, rejected=rejected, results=items, message=message
+    )
+
+
+def vendor_test(message: str) -> SourceResults:
+    """The answer to a vendor's test or ping: 2xx so its setup check passes, nothing stored."""
+    return SourceResults(
+        status="test", accepted=0, duplicates=0, rejected=0, results=[], message=message
     )
 
 

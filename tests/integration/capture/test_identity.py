@@ -221,3 +221,39 @@ async def test_a_configured_rule_matches_a_new_address_at_the_same_company(
         assert len(alternates["alternate_emails"]) == 19
         merges = (await client.get(f"/v1/leads/{globex}/merges")).json()
         assert {m["matched_by"] for m in merges} <= {"domain-company"}
+
+
+async def test_after_erasure_a_double_submit_of_the_same_form_is_a_new_lead(
+    database_url: str, fresh_broker: EmbeddedKafka
+) -> None:
+    """Issue 10: erasure forgets the answers stored for the lead (single, keyed, batch and
+    vendor-payload answers), so nothing replays an erased lead's id."""
+    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+        form = {"email": "gone@acme.example", "first_name": "Gus"}
+        first = await client.post("/v1/leads", json=form)
+        assert first.status_code == 202, first.text
+        lead_id = first.json()["lead_id"]
+        keyed = await client.post("/v1/leads", json=form, headers={"Idempotency-Key": "k-gone-1"})
+        batch = await client.post("/v1/leads:batch", json={"leads": [form]})
+        assert keyed.json()["lead_id"] == batch.json()["results"][0]["lead_id"] == lead_id
+        other = await client.post("/v1/leads", json={"email": "stays@acme.example"})
+        twice = await client.post("/v1/leads", json=form)  # a double submit: replayed
+        assert twice.headers.get("idempotent-replayed") == "true"
+        assert twice.json()["lead_id"] == lead_id
+
+        assert (await client.delete(f"/v1/leads/{lead_id}")).status_code == 202
+
+        again = await client.post("/v1/leads", json=form)  # inside the 10-minute window
+        assert again.status_code == 202, again.text
+        assert "idempotent-replayed" not in again.headers
+        new_id = again.json()["lead_id"]
+        assert new_id != lead_id
+        assert (await client.get(f"/v1/leads/{new_id}")).json()["profile"]["email"] == form["email"]
+        retried = await client.post("/v1/leads", json=form, headers={"Idempotency-Key": "k-gone-1"})
+        assert retried.json()["lead_id"] == new_id and "idempotent-replayed" not in retried.headers
+        rebatch = await client.post("/v1/leads:batch", json={"leads": [form]})
+        assert rebatch.json()["results"][0]["lead_id"] == new_id
+        # answers about other people are kept
+        kept = await client.post("/v1/leads", json={"email": "stays@acme.example"})
+        assert kept.headers.get("idempotent-replayed") == "true"
+        assert kept.json()["lead_id"] == other.json()["lead_id"]

@@ -17,6 +17,7 @@ from services.capture.sources import auth
 from services.capture.sources.auth import AuthFailure
 from services.capture.sources.base import InboundRequest
 from services.capture.sources.model import ApiKey, Auth
+from services.capture.sources.vendors import google_key_of
 
 
 def at(unix: float) -> datetime:
@@ -202,6 +203,114 @@ def test_hubspot_v3_refusals(headers, method, uri, now_s, expected) -> None:
     assert reason(check) == expected
 
 
+# -- HubSpot v1 / v2 (legacy signatures) ---------------------------------------------------
+
+HS_V1 = "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"  # HubSpot's v1 doc
+HS_V2_GET = "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e"  # its v2 doc
+HS_V2_POST = "276a2548f0a0181a076d456de09c0e7477ae101ccc16a11600488a77714e9b8d"  # sha256sum
+
+
+def legacy(sig: str, version: str | None) -> dict[str, str]:
+    headers = {"X-HubSpot-Signature": sig}
+    if version:
+        headers["X-HubSpot-Signature-Version"] = version
+    return headers
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "method", "principal"),
+    [
+        (HS_BODY, legacy(HS_V1, "v1"), "POST", "hubspot_v1"),
+        (HS_BODY, legacy(HS_V1.upper(), None), "POST", "hubspot_v1"),  # v1 when unversioned
+        ("", legacy(HS_V2_GET, "v2"), "GET", "hubspot_v2"),
+        (HS_BODY, legacy(HS_V2_POST, "V2"), "POST", "hubspot_v2"),
+    ],
+)
+def test_hubspot_v1_and_v2_are_the_documented_sha256_of_secret_and_request(
+    body, headers, method, principal
+) -> None:
+    hubspot = Auth(type="hubspot", secret=HS_SECRET)
+    req = request(body, headers)  # mixed-case names, as a proxy may pass them
+    verified = auth.verify_request(hubspot, req, method=method, uri=HS_URI, now=at(0))
+    assert verified.principal == principal
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "method", "uri", "expected"),
+    [
+        (HS_BODY + " ", legacy(HS_V1, "v1"), "POST", HS_URI, "invalid_signature"),
+        (HS_BODY, legacy(HS_V2_POST, "v2"), "POST", HS_URI + "/", "invalid_signature"),
+        (HS_BODY, legacy(HS_V2_POST, "v2"), "PUT", HS_URI, "invalid_signature"),
+        (HS_BODY, legacy(HS_V1, "v9"), "POST", HS_URI, "invalid_signature"),
+        (HS_BODY, {}, "POST", HS_URI, "missing_credentials"),
+    ],
+)
+def test_hubspot_legacy_refusals(body, headers, method, uri, expected) -> None:
+    hubspot = Auth(type="hubspot", secret=HS_SECRET)
+    req = request(body, headers)
+    check = lambda: auth.verify_request(hubspot, req, method=method, uri=uri, now=at(0))  # noqa: E731
+    assert reason(check) == expected
+    wrong = Auth(type="hubspot", secret="another-secret")
+    check = lambda: auth.verify_request(wrong, request(HS_BODY, legacy(HS_V1, "v1")),  # noqa: E731
+                                        method="POST", uri=HS_URI, now=at(0))  # fmt: skip
+    assert reason(check) == "invalid_signature"
+
+
+def test_hubspot_prefers_v3_when_sent_and_keeps_its_timestamp_check() -> None:
+    hubspot = Auth(type="hubspot", secret=HS_SECRET)
+    both = request(HS_BODY, {**hs(), **legacy(HS_V1, "v1")})
+    now = at(1564113600 + 60)
+    assert auth.verify_request(hubspot, both, method="POST", uri=HS_URI, now=now).principal == (
+        "hubspot_v3"
+    )
+    late = at(1564113600 + 3600)
+    check = lambda: auth.verify_request(hubspot, both, method="POST", uri=HS_URI, now=late)  # noqa: E731
+    assert reason(check) == "stale_timestamp"  # v3 present: no downgrade to the untimed v1
+
+
+# -- Intercom -------------------------------------------------------------------------------
+
+IC_SECRET = "intercom-client-secret"
+IC_BODY = '{"type":"notification_event","topic":"ping"}'
+IC_SIG = "sha1=9e8917a4fdd555230bacda28c913e3e456660272"  # openssl dgst -sha1 -hmac
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "secret", "expected"),
+    [
+        (IC_BODY, {"X-Hub-Signature": IC_SIG}, IC_SECRET, None),
+        (IC_BODY, {"x-hub-signature": IC_SIG.upper().replace("SHA1=", "sha1=")}, IC_SECRET, None),
+        (IC_BODY + " ", {"X-Hub-Signature": IC_SIG}, IC_SECRET, "invalid_signature"),
+        (IC_BODY, {"X-Hub-Signature": IC_SIG}, "other", "invalid_signature"),
+        (IC_BODY, {"X-Hub-Signature": IC_SIG.replace("sha1=", "sha256=")}, IC_SECRET,
+         "invalid_signature"),
+        (IC_BODY, {}, IC_SECRET, "missing_credentials"),
+    ],
+)  # fmt: skip
+def test_intercom_signature_is_the_hex_hmac_sha1_of_the_body(
+    body, headers, secret, expected
+) -> None:
+    intercom = Auth(type="intercom", secret=secret)
+    req = request(body, headers)
+
+    def check() -> auth.Verified:
+        return auth.verify_request(intercom, req, method="POST", uri="/", now=at(0))
+
+    if expected is None:
+        assert check().principal == "intercom"
+    else:
+        assert reason(check) == expected
+
+
+def test_every_scheme_reads_header_names_case_insensitively() -> None:
+    typeform = Auth(type="typeform", secret="typeform-secret")
+    shouted = request(TF_BODY, {"TYPEFORM-SIGNATURE": TF_SIG})
+    assert auth.verify_request(typeform, shouted, method="POST", uri="/", now=NOW).principal
+    keyed = Auth(type="api_key", api_keys=(ApiKey("web", DEMO_SHA),))
+    mixed = request("{}", {"X-Api-Key": DEMO_KEY})
+    assert auth.verify_request(keyed, mixed, method="POST", uri="/", now=NOW).principal
+
+
 # -- Calendly -------------------------------------------------------------------------------
 
 CAL_BODY = '{"event":"invitee.created","payload":{"email":"test@example.com"}}'
@@ -263,6 +372,12 @@ def test_google_ads_key_in_the_body_must_match() -> None:
     assert auth.verify_google_key("8c088ebe", "8c088ebe").principal == "google_ads"
     assert reason(lambda: auth.verify_google_key("8c088ebf", "8c088ebe")) == "invalid_api_key"
     assert reason(lambda: auth.verify_google_key(None, "8c088ebe")) == "missing_credentials"
+
+
+@pytest.mark.parametrize("name", ["google_key", "Google_Key", "GOOGLE_KEY"])
+def test_google_ads_key_name_is_matched_case_insensitively(name: str) -> None:
+    body = f'{{"{name}": "8c088ebe", "lead_id": "x"}}'
+    assert google_key_of(request(body)) == "8c088ebe"
 
 
 # -- API keys -------------------------------------------------------------------------------

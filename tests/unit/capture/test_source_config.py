@@ -90,6 +90,13 @@ def test_an_unknown_kind_is_named_with_its_path_and_the_choices(tmp_path: Path) 
          "sources[0].graph", "required"),
         ({"name": "w", "kind": "json", "graph": {"access_token_env": "T"}, "auth": keyed()},
          "sources[0].graph", "not used by kind json"),
+        ({"name": "w", "kind": "json", "api": {"access_token_env": "T"}, "auth": keyed()},
+         "sources[0].api", "not used by kind json"),
+        ({"name": "li", "kind": "linkedin", "auth": keyed(),
+          "api": {"access_token_env": "T", "properties": ["email"]}},
+         "sources[0].api.properties", "not used by kind linkedin"),
+        ({"name": "li", "kind": "linkedin", "auth": keyed(), "api": {"access_token_env": "t"}},
+         "sources[0].api.access_token_env", "pattern"),
         ({"name": "g", "kind": "generic", "auth": keyed()},
          "sources[0].mapping", "required for kind generic"),
         ({"name": "g", "kind": "generic", "mapping": {"mail": "a.b"}, "auth": keyed()},
@@ -143,6 +150,27 @@ def test_secrets_come_from_the_environment_and_an_unset_one_makes_the_source_not
     assert set(sources["m"].problems) == {"META_SECRET is not set", "META_TOKEN is not set"}
     graph = sources["m"].graph
     assert graph is not None and graph.url == "https://graph.facebook.com"
+
+
+def test_hubspot_and_linkedin_fetch_settings_default_to_the_vendors_apis(tmp_path: Path) -> None:
+    path = write(tmp_path, [
+        {"name": "hs", "kind": "hubspot_contact", "auth": keyed(),
+         "api": {"access_token_env": "HS_TOKEN"}},
+        {"name": "li", "kind": "linkedin", "auth": keyed(),
+         "api": {"access_token_env": "LI_TOKEN", "api_url": "http://127.0.0.1:9/",
+                 "api_version": "202601", "timeout_s": 3}},
+    ])  # fmt: skip
+    sources = load_sources(path, {"HS_TOKEN": "pat-na1-x"}).by_name
+    hubspot = sources["hs"].fetch_api
+    assert hubspot is not None and hubspot.url == "https://api.hubapi.com"
+    assert hubspot.access_token == "pat-na1-x" and "pat-na1-x" not in repr(sources["hs"])
+    assert {"email", "firstname", "hs_lead_status", "jobtitle"} <= set(hubspot.properties)
+    linkedin = sources["li"].fetch_api
+    assert linkedin is not None
+    assert (linkedin.url, linkedin.version) == ("http://127.0.0.1:9", "202601")
+    assert linkedin.timeout_s == 3
+    # Unset, the source still takes full records; fetch jobs wait (and say why) for the token.
+    assert sources["li"].ready and linkedin.access_token is None
 
 
 def test_a_key_expiring_on_a_date_expires_at_its_midnight_utc(tmp_path: Path) -> None:

@@ -4,11 +4,17 @@ body that is not the vendor's shape is a PayloadError naming the path, never a c
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
-from services.capture.domain import CleanLead, clean_lead
-from services.capture.sources.base import InboundRequest, PayloadError
+from services.capture.domain import CleanLead, InvalidLead, clean_lead
+from services.capture.sources.base import (
+    InboundRequest,
+    PayloadError,
+    UnreadableLead,
+    VendorPing,
+)
 from services.capture.sources.vendors import (
     PARSERS,
     LeadgenRef,
@@ -17,6 +23,7 @@ from services.capture.sources.vendors import (
     make_generic_parser,
     make_linkedin_parser,
     make_mapped,
+    typeform,
 )
 from services.capture.sources.vendors._common import LEAD_FIELDS
 from services.capture.sources.vendors.generic import parse_path
@@ -87,17 +94,23 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ),
     (
         "google_ads",
-        "google_ads.json",
+        "google_ads_lead.json",  # issue 10: google_ads.json (is_test) is a test, not a lead
         {
-            "email": "test@example.com",
+            "email": "mary.delacruz@example.com",
             "phone": "+16505550123",
-            "first_name": "FirstName",
-            "last_name": "LastName",
-            "company": "CompanyName",
+            "first_name": "Mary",
+            "last_name": "de la Cruz",
+            "company": "ACME API Tools",
             "country": "US",
-            "title": "JobTitle",
         },
-        {"is_test": True, "campaign_id": 10000000000, "postal_code": "94043"},
+        {
+            "is_test": False,
+            "campaign_id": "9007199254740993",  # beyond 2^53: kept exactly, as text
+            "adgroup_id": "9007199254740995",
+            "creative_id": "123456789012345678",
+            "form_id": 40000000000,
+            "vendor_created_at": "2026-11-25 09:30:00+00:00",
+        },
     ),
     (
         "linkedin",
@@ -202,7 +215,7 @@ DOCUMENTED: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
             "email": "api@mailchimp.com",
             "phone": "+14048065214",
             "first_name": "Mailchimp",
-            "last_name": "Api",
+            "last_name": "API",  # as typed (issue 10)
             "country": "US",
         },
         {"id": "8a25ff1d98", "list_id": "a6b5da1054", "INTERESTS": "Group1,Group2"},
@@ -271,9 +284,22 @@ def test_documented_payload_becomes_the_right_clean_lead(
 
 def test_vendor_plumbing_and_secrets_stay_out_of_attributes() -> None:
     salesforce = PARSERS["salesforce_web_to_lead"](fixture("salesforce_web_to_lead.txt"))[0]
-    assert not {"oid", "retURL"} & set(salesforce["attributes"])
-    google = PARSERS["google_ads"](fixture("google_ads.json"))[0]
+    assert not {"debug", "debugEmail", "captcha_settings"} & set(salesforce["attributes"])
+    google = PARSERS["google_ads"](fixture("google_ads_lead.json"))[0]
     assert "google_key" not in google["attributes"]
+
+
+def test_salesforce_keeps_the_org_id_and_return_url_a_crm_wants() -> None:
+    """Issue 10: oid names the Salesforce org the form posts for; retURL where it returns."""
+    salesforce = PARSERS["salesforce_web_to_lead"](fixture("salesforce_web_to_lead.txt"))[0]
+    assert salesforce["attributes"]["oid"] == "00D5e000000IZ3B"
+    assert salesforce["attributes"]["retURL"] == "https://www.example.co.uk/thank-you"
+
+
+def test_a_google_test_lead_is_read_then_answered_as_a_test() -> None:
+    with pytest.raises(VendorPing) as test:
+        PARSERS["google_ads"](fixture("google_ads.json"))
+    assert "is_test" in test.value.message and "email" in test.value.message
 
 
 def test_a_value_repeated_by_the_vendor_is_not_kept_twice() -> None:
@@ -448,18 +474,6 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
     # kind, body (str = form-encoded), field named, problem
     ("meta_lead_ads", {"field_data": "email"}, "field_data", "must be a list"),
     (
-        "meta_lead_ads",
-        {"data": [{"field_data": [{"name": "email", "values": [{"v": 1}]}]}]},
-        "data[0].field_data[0].values[0]",
-        "must be a string",
-    ),
-    (
-        "google_ads",
-        {"user_column_data": [{"column_id": "EMAIL", "string_value": ["a@b.co"]}]},
-        "user_column_data[0].string_value",
-        "must be a string",
-    ),
-    (
         "linkedin",
         {"elements": [{"formResponse": {"answers": [{"questionId": 1, "answerDetails": 2}]}}]},
         "elements[0].formResponse.answers[0].answerDetails",
@@ -473,31 +487,9 @@ MALFORMED: list[tuple[str, Any, str, str]] = [
         "properties.email.value",
         "must be a string",
     ),
-    (
-        "typeform",
-        {"form_response": {"answers": [{}, {}, {"type": "email", "email": {"x": 1}}]}},
-        "form_response.answers[0].type",
-        "is required",
-    ),
-    (
-        "typeform",
-        {"form_response": {"answers": [{"type": "email", "email": {"x": 1}}]}},
-        "form_response.answers[0].email",
-        "must be a string",
-    ),
     ("typeform", {"event_type": "form_delete"}, "event_type", "must be 'form_response'"),
-    (
-        "calendly",
-        {"event": "invitee.created", "payload": {"questions_and_answers": [{"answer": {}}]}},
-        "payload.questions_and_answers[0].answer",
-        "must be a string",
-    ),
     ("calendly", {"event": "invitee.created"}, "payload", "must be an object"),
-    ("json", [{"email": "a@b.co"}, 3], "[1]", "must be an object"),
-    ("json", {"email": ["a@b.co"]}, "email", "must be a string"),
-    ("json", {"email": "a@b.co", "attributes": []}, "attributes", "must be an object"),
     ("unbounce", "page_id=1&data.json=%7Bnot", "data.json", "is not valid JSON"),
-    ("unbounce", "data.json=%7B%22email%22%3A%5B%7B%7D%5D%7D", "data.json.email[0]", "string"),
     ("jotform", "formID=1&rawRequest=%5B1%5D", "rawRequest", "must be an object"),
     ("jotform", "formID=1", "rawRequest", "is required"),
     ("mailchimp", "type=subscribe", "data", "must be an object"),
@@ -539,3 +531,136 @@ def test_broken_multipart_is_a_payload_error() -> None:
     request = InboundRequest(body=b"--x\r\nnot a part", content_type="multipart/form-data")
     with pytest.raises(PayloadError):
         PARSERS["jotform"](request)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("json", [{"email": "a@b.co"}, 3, {"email": "c@d.co"}]),
+        ("meta_lead_ads", {"data": [
+            {"id": "1", "field_data": [{"name": "email", "values": ["a@b.co"]}]},
+            {"id": "2", "field_data": "oops"},
+            {"id": "3", "field_data": [{"name": "email", "values": ["c@d.co"]}]},
+        ]}),
+        ("hubspot_contact", {"results": [
+            {"id": "1", "properties": {"email": "a@b.co"}},
+            [],
+            {"id": "3", "properties": {"email": "c@d.co"}},
+        ]}),
+    ],
+)  # fmt: skip
+def test_one_unreadable_lead_of_several_stands_alone(kind: str, body: Any) -> None:
+    """Issue 10: each lead of a multi-lead payload is answered on its own."""
+    leads = PARSERS[kind](InboundRequest(body=json.dumps(body).encode()))
+    assert [isinstance(lead, UnreadableLead) for lead in leads] == [False, True, False]
+    assert leads[1].problems[0].field.startswith(("[1]", "data[1]", "results[1]"))  # type: ignore[attr-defined]
+    assert [lead.get("email") for lead in (leads[0], leads[2])] == ["a@b.co", "c@d.co"]
+
+
+def test_meta_skips_blank_and_unreadable_answers() -> None:
+    """Issue 10: an optional question left blank never costs the lead."""
+    lead = {
+        "id": "1",
+        "created_time": "2026-11-25T09:30:00+0000",
+        "field_data": [
+            {"name": "email", "values": ["joe@example.com"]},
+            {"name": "phone_number"},  # no values at all
+            {"name": "company_name", "values": []},
+            {"name": "job_title", "values": [None, ""]},
+            {"name": "budget", "values": [{"v": 1}]},  # not an answer Meta sends: skipped
+            {"values": ["nameless"]},
+            "junk",
+            {"name": "seats", "values": [12]},
+        ],
+        "custom_disclaimer_responses": [{"checkbox_key": "gdpr", "is_checked": "1"}],
+    }
+    (raw,) = PARSERS["meta_lead_ads"](as_json(lead))
+    assert raw["email"] == "joe@example.com"
+    assert not {"phone", "company", "title"} & set(raw)
+    assert raw["attributes"]["seats"] == "12" and "budget" not in raw["attributes"]
+    assert raw["attributes"]["vendor_created_at"] == "2026-11-25T09:30:00+0000"
+    assert raw["attributes"]["consent"] == [{"checkbox_key": "gdpr", "is_checked": "1"}]
+
+
+def test_typeform_reads_answers_by_type_and_by_title_when_refs_are_generated() -> None:
+    (raw,) = PARSERS["typeform"](fixture("typeform_generated_refs.json"))
+    lead = clean_lead(raw)
+    assert (lead.first_name, lead.last_name, lead.company, lead.title) == (
+        "McKenzie", "van der Berg", "API Gateway BV", "Head of IT",
+    )  # fmt: skip
+    assert (lead.email, lead.phone) == ("mckenzie.vdberg@example.nl", "+31201234567")
+    assert lead.attributes["phone_extension"] == "89"
+    assert lead.attributes["How big is your team?"] == "51-200"
+    assert lead.attributes["consent"] == {"I agree to be contacted about my request (GDPR)": True}
+    assert lead.attributes["vendor_created_at"] == "2026-11-25T09:30:02Z"
+
+
+@pytest.mark.parametrize(
+    ("title", "target"),
+    [
+        ("What's your first name?", "first_name"),
+        ("Surname", "last_name"),
+        ("Company size", "company_size"),
+        ("Company / organisation", "company"),
+        ("Your e-mail", "email"),
+        ("Mobile number", "phone"),
+        ("Full name", "full_name"),
+        ("Thanks, {{field:abc}}! What's it like where you live?", None),
+    ],
+)
+def test_typeform_titles_name_lead_fields(title: str, target: str | None) -> None:
+    assert typeform.by_title(title) == target
+
+
+def test_hubspot_form_keeps_legal_consent_and_the_submission_time() -> None:
+    (raw,) = PARSERS["hubspot_forms"](fixture("hubspot_forms.json"))
+    consent = raw["attributes"]["consent"]["consent"]
+    assert consent["consentToProcess"] is True
+    assert consent["communications"][0]["subscriptionTypeId"] == 999
+    assert raw["attributes"]["vendor_created_at"] == "1517927174000"
+
+
+def test_our_own_shape_with_wrong_types_is_left_to_cleaning_to_flag() -> None:
+    """Issue 10: a value of the wrong type is kept raw and flagged, not refused; only a lead
+    with no valid contact is (by cleaning, naming the field)."""
+    (raw,) = PARSERS["json"](as_json({"email": "a@b.co", "company": ["Acme"], "attributes": []}))
+    lead = clean_lead(raw)
+    assert lead.email == "a@b.co" and lead.company is None
+    assert {(f.field, str(f.raw)) for f in lead.data_quality} == {
+        ("company", "['Acme']"), ("attributes", "[]"),
+    }  # fmt: skip
+    (nobody,) = PARSERS["json"](as_json({"email": ["a@b.co"]}))
+    with pytest.raises(InvalidLead) as refused:
+        clean_lead(nobody)
+    assert [p.field for p in refused.value.problems] == ["email"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "expected"),
+    [
+        ("typeform", {"form_response": {"answers": [
+            {}, {"type": "email"}, {"type": "email", "email": {"x": 1}},
+            {"type": "email", "email": "a@b.co"},
+        ]}}, {"email": "a@b.co"}),
+        ("google_ads", {"user_column_data": [
+            {"column_id": "EMAIL", "string_value": "a@b.co"},
+            {"column_id": "PHONE_NUMBER", "string_value": ["+1"]},
+        ]}, {"email": "a@b.co", "attributes": {"phone_number": ["+1"]}}),
+        ("unbounce", "data.json=" + quote('{"email": ["a@b.co"], "consent": [{}], "n": [2]}'),
+         {"email": "a@b.co", "attributes": {"consent": [{}], "n": "2"}}),
+        ("calendly", {"event": "invitee.created", "payload": {
+            "email": "a@b.co", "questions_and_answers": [{"question": "Budget", "answer": {}}],
+        }}, {"email": "a@b.co"}),
+    ],
+)  # fmt: skip
+def test_a_blank_or_unknown_answer_is_skipped_not_refused(
+    kind: str, body: Any, expected: dict[str, Any]
+) -> None:
+    """Issue 10: one field the parser cannot read never sinks the lead."""
+    request = (
+        InboundRequest(body=body.encode(), content_type="application/x-www-form-urlencoded")
+        if isinstance(body, str)
+        else as_json(body)
+    )
+    (raw,) = PARSERS[kind](request)
+    assert {k: raw[k] for k in expected} == expected

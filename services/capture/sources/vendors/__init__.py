@@ -19,6 +19,7 @@ from . import (
     generic,
     google_ads,
     hubspot,
+    intercom,
     jotform,
     linkedin,
     mailchimp,
@@ -32,6 +33,7 @@ from .generic import make_generic_parser, make_mapped
 from .google_ads import google_key_of
 from .linkedin import make_parser as make_linkedin_parser
 from .meta import LeadgenRef, leadgen_ids
+from .salesforce import return_url
 
 __all__ = [
     "PARSERS",
@@ -41,6 +43,7 @@ __all__ = [
     "make_generic_parser",
     "make_linkedin_parser",
     "make_mapped",
+    "return_url",
 ]
 
 PARSERS: dict[str, Parser] = {
@@ -55,6 +58,7 @@ PARSERS: dict[str, Parser] = {
     "mailchimp": mailchimp.parse,
     "jotform": jotform.parse,
     "calendly": calendly.parse,
+    "intercom": intercom.parse,
     "json": passthrough.parse,
     "generic": generic.parse,  # same-named top-level fields; configure with make_generic_parser
 }

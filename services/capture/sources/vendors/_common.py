@@ -11,12 +11,13 @@ import email.parser
 import email.policy
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
 from services.capture.domain import UTM_KEYS, Problem
-from services.capture.sources.base import InboundRequest, PayloadError
+from services.capture.sources.base import InboundRequest, PayloadError, UnreadableLead
 
 MAX_LEADS = 1000  # same cap as POST /v1/leads:batch
 MAX_FORM_FIELDS = 1000
@@ -40,6 +41,11 @@ TEXT_FIELDS = frozenset(
 )
 LEAD_FIELDS = TEXT_FIELDS | {"company_size"}
 FULL_NAME = "full_name"  # a target that is split into first_name / last_name
+# Attribute names every vendor uses for the same thing (docs/vendors.md): the vendor's own
+# time of the submission, as sent, and the person's consent answers, as sent.
+VENDOR_CREATED_AT = "vendor_created_at"
+CONSENT = "consent"
+_CONSENT_KEY = re.compile(r"consent|gdpr|opt[-_ ]?in|i agree|marketing[-_ ]?permission", re.I)
 
 
 def fail(path: str, problem: str) -> NoReturn:
@@ -203,6 +209,24 @@ def one_or_many(body: Any, path: str, many_key: str | None = None) -> list[tuple
     return [(path, body)]
 
 
+def each_lead(
+    items: list[tuple[str, Any]], read: Callable[[Any, str], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``read`` each item; in a payload of several leads, one that is not the vendor's shape
+    becomes an :class:`UnreadableLead` at its place, so the others are still stored. A single
+    lead's problem is the whole payload's (422 naming the path)."""
+    if len(items) == 1:
+        path, item = items[0]
+        return [read(item, path)]
+    leads: list[dict[str, Any]] = []
+    for path, item in items:
+        try:
+            leads.append(read(item, path))
+        except PayloadError as exc:
+            leads.append(UnreadableLead(exc.problems))
+    return leads
+
+
 # -- leads --------------------------------------------------------------------------------
 
 
@@ -281,6 +305,10 @@ class LeadDraft:
                 lead.update({k: v for k, v in (("first_name", first), ("last_name", last)) if v})
             elif " ".join(self._full_name.split()) != given:  # a different name: worth keeping
                 self.keep(FULL_NAME, self._full_name)
+        if CONSENT not in self.attributes:
+            ticked = {k: v for k, v in self.attributes.items() if _CONSENT_KEY.search(k)}
+            if ticked:  # a form's GDPR / opt-in checkboxes: also gathered in one place
+                self.attributes[CONSENT] = ticked
         if self.attributes:
             lead["attributes"] = dict(self.attributes)
         return lead

@@ -20,7 +20,7 @@ from typing import Any
 from services.capture.domain import UTM_KEYS
 from services.capture.sources.base import InboundRequest
 
-from ._common import FULL_NAME, LeadDraft, arr, at, fail, load_json, obj, text
+from ._common import FULL_NAME, VENDOR_CREATED_AT, LeadDraft, arr, at, fail, load_json, obj, text
 
 _QUESTIONS = {
     "company": "company",
@@ -61,8 +61,12 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
     for i, item in enumerate(arr(invitee.get("questions_and_answers", []), qa_path)):
         path = at(qa_path, i)
         item = obj(item, path)
-        question = text(item.get("question"), at(path, "question")) or f"question_{i}"
-        answer = text(item.get("answer"), at(path, "answer"))
+        question = item.get("question")
+        question = question if isinstance(question, str) and question else f"question_{i}"
+        answer = item.get("answer")
+        if not isinstance(answer, str):  # not text (Calendly sends text): kept as sent
+            draft.keep(question, answer)
+            continue
         normalised = re.sub(r"[^a-z ]", "", question.lower()).strip()
         draft.assign(_QUESTIONS.get(normalised, ""), answer, key=question)
     tracking = obj(invitee.get("tracking") or {}, "payload.tracking")
@@ -74,4 +78,5 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
         draft.keep(f"scheduled_event.{key}", scheduled.get(key))
     for key in ("uri", "timezone", "rescheduled", "old_invitee", "created_at"):
         draft.keep(f"invitee.{key}" if key == "uri" else key, invitee.get(key))
+    draft.keep(VENDOR_CREATED_AT, invitee.get("created_at") or body.get("created_at"))
     return [draft.build()]

@@ -5,7 +5,7 @@ A mapping goes from a lead field (``email``, ``company``, ``utm_source``, ...; o
 ``contact.emails[0].value``. Form bodies are read with PHP-style bracketed names nested
 (``lead[email]`` is the path ``lead.email``). Keys that contain a dot cannot be addressed.
 A path that is missing (or null) in a body leaves the field out; one that holds an object or
-list where text is expected is refused, naming the path.
+list where text is expected is passed on as it is, and cleaning keeps it raw and flagged.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from services.capture.sources.base import InboundRequest, Parser
+from services.capture.sources.base import InboundRequest, Parser, UnreadableLead
 
 from ._common import (
     LEAD_FIELDS,
     LeadDraft,
+    each_lead,
     fail,
     form_fields,
     headcount,
@@ -97,8 +98,10 @@ def _apply(lead: dict[str, Any], target: str, value: Any, path: str) -> None:
     elif target == "company_size":
         size = headcount(value)
         lead[target] = value if size is None else size  # clean_lead refuses what is no number
-    else:
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
         lead[target] = text(value, path)
+    else:  # an object or list where text is expected: cleaning keeps it raw and flagged
+        lead[target] = value
 
 
 def make_generic_parser(mapping: Mapping[str, str], *, keep_unmapped: bool = True) -> Parser:
@@ -111,29 +114,29 @@ def make_generic_parser(mapping: Mapping[str, str], *, keep_unmapped: bool = Tru
     compiled = _compile(mapping or IDENTITY)
     used_roots = {steps[0] for steps in compiled.values()}
 
+    def read(item: Any, prefix: str) -> dict[str, Any]:
+        item = obj(item, prefix)
+        lead: dict[str, Any] = {}
+        for target, steps in compiled.items():
+            value = resolve(item, steps)
+            if value is not _MISSING and value is not None:
+                _apply(lead, target, value, format_path(prefix, steps))
+        if keep_unmapped:
+            draft = LeadDraft()
+            for key, value in item.items():
+                if key == "attributes" and isinstance(value, dict):
+                    draft.attributes.update(value)
+                elif key not in used_roots:
+                    draft.keep(key, value)
+            lead["attributes"] = {**draft.attributes, **lead.get("attributes", {})}
+            if not lead["attributes"]:
+                del lead["attributes"]
+        if not lead:
+            fail(prefix, "has none of the mapped fields")
+        return lead
+
     def parse_generic(req: InboundRequest) -> list[dict[str, Any]]:
-        leads: list[dict[str, Any]] = []
-        for prefix, item in one_or_many(_body(req), ""):
-            item = obj(item, prefix)
-            lead: dict[str, Any] = {}
-            for target, steps in compiled.items():
-                value = resolve(item, steps)
-                if value is not _MISSING and value is not None:
-                    _apply(lead, target, value, format_path(prefix, steps))
-            if keep_unmapped:
-                draft = LeadDraft()
-                for key, value in item.items():
-                    if key == "attributes" and isinstance(value, dict):
-                        draft.attributes.update(value)
-                    elif key not in used_roots:
-                        draft.keep(key, value)
-                lead["attributes"] = {**draft.attributes, **lead.get("attributes", {})}
-                if not lead["attributes"]:
-                    del lead["attributes"]
-            if not lead:
-                fail(prefix, "has none of the mapped fields")
-            leads.append(lead)
-        return leads
+        return each_lead(one_or_many(_body(req), ""), read)
 
     return parse_generic
 
@@ -157,6 +160,8 @@ def make_mapped(parser: Parser, mapping: Mapping[str, str]) -> Parser:
     def parse_mapped(req: InboundRequest) -> list[dict[str, Any]]:
         leads = parser(req)
         for i, lead in enumerate(leads):
+            if isinstance(lead, UnreadableLead):
+                continue
             for target, steps in compiled.items():
                 value = resolve(lead, steps)
                 if value is not _MISSING and value is not None:

@@ -12,7 +12,10 @@ https://developers.hubspot.com/docs/api/crm/contacts (v3 contact: ``{"id", "prop
 Both read HubSpot contact property names (``firstname``, ``lastname``, ``email``, ``phone``,
 ``mobilephone``, ``company``, ``jobtitle``, ``country``, ``industry``, ``numberofemployees``,
 ``utm_*``). ``hs_analytics_source`` (ORGANIC_SEARCH, PAID_SEARCH, ...) is HubSpot's channel
-classification, so it becomes ``channel``. Other properties go to ``attributes``.
+classification, so it becomes ``channel``. Other properties go to ``attributes``. A form
+submission's ``legalConsentOptions`` (GDPR consent to process and to communicate, with the
+subscription types ticked) is kept as sent in ``attributes.consent``, its ``submittedAt`` also
+as ``vendor_created_at``.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from services.capture.domain import UTM_KEYS
 from services.capture.sources.base import InboundRequest
 
 from ._common import (
+    CONSENT,
+    VENDOR_CREATED_AT,
     LeadDraft,
     arr,
     at,
+    each_lead,
     fail,
     load_json,
     obj,
@@ -77,13 +83,16 @@ def parse_form(req: InboundRequest) -> list[dict[str, Any]]:
     for key, value in context.items():
         draft.keep(key, value)
     draft.keep("submittedAt", body.get("submittedAt"))
+    draft.keep(VENDOR_CREATED_AT, body.get("submittedAt"))
+    draft.keep(CONSENT, body.get("legalConsentOptions"))
     return [draft.build()]
 
 
 def parse_contact(req: InboundRequest) -> list[dict[str, Any]]:
     """Contacts: one object, a list, or ``{"results": [...]}`` (v3 batch/search)."""
     body = load_json(req)
-    return [_contact(obj(item, path), path) for path, item in one_or_many(body, "", "results")]
+    items = one_or_many(body, "", "results")
+    return each_lead(items, lambda item, path: _contact(obj(item, path), path))
 
 
 def _contact(contact: dict[str, Any], path: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from ._common import (
     LeadDraft,
     arr,
     at,
+    each_lead,
     fail,
     load_json,
     obj,
@@ -82,7 +83,8 @@ def make_parser(questions: Mapping[int | str, str] | None = None) -> Parser:
 
     def parse_linkedin(req: InboundRequest) -> list[dict[str, Any]]:
         body = load_json(req)
-        return [_lead(obj(item, p), p, configured) for p, item in one_or_many(body, "", "elements")]
+        items = one_or_many(body, "", "elements")
+        return each_lead(items, lambda item, p: _lead(obj(item, p), p, configured))
 
     return parse_linkedin
 

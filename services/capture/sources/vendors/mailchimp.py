@@ -17,7 +17,7 @@ from typing import Any
 
 from services.capture.sources.base import InboundRequest
 
-from ._common import LeadDraft, fail, form_fields, obj, text, unflatten
+from ._common import VENDOR_CREATED_AT, LeadDraft, fail, form_fields, obj, text, unflatten
 
 LEAD_TYPES = frozenset({"subscribe", "profile"})
 MERGES = {
@@ -56,4 +56,5 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
         draft.keep(key, data.get(key))
     draft.keep("event", kind)
     draft.keep("fired_at", body.get("fired_at"))
+    draft.keep(VENDOR_CREATED_AT, body.get("fired_at"))
     return [draft.build()]

@@ -21,7 +21,20 @@ from typing import Any
 
 from services.capture.sources.base import InboundRequest
 
-from ._common import FULL_NAME, LeadDraft, arr, at, fail, load_json, obj, one_or_many, text
+from ._common import (
+    CONSENT,
+    FULL_NAME,
+    VENDOR_CREATED_AT,
+    LeadDraft,
+    arr,
+    at,
+    each_lead,
+    fail,
+    load_json,
+    obj,
+    one_or_many,
+    text,
+)
 
 _FIELDS = {
     "email": "email",
@@ -100,22 +113,23 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
     body = load_json(req)
     if isinstance(body, dict) and "entry" in body:
         fail("entry", _NOTIFICATION)
-    return [_lead(obj(item, path), path) for path, item in one_or_many(body, "", "data")]
+    return each_lead(one_or_many(body, "", "data"), lambda item, path: _lead(obj(item, path), path))
 
 
 def _lead(lead: dict[str, Any], path: str) -> dict[str, Any]:
+    """One Graph Lead. A question left blank (no ``values``, an empty list, nulls) or an
+    entry without a name is skipped: an optional question never costs the lead."""
     data_path = at(path, "field_data")
     draft = LeadDraft()
-    for i, item in enumerate(arr(lead.get("field_data"), data_path)):
-        item_path = at(data_path, i)
-        name = text(obj(item, item_path).get("name"), at(item_path, "name"))
-        if not name:
-            fail(at(item_path, "name"), "is required")
-        values_path = at(item_path, "values")
-        values = arr(item.get("values"), values_path)
-        present = [t for j, v in enumerate(values) if (t := text(v, at(values_path, j)))]
+    for item in arr(lead.get("field_data"), data_path):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str | int):
+            continue
+        name = str(item["name"])
+        present = _present(item.get("values"))
+        if not name or not present:
+            continue
         if name in _FIELDS:
-            draft.assign(_FIELDS[name], present[0] if present else None, key=name)
+            draft.assign(_FIELDS[name], present[0], key=name)
         else:
             draft.keep(name, present[0] if len(present) == 1 else present)
     campaign = text(lead.get("campaign_name"), at(path, "campaign_name"))
@@ -123,4 +137,21 @@ def _lead(lead: dict[str, Any], path: str) -> dict[str, Any]:
     draft.keep("lead_id", lead.get("id"))
     for key in _LEAD_META:
         draft.keep(key, lead.get(key))
+    draft.keep(VENDOR_CREATED_AT, lead.get("created_time"))
+    draft.keep(CONSENT, lead.get("custom_disclaimer_responses"))
     return draft.build()
+
+
+def _present(values: Any) -> list[str]:
+    """The answers given: Meta sends a list of strings; a lone value, numbers and booleans
+    are read as text, blanks and nulls dropped."""
+    if values is None:
+        return []
+    items = values if isinstance(values, list) else [values]
+    out: list[str] = []
+    for value in items:
+        if isinstance(value, bool):
+            out.append("true" if value else "false")
+        elif isinstance(value, int | float | str) and str(value).strip():
+            out.append(str(value))
+    return out

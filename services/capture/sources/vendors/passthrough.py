@@ -2,8 +2,9 @@
 
 Unknown top-level fields are folded into ``attributes`` the way ``POST /v1/leads`` does (an
 explicit ``attributes`` entry wins over a top-level field of the same name); numbers given for
-text fields (a phone sent as a JSON number) become strings. Everything else is left to
-:func:`services.capture.domain.clean_lead`.
+text fields (a phone sent as a JSON number) become strings. Everything else, values of the
+wrong type included, is left to :func:`services.capture.domain.clean_lead`, which keeps what
+does not clean raw and flagged.
 """
 
 from __future__ import annotations
@@ -12,12 +13,21 @@ from typing import Any
 
 from services.capture.sources.base import InboundRequest
 
-from ._common import LEAD_FIELDS, TEXT_FIELDS, at, fail, load_json, obj, one_or_many, text
+from ._common import (
+    LEAD_FIELDS,
+    TEXT_FIELDS,
+    each_lead,
+    fail,
+    load_json,
+    obj,
+    one_or_many,
+)
 
 
 def parse(req: InboundRequest) -> list[dict[str, Any]]:
     """Each lead as given, with extras folded into ``attributes``."""
-    return [_lead(obj(item, path), path) for path, item in one_or_many(load_json(req), "")]
+    items = one_or_many(load_json(req), "")
+    return each_lead(items, lambda item, path: _lead(obj(item, path), path))
 
 
 def _lead(item: dict[str, Any], path: str) -> dict[str, Any]:
@@ -26,15 +36,25 @@ def _lead(item: dict[str, Any], path: str) -> dict[str, Any]:
     lead: dict[str, Any] = {}
     extras: dict[str, Any] = {}
     for key, value in item.items():
-        if key in TEXT_FIELDS:
-            lead[key] = text(value, at(path, key))
-        elif key in LEAD_FIELDS:
-            lead[key] = value
+        if key in LEAD_FIELDS:
+            # a value of the wrong type is left for cleaning, which keeps it raw and flagged
+            lead[key] = _as_text(value) if key in TEXT_FIELDS else value
         elif key != "attributes":
             extras[key] = value
     given = item.get("attributes")
-    if given is not None:
-        extras.update(obj(given, at(path, "attributes")))
+    if isinstance(given, dict) or given is None:
+        extras.update(given or {})
+    elif extras:  # not an object: kept beside the extras (cleaning flags a lone one)
+        extras["attributes"] = given
+    else:
+        lead["attributes"] = given
     if extras:
         lead["attributes"] = extras
     return lead
+
+
+def _as_text(value: Any) -> Any:
+    """Numbers given for text fields (a phone sent as a JSON number) as text, exactly."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value

@@ -10,22 +10,24 @@ and custom fields by their 15-character ids ``00N...``).
   lead had, not which marketing campaign: it is kept in ``attributes``; the configured source
   name stays the lead's ``source``. ``Campaign_ID`` (a Salesforce campaign id) is the campaign.
 - ``country_code`` (ISO, from state/country picklists) wins over the free-text ``country``.
-- ``oid``, ``retURL``, ``debug``, ``debugEmail`` and the reCAPTCHA fields are dropped: they steer
-  Salesforce, not the lead. Custom ``00N...`` fields and the rest go to ``attributes``.
+- ``oid`` (the Salesforce org the form posts for) and ``retURL`` (where the browser returns) are
+  kept in ``attributes`` under those names, so a CRM sync can route the lead to the right org;
+  the endpoint answers a browser's post with a 303 to ``retURL``, as Salesforce does.
+- ``debug``, ``debugEmail`` and the reCAPTCHA fields are dropped: they steer Salesforce, not the
+  lead. Custom ``00N...`` fields and the rest go to ``attributes``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from services.capture.domain import UTM_KEYS
-from services.capture.sources.base import InboundRequest
+from services.capture.sources.base import InboundRequest, PayloadError
 
 from ._common import FULL_NAME, LeadDraft, fail, form_fields
 
-_DROPPED = frozenset(
-    {"oid", "orgid", "retURL", "debug", "debugEmail", "encoding", "captcha_settings"}
-)
+_DROPPED = frozenset({"debug", "debugEmail", "encoding", "captcha_settings"})
 _FIELDS = {
     "email": "email",
     "phone": "phone",
@@ -58,3 +60,23 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
             continue
         draft.take(name, value.strip(), _FIELDS)
     return [draft.build()]
+
+
+def return_url(req: InboundRequest) -> str | None:
+    """Where Salesforce would send the browser after the post: ``retURL`` when it is an
+    absolute http(s) URL (anything else, e.g. ``javascript:``, is never redirected to)."""
+    if not req.content_type.lower().startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        return None
+    try:
+        url = form_fields(req).get("retURL", "").strip()
+    except PayloadError:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url

@@ -21,7 +21,6 @@ from services.capture.sources.base import InboundRequest
 from ._common import (
     FULL_NAME,
     LeadDraft,
-    at,
     fail,
     form_fields,
     obj,
@@ -50,6 +49,10 @@ FIELDS = {
 }
 
 
+def _texty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+
+
 def parse(req: InboundRequest) -> list[dict[str, Any]]:
     """One lead per form submission."""
     fields = form_fields(req)
@@ -58,12 +61,12 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
     data = obj(parse_json_text(fields["data.json"], "data.json"), "data.json")
     draft = LeadDraft()
     for name, values in data.items():
-        path = at("data.json", name)
-        if isinstance(values, list):
-            items = [text(v, at(path, i)) for i, v in enumerate(values)]
-            value: Any = items[0] if len(items) == 1 else items
-        else:
-            value = text(values, path)
+        items = values if isinstance(values, list) else [values]
+        if not all(_texty(v) for v in items):  # not Unbounce's shape: kept as sent
+            draft.keep(name, values)
+            continue
+        texts = [text(v, name) for v in items]
+        value: Any = texts[0] if len(texts) == 1 else texts
         if isinstance(value, str):
             draft.take(name, value, FIELDS)
         else:
