@@ -12,15 +12,15 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.config import dotted_path
+from shared.db.errors import is_outage
 from shared.observability import metrics
 
 
@@ -75,17 +75,6 @@ def error_response(request: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
-def broken_connection(exc: BaseException) -> bool:
-    """asyncpg's "cannot switch to state ...; another operation is in progress": a pooled
-    connection whose server died mid-query (seen when PostgreSQL is killed under load). The
-    transaction did not commit, so this is an outage (503, retry), not a server bug."""
-    orig = getattr(exc, "orig", None)
-    causes = (orig, getattr(orig, "__cause__", None), exc.__cause__)
-    return any(isinstance(c, asyncpg.InternalClientError) for c in causes) or (
-        orig is not None and type(orig).__name__ == "InternalClientError"
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -121,14 +110,14 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
         )
 
-    async def on_internal(request: Request, exc: Exception) -> JSONResponse:
-        if broken_connection(exc):
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):  # e.g. 57P03 while PostgreSQL restarts, a connection it broke
             return await on_unavailable(request, exc)
-        raise exc  # any other internal error stays a 500 with its traceback logged
+        raise exc  # any other database error stays a 500 with its traceback logged
 
     for outage in (OperationalError, InterfaceError, ConnectionError, OSError):
         app.add_exception_handler(outage, on_unavailable)
-    app.add_exception_handler(InternalError, on_internal)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
