@@ -348,7 +348,12 @@ def _add_chaos_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         " enrolments. Exit 0 when nothing was lost or doubled. See docs/operations.md.",
     )
     chaos.add_argument("--leads", type=int, default=10_000, help="leads to post")
-    chaos.add_argument("--rate", type=float, default=100.0, help="leads per second")
+    chaos.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        help="leads per second (the outages must fit in leads / rate seconds)",
+    )
     chaos.add_argument(
         "--targets", default="all",
         help="comma-separated, in order: all, services, capture, scorer, router, nurture,"

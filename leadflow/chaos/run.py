@@ -37,7 +37,7 @@ from shared.config import DEFAULT_CONFIG_FILE
 @dataclass
 class ChaosOptions:
     leads: int = 10_000
-    rate: float = 100.0  # leads per second, open loop
+    rate: float = 50.0  # leads per second, open loop
     faults: list[Fault] = field(default_factory=list)
     settle_timeout: float = 300.0
     partitions: int = EMBEDDED_PARTITIONS
