@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from leadflow.banner import print_banner
 from leadflow.embedded import (
     EMBEDDED_PARTITIONS,
     EmbeddedKafka,
@@ -254,12 +255,15 @@ class Stack:
 
     def restart(self, name: str) -> None:
         """Start a dead child again: PostgreSQL on the same data directory and port, the
-        broker on the same port (with every topic created again, with the configured
-        partitions, before a service would auto-create one), a service on its port."""
+        broker on the same port (its topics created again with the configured partitions,
+        as at start; the services would re-create them too), a service on its port. A
+        PostgreSQL or broker that already runs again is not started twice."""
         if name == "postgres" and self.pg is not None:
-            self.pg.start()
+            if self.pg.pid is None:
+                self.pg.start()
         elif name == "broker" and self.kafka is not None:
-            self.kafka.start()
+            if self.kafka.pid is None:
+                self.kafka.start()
             asyncio.run(
                 ensure_topics_with_retry(
                     self.bootstrap, all_topics(), self.opts.partitions, 1, timeout=30
@@ -296,44 +300,10 @@ def run_up(opts: UpOptions) -> int:
         stack.start_sink()
         stack.start_services()
         stack.wait_ready()
-        _print_banner(stack)
+        print_banner(stack)
         Watchdog(stack).run(stopping)
     finally:
         print("\nStopping Leadflow...", flush=True)
         stack.stop()
         print("Stopped.", flush=True)
     return 0
-
-
-def _print_banner(stack: Stack) -> None:
-    lines = ["", "Leadflow is up.", ""]
-    for name, url in stack.urls().items():
-        if name == "webhooks":
-            continue
-        lines.append(f"  {name:<9} {url}   (API docs: {url}/docs)")
-    lines += [
-        "",
-        f"  Kafka     {stack.bootstrap}   (embedded Tansu broker: events live in memory)"
-        if stack.kafka
-        else f"  Kafka     {stack.bootstrap}",
-        f"  Postgres  {stack.database_url}",
-        f"  Logs      {stack.opts.home}/<service>.log",
-        *(
-            [
-                f"  Webhooks  {stack.urls()['webhooks']}/   (demo receiver: signed deliveries,"
-                f" also in {stack.opts.home}/webhooks.log)"
-            ]
-            if "webhooks" in stack.procs
-            else []
-        ),
-        "",
-        "  Every process above is supervised: one that dies is restarted (PostgreSQL on the",
-        "  same data, the broker on the same port) after a back-off, with a line printed here.",
-        "",
-        "  Try:  curl -s -XPOST "
-        f"{stack.urls().get('capture', '')}/v1/leads -H 'content-type: application/json' \\",
-        '          -d \'{"email":"ana@example.co.uk","country":"GB","interest":"shoes"}\'',
-        "",
-        "Press Ctrl-C to stop.",
-    ]
-    print("\n".join(lines), flush=True)
