@@ -50,7 +50,8 @@ class ChaosOptions:
 class Report:
     figures: Figures
     posted: int
-    refused: int  # answered 503 or not at all: the client was told, nothing to prove
+    refused: int  # not acknowledged: the client was told, nothing to prove for these
+    refusals: dict[str, int]  # how: "503", "connection" (nothing listening), or another status
     load_s: float
     settle_s: float | None  # from the last answer to every lead settled; None = timed out
     faults: list[dict[str, Any]]
@@ -67,7 +68,8 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "figures": self.figures.as_dict(), "posted": self.posted,
-            "refused": self.refused, "load_s": self.load_s, "settle_s": self.settle_s,
+            "refused": self.refused, "refusals": self.refusals, "load_s": self.load_s,
+            "settle_s": self.settle_s,
             "faults": self.faults, "dead_letters": self.dead_letters,
             "receiver_rejected": self.receiver_rejected,
         }  # fmt: skip
@@ -137,7 +139,7 @@ async def _drive(
     await load.run(opts.rate)
     loaded = time.monotonic()
     say(f"load done in {loaded - started:.1f}s: {len(load.acknowledged)} acknowledged,"
-        f" {load.refused} refused")  # fmt: skip
+        f" {load.refused} refused {load.refusals}")  # fmt: skip
     faults = await faults_task
     collector = Collector(urls, urls["webhooks"], load.acknowledged)
     try:
@@ -151,7 +153,8 @@ async def _drive(
         "topics": await dead_letter_records(stack.bootstrap),
     }
     return Report(
-        figures=figures, posted=opts.leads, refused=load.refused, load_s=loaded - started,
+        figures=figures, posted=opts.leads, refused=load.refused, refusals=load.refusals,
+        load_s=loaded - started,
         settle_s=settle_s, faults=faults, dead_letters=dead,
         receiver_rejected=collector.rejected,
     )  # fmt: skip
@@ -217,7 +220,7 @@ class Load:
         self.capture_url = capture_url
         self.leads = leads
         self.acknowledged: list[str] = []
-        self.refused = 0
+        self.refusals: dict[str, int] = {}
 
     async def run(self, rate: float, concurrency: int = 64) -> None:
         gate = asyncio.Semaphore(concurrency)
@@ -233,6 +236,10 @@ class Load:
                 tasks.append(asyncio.create_task(self._post(client, lead, gate)))
             await asyncio.gather(*tasks)
 
+    @property
+    def refused(self) -> int:
+        return sum(self.refusals.values())
+
     async def _post(
         self, client: httpx.AsyncClient, lead: dict[str, Any], gate: asyncio.Semaphore
     ) -> None:
@@ -241,8 +248,11 @@ class Load:
             if resp.status_code in (200, 202):
                 self.acknowledged.append(str(resp.json()["lead_id"]))
             else:
-                self.refused += 1
-        except httpx.HTTPError:
-            self.refused += 1
+                self._refused(str(resp.status_code))
+        except httpx.TransportError:
+            self._refused("connection")
         finally:
             gate.release()
+
+    def _refused(self, how: str) -> None:
+        self.refusals[how] = self.refusals.get(how, 0) + 1

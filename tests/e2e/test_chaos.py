@@ -24,6 +24,7 @@ def _assert_nothing_lost_or_doubled(report: Report, home: Path | None = None) ->
     figures = report.figures
     summary = json.dumps(report.as_dict(), indent=1)
     assert figures.acknowledged > 0.8 * report.posted, summary  # outages refuse only a few
+    assert set(report.refusals) <= {"503", "connection"}, summary  # never a 4xx or a 500
     assert report.settle_s is not None, summary
     assert (figures.lost, figures.undecided) == (0, 0), summary
     assert figures.decided == figures.acknowledged, summary
@@ -43,7 +44,11 @@ def _assert_nothing_lost_or_doubled(report: Report, home: Path | None = None) ->
 # Errors of a PostgreSQL that is restarting, which shared/bus/consumer.py's is_transient
 # does not yet take for an outage (shared.db.errors.is_outage does), so a batch that hits
 # one is dead-lettered instead of retried.
-KNOWN = ("the database system is not yet accepting connections", "cannot switch to state")
+KNOWN = (
+    "the database system is not yet accepting connections",
+    "the database system is starting up",
+    "cannot switch to state",
+)
 
 
 def _known_dead_letters(home: Path, summary: str) -> None:
