@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from leadflow.bench import cli as bench_cli
+from leadflow.chaos import cli as chaos_cli
 from leadflow.embedded import EMBEDDED_PARTITIONS
 from shared.config import DEFAULT_CONFIG_FILE, ConfigError
 
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     docs.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
     docs.add_argument("--root", type=Path, default=Path("."), help="repository root")
     bench_cli.add_parser(sub)
+    chaos_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     try:
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return _docs(args.root, check=args.check)
         if args.command == "bench":
             return bench_cli.run(args)
+        if args.command == "chaos":
+            return chaos_cli.run(args)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
