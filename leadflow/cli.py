@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         "--webhook-sink-port", type=int, default=8099,
         help="demo webhook receiver (the example subscription points here); 0 to skip",
     )  # fmt: skip
+    up.add_argument(
+        "--recycle-broker-every", type=float, default=3600.0, metavar="SECONDS",
+        help="replace the embedded broker with an empty one this often, once every consumer"
+        " group has caught up (bounds its memory; services republish); 0 never",
+    )  # fmt: skip
 
     run = sub.add_parser("run", help="run one service against external Kafka and PostgreSQL")
     run.add_argument("service")
@@ -101,6 +106,7 @@ def _up(args: argparse.Namespace) -> int:
             kafka_bootstrap=args.kafka_bootstrap,
             partitions=args.partitions,
             sink_port=args.webhook_sink_port or None,
+            recycle_broker_s=args.recycle_broker_every,
         )
     )
 

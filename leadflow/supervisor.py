@@ -23,8 +23,9 @@ from leadflow.embedded import (
     free_port_block,
     port_open,
 )
+from leadflow.recycle import recycle_every
 from leadflow.services import DEFAULT_PORTS, available_services, service_entry
-from leadflow.watchdog import Watchdog
+from leadflow.watchdog import Watchdog, print_line
 from shared.bus.admin import ensure_topics_with_retry
 from shared.config import ServiceSettings
 from shared.contracts.topics import all_topics
@@ -49,6 +50,7 @@ class UpOptions:
     partitions: int = EMBEDDED_PARTITIONS
     ready_timeout: float = 90.0
     sink_port: int | None = None  # run the demo webhook receiver on this port
+    recycle_broker_s: float = 3600.0  # replace the embedded broker this often (0: never)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -301,7 +303,16 @@ def run_up(opts: UpOptions) -> int:
         stack.start_services()
         stack.wait_ready()
         print_banner(stack)
-        Watchdog(stack).run(stopping)
+        watchdog = Watchdog(stack)
+        if stack.kafka is not None and opts.recycle_broker_s > 0:
+            threading.Thread(
+                target=recycle_every,
+                args=(stack.kafka, opts.recycle_broker_s, stopping),
+                kwargs={"hold": lambda s: watchdog.hold("broker", s), "say": print_line},
+                name="broker-recycle",
+                daemon=True,
+            ).start()
+        watchdog.run(stopping)
     finally:
         print("\nStopping Leadflow...", flush=True)
         stack.stop()

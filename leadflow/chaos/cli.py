@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from pathlib import Path
 
-from leadflow.chaos.plan import parse_faults
 from leadflow.embedded import EMBEDDED_PARTITIONS
 
 
@@ -50,8 +48,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the suite, print the report as JSON; 0 when nothing was lost or doubled."""
-    from leadflow.chaos.run import ChaosOptions, run_chaos  # the stack's imports, only here
+    """Run the fault suite as the options say."""
+    import json
+
+    from leadflow.chaos.plan import parse_faults
+    from leadflow.chaos.run import ChaosOptions, run_chaos
 
     try:
         faults = parse_faults(args.targets, args.broker_long, args.broker_short)

@@ -36,35 +36,18 @@ def _assert_nothing_lost_or_doubled(report: Report, home: Path | None = None) ->
         report.dead_letters["topics"].values()
     )
     if dead and home is not None:
-        _known_dead_letters(home, summary)
+        summary += "\ndead letters:\n" + "\n".join(_dead_letter_lines(home))
     assert not dead, summary
     assert report.ok, summary
 
 
-# Errors of a PostgreSQL that is restarting, which shared/bus/consumer.py's is_transient
-# does not yet take for an outage (shared.db.errors.is_outage does), so a batch that hits
-# one is dead-lettered instead of retried.
-KNOWN = (
-    "the database system is not yet accepting connections",
-    "the database system is starting up",
-    "cannot switch to state",
-)
-
-
-def _known_dead_letters(home: Path, summary: str) -> None:
-    lines = [
+def _dead_letter_lines(home: Path) -> list[str]:
+    return [
         line
         for log in home.glob("*.log")
         for line in log.read_text(errors="replace").splitlines()
         if "dead-lettered" in line
     ]
-    if lines and all(any(k in line for k in KNOWN) for line in lines):
-        pytest.xfail(
-            "a consumer dead-lettered a batch on a restarting PostgreSQL (SQLSTATE 57P03):"
-            " shared/bus/consumer.py is_transient must use shared.db.errors.is_outage;"
-            f" {len(lines)} record(s): {lines[0][:300]}"
-        )
-    raise AssertionError("dead letters:\n" + "\n".join(lines) + "\n" + summary)
 
 
 async def test_every_service_and_postgres_killed_in_turn_lose_and_double_nothing(
