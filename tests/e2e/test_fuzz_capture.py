@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,9 +23,16 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 
 from leadflow.embedded import free_port
+from shared.config import DEFAULT_CONFIG_FILE
 from tests.conftest import create_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
+
+
+def _secret_variables() -> set[str]:
+    """The environment variables the example config reads its secrets from."""
+    text = DEFAULT_CONFIG_FILE.read_text()
+    return set(re.findall(r"\b\w+_env:\s*([A-Z][A-Z0-9_]+)", text))
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +42,9 @@ def capture_url(pg_server_url: str, kafka_bootstrap: str, tmp_path_factory: Any)
     log = Path(tmp_path_factory.mktemp("fuzz")) / "capture.log"
     env = {
         **os.environ,
+        # every example source configured, as in a deployment: a source whose secret is
+        # missing answers 503 source_not_ready by design (tested in the capture tests)
+        **{name: f"fuzz-{name.lower()}" for name in _secret_variables()},
         "LEADFLOW_DATABASE_URL": database_url,
         "LEADFLOW_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "LEADFLOW_PORT": str(port),
