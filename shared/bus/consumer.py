@@ -35,10 +35,10 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.bus.publisher import OutgoingMessage, Publisher
 from shared.bus.watch import BrokerWatch
 from shared.contracts import EVENT_TYPES, LeadErased
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
+from shared.contracts.messages import OutgoingMessage, Publisher
 from shared.contracts.topics import dead_letter_topic
 from shared.db.inbox import claim_new_of_live_leads
 from shared.db.outbox import OutboxRelay

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.bus.publisher import OutgoingMessage, Placement, Publisher
+from shared.contracts.messages import OutgoingMessage, Placement, Publisher
 from shared.db.columns import column_params
 from shared.observability import metrics
 

@@ -7,8 +7,8 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
-from shared.bus.publisher import OutgoingMessage, to_message
 from shared.contracts.envelope import Event
+from shared.contracts.messages import OutgoingMessage, to_message
 from shared.db.outbox import write_outbox
 
 
