@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from services.capture import idempotency, store
 from services.capture.handlers import CaptureResult
-from shared.contracts.envelope import now_utc
+from shared import clock
 from shared.service import Runtime
 
 
@@ -57,13 +57,13 @@ async def answer_once(
     retry runs again, which for leads is harmless (dedupe answers the same lead id).
     """
     async with runtime.engine.connect() as conn:
-        stored = (await store.get_answers(conn, [key.key], now_utc())).get(key.key)
+        stored = (await store.get_answers(conn, [key.key], clock.now())).get(key.key)
     if stored is not None:
         return replay(key, stored)
     answer = await compute()
     if answer.status_code >= 300:
         return answer
-    now = now_utc()
+    now = clock.now()
     fresh = store.StoredAnswer(key.fingerprint, answer.status_code, answer.body)
     async with runtime.engine.begin() as conn:
         if await store.remember_answers(conn, {key.key: (fresh, key.expires_at(now))}, now):

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.capture import domain, handlers, idempotency, store
 from services.capture.answers import Answer, answer_once, replay
 from services.capture.intake import IntakeBatcher
+from shared import clock
 from shared.contracts import ActivityKind
-from shared.contracts.envelope import now_utc
 from shared.http import ApiError, problem_list
 from shared.observability import metrics
 from shared.service import Runtime, RuntimeDep
@@ -238,7 +238,7 @@ async def _capture_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
     if valid:
         uow = runtime.uow()
         captured = await handlers.capture_leads(
-            uow, [lead for _, lead in valid], now_utc(), rules=runtime.state["match_rules"]
+            uow, [lead for _, lead in valid], clock.now(), rules=runtime.state["match_rules"]
         )
         runtime.relay.enqueue(uow.committed)
         for (i, _), outcome in zip(valid, captured, strict=True):
@@ -334,7 +334,7 @@ async def erase_lead(
 ) -> Any:
     uow = runtime.uow()
     try:
-        erased = await handlers.erase_lead(uow, str(lead_id), reason, now_utc())
+        erased = await handlers.erase_lead(uow, str(lead_id), reason, clock.now())
     except handlers.UnknownLead as exc:
         raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
     if not erased:
@@ -354,7 +354,7 @@ async def submit_activity(
     lead_id: UUID, body: ActivityIn, runtime: RuntimeDep, key: IdempotencyKey = None
 ) -> Any:
     dumped = body.model_dump(mode="json")
-    now = now_utc()
+    now = clock.now()
     if problems := _activity_problems(body, dumped):
         raise ApiError(422, "invalid_activity", _summary(problems), problems)
     request_key = idempotency.request_key(f"/v1/leads/{lead_id}/activities", dumped, key)
@@ -406,7 +406,7 @@ class ActivityBatchOut(BaseModel):
 async def submit_activities(
     body: ActivityBatchIn, runtime: RuntimeDep, key: IdempotencyKey = None
 ) -> Any:
-    now = now_utc()
+    now = clock.now()
     request_key = idempotency.request_key("/v1/activities:batch", body.model_dump(mode="json"), key)
     problems: dict[int, list[dict[str, str]]] = {}
     items: list[tuple[str, handlers.ActivityInput]] = []

@@ -23,8 +23,8 @@ from services.capture import domain, handlers, store
 from services.capture.answers import Answer, lead_answer, replay
 from services.capture.idempotency import RequestKey
 from services.capture.matching import MatchRule
+from shared import clock
 from shared.bus.consumer import is_transient
-from shared.contracts.envelope import now_utc
 from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
 from shared.service import Runtime
@@ -110,7 +110,7 @@ class IntakeBatcher:
         self, batch: list[_Pending]
     ) -> tuple[list[_Pending], list[tuple[_Pending, _Pending]]]:
         """Settle requests answered before; split the rest into first copies and twins."""
-        now = now_utc()
+        now = clock.now()
         async with self._engine.connect() as conn:
             stored = await store.get_answers(conn, list({p.key.key for p in batch}), now)
         firsts: dict[str, _Pending] = {}
@@ -126,7 +126,7 @@ class IntakeBatcher:
 
     async def _capture(self, batch: list[_Pending]) -> dict[str, store.StoredAnswer]:
         """Capture the leads; settle each request; return the answers given, by key."""
-        now = now_utc()
+        now = clock.now()
         lost: set[str] = set()
 
         async def remember(conn: AsyncConnection, results: list[handlers.CaptureResult]) -> None:

@@ -20,8 +20,8 @@ from services.capture.sources import replays
 from services.capture.sources.fetch_jobs import fetch_due_jobs, watch_fetch_backlog
 from services.capture.sources.ingest import Catalog, build_parsers
 from services.capture.sources.model import Sources
+from shared import clock
 from shared.config import ConfigError
-from shared.contracts.envelope import now_utc
 from shared.service import Resource, Runtime, ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -90,7 +90,7 @@ async def purge_replays_forever(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(60)
         try:
-            removed = await replays.purge(runtime.engine, now_utc())
+            removed = await replays.purge(runtime.engine, clock.now())
             if removed:
                 log.info("purged %d replay id(s) past their window", removed)
         except Exception:

@@ -56,7 +56,7 @@ from services.capture.sources.responses import (
     source_out,
 )
 from services.capture.sources.vendors import google_key_of, return_url
-from shared.contracts.envelope import now_utc
+from shared import clock
 from shared.http import ApiError
 from shared.observability import metrics
 from shared.service import Runtime, RuntimeDep
@@ -122,7 +122,7 @@ async def list_sources(catalog: CatalogDep) -> SourcesOut:
 async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep) -> Any:
     src = _ready(catalog, source)
     req = await _inbound(request)
-    now = now_utc()
+    now = clock.now()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
     verified = _verify(src, req, request, now, google_key)
     answer = await _once(runtime, catalog, src, req, request, verified, now)
@@ -214,7 +214,7 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
         if src.auth.type == "linkedin":
             return JSONResponse(linkedin_challenge(query, src.auth.secret or ""))
         if src.kind in URL_CHECKS:
-            _verify(src, await _inbound(request, with_body=False), request, now_utc(), None)
+            _verify(src, await _inbound(request, with_body=False), request, clock.now(), None)
             metrics.vendor_tests.labels(src.name).inc()
             body = responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
             return JSONResponse(body)
@@ -253,7 +253,7 @@ async def import_csv(
             " source with api_key auth",
         )
     # An API key is in the headers: check it before reading up to csv.max_bytes of body.
-    _verify(src, await _inbound(request, with_body=False), request, now_utc(), None)
+    _verify(src, await _inbound(request, with_body=False), request, clock.now(), None)
     _check_csv_type(request.headers.get("content-type", ""))
     try:
         rows = read_csv(await request.body(), src.mapping, catalog.sources.csv.max_rows)
@@ -275,7 +275,7 @@ async def _ingest(
     try:
         notice = notice_of(src.kind, req)
         if notice is not None:
-            jobs, fresh = await fetch_jobs.schedule(runtime, src, notice, now_utc())
+            jobs, fresh = await fetch_jobs.schedule(runtime, src, notice, clock.now())
             scheduled = responses.fetch_scheduled(notice, jobs, fresh)
             return JSONResponse(scheduled.model_dump(mode="json"))
         raws = vendor_leads(catalog, src, req)

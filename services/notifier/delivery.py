@@ -31,7 +31,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import aiohttp
 import orjson
@@ -39,6 +39,7 @@ from prometheus_client import Counter
 
 from services.notifier import domain, store
 from services.notifier.handoff import DeliveryHandoff
+from shared import clock
 from shared.contracts import NotificationDelivered
 from shared.service import Runtime
 
@@ -163,7 +164,7 @@ async def post_once(
     client: aiohttp.ClientSession, sub: domain.Subscription | None, claimed: store.ClaimedDelivery
 ) -> store.AttemptRecord:
     """POST one signed delivery (unless its subscription is gone or disabled) and time it."""
-    at = datetime.now(UTC)
+    at = clock.now()
     started = time.perf_counter()
     code: int | None = None
     error: str | None = None

@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.nurture import domain, handlers, store
+from shared import clock
 from shared.contracts import ContactSnapshot
-from shared.contracts.envelope import now_utc
 from shared.http import ApiError
 from shared.service import RuntimeDep
 
@@ -136,7 +136,7 @@ async def list_sequences(runtime: RuntimeDep) -> Any:
 async def stop_lead_nurture(lead_id: UUID, body: StopIn, runtime: RuntimeDep) -> Any:
     uow = runtime.uow()
     try:
-        stopped = await handlers.stop_manually(uow, str(lead_id), body.reason, now_utc())
+        stopped = await handlers.stop_manually(uow, str(lead_id), body.reason, clock.now())
     except handlers.NotEnrolled as exc:
         raise ApiError(
             404, "not_enrolled", f"lead {lead_id} has no active nurture enrollment"

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from services.nurture import domain, store
+from shared import clock
 from shared.contracts import ContactSnapshot, NurtureStepDue, NurtureStopped
-from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
 from shared.service import Runtime
 
@@ -75,7 +75,7 @@ async def fire_due_steps(runtime: Runtime) -> None:
     tick_s: float = runtime.state["tick_s"]
     while True:
         try:
-            fired = await fire_due_steps_once(runtime, now_utc())
+            fired = await fire_due_steps_once(runtime, clock.now())
         except Exception:
             log.warning("firing due nurture steps failed; retrying next tick", exc_info=True)
             fired = 0

@@ -15,8 +15,8 @@ from services.router import domain, store
 from services.router.config import duration_text
 from services.router.domain import Assigned, Routing, SlaPolicy, ToNurture
 from services.router.handlers import RoutingSource, open_round
+from shared import clock
 from shared.contracts import LeadProfile
-from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
 from shared.service import Runtime, RuntimeDep
@@ -99,7 +99,7 @@ def routing_source(runtime: Runtime) -> RoutingSource:
     summary="Where would this lead go, and why? Uses live loads and rotation; changes nothing",
 )
 async def simulate(body: SimulateIn, runtime: RuntimeDep) -> SimulateOut:
-    at = body.at or now_utc()
+    at = body.at or clock.now()
     if at.tzinfo is None:
         raise ApiError(422, "invalid_request", "at: needs a time zone",
                        [{"field": "at", "problem": "needs a time zone"}])  # fmt: skip
@@ -147,7 +147,7 @@ async def read_assignment(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/reps", summary="Reps with their availability now and their workload")
 async def list_reps(runtime: RuntimeDep) -> list[dict[str, Any]]:
-    now = now_utc()
+    now = clock.now()
     async with runtime.engine.connect() as conn:
         routing = (await routing_source(runtime).current(conn)).routing
         loads = await store.load_rep_loads(conn)

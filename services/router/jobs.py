@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from services.router import handlers
 from services.router.config import Settings
 from services.router.handlers import RoutingSource, VersionedRouting
-from shared.contracts.envelope import now_utc
+from shared import clock
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ async def versioned_config(runtime: Runtime) -> AsyncIterator[None]:
     async with uow:
         outcome = await handlers.import_file(
             uow, path, actor=handlers.SYSTEM_ACTOR, reason=f"read {path} at start",
-            expected=None, now=now_utc(), on_start=True,
+            expected=None, now=clock.now(), on_start=True,
         )  # fmt: skip
         await uow.commit()
     if outcome.changed:
@@ -66,7 +66,7 @@ async def assign_waiting_leads(runtime: Runtime) -> None:
         try:
             uow = runtime.uow()
             async with uow:
-                assigned = await handlers.retry_waiting(uow, source, now_utc())
+                assigned = await handlers.retry_waiting(uow, source, clock.now())
                 await uow.commit()
             runtime.relay.enqueue(uow.committed)
             if assigned:
@@ -98,7 +98,7 @@ async def fire_sla_timers(runtime: Runtime) -> None:
     tick_s: float = runtime.state["sla_tick_s"]
     while True:
         try:
-            fired = await fire_sla_timers_once(runtime, now_utc())
+            fired = await fire_sla_timers_once(runtime, clock.now())
         except Exception:
             log.warning("firing SLA timers failed; retrying next tick", exc_info=True)
             fired = 0

@@ -11,8 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.scorer import domain, store
 from services.scorer.config import ScoringConfig
+from shared import clock
 from shared.contracts import ActivityKind, LeadProfile
-from shared.contracts.envelope import now_utc
 from shared.http import ApiError
 from shared.service import Runtime, RuntimeDep
 
@@ -146,7 +146,7 @@ async def read_score(lead_id: UUID, runtime: RuntimeDep) -> Any:
 )
 async def simulate(body: SimulateRequest, runtime: RuntimeDep) -> SimulatedScoreOut:
     model = _model(runtime)
-    now = body.as_of or now_utc()
+    now = body.as_of or clock.now()
     activities = [
         domain.ActivityFact(a.kind.value, a.occurred_at, a.channel, a.details)
         for a in body.activities

@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from services.scorer import domain, store
+from shared import clock
 from shared.bus.consumer import BatchHandler
+from shared.clock import Clock
 from shared.contracts import (
     LeadActivityRecorded,
     LeadCaptured,
@@ -32,12 +34,10 @@ from shared.contracts import (
     LeadUpdated,
     ScoreContribution,
 )
-from shared.contracts.envelope import Envelope, Event, now_utc
+from shared.contracts.envelope import Envelope, Event
 from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,7 @@ def announce(
         )
 
 
-def make_batch_handler(model: domain.ScoringModel, clock: Clock = now_utc) -> BatchHandler:
+def make_batch_handler(model: domain.ScoringModel, clock: Clock = clock.now) -> BatchHandler:
     """The consumer's batch handler: note every event, then score the batch at ``clock()``."""
 
     async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:

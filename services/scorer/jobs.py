@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from services.scorer import domain, store
 from services.scorer.handlers import announce, score_row
-from shared.contracts.envelope import now_utc
+from shared import clock
 from shared.db.uow import UnitOfWork
 from shared.service import Runtime
 
@@ -52,7 +52,7 @@ async def rescore_forever(runtime: Runtime) -> None:
     while True:
         uow = runtime.uow()
         try:
-            done = await rescore_stale(uow, model, now_utc(), older_than)
+            done = await rescore_stale(uow, model, clock.now(), older_than)
         except Exception:
             log.warning("periodic re-score failed; retrying next tick", exc_info=True)
             done = 0

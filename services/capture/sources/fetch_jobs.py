@@ -33,7 +33,7 @@ from services.capture.sources.fetch_rules import (
 from services.capture.sources.ingest import Catalog, clean_all
 from services.capture.sources.model import Source
 from services.capture.sources.notifications import FETCH_KINDS, Notice, linkedin_form_of
-from shared.contracts.envelope import now_utc
+from shared import clock
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ async def schedule(
 async def retry_failed(runtime: Runtime, source: Source) -> int:
     """An operator's "try again" for the source's failed jobs (after fixing a token, say)."""
     async with runtime.engine.begin() as conn:
-        count = await fetch_store.retry_failed(conn, source.name, now_utc())
+        count = await fetch_store.retry_failed(conn, source.name, clock.now())
     wakeup: asyncio.Event | None = runtime.state.get("fetch_wakeup")
     if count and wakeup is not None:
         wakeup.set()
@@ -103,7 +103,7 @@ async def fetch_due_jobs(runtime: Runtime) -> None:
     while True:
         wakeup.clear()  # before claiming: a job scheduled meanwhile wakes the next round
         try:
-            ran = await run_due_once(runtime, now_utc())
+            ran = await run_due_once(runtime, clock.now())
         except Exception:
             log.warning("running fetch jobs failed; retrying next tick", exc_info=True)
             ran = 0
@@ -121,7 +121,7 @@ async def watch_fetch_backlog(runtime: Runtime) -> None:
     while True:
         try:
             async with runtime.engine.connect() as conn:
-                counts = await fetch_store.backlog(conn, now_utc())
+                counts = await fetch_store.backlog(conn, clock.now())
             for labels in seen | set(counts):
                 pending, due = counts.get(labels, (0, 0))
                 PENDING.labels(*labels).set(pending)
@@ -163,7 +163,7 @@ async def _run(runtime: Runtime, job: fetch_store.Job, policy: RetryPolicy) -> N
         verdict = fetch_rules.verdict(vendor, exc.answer)
         jitter = random.uniform(0, fetch_rules.MAX_JITTER)
         status, due = fetch_rules.next_state(
-            verdict, job.attempts, job.retry_since, now_utc(), jitter, policy
+            verdict, job.attempts, job.retry_since, clock.now(), jitter, policy
         )
         await _end(runtime, job, status, exc.message, due)
         return
@@ -241,13 +241,13 @@ async def _linkedin_form_locked(
     if not isinstance(form, dict):
         return None
     async with runtime.engine.begin() as conn:
-        await fetch_store.cache_form(conn, source.name, form_id, form, now_utc())
+        await fetch_store.cache_form(conn, source.name, form_id, form, clock.now())
     return form
 
 
 async def _store(runtime: Runtime, job: fetch_store.Job, leads: list[Any]) -> None:
     """The lead through capture's intake, the job marked done in the same transaction."""
-    now = now_utc()
+    now = clock.now()
 
     async def mark_done(conn: AsyncConnection, results: list[handlers.CaptureResult]) -> None:
         if not await fetch_store.finish(conn, job, "done", now, lead_id=results[0].lead_id):
@@ -273,7 +273,7 @@ async def _end(
     due_at: datetime | None = None,
 ) -> None:
     async with runtime.engine.begin() as conn:
-        if not await fetch_store.finish(conn, job, status, now_utc(), error=error, due_at=due_at):
+        if not await fetch_store.finish(conn, job, status, clock.now(), error=error, due_at=due_at):
             return
     if status == "pending":
         RETRIED.labels(job.source, job.vendor).inc()

@@ -21,7 +21,7 @@ from services.capture.sources.csv_import import CsvRow
 from services.capture.sources.mapping import with_source
 from services.capture.sources.model import Source, Sources
 from services.capture.sources.vendors import PARSERS, make_generic_parser, make_mapped
-from shared.contracts.envelope import now_utc
+from shared import clock
 from shared.service import Runtime
 
 Status = Literal["accepted", "duplicate", "rejected"]
@@ -107,7 +107,7 @@ async def store_many(
     if valid:
         uow = runtime.uow()
         results = await handlers.capture_leads(
-            uow, [lead for _, lead in valid], now_utc(), rules=runtime.state["match_rules"]
+            uow, [lead for _, lead in valid], clock.now(), rules=runtime.state["match_rules"]
         )
         runtime.relay.enqueue(uow.committed)
         for (i, _), result in zip(valid, results, strict=True):

@@ -34,8 +34,8 @@ from services.router.config.changes import (
     ReplaceRules,
 )
 from services.router.handlers.config import ChangeRejected, Outcome, StaleVersion, UnknownVersion
+from shared import clock
 from shared.config import ConfigError
-from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
 from shared.service import Runtime, RuntimeDep
@@ -88,7 +88,7 @@ async def _write(runtime: Runtime, response: Response, write: Write) -> WriteOut
 async def _change(runtime: Runtime, response: Response, who: Writer, change: Change) -> WriteOut:
     async def write(uow: UnitOfWork) -> Outcome:
         return await handlers.change_config(
-            uow, change, actor=who.actor, reason=who.reason, expected=who.expected, now=now_utc()
+            uow, change, actor=who.actor, reason=who.reason, expected=who.expected, now=clock.now()
         )
 
     return await _write(runtime, response, write)
@@ -295,7 +295,7 @@ async def reload_config(who: WriterDep, runtime: RuntimeDep, response: Response)
             actor=who.actor,
             reason=who.reason,
             expected=who.expected,
-            now=now_utc(),
+            now=clock.now(),
             on_start=False,
         )
 
@@ -318,7 +318,7 @@ async def rollback_config(
             actor=who.actor,
             reason=who.reason,
             expected=who.expected,
-            now=now_utc(),
+            now=clock.now(),
         )
 
     return await _write(runtime, response, write)

@@ -10,8 +10,7 @@ table of what the router reacts to.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 from services.router import domain, store
 from services.router.domain import Routing
@@ -46,9 +45,11 @@ from services.router.handlers.source import (
     RoutingSource,
     VersionedRouting,
 )
+from shared import clock
 from shared.bus.consumer import BatchHandler
+from shared.clock import Clock
 from shared.contracts import LeadActivityRecorded, LeadScored
-from shared.contracts.envelope import Envelope, now_utc
+from shared.contracts.envelope import Envelope
 from shared.db.uow import UnitOfWork
 
 __all__ = [
@@ -79,10 +80,8 @@ __all__ = [
     "rollback_config",
 ]
 
-Clock = Callable[[], datetime]
 
-
-def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now_utc) -> BatchHandler:
+def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = clock.now) -> BatchHandler:
     """Scored leads are routed; first contacts stop SLA clocks; won/lost close leads. A batch
     with any of these takes the routing lock once, so it never races the breach job (nor a
     config change: the batch decides with the version in force once it holds the lock)."""
