@@ -52,7 +52,7 @@ class Runtime:
     state: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.settings.service_name)
+        return UnitOfWork(self.engine, self.settings.service_name, self.relay)
 
 
 BackgroundJob = Callable[[Runtime], Coroutine[Any, Any, None]]

@@ -240,7 +240,6 @@ async def _capture_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
         captured = await handlers.capture_leads(
             uow, [lead for _, lead in valid], clock.now(), rules=runtime.state["match_rules"]
         )
-        runtime.relay.enqueue(uow.committed)
         for (i, _), outcome in zip(valid, captured, strict=True):
             results[i] = BatchItemResult(
                 index=i,
@@ -339,7 +338,6 @@ async def erase_lead(
         raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
     if not erased:
         return JSONResponse({"lead_id": str(lead_id), "status": "already_erased"})
-    runtime.relay.enqueue(uow.committed)
     return {"lead_id": lead_id, "status": "erased"}
 
 
@@ -500,7 +498,6 @@ async def _record_once(
         if twin is None:
             raise
         return replay(key, twin)
-    runtime.relay.enqueue(uow.committed)
     return answer_of(ids)
 
 

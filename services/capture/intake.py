@@ -25,7 +25,6 @@ from services.capture.idempotency import RequestKey
 from services.capture.matching import MatchRule
 from shared import clock
 from shared.bus.consumer import is_transient
-from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
 from shared.service import Runtime
 
@@ -44,7 +43,6 @@ class IntakeBatcher:
         self,
         engine: AsyncEngine,
         make_uow: Callable[[], UnitOfWork],
-        relay: OutboxRelay,
         *,
         max_batch: int = 500,
         writers: int = 2,
@@ -53,7 +51,6 @@ class IntakeBatcher:
         self._match_rules = match_rules
         self._engine = engine
         self._make_uow = make_uow
-        self._relay = relay
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writers = writers
@@ -141,7 +138,6 @@ class IntakeBatcher:
         results = await handlers.capture_leads(
             uow, [p.lead for p in batch], now, remember, self._match_rules
         )
-        self._relay.enqueue(uow.committed)
         theirs: dict[str, store.StoredAnswer] = {}
         if lost:  # a concurrent twin answered first: give its answer
             async with self._engine.connect() as conn:
@@ -185,9 +181,7 @@ def _fail(batch: list[_Pending], exc: Exception) -> None:
 @asynccontextmanager
 async def running_intake(runtime: Runtime) -> AsyncIterator[None]:
     """The service's group-commit writer, available to the API as ``runtime.state['intake']``."""
-    batcher = IntakeBatcher(
-        runtime.engine, runtime.uow, runtime.relay, match_rules=runtime.state["match_rules"]
-    )
+    batcher = IntakeBatcher(runtime.engine, runtime.uow, match_rules=runtime.state["match_rules"])
     batcher.start()
     runtime.state["intake"] = batcher
     try:

@@ -147,7 +147,6 @@ async def deliver_round(
             if u.status == "delivered" and c.delivery_id in applied:
                 uow.emit(_delivered_event(c, u), causationid=c.event_id, correlationid=_corr(c))
         await uow.commit()
-    runtime.relay.enqueue(uow.committed)
     for c, u in zip(claimed, updates, strict=True):
         outcome = u.status if u.status != "pending" else "retry"
         ATTEMPTS.labels(c.subscription, outcome).inc()

@@ -141,7 +141,6 @@ async def stop_lead_nurture(lead_id: UUID, body: StopIn, runtime: RuntimeDep) ->
         raise ApiError(
             404, "not_enrolled", f"lead {lead_id} has no active nurture enrollment"
         ) from exc
-    runtime.relay.enqueue(uow.committed)
     return {
         "lead_id": lead_id,
         "enrollment_id": stopped.enrollment_id,

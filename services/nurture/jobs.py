@@ -66,7 +66,6 @@ async def fire_due_steps_once(runtime: Runtime, now: datetime, limit: int = CLAI
         await store.mark_sent(uow.conn, steps, now)
         await store.complete_enrollments(uow.conn, completed, domain.COMPLETED, now)
         await uow.commit()
-    runtime.relay.enqueue(uow.committed)
     return len(steps)
 
 

@@ -68,7 +68,6 @@ async def assign_waiting_leads(runtime: Runtime) -> None:
             async with uow:
                 assigned = await handlers.retry_waiting(uow, source, clock.now())
                 await uow.commit()
-            runtime.relay.enqueue(uow.committed)
             if assigned:
                 log.info("assigned %d waiting lead(s)", assigned)
         except Exception:
@@ -84,12 +83,10 @@ async def fire_sla_timers_once(runtime: Runtime, now: datetime, limit: int = CLA
     async with uow:
         warned = await handlers.fire_due_warnings(uow, source, now, limit)
         await uow.commit()
-    runtime.relay.enqueue(uow.committed)
     uow = runtime.uow()
     async with uow:
         breached = await handlers.fire_due_breaches(uow, source, now, retry_after, limit)
         await uow.commit()
-    runtime.relay.enqueue(uow.committed)
     return max(warned, breached)
 
 

@@ -56,6 +56,5 @@ async def rescore_forever(runtime: Runtime) -> None:
         except Exception:
             log.warning("periodic re-score failed; retrying next tick", exc_info=True)
             done = 0
-        runtime.relay.enqueue(uow.committed)
         if done < CLAIM_LIMIT:
             await asyncio.sleep(tick_s)

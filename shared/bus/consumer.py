@@ -5,7 +5,7 @@ For each batch fetched from Kafka:
 1. decode every record as a CloudEvent (undecodable ones are dead letters at once);
 2. in ONE database transaction: claim the event ids in the inbox (redeliveries drop out),
    run the service's batch handler, write the emitted events to the outbox, commit;
-3. hand the committed events to the outbox relay (published right away);
+3. the commit hands the events to the outbox relay (published right away);
 4. commit the Kafka offsets (at most every ``commit_interval_s``, when idle, before a
    rebalance takes partitions away, and on shutdown).
 
@@ -273,7 +273,7 @@ class BatchConsumer:
     async def _apply(self, envelopes: Sequence[Envelope]) -> None:
         if not envelopes:
             return
-        async with UnitOfWork(self._engine, self._source) as uow:
+        async with UnitOfWork(self._engine, self._source, self._relay) as uow:
             fresh_ids, erased = await claim_new_of_live_leads(
                 uow.conn, self._s.group, [e.id for e in envelopes], [e.subject for e in envelopes]
             )
@@ -291,8 +291,7 @@ class BatchConsumer:
                 fresh = live
             if fresh:
                 await self._handle(uow, fresh)
-            await uow.commit()
-        self._relay.enqueue(uow.committed)
+            await uow.commit()  # hands the events to the relay
         for env in fresh:
             metrics.events_handled.labels(self._s.group, env.type).inc()
 

@@ -261,7 +261,6 @@ async def _store(runtime: Runtime, job: fetch_store.Job, leads: list[Any]) -> No
     except _ClaimLost:
         log.info("fetch job %s was claimed again meanwhile; nothing stored twice", job.job_id)
         return
-    runtime.relay.enqueue(uow.committed)
     FETCHED.labels(job.source, job.vendor).inc()
 
 

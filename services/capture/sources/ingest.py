@@ -109,7 +109,6 @@ async def store_many(
         results = await handlers.capture_leads(
             uow, [lead for _, lead in valid], clock.now(), rules=runtime.state["match_rules"]
         )
-        runtime.relay.enqueue(uow.committed)
         for (i, _), result in zip(valid, results, strict=True):
             status: Status = "duplicate" if result.duplicate else "accepted"
             outcomes[i] = Outcome(i, status, lead_id=result.lead_id)
