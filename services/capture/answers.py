@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
 
 from services.capture import idempotency, store
 from services.capture.handlers import CaptureResult
 from shared import clock
-from shared.service import Runtime
+
+if TYPE_CHECKING:
+    from services.capture.deps import CaptureRuntime
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def replay(key: idempotency.RequestKey, stored: store.StoredAnswer) -> Answer:
 
 
 async def answer_once(
-    runtime: Runtime,
+    runtime: CaptureRuntime,
     key: idempotency.RequestKey,
     compute: Callable[[], Awaitable[Answer]],
 ) -> Answer:

@@ -15,12 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import domain, handlers, idempotency, store
 from services.capture.answers import Answer, answer_once, replay
-from services.capture.intake import IntakeBatcher
+from services.capture.deps import CaptureRuntime, IntakeDep, RuntimeDep
 from shared import clock
 from shared.contracts import ActivityKind
 from shared.http import ApiError, problem_list
 from shared.observability import metrics
-from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -158,14 +157,13 @@ def _raw_lead(body: LeadIn) -> dict[str, Any]:
     responses={200: {"model": LeadAccepted, "description": "Matched an existing lead"}, **_ERRORS},
     summary="Submit one lead; 202 once it is durably stored",
 )
-async def submit_lead(body: LeadIn, runtime: RuntimeDep, key: IdempotencyKey = None) -> Any:
+async def submit_lead(body: LeadIn, intake: IntakeDep, key: IdempotencyKey = None) -> Any:
     raw = _raw_lead(body)
     request_key = idempotency.request_key("/v1/leads", raw, key)
     try:
         lead = domain.clean_lead(raw)
     except domain.InvalidLead as exc:
         raise _invalid(exc) from exc
-    intake: IntakeBatcher = runtime.state["intake"]
     return (await intake.submit(lead, request_key)).response()
 
 
@@ -238,7 +236,7 @@ async def _capture_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
     if valid:
         uow = runtime.uow()
         captured = await handlers.capture_leads(
-            uow, [lead for _, lead in valid], clock.now(), rules=runtime.state["match_rules"]
+            uow, [lead for _, lead in valid], clock.now(), rules=runtime.deps.match_rules
         )
         for (i, _), outcome in zip(valid, captured, strict=True):
             results[i] = BatchItemResult(
@@ -470,7 +468,7 @@ def _activity_input(body: ActivityIn, now: datetime) -> handlers.ActivityInput:
 
 
 async def _record_once(
-    runtime: Runtime,
+    runtime: CaptureRuntime,
     key: idempotency.RequestKey,
     items: list[tuple[str, handlers.ActivityInput]],
     answer_of: Callable[[list[str | None]], Answer],

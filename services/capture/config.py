@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -52,7 +53,7 @@ from services.capture.sources.model import (
 )
 from services.capture.sources.vendors import PARSERS, make_generic_parser
 from services.capture.sources.vendors.hubspot import PROPERTIES as HUBSPOT_PROPERTIES
-from shared.config import ServiceSettings, load_section
+from shared.config import ConfigError, ServiceSettings, load_section
 
 SECTION = "capture"
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -341,6 +342,26 @@ def load_capture_config(path: Path) -> CaptureConfig:
 def load_sources(path: Path, environ: Mapping[str, str] | None = None) -> Sources:
     """The configured sources with their secrets read from the environment."""
     return to_domain(load_capture_config(path), os.environ if environ is None else environ)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The capture section as the service starts with it. An invalid section leaves no
+    sources and its error, which stops the service at start (in the lifespan), not when
+    the app is built: the OpenAPI document needs no config."""
+
+    sources: Sources
+    match_rules: tuple[MatchRule, ...] = ()
+    error: ConfigError | None = None
+
+
+def load_capture(path: Path, environ: Mapping[str, str] | None = None) -> Loaded:
+    try:
+        config = load_capture_config(path)
+        sources = to_domain(config, os.environ if environ is None else environ)
+    except ConfigError as exc:
+        return Loaded(Sources(), error=exc)
+    return Loaded(sources, config.match_rules())
 
 
 def to_domain(config: CaptureConfig, environ: Mapping[str, str]) -> Sources:

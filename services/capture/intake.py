@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,7 +26,9 @@ from services.capture.matching import MatchRule
 from shared import clock
 from shared.bus.consumer import is_transient
 from shared.db.uow import UnitOfWork
-from shared.service import Runtime
+
+if TYPE_CHECKING:
+    from services.capture.deps import CaptureRuntime
 
 log = logging.getLogger(__name__)
 
@@ -39,24 +41,24 @@ class _Pending:
 
 
 class IntakeBatcher:
+    """Built with the service's dependencies; writes once :meth:`start` gave it the database."""
+
     def __init__(
         self,
-        engine: AsyncEngine,
-        make_uow: Callable[[], UnitOfWork],
         *,
         max_batch: int = 500,
         writers: int = 2,
         match_rules: tuple[MatchRule, ...] = (),
     ) -> None:
         self._match_rules = match_rules
-        self._engine = engine
-        self._make_uow = make_uow
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writers = writers
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self) -> None:
+    def start(self, engine: AsyncEngine, make_uow: Callable[[], UnitOfWork]) -> None:
+        self._engine = engine
+        self._make_uow = make_uow
         self._tasks = [
             asyncio.create_task(self._write_forever(), name=f"intake-writer-{i}")
             for i in range(self._writers)
@@ -179,12 +181,10 @@ def _fail(batch: list[_Pending], exc: Exception) -> None:
 
 
 @asynccontextmanager
-async def running_intake(runtime: Runtime) -> AsyncIterator[None]:
-    """The service's group-commit writer, available to the API as ``runtime.state['intake']``."""
-    batcher = IntakeBatcher(runtime.engine, runtime.uow, match_rules=runtime.state["match_rules"])
-    batcher.start()
-    runtime.state["intake"] = batcher
+async def running_intake(runtime: CaptureRuntime) -> AsyncIterator[None]:
+    """The service's group-commit writer, writing while the service runs."""
+    runtime.deps.intake.start(runtime.engine, runtime.uow)
     try:
         yield
     finally:
-        await batcher.stop()
+        await runtime.deps.intake.stop()

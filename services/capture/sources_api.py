@@ -20,9 +20,10 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from services.capture.deps import CaptureRuntime, CatalogDep, RuntimeDep
 from services.capture.sources import fetch_jobs, fetch_store, replays, responses
 from services.capture.sources.auth import (
     AuthFailure,
@@ -42,7 +43,7 @@ from services.capture.sources.ingest import (
     vendor_leads,
 )
 from services.capture.sources.mapping import with_source
-from services.capture.sources.model import Source
+from services.capture.sources.model import Source, Sources
 from services.capture.sources.notifications import notice_of
 from services.capture.sources.responses import (
     NO_LEAD,
@@ -59,7 +60,6 @@ from services.capture.sources.vendors import google_key_of, return_url
 from shared import clock
 from shared.http import ApiError
 from shared.observability import metrics
-from shared.service import Runtime, RuntimeDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
@@ -89,12 +89,13 @@ _COMMON: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_catalog(runtime: RuntimeDep) -> Catalog:
-    catalog: Catalog = runtime.state["sources"]
-    return catalog
-
-
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+def csv_limits(sources: Sources) -> dict[str, int]:
+    """The body limit of each CSV import path (API-key sources take CSV files)."""
+    return {
+        f"/v1/sources/{name}/csv": sources.csv.max_bytes
+        for name, source in sources.by_name.items()
+        if source.auth.type == "api_key"
+    }
 
 
 @router.get("", response_model=SourcesOut, summary="The configured sources (no secrets)")
@@ -133,7 +134,7 @@ async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: C
 
 
 async def _once(
-    runtime: Runtime,
+    runtime: CaptureRuntime,
     catalog: Catalog,
     src: Source,
     req: InboundRequest,
@@ -270,7 +271,7 @@ async def import_csv(
 
 
 async def _ingest(
-    runtime: Runtime, catalog: Catalog, src: Source, req: InboundRequest, request: Request
+    runtime: CaptureRuntime, catalog: Catalog, src: Source, req: InboundRequest, request: Request
 ) -> Response:
     try:
         notice = notice_of(src.kind, req)
@@ -389,7 +390,7 @@ def _seen_before(src: Source, verified: Verified, seen_at: datetime | None) -> R
     return JSONResponse(responses.results([], message).model_dump())
 
 
-async def _release(runtime: Runtime, src: Source, verified: Verified) -> None:
+async def _release(runtime: CaptureRuntime, src: Source, verified: Verified) -> None:
     assert verified.replay_id is not None and verified.signed_at is not None
     try:
         await replays.release(runtime.engine, src.name, verified.replay_id, verified.signed_at)

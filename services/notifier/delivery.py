@@ -32,16 +32,18 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 import orjson
 from prometheus_client import Counter
 
 from services.notifier import domain, store
-from services.notifier.handoff import DeliveryHandoff
 from shared import clock
 from shared.contracts import NotificationDelivered
-from shared.service import Runtime
+
+if TYPE_CHECKING:
+    from services.notifier.deps import NotifierRuntime
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +83,10 @@ class DeliverySettings:
         return max(self.lease_margin_s - 1.0, 1.0)
 
 
-async def deliver_due(runtime: Runtime) -> None:
+async def deliver_due(runtime: NotifierRuntime) -> None:
     """Background job, forever: send what the consumer handed over, else what is due in the
     table (retries, and anything a restart left); wait a tick when there is nothing."""
-    cfg: DeliverySettings = runtime.state["delivery"]
-    handoff: DeliveryHandoff = runtime.state["handoff"]
+    cfg, handoff = runtime.deps.delivery, runtime.deps.handoff
     idle = cfg.tick_s
     last_claim = 0.0
     # aiohttp, not httpx, for the hot outbound path: measured here at ~0.1 ms of CPU per
@@ -112,7 +113,7 @@ async def deliver_due(runtime: Runtime) -> None:
 
 
 async def deliver_round(
-    runtime: Runtime,
+    runtime: NotifierRuntime,
     client: aiohttp.ClientSession,
     cfg: DeliverySettings,
     handed_over: list[store.ClaimedDelivery],

@@ -44,6 +44,7 @@ from shared.db.inbox import claim_new_of_live_leads
 from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
 from shared.observability import metrics
+from shared.retry import retry
 
 log = logging.getLogger(__name__)
 
@@ -142,31 +143,35 @@ class BatchConsumer:
                 await self._consumer.stop()
 
     async def _connect(self) -> AIOKafkaConsumer:
-        delay = 0.2
-        while not self._stopping.is_set():
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._s.bootstrap,
-                group_id=self._s.group,
-                client_id=f"{self._source}-consumer",
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                fetch_max_wait_ms=self._s.fetch_max_wait_ms,
-                fetch_min_bytes=self._s.fetch_min_bytes,
-                max_poll_records=self._s.max_batch,
-                session_timeout_ms=self._s.session_timeout_ms,
-                heartbeat_interval_ms=self._s.heartbeat_interval_ms,
-            )
-            try:
-                await consumer.start()
-                consumer.subscribe(self._s.topics, listener=_CommitOnRevoke(self))
-                return consumer
-            except KafkaError as exc:
-                log.warning("Kafka not reachable (%s); retrying in %.1fs", exc, delay)
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        raise asyncio.CancelledError
+        return await retry(
+            self._connect_once,
+            what="Kafka not reachable",
+            transient=lambda exc: isinstance(exc, KafkaError),
+        )
+
+    async def _connect_once(self) -> AIOKafkaConsumer:
+        if self._stopping.is_set():
+            raise asyncio.CancelledError
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._s.bootstrap,
+            group_id=self._s.group,
+            client_id=f"{self._source}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self._s.fetch_max_wait_ms,
+            fetch_min_bytes=self._s.fetch_min_bytes,
+            max_poll_records=self._s.max_batch,
+            session_timeout_ms=self._s.session_timeout_ms,
+            heartbeat_interval_ms=self._s.heartbeat_interval_ms,
+        )
+        try:
+            await consumer.start()
+            consumer.subscribe(self._s.topics, listener=_CommitOnRevoke(self))
+            return consumer
+        except KafkaError:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            raise
 
     async def _on_current_broker(self) -> AIOKafkaConsumer | None:
         """The client to fetch with now, or None while the broker is not settled; a client made
@@ -315,17 +320,7 @@ class BatchConsumer:
         return error
 
     async def _retry_transient(self, action: Callable[[], Awaitable[None]]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await action()
-                return
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("dependency unavailable (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await retry(action, what="dependency unavailable", transient=is_transient, first=0.1)
 
     async def _send_dead_letters(self, dead: list[tuple[ConsumerRecord, str]]) -> None:
         topic = dead_letter_topic(self._s.group)

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.contracts.messages import OutgoingMessage, Placement
 from shared.observability import metrics
+from shared.retry import retry
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +69,7 @@ class KafkaPublisher:
         self._started.set()
 
     async def _connect_forever(self) -> None:
-        delay = 0.2
-        while True:
-            try:
-                await self.start()
-                return
-            except Exception as exc:
-                log.warning("Kafka not reachable yet (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await retry(self.start, what="Kafka not reachable yet")
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> list[Placement]:
         """Send and wait until every record is acknowledged; answer where each landed."""
