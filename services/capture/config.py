@@ -40,7 +40,7 @@ from services.capture.matching import FIELDS as MATCH_FIELDS
 from services.capture.matching import MatchRule
 from services.capture.sources.auth import HASH_PREFIX, decode_whsec
 from services.capture.sources.fetch_rules import RetryPolicy
-from services.capture.sources.mapping import LEAD_FIELDS, is_mapping_target
+from services.capture.sources.mapping import MAPPING_TARGETS, is_mapping_target
 from services.capture.sources.model import (
     DEFAULT_TOLERANCE_S,
     ApiKey,
@@ -263,7 +263,7 @@ class SourceConfig(_Model):
     def _mapping(cls, mapping: dict[str, str]) -> dict[str, str]:
         for target in mapping:
             if not is_mapping_target(target):
-                known = ", ".join(sorted(LEAD_FIELDS))
+                known = ", ".join(sorted(MAPPING_TARGETS))
                 raise _error(f"{target!r} is not a lead field; use one of {known}, attributes.*")
         try:
             make_generic_parser(mapping)  # compiles every path, as the parser will
