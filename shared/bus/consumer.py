@@ -35,8 +35,9 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.bus.erasure import live_events
 from shared.bus.watch import BrokerWatch
-from shared.contracts import EVENT_TYPES, LeadErased
+from shared.contracts import EVENT_TYPES
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
 from shared.contracts.messages import OutgoingMessage, Publisher
 from shared.contracts.topics import dead_letter_topic
@@ -63,10 +64,6 @@ class ConsumerSettings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3000
     commit_interval_s: float = 0.1
-
-
-def _is_erasure(env: Envelope) -> bool:
-    return env.type == LeadErased.TYPE
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -291,7 +288,7 @@ class BatchConsumer:
             if skipped:
                 metrics.events_duplicate.labels(self._s.group).inc(skipped)
             if erased:  # forgotten leads (GDPR): their later events are claimed, not applied
-                live = [e for e in fresh if e.subject not in erased or _is_erasure(e)]
+                live = live_events(fresh, erased)
                 metrics.events_dropped_erased.labels(self._s.group).inc(len(fresh) - len(live))
                 fresh = live
             if fresh:
