@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.capture import domain, store
-from services.capture.matching import MatchRule, keys_of
+from services.capture import domain, identity, store
+from services.capture.matching import MatchRule, account_keys, keys_of
 from shared.contracts import (
     ActivityKind,
     FieldChange,
@@ -63,26 +63,12 @@ async def capture_leads(
         existing = await _matches(uow, leads)
         if rules:
             await _match_by_rules(uow, leads, keys, existing, via, rules)
-        fresh: dict[str, store.NewLead] = {}
-        rule_owner: dict[str, str] = {}  # rule key -> identity key of a new lead in this batch
-        for i, lead in enumerate(leads):
-            if keys[i] in existing:
-                continue
-            if keys[i] not in fresh:
-                for rule_key in keys_of(rules, lead.as_profile()):
-                    if rule_key in rule_owner:  # another new lead of this batch, by a rule
-                        keys[i], via[i] = rule_owner[rule_key], rule_key.split(":", 1)[0]
-                        break
-            key = keys[i]
-            if key in fresh:  # the same person twice in one batch: one lead, both submissions
-                profile, _ = domain.merge_profile(fresh[key].profile, lead)
-                fresh[key] = replace(fresh[key], profile=profile, phone=profile.get("phone"))
-            else:
-                fresh[key] = store.NewLead(
-                    str(uuid.uuid4()), lead.email, lead.phone, lead.source, lead.as_profile()
-                )
-                for rule_key in keys_of(rules, fresh[key].profile):
-                    rule_owner.setdefault(rule_key, key)
+        batch = identity.resolve_batch(leads, keys, existing, rules, via)
+        keys, via = batch.keys, batch.via
+        fresh = {
+            key: store.NewLead(str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile)
+            for key, p in batch.new_people.items()
+        }
         inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
         if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
             existing.update(await _matches(uow, leads))
@@ -100,7 +86,7 @@ async def capture_leads(
                     LeadCaptured(
                         lead_id=new.lead_id,
                         captured_at=now,
-                        lead=LeadProfile.model_validate(new.profile),
+                        lead=_published(new.profile),
                     )
                 )
         results = _results(keys, new_ids, merged, via)
@@ -213,7 +199,7 @@ async def _merge(
                 matched_by=matched_by,
                 submitted_source=lead.source,
                 changes=[FieldChange.model_validate(c) for c in record.changes],
-                lead=LeadProfile.model_validate(profile),
+                lead=_published(profile),
             )
         )
     await store.update_profiles(uow.conn, changed, now)
@@ -321,3 +307,8 @@ async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: dat
         if await store.erased_at(uow.conn, lead_id) is not None:
             return False
     raise UnknownLead(lead_id)
+
+
+def _published(profile: Mapping[str, Any]) -> LeadProfile:
+    """The profile as events carry it: the stored one plus its account keys."""
+    return LeadProfile.model_validate({**profile, "account": account_keys(profile)})

@@ -4,41 +4,17 @@ match key, or None when the lead lacks one of the rule's fields.
 
 Keys are normalised so that trivial differences do not split a person in two: company
 names lose case, punctuation and legal suffixes ("ACME Shoes Ltd." = "Acme shoes"); free
-mail domains (gmail.com, ...) never identify a company, so they never match.
+mail domains (gmail.com, ...) never identify a company, so they never match. The account keys
+are defined with the event contract (``shared.contracts.accounts``), which the router reads.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FREE_MAIL = frozenset(
-    {
-        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de",
-        "hotmail.com", "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com",
-        "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com",
-        "gmx.de", "gmx.net", "gmx.com", "web.de", "t-online.de", "mail.ru", "yandex.ru",
-        "qq.com", "163.com", "126.com", "orange.fr", "free.fr", "libero.it", "btinternet.com",
-    }
-)  # fmt: skip
-_LEGAL_SUFFIX = re.compile(
-    r"\b(ltd|limited|inc|incorporated|llc|llp|gmbh|ag|sa|sas|sarl|plc|corp|corporation|co"
-    r"|company|bv|nv|srl|spa|oy|ab|as|pty|kg)\b"
-)
-_NOT_ALNUM = re.compile(r"[^\w]+")
-
-
-def company_key(name: str) -> str | None:
-    text = _NOT_ALNUM.sub(" ", name.casefold())
-    text = " ".join(_LEGAL_SUFFIX.sub(" ", text).split())
-    return text or None
-
-
-def email_domain(email: str) -> str | None:
-    domain = email.rpartition("@")[2].casefold()
-    return None if not domain or domain in FREE_MAIL else domain
+from shared.contracts.accounts import AccountKeys, company_key, email_domain
 
 
 def _text(value: str) -> str | None:
@@ -82,3 +58,8 @@ class MatchRule:
 
 def keys_of(rules: tuple[MatchRule, ...], profile: Mapping[str, Any]) -> list[str]:
     return [k for rule in rules if (k := rule.key(profile)) is not None]
+
+
+def account_keys(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``account`` field capture publishes with every lead profile."""
+    return AccountKeys.of(profile.get("email"), profile.get("company")).model_dump()

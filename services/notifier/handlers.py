@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from services.notifier import domain, store
 from services.notifier.handoff import DeliveryHandoff
 from shared.bus.consumer import BatchHandler
+from shared.bus.dispatch import batch_handler
 from shared.contracts import (
     LeadAssigned,
     LeadDisqualified,
@@ -34,13 +36,21 @@ def delivery_id_for(subscription: str, event_id: str) -> str:
     return str(uuid.uuid5(DELIVERY_NAMESPACE, f"{subscription}/{event_id}"))
 
 
-def plan_deliveries(env: Envelope, rules: domain.NotifierRules) -> list[store.NewDelivery]:
+@dataclass
+class DeliveryPlan:
+    """The deliveries a batch's events call for, before they are inserted."""
+
+    rules: domain.NotifierRules
+    planned: list[store.NewDelivery] = field(default_factory=list)
+
+
+def plan_deliveries(plan: DeliveryPlan, env: Envelope) -> None:
     """Each enabled subscription listing the event's type, whose condition holds, gets it."""
     subs = domain.matching_subscriptions(
-        env.type, env.data.model_dump(mode="json"), rules.subscriptions
+        env.type, env.data.model_dump(mode="json"), plan.rules.subscriptions
     )
     if not subs:
-        return []
+        return
     _, body = encode(
         env.data,
         source=env.source,
@@ -49,7 +59,7 @@ def plan_deliveries(env: Envelope, rules: domain.NotifierRules) -> list[store.Ne
         causationid=env.causationid,
         correlationid=env.correlationid,
     )
-    return [
+    plan.planned.extend(
         store.NewDelivery(
             delivery_id=delivery_id_for(sub.name, env.id),
             subscription=sub.name,
@@ -60,7 +70,7 @@ def plan_deliveries(env: Envelope, rules: domain.NotifierRules) -> list[store.Ne
             body=body,
         )
         for sub in subs
-    ]
+    )
 
 
 def make_batch_handler(
@@ -69,20 +79,18 @@ def make_batch_handler(
     """The consumer's batch handler: plan every event's deliveries, insert them at once and
     hand the new ones to the delivery worker when the batch commits."""
 
-    async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
-        planned: list[store.NewDelivery] = []
-        for env in envelopes:
-            handler = HANDLERS.get(type(env.data))
-            if handler is not None:
-                planned.extend(handler(env, rules))
-        leased = await store.insert_deliveries(uow.conn, planned, lease_s)
+    async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> DeliveryPlan:
+        return DeliveryPlan(rules)
+
+    async def save(uow: UnitOfWork, plan: DeliveryPlan) -> None:
+        leased = await store.insert_deliveries(uow.conn, plan.planned, lease_s)
         if leased:
             uow.after_commit(lambda: handoff.put(leased))
 
-    return handle
+    return batch_handler(HANDLERS, load, save)
 
 
-Handler = Callable[[Envelope, domain.NotifierRules], list[store.NewDelivery]]
+Handler = Callable[[DeliveryPlan, Envelope], None]
 
 HANDLERS: dict[type[Event], Handler] = {
     LeadAssigned: plan_deliveries,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.nurture import domain, store
-from shared import clock
 from shared.bus.consumer import BatchHandler
-from shared.clock import Clock
+from shared.bus.dispatch import batch_handler
+from shared.clock import Clock, now
 from shared.contracts import (
     ContactSnapshot,
     Envelope,
@@ -152,25 +152,21 @@ async def _load(
     )
 
 
-async def _save(state: BatchState) -> None:
-    conn = state.uow.conn
+async def _save(uow: UnitOfWork, state: BatchState) -> None:
+    conn = uow.conn
     await store.record_stops(conn, list(state.signals.values()))
     await store.insert_enrollments(conn, state.enrolled)
     await store.stop_enrollments(conn, state.stopped)
 
 
-def make_batch_handler(rules: domain.NurtureRules, clock: Clock = clock.now) -> BatchHandler:
+def make_batch_handler(rules: domain.NurtureRules, clock: Clock = now) -> BatchHandler:
     """The consumer's batch handler: load the batch's leads, decide each event, save once."""
 
-    async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
-        mine = [env for env in envelopes if type(env.data) in HANDLERS]
-        leads = sorted({lead_key(env.data.lead_id) for env in mine})
-        state = await _load(uow, rules, leads, clock())
-        for env in mine:
-            HANDLERS[type(env.data)](state, env)
-        await _save(state)
+    async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> BatchState:
+        leads = sorted({lead_key(env.data.lead_id) for env in envelopes})
+        return await _load(uow, rules, leads, clock())
 
-    return handle
+    return batch_handler(HANDLERS, load, _save)
 
 
 async def stop_manually(
@@ -184,7 +180,7 @@ async def stop_manually(
         state.record_signal(signal)
         if not state.stop(signal, None, manual=True):
             raise NotEnrolled(lead)
-        await _save(state)
+        await _save(uow, state)
         await uow.commit()
     return state.stopped[0]
 

@@ -209,6 +209,12 @@ def score_lead(
     )
 
 
+def rescore_is_news(old_bucket: str | None, was_qualified: bool | None, score: Score) -> bool:
+    """A periodic re-score is announced only when the bucket or the qualification changed; a
+    score that moved within its bucket is stored quietly (the topics are not flooded)."""
+    return score.bucket != old_bucket or score.qualified != bool(was_qualified)
+
+
 def qualification_change(
     was_qualified: bool | None, now_qualified: bool
 ) -> Literal["qualified", "disqualified"] | None:

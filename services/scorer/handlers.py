@@ -2,7 +2,8 @@
 
 A batch is applied in three steps, with one query per table whatever its size:
 
-1. each event is *noted* into a :class:`BatchPlan` by its entry in ``HANDLERS``;
+1. each event is *noted* into a :class:`BatchPlan` by its entry in ``HANDLERS`` (the shared
+   dispatcher, ``shared.bus.dispatch``, calls them in batch order);
 2. :func:`leads_to_score` decides which leads changed: a lead captured for the first time,
    or a known lead with an activity not seen before (an activity whose lead is unknown is
    only stored; a second ``LeadCaptured`` for a known lead changes nothing);
@@ -18,12 +19,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from services.scorer import domain, store
-from shared import clock
 from shared.bus.consumer import BatchHandler
-from shared.clock import Clock
+from shared.bus.dispatch import batch_handler
+from shared.clock import Clock, now
 from shared.contracts import (
     LeadActivityRecorded,
     LeadCaptured,
@@ -55,6 +56,12 @@ class BatchPlan:
     captured: dict[str, tuple[Trigger, LeadCaptured]] = field(default_factory=dict)
     activities: dict[str, tuple[Trigger, LeadActivityRecorded]] = field(default_factory=dict)
     updated: dict[str, tuple[Trigger, LeadUpdated]] = field(default_factory=dict)
+    noted: int = 0  # events noted so far: the next one's position in the batch
+
+    def trigger(self, env: Envelope) -> Trigger:
+        """The event as a cause: its position in the batch and its id."""
+        self.noted += 1
+        return Trigger(self.noted - 1, env.id)
 
     def lead_ids(self) -> set[str]:
         activity_leads = {a.lead_id for _, a in self.activities.values()}
@@ -72,23 +79,29 @@ def _require_uuid(value: str, name: str) -> None:
         raise ValueError(f"{name} {value!r} is not a UUID") from None
 
 
-def note_captured(plan: BatchPlan, trigger: Trigger, event: LeadCaptured) -> None:
+def note_captured(plan: BatchPlan, env: Envelope) -> None:
     """A lead is captured once: within a batch, its first LeadCaptured wins."""
+    event = env.data
+    assert isinstance(event, LeadCaptured)
     _require_uuid(event.lead_id, "lead_id")
-    plan.captured.setdefault(event.lead_id, (trigger, event))
+    plan.captured.setdefault(event.lead_id, (plan.trigger(env), event))
 
 
-def note_activity(plan: BatchPlan, trigger: Trigger, event: LeadActivityRecorded) -> None:
+def note_activity(plan: BatchPlan, env: Envelope) -> None:
     """An activity counts once, whichever event delivered it first."""
+    event = env.data
+    assert isinstance(event, LeadActivityRecorded)
     _require_uuid(event.lead_id, "lead_id")
     _require_uuid(event.activity_id, "activity_id")
-    plan.activities.setdefault(event.activity_id, (trigger, event))
+    plan.activities.setdefault(event.activity_id, (plan.trigger(env), event))
 
 
-def note_updated(plan: BatchPlan, trigger: Trigger, event: LeadUpdated) -> None:
+def note_updated(plan: BatchPlan, env: Envelope) -> None:
     """A merged profile replaces the stored one: the latest update in the batch wins."""
+    event = env.data
+    assert isinstance(event, LeadUpdated)
     _require_uuid(event.lead_id, "lead_id")
-    plan.updated[event.lead_id] = (trigger, event)
+    plan.updated[event.lead_id] = (plan.trigger(env), event)
 
 
 def leads_to_score(
@@ -249,25 +262,19 @@ def announce(
         )
 
 
-def make_batch_handler(model: domain.ScoringModel, clock: Clock = clock.now) -> BatchHandler:
+def make_batch_handler(model: domain.ScoringModel, clock: Clock = now) -> BatchHandler:
     """The consumer's batch handler: note every event, then score the batch at ``clock()``."""
 
-    async def handle(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
-        plan = BatchPlan()
-        for position, env in enumerate(envelopes):
-            note = HANDLERS.get(type(env.data))
-            if note is None:
-                log.warning(
-                    "ignoring unexpected event type %s", env.type, extra={"event_id": env.id}
-                )
-                continue
-            note(plan, Trigger(position, env.id), env.data)
+    async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> BatchPlan:
+        return BatchPlan()
+
+    async def save(uow: UnitOfWork, plan: BatchPlan) -> None:
         await score_batch(uow, plan, model, clock())
 
-    return handle
+    return batch_handler(HANDLERS, load, save)
 
 
-Note = Callable[[BatchPlan, Trigger, Any], None]
+Note = Callable[[BatchPlan, Envelope], None]
 
 HANDLERS: dict[type[Event], Note] = {
     LeadCaptured: note_captured,

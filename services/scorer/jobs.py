@@ -37,7 +37,7 @@ async def rescore_stale(
         for lead in stale.values():
             score = domain.score_lead(lead.profile, activities.get(lead.lead_id, []), model, now)
             rows.append(score_row(lead, score, model, now))
-            if score.bucket != lead.bucket or score.qualified != bool(lead.qualified):
+            if domain.rescore_is_news(lead.bucket, lead.qualified, score):
                 announce(uow, lead, score, model, now, None, "decay")
         await store.save_scores(uow.conn, rows)
         await uow.commit()

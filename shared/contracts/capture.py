@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import topics
+from shared.contracts.accounts import AccountKeys
 from shared.contracts.envelope import Event
 
 
@@ -62,6 +63,11 @@ class LeadProfile(BaseModel):
         default_factory=list,
         description="Values that did not clean, kept raw instead of refusing the lead:"
         " [{field, problem, raw}]; empty when everything cleaned",
+    )
+    account: AccountKeys | None = Field(
+        None,
+        description="The account the lead belongs to (e-mail domain, company key), as capture"
+        " recognises accounts; the router routes a known account's lead to its owner by it",
     )
 
 

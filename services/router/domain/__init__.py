@@ -64,8 +64,10 @@ from services.router.domain.routing import (
     Waiting,
     apply_assignment,
     is_nurture_bucket,
+    load_for_today,
     offer_lead,
     route_lead,
+    stays_decided,
 )
 from services.router.domain.rules import DEFAULT_RULE, lead_facts, match_rule
 from services.router.domain.sla import (
@@ -149,6 +151,8 @@ __all__ = [
     "offer_lead",
     "offer_to_owner",
     "route_lead",
+    "stays_decided",
+    "load_for_today",
     "should_warn",
     "sla_deadline",
     "sla_met_rate",

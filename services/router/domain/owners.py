@@ -1,8 +1,10 @@
 """Existing-owner match, pure: a lead of an account someone already works goes to that rep.
 
-An account is recognised the way capture recognises one (``services.capture.matching``,
-imported rather than copied so the two never disagree): the lead's e-mail domain unless it
-is a free-mail domain, or its company name without case, punctuation or legal suffixes.
+An account is recognised by the keys capture publishes with the lead (``LeadProfile.account``,
+defined in ``shared.contracts.accounts``): the lead's e-mail domain unless it is a free-mail
+domain, or its company name without case, punctuation or legal suffixes. A profile without
+them (an event from before they were published, or a simulation's input) gets them computed
+by the contract's own definition, so the two never disagree.
 The account's owner in a queue is the queue member who got the account's first lead (among
 reps who reached one, with ``owner_is: contacted``). The owner is checked like any
 candidate (availability, caps, the queue's skills and language); when they cannot take the
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.capture.matching import company_key, email_domain
 from services.router.domain.model import (
     OWNER_MATCH,
     AccountField,
@@ -28,6 +29,7 @@ from services.router.domain.model import (
     Routing,
 )
 from services.router.domain.strategies import check_rep
+from shared.contracts.accounts import AccountKeys
 
 AccountKey = tuple[AccountField, str]
 
@@ -72,12 +74,14 @@ class OwnerOffer:
 
 
 def account_of(profile: Mapping[str, Any]) -> Account:
-    """Capture's normalisation: free-mail domains never name an account."""
-    email, company = profile.get("email"), profile.get("company")
-    return Account(
-        email_domain(email) if isinstance(email, str) and email else None,
-        company_key(company) if isinstance(company, str) and company else None,
+    """The keys capture published with the lead; computed the same way when absent."""
+    published = profile.get("account")
+    keys = (
+        AccountKeys.model_validate(published)
+        if isinstance(published, Mapping)
+        else AccountKeys.of(profile.get("email"), profile.get("company"))
     )
+    return Account(keys.email_domain, keys.company_key)
 
 
 def find_owner(

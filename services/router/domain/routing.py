@@ -191,6 +191,25 @@ def _tried(offer: Offer) -> str:
     return " -> ".join(dict.fromkeys(a.queue for a in offer.attempts))
 
 
+def stays_decided(status: str | None, nurture_bucket: bool) -> bool:
+    """A lead already decided is not routed again by a new score: an assigned lead keeps its
+    owner, and a nurtured lead stays in nurture until it scores out of the nurture buckets."""
+    return status == "assigned" or (status == "nurture" and nurture_bucket)
+
+
+def load_for_today(
+    rep_id: str, stored: RepLoad | None, stored_day: datetime | None, today: datetime
+) -> tuple[RepLoad, datetime]:
+    """A rep's load and the local day it counts for: on a new local day the daily count starts
+    again (open leads stay). A replica that read its clock before another stored a later day
+    keeps the stored day and count: the stored day never goes back (it would reset twice)."""
+    if stored is None or stored_day is None:
+        return RepLoad(rep_id), today
+    if stored_day < today:
+        return RepLoad(rep_id, stored.open_leads, 0), today
+    return stored, max(today, stored_day)
+
+
 def apply_assignment(
     decision: Assigned, loads: Mapping[str, RepLoad], cursors: Mapping[str, int]
 ) -> tuple[dict[str, RepLoad], dict[str, int]]:

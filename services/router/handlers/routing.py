@@ -94,18 +94,13 @@ async def open_round(
     loads: dict[str, RepLoad] = {}
     day_starts: dict[str, datetime] = {}
     for rep in routing.reps.values():
-        today = domain.local_day_start(rep, now)
         current = stored.get(rep.id)
-        if current is None:
-            loads[rep.id] = RepLoad(rep.id)
-        elif current.day_start < today:  # a new local day: the daily count starts again
-            loads[rep.id] = RepLoad(rep.id, current.load.open_leads, 0)
-        else:
-            # Same day, or a replica that read its clock before the lock and is behind the
-            # stored day: the stored day never goes back (its count would reset twice).
-            loads[rep.id] = current.load
-            today = max(today, current.day_start)
-        day_starts[rep.id] = today
+        loads[rep.id], day_starts[rep.id] = domain.load_for_today(
+            rep.id,
+            current.load if current is not None else None,
+            current.day_start if current is not None else None,
+            domain.local_day_start(rep, now),
+        )
     cursors = await store.load_cursors(uow.conn)
     known = await store.load_leads(uow.conn, lead_ids)
     fields = tuple(sorted(routing.account_fields))
@@ -120,9 +115,7 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
     routing = rnd.routing
     account = domain.account_of(lead.profile)
     nurture_bucket = domain.is_nurture_bucket(lead.bucket, routing)
-    if row is not None and (
-        row.status == "assigned" or (row.status == "nurture" and nurture_bucket)
-    ):
+    if row is not None and domain.stays_decided(row.status, nurture_bucket):
         rnd.score_updates.append(
             store.ScoreUpdate(lead.lead_id, lead.score, lead.bucket, lead.profile,
                               account.email_domain, account.company)

@@ -4,6 +4,8 @@ from dataclasses import asdict
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.capture.domain import (
     InvalidLead,
@@ -198,3 +200,15 @@ def test_a_merge_moves_flags_with_the_values() -> None:
     assert {c.field for c in changes} == {"phone", "phone_raw", "data_quality"}
     again, none = merge_profile(merged, later)
     assert none == [] and again == merged
+
+
+@settings(max_examples=300, deadline=None)
+@given(phone=st.text(max_size=60))
+def test_any_phone_string_beside_a_valid_email_never_costs_the_lead(phone: str) -> None:
+    """Whatever the phone says (unicode, control characters, digits), the lead is kept with
+    its e-mail; a phone that does not clean is kept raw and flagged, never dropped silently."""
+    lead = clean_lead({"email": "ana@example.com", "phone": phone})
+    assert lead.email == "ana@example.com"
+    if lead.phone is None and phone.strip():  # kept as sent (repaired if unstorable), flagged
+        assert [f.raw for f in lead.data_quality if f.field == "phone"], lead.data_quality
+    lead.as_profile()  # and it can be stored and published

@@ -7,7 +7,8 @@ from dataclasses import asdict
 import pytest
 
 from services.capture.domain import clean_lead, merge_profile
-from services.capture.matching import MatchRule, company_key, keys_of
+from services.capture.matching import MatchRule, keys_of
+from shared.contracts.accounts import company_key
 
 DOMAIN_COMPANY = MatchRule("domain-company", ("email_domain", "company"))
 

@@ -21,7 +21,9 @@ from services.router.domain import (
     Waiting,
     WorkingHours,
     apply_assignment,
+    load_for_today,
     route_lead,
+    stays_decided,
 )
 from shared.conditions import parse_condition
 
@@ -222,3 +224,42 @@ def test_handler_loop_applies_each_assignment_before_the_next_lead() -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         route(GB_SHOES, now=datetime(2026, 1, 13, 10))
+
+
+@pytest.mark.parametrize(
+    ("status", "nurture_bucket", "stays"),
+    [
+        ("assigned", False, True),  # an owned lead keeps its owner whatever its new score
+        ("assigned", True, True),
+        ("nurture", True, True),  # still not ready: stays in nurture
+        ("nurture", False, False),  # qualified out of nurture: routed to a rep now
+        ("waiting", False, False),  # waiting for a rep: routed again
+        (None, False, False),  # never decided
+    ],
+)
+def test_a_decided_lead_stays_decided_unless_it_leaves_the_nurture_buckets(
+    status: str | None, nurture_bucket: bool, stays: bool
+) -> None:
+    assert stays_decided(status, nurture_bucket) is stays
+
+
+_DAY1 = datetime(2026, 12, 1, tzinfo=UTC)
+_DAY2 = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("stored", "stored_day", "today", "expected"),
+    [
+        (None, None, _DAY2, (RepLoad("r"), _DAY2)),  # first sight of the rep
+        (RepLoad("r", 3, 5), _DAY1, _DAY2, (RepLoad("r", 3, 0), _DAY2)),  # a new day
+        (RepLoad("r", 3, 5), _DAY2, _DAY2, (RepLoad("r", 3, 5), _DAY2)),  # same day
+        (RepLoad("r", 3, 5), _DAY2, _DAY1, (RepLoad("r", 3, 5), _DAY2)),  # clock behind
+    ],
+)
+def test_the_daily_count_restarts_on_a_new_local_day_and_never_goes_back(
+    stored: RepLoad | None,
+    stored_day: datetime | None,
+    today: datetime,
+    expected: tuple[RepLoad, datetime],
+) -> None:
+    assert load_for_today("r", stored, stored_day, today) == expected

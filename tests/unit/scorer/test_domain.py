@@ -15,10 +15,12 @@ from services.scorer.domain import (
     Contribution,
     EngagementRule,
     FitRule,
+    Score,
     ScoringModel,
     bucket_for,
     decayed_points,
     qualification_change,
+    rescore_is_news,
     score_lead,
 )
 from shared.conditions import parse_condition
@@ -436,3 +438,24 @@ def test_qualification_is_announced_once_per_crossing(
     was_qualified: bool | None, now_qualified: bool, change: str | None
 ) -> None:
     assert qualification_change(was_qualified, now_qualified) == change
+
+
+def _score(bucket: str, qualified: bool) -> Score:
+    return Score(total=50, fit=30, engagement=20, bucket=bucket, qualified=qualified,
+                 contributions=())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("old_bucket", "was_qualified", "score", "news"),
+    [
+        ("hot", True, _score("hot", True), False),  # moved within its bucket: stored quietly
+        ("hot", True, _score("warm", True), True),  # another bucket: announced
+        ("warm", True, _score("warm", False), True),  # fell below the threshold: announced
+        ("warm", None, _score("warm", False), False),  # never qualified, still not
+        (None, None, _score("cold", False), True),  # no bucket stored yet
+    ],
+)
+def test_a_periodic_rescore_is_announced_only_when_bucket_or_qualification_changes(
+    old_bucket: str | None, was_qualified: bool | None, score: Score, news: bool
+) -> None:
+    assert rescore_is_news(old_bucket, was_qualified, score) is news

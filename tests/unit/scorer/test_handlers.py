@@ -9,11 +9,10 @@ import pytest
 from services.scorer.handlers import (
     HANDLERS,
     BatchPlan,
-    Trigger,
     leads_to_score,
 )
 from shared.contracts import ActivityKind, LeadActivityRecorded, LeadCaptured, LeadProfile
-from shared.contracts.envelope import Event
+from shared.contracts.envelope import Envelope, Event
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ANA = "00000000-0000-4000-8000-00000000000a"
@@ -37,11 +36,15 @@ def activity(lead_id: str, activity_id: str) -> LeadActivityRecorded:
     )
 
 
+def envelope(event: Event, event_id: str) -> Envelope:
+    return Envelope(event_id, "test", event.TYPE, NOW, event.lead_id, event)
+
+
 def plan_of(*events: Event) -> BatchPlan:
     """Note the events in batch order; event i gets the id ``e<i>``."""
     plan = BatchPlan()
     for position, event in enumerate(events):
-        HANDLERS[type(event)](plan, Trigger(position, f"e{position}"), event)
+        HANDLERS[type(event)](plan, envelope(event, f"e{position}"))
     return plan
 
 
@@ -114,4 +117,4 @@ def test_an_activity_delivered_twice_in_a_batch_counts_once() -> None:
 )
 def test_events_with_malformed_ids_are_refused(event: Event, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        HANDLERS[type(event)](BatchPlan(), Trigger(0, "e0"), event)
+        HANDLERS[type(event)](BatchPlan(), envelope(event, "e0"))

@@ -1,0 +1,105 @@
+"""What the router reacts to: scored leads are routed; first contacts stop SLA clocks; won and
+lost close leads; erased leads leave. The HANDLERS table at the bottom lists it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from services.router import domain, store
+from services.router.domain import Routing
+from services.router.handlers.routing import LeadToRoute, close_round, decide, open_round
+from services.router.handlers.sla import close_won_lost, record_contacts
+from services.router.handlers.source import FixedRouting, RoutingSource
+from shared.bus.consumer import BatchHandler
+from shared.bus.dispatch import batch_handler
+from shared.clock import Clock, now
+from shared.contracts import LeadActivityRecorded, LeadScored
+from shared.contracts.envelope import Envelope, Event
+from shared.db.uow import UnitOfWork
+
+
+@dataclass
+class RouterBatch:
+    """What a batch brings: leads to route and contacts that stop or close their clocks."""
+
+    scored: list[LeadToRoute] = field(default_factory=list)
+    contacts: list[LeadActivityRecorded] = field(default_factory=list)
+
+
+def route_scored_lead(batch: RouterBatch, env: Envelope) -> None:
+    """Every scored lead is routed (a lead already decided stays as it is: see ``decide``)."""
+    event = env.data
+    assert isinstance(event, LeadScored)
+    batch.scored.append(
+        LeadToRoute(
+            event.lead_id,
+            event.score,
+            event.bucket,
+            event.lead.model_dump(mode="json"),
+            event.captured_at,
+            env.id,
+        )
+    )
+
+
+def note_contact(batch: RouterBatch, env: Envelope) -> None:
+    """A first contact (or a won/lost outcome) stops the lead's SLA clock."""
+    event = env.data
+    assert isinstance(event, LeadActivityRecorded)
+    if domain.is_first_contact(event.kind):
+        batch.contacts.append(event)
+
+
+def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> BatchHandler:
+    """A batch with scored leads or contacts takes the routing lock once, so it never races
+    the breach job (nor a config change: the batch decides with the version in force once it
+    holds the lock)."""
+    source = FixedRouting(routing) if isinstance(routing, Routing) else routing
+
+    async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> RouterBatch:
+        return RouterBatch()
+
+    async def save(uow: UnitOfWork, batch: RouterBatch) -> None:
+        if not batch.scored and not batch.contacts:
+            return
+        now = clock()
+        rnd = await open_round(
+            uow, source, now, [s.lead_id for s in batch.scored], [s.profile for s in batch.scored]
+        )
+        for lead in batch.scored:
+            decide(rnd, lead)
+        await close_round(uow, rnd)
+        if batch.contacts:
+            await record_contacts(uow, batch.contacts)
+            await close_won_lost(uow, batch.contacts, now)
+
+    return batch_handler(HANDLERS, load, save)
+
+
+async def erase_leads(uow: UnitOfWork, lead_ids: list[str]) -> None:
+    """An erased lead leaves the router: its decision, SLA clock and timers go (no timer may
+    announce the person again), and an open assignment frees the rep's capacity."""
+    ids = [i for i in lead_ids if _is_uuid(i)]
+    if not ids:
+        return
+    await store.lock_routing(uow.conn)
+    reps = await store.forget_leads(uow.conn, ids)
+    await store.release_load(uow.conn, reps)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+Handler = Callable[[RouterBatch, Envelope], None]
+
+HANDLERS: dict[type[Event], Handler] = {
+    LeadScored: route_scored_lead,
+    LeadActivityRecorded: note_contact,
+}
