@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from leadflow.bench import cli as bench_cli
+from leadflow.chaos import cli as chaos_cli
 from leadflow.embedded import EMBEDDED_PARTITIONS
 from shared.config import DEFAULT_CONFIG_FILE, ConfigError
 
@@ -33,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         "--webhook-sink-port", type=int, default=8099,
         help="demo webhook receiver (the example subscription points here); 0 to skip",
     )  # fmt: skip
+    up.add_argument(
+        "--recycle-broker-every", type=float, default=3600.0, metavar="SECONDS",
+        help="replace the embedded broker with an empty one this often, once every consumer"
+        " group has caught up (bounds its memory; services republish); 0 never",
+    )  # fmt: skip
 
     run = sub.add_parser("run", help="run one service against external Kafka and PostgreSQL")
     run.add_argument("service")
@@ -56,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     docs.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
     docs.add_argument("--root", type=Path, default=Path("."), help="repository root")
     bench_cli.add_parser(sub)
+    chaos_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     try:
@@ -75,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             return _docs(args.root, check=args.check)
         if args.command == "bench":
             return bench_cli.run(args)
+        if args.command == "chaos":
+            return chaos_cli.run(args)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
@@ -97,6 +106,7 @@ def _up(args: argparse.Namespace) -> int:
             kafka_bootstrap=args.kafka_bootstrap,
             partitions=args.partitions,
             sink_port=args.webhook_sink_port or None,
+            recycle_broker_s=args.recycle_broker_every,
         )
     )
 

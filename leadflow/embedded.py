@@ -94,6 +94,14 @@ def stop_process(
         proc.wait(5)
 
 
+def _pid(proc: subprocess.Popen[bytes] | None) -> int | None:
+    return proc.pid if proc is not None and proc.poll() is None else None
+
+
+def _poll(proc: subprocess.Popen[bytes] | None) -> int | None:
+    return None if proc is None else proc.poll()
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server on 127.0.0.1:<port> with its data in ``data_dir`` (kept across runs)."""
 
@@ -177,6 +185,14 @@ class EmbeddedPostgres:
     def kill(self) -> None:
         stop_process(self._proc, signal.SIGKILL, 5)
 
+    @property
+    def pid(self) -> int | None:
+        return _pid(self._proc)
+
+    def poll(self) -> int | None:
+        """The server's exit status once it has died (reaping it), None while it runs."""
+        return _poll(self._proc)
+
     def create_database(self, name: str) -> str:
         subprocess.run(
             [self._bin("createdb"), "-h", self.host, "-p", str(self.port), "-U", "postgres", name],
@@ -237,3 +253,7 @@ class EmbeddedKafka:
 
     def kill(self) -> None:
         stop_process(self._proc, signal.SIGKILL, 5)
+
+    def poll(self) -> int | None:
+        """The broker's exit status once it has died (reaping it), None while it runs."""
+        return _poll(self._proc)

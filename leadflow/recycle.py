@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -88,16 +90,39 @@ async def wait_caught_up(bootstrap: str, timeout_s: float) -> bool:
         await asyncio.sleep(0.5)
 
 
-def recycle_broker(kafka: EmbeddedKafka, caught_up_timeout_s: float = 60.0) -> bool:
+def recycle_broker(
+    kafka: EmbeddedKafka,
+    caught_up_timeout_s: float = 60.0,
+    *,
+    before_stop: Callable[[], None] = lambda: None,
+    say: Callable[[str], None] = log.warning,
+) -> bool:
     """Replace the embedded broker with an empty one once every group has caught up. Answers
-    whether it was replaced (not when the groups did not catch up in time)."""
+    whether it was replaced (not when the groups did not catch up in time). ``before_stop``
+    runs just before the old broker stops (the supervisor holds its own restart then)."""
     if not asyncio.run(wait_caught_up(kafka.bootstrap, caught_up_timeout_s)):
-        log.warning("broker not recycled: consumer groups still behind after %.0fs",
-                    caught_up_timeout_s)  # fmt: skip
+        say(f"broker not recycled: consumer groups still behind after {caught_up_timeout_s:.0f}s")
         return False
     old = kafka.cluster_id
+    before_stop()
     kafka.stop()
     kafka.start()
-    print(f"broker recycled: {old} -> {kafka.cluster_id} (services republish and carry on)",
-          flush=True)  # fmt: skip
+    say(f"broker recycled: {old} -> {kafka.cluster_id} (services republish and carry on)")
     return True
+
+
+def recycle_every(
+    kafka: EmbeddedKafka,
+    every_s: float,
+    stopping: threading.Event,
+    *,
+    hold: Callable[[float], None],
+    say: Callable[[str], None],
+) -> None:
+    """``leadflow up``'s recycling loop (a thread): every ``every_s``, replace the broker once
+    the groups have caught up; the supervisor's restart is held meanwhile."""
+    while not stopping.wait(every_s):
+        try:
+            recycle_broker(kafka, before_stop=lambda: hold(120.0), say=say)
+        except Exception as exc:  # the supervisor brings a broker back that did not start
+            say(f"broker recycle failed: {exc}")

@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from leadflow.banner import print_banner
 from leadflow.embedded import (
     EMBEDDED_PARTITIONS,
     EmbeddedKafka,
     EmbeddedPostgres,
     free_port_block,
     port_open,
+    stop_process,
 )
+from leadflow.recycle import recycle_every
 from leadflow.services import DEFAULT_PORTS, available_services, service_entry
+from leadflow.watchdog import Watchdog, print_line
 from shared.bus.admin import ensure_topics_with_retry
 from shared.config import ServiceSettings
 from shared.contracts.topics import all_topics
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
 
-log = logging.getLogger("leadflow.up")
+# The demo receiver's port, given to every process: the example config's demo
+# subscriptions interpolate it into their URLs, so --webhook-sink-port moves them too.
+SINK_PORT_ENV = "LEADFLOW_WEBHOOK_SINK_PORT"
 
 
 @dataclass
@@ -44,6 +51,7 @@ class UpOptions:
     partitions: int = EMBEDDED_PARTITIONS
     ready_timeout: float = 90.0
     sink_port: int | None = None  # run the demo webhook receiver on this port
+    recycle_broker_s: float = 3600.0  # replace the embedded broker this often (0: never)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -117,6 +125,8 @@ class Stack:
             "LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS": os.environ.get(
                 "LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "1000"
             ),
+            # The example config's demo subscriptions point at this port (${...} in its URLs).
+            **({SINK_PORT_ENV: str(self.opts.sink_port)} if self.opts.sink_port else {}),
         }
 
     def start_service(self, name: str) -> None:
@@ -134,13 +144,17 @@ class Stack:
         port = self.opts.sink_port
         if port is None or port_open(self.opts.host, port):
             return
+        self._spawn_sink(port)
+        self.ports["webhooks"] = port
+
+    def _spawn_sink(self, port: int) -> None:
+        env = {**os.environ, **self.opts.extra_env, SINK_PORT_ENV: str(port)}
         with open(self.opts.home / "webhooks.log", "ab") as out:
             self.procs["webhooks"] = subprocess.Popen(
                 [sys.executable, "-m", "leadflow.sink", "--port", str(port),
                  "--config", str(self.opts.config_file)],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        self.ports["webhooks"] = port
 
     def start_services(self) -> None:
         for name in available_services():
@@ -198,15 +212,7 @@ class Stack:
                 time.sleep(0.1)
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-        proc = self.procs.get(name)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(self.procs.get(name), sig, timeout)
 
     def stop(self) -> None:
         for name in list(self.procs):
@@ -220,17 +226,67 @@ class Stack:
         if self.pg is not None:
             self.pg.stop()
 
+    # -- supervision (leadflow.watchdog) ----------------------------------------------
+    def children(self) -> list[str]:
+        """Every process this stack started and keeps running."""
+        return [*(["postgres"] if self.pg else []), *(["broker"] if self.kafka else []),
+                *self.procs]  # fmt: skip
+
+    def exit_status(self, name: str) -> int | None:
+        """The child's exit status once it died (and reaps it), None while it runs."""
+        if name == "postgres":
+            return self.pg.poll() if self.pg else None
+        if name == "broker":
+            return self.kafka.poll() if self.kafka else None
+        return self.procs[name].poll()
+
+    def pid(self, name: str) -> int | None:
+        if name == "postgres":
+            return self.pg.pid if self.pg else None
+        if name == "broker":
+            return self.kafka.pid if self.kafka else None
+        proc = self.procs.get(name)
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def restart(self, name: str) -> None:
+        """Start a dead child again: PostgreSQL on the same data directory and port, the
+        broker on the same port (its topics created again with the configured partitions,
+        as at start; the services would re-create them too), a service on its port. A
+        PostgreSQL or broker that already runs again is not started twice."""
+        if name == "postgres" and self.pg is not None:
+            if self.pg.pid is None:
+                self.pg.start()
+        elif name == "broker" and self.kafka is not None:
+            if self.kafka.pid is None:
+                self.kafka.start()
+            asyncio.run(
+                ensure_topics_with_retry(
+                    self.bootstrap, all_topics(), self.opts.partitions, 1, timeout=30
+                )
+            )
+        elif name == "webhooks":
+            self._spawn_sink(self.ports["webhooks"])
+        else:
+            self.start_service(name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a child the way an operator's ``kill -9`` does: no wait, no reaping here
+        (the watchdog notices, reaps and restarts it)."""
+        pid = self.pid(name)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     def urls(self) -> dict[str, str]:
         return {n: f"http://{self.opts.host}:{self.ports[n]}" for n in self.procs}
 
 
 def run_up(opts: UpOptions) -> int:
     stack = Stack(opts)
-    stopping = False
+    stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        stopping.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -239,46 +295,19 @@ def run_up(opts: UpOptions) -> int:
         stack.start_sink()
         stack.start_services()
         stack.wait_ready()
-        _print_banner(stack)
-        while not stopping:
-            time.sleep(0.5)
-            for name, proc in list(stack.procs.items()):
-                if proc.poll() is not None and not stopping and name != "webhooks":
-                    log.warning("%s exited with %s; restarting it", name, proc.returncode)
-                    stack.start_service(name)
+        print_banner(stack)
+        watchdog = Watchdog(stack)
+        if stack.kafka is not None and opts.recycle_broker_s > 0:
+            threading.Thread(
+                target=recycle_every,
+                args=(stack.kafka, opts.recycle_broker_s, stopping),
+                kwargs={"hold": lambda s: watchdog.hold("broker", s), "say": print_line},
+                name="broker-recycle",
+                daemon=True,
+            ).start()
+        watchdog.run(stopping)
     finally:
         print("\nStopping Leadflow...", flush=True)
         stack.stop()
         print("Stopped.", flush=True)
     return 0
-
-
-def _print_banner(stack: Stack) -> None:
-    lines = ["", "Leadflow is up.", ""]
-    for name, url in stack.urls().items():
-        if name == "webhooks":
-            continue
-        lines.append(f"  {name:<9} {url}   (API docs: {url}/docs)")
-    lines += [
-        "",
-        f"  Kafka     {stack.bootstrap}   (embedded Tansu broker: events live in memory)"
-        if stack.kafka
-        else f"  Kafka     {stack.bootstrap}",
-        f"  Postgres  {stack.database_url}",
-        f"  Logs      {stack.opts.home}/<service>.log",
-        *(
-            [
-                f"  Webhooks  {stack.urls()['webhooks']}/   (demo receiver: signed deliveries,"
-                f" also in {stack.opts.home}/webhooks.log)"
-            ]
-            if "webhooks" in stack.procs
-            else []
-        ),
-        "",
-        "  Try:  curl -s -XPOST "
-        f"{stack.urls().get('capture', '')}/v1/leads -H 'content-type: application/json' \\",
-        '          -d \'{"email":"ana@example.co.uk","country":"GB","interest":"shoes"}\'',
-        "",
-        "Press Ctrl-C to stop.",
-    ]
-    print("\n".join(lines), flush=True)

@@ -8,7 +8,9 @@ section it owns with its own pydantic model through :func:`load_section`.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,7 +130,38 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
-    return data
+    interpolated: dict[str, Any] = interpolate(data, os.environ, path)
+    return interpolated
+
+
+_VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+def interpolate(
+    data: Any, environ: Mapping[str, str], path: Path, at: tuple[int | str, ...] = ()
+) -> Any:
+    """``${NAME}`` and ``${NAME:-default}`` in string values replaced from ``environ``, so
+    one file serves several deployments (``leadflow up --webhook-sink-port`` moves the
+    example's demo subscriptions this way). Only values are touched, after parsing, so a
+    variable never changes the file's structure; an unset variable without a default is an
+    error naming the key. Nothing else with a ``$`` changes (password hashes stay as they are).
+    """
+    if isinstance(data, dict):
+        return {k: interpolate(v, environ, path, (*at, k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [interpolate(v, environ, path, (*at, i)) for i, v in enumerate(data)]
+    if not isinstance(data, str) or "${" not in data:
+        return data
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is None:
+            raise ConfigError(f"{path}: {dotted_path(list(at))}: ${{{name}}} is not set")
+        return default
+
+    return _VARIABLE.sub(value, data)
 
 
 def validate_section(path: Path, data: dict[str, Any], key: str, model: type[M]) -> M:

@@ -15,11 +15,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.config import dotted_path
+from shared.db.errors import is_outage
 from shared.observability import metrics
 
 
@@ -109,8 +110,14 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
         )
 
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):  # e.g. 57P03 while PostgreSQL restarts, a connection it broke
+            return await on_unavailable(request, exc)
+        raise exc  # any other database error stays a 500 with its traceback logged
+
     for outage in (OperationalError, InterfaceError, ConnectionError, OSError):
         app.add_exception_handler(outage, on_unavailable)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.erasure import live_events
@@ -41,6 +40,7 @@ from shared.contracts import EVENT_TYPES
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
 from shared.contracts.messages import OutgoingMessage, Publisher
 from shared.contracts.topics import dead_letter_topic
+from shared.db.errors import is_outage
 from shared.db.inbox import claim_new_of_live_leads
 from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
@@ -67,10 +67,9 @@ class ConsumerSettings:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Outages (database or network down) are retried, never dead-lettered."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+    """Outages (database down or restarting, network down) are retried, never dead-lettered:
+    a batch that hits PostgreSQL while it starts up again (SQLSTATE 57P03) is not poison."""
+    return is_outage(exc) or isinstance(exc, OSError | TimeoutError)
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]

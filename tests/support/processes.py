@@ -198,3 +198,29 @@ async def wait_group_stable(
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"group {group!r} not Stable with {members} members: {seen}")
+
+
+@dataclass(frozen=True)
+class ChildInfo:
+    """A child process as ``/proc`` shows it: its state letter (``Z`` = zombie) and command."""
+
+    pid: int
+    state: str
+    cmdline: str
+
+
+def child_processes(ppid: int) -> list[ChildInfo]:
+    """The direct children of ``ppid``, zombies included (Linux ``/proc``)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2 :].split()
+        if int(rest[1]) == ppid:
+            out.append(ChildInfo(int(entry.name), rest[0], cmdline.strip()))
+    return out

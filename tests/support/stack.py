@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from leadflow.embedded import EmbeddedKafka, free_port_block
-from leadflow.supervisor import Stack, UpOptions
+from leadflow.embedded import EmbeddedKafka, free_port, free_port_block
+from leadflow.supervisor import Stack, UpOptions, service_ports
 from shared.config import DEFAULT_CONFIG_FILE
 
 
@@ -51,3 +57,78 @@ async def running_stack(
         yield stack
     finally:
         await asyncio.to_thread(stack.stop)
+
+
+class LeadflowUp:
+    """``leadflow up`` as a real process on free ports, its output collected line by line."""
+
+    def __init__(self, home: Path, extra_args: list[str] | None = None) -> None:
+        self.home = home
+        self.capture_port = free_port_block()
+        self.kafka_port, self.pg_port, self.sink_port = free_port(), free_port(), free_port()
+        self.ports = service_ports(self.capture_port)
+        self.lines: list[str] = []
+        self.extra_args = extra_args or []
+        self.proc: subprocess.Popen[str] | None = None
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def sink_url(self) -> str:
+        return f"http://127.0.0.1:{self.sink_port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "leadflow", "up", "--home", str(self.home),
+             "--port", str(self.capture_port), "--kafka-port", str(self.kafka_port),
+             "--pg-port", str(self.pg_port), "--webhook-sink-port", str(self.sink_port),
+             *self.extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    async def wait_line(self, pattern: str, timeout: float = 60.0, after: int = 0) -> str:
+        """The first output line from index ``after`` on that matches ``pattern`` (regex)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            for line in self.lines[after:]:
+                if re.search(pattern, line):
+                    return line
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        output = "\n".join(self.lines[-40:])
+        raise AssertionError(f"no line matching {pattern!r} after {timeout}s:\n{output}")
+
+    def stop(self, timeout: float = 60.0) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return self.proc.returncode
+
+
+@asynccontextmanager
+async def leadflow_up(home: Path, extra_args: list[str] | None = None) -> AsyncIterator[LeadflowUp]:
+    """A running ``leadflow up`` (the banner printed), stopped with SIGTERM on exit."""
+    up = LeadflowUp(home, extra_args)
+    up.start()
+    try:
+        await up.wait_line(r"^Leadflow is up\.", timeout=180)
+        yield up
+    finally:
+        await asyncio.to_thread(up.stop)

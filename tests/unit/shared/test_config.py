@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from shared.config import ConfigError, ServiceSettings, dotted_path, load_section
+from shared.config import ConfigError, ServiceSettings, dotted_path, interpolate, load_section
 
 
 class Section(BaseModel):
@@ -61,3 +61,28 @@ def test_database_urls_get_the_asyncpg_driver(url: str, expected: str) -> None:
 def test_an_unsupported_database_url_is_refused() -> None:
     with pytest.raises(ConfigError, match="unsupported scheme"):
         _ = ServiceSettings(database_url="mysql://x").asyncpg_url
+
+
+def test_variables_in_values_come_from_the_environment_or_their_default() -> None:
+    data = {
+        "notifier": {
+            "subscriptions": [
+                {"url": "http://127.0.0.1:${SINK_PORT:-8099}/hooks", "secret": "${SECRET}"},
+                {"url": "http://h:${UNSET:-8099}/x", "hash": "$argon2id$v=19$m=65536$abc"},
+            ]
+        },
+        "n": 3,
+    }
+    out = interpolate(data, {"SINK_PORT": "18123", "SECRET": "s3"}, Path("f.yaml"))
+    subs = out["notifier"]["subscriptions"]
+    assert subs[0] == {"url": "http://127.0.0.1:18123/hooks", "secret": "s3"}
+    assert subs[1] == {"url": "http://h:8099/x", "hash": "$argon2id$v=19$m=65536$abc"}
+    assert out["n"] == 3
+
+
+def test_an_unset_variable_without_a_default_names_the_key() -> None:
+    data = {"notifier": {"subscriptions": [{"url": "http://${HOOK_HOST}/x"}]}}
+    with pytest.raises(
+        ConfigError, match=r"f.yaml: notifier.subscriptions\[0\].url: \$\{HOOK_HOST\} is not set"
+    ):
+        interpolate(data, {}, Path("f.yaml"))

@@ -1,0 +1,42 @@
+"""What ``leadflow up`` prints once everything is ready: where each part listens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leadflow.supervisor import Stack
+
+
+def print_banner(stack: Stack) -> None:
+    lines = ["", "Leadflow is up.", ""]
+    for name, url in stack.urls().items():
+        if name == "webhooks":
+            continue
+        lines.append(f"  {name:<9} {url}   (API docs: {url}/docs)")
+    lines += [
+        "",
+        f"  Kafka     {stack.bootstrap}   (embedded Tansu broker: events live in memory)"
+        if stack.kafka
+        else f"  Kafka     {stack.bootstrap}",
+        f"  Postgres  {stack.database_url}",
+        f"  Logs      {stack.opts.home}/<service>.log",
+        *(
+            [
+                f"  Webhooks  {stack.urls()['webhooks']}/   (demo receiver: signed deliveries,"
+                f" also in {stack.opts.home}/webhooks.log)"
+            ]
+            if "webhooks" in stack.procs
+            else []
+        ),
+        "",
+        "  Every process above is supervised: one that dies is restarted (PostgreSQL on the",
+        "  same data, the broker on the same port) after a back-off, with a line printed here.",
+        "",
+        "  Try:  curl -s -XPOST "
+        f"{stack.urls().get('capture', '')}/v1/leads -H 'content-type: application/json' \\",
+        '          -d \'{"email":"ana@example.co.uk","country":"GB","interest":"shoes"}\'',
+        "",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)

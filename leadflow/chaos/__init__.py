@@ -1,0 +1,1 @@
+"""``leadflow chaos``: the permanent fault suite (kill everything in turn, lose nothing)."""
