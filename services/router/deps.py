@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 from pydantic import SecretStr
 
-from services.router.handlers import VersionedRouting
+from services.router.handlers.source import VersionedRouting
 from shared.service import Runtime, get_runtime
 
 
