@@ -90,11 +90,15 @@ async def test_bad_input_is_refused_with_the_field_named(
             no_contact = await client.post("/v1/leads", json={"first_name": "Ana"})
             assert no_contact.status_code == 422
             assert {p["field"] for p in no_contact.json()["problems"]} == {"email", "phone"}
+            # cleaning never costs a lead (issue 10): a wrong value beside a valid e-mail is
+            # kept raw and flagged, not refused
             wrong_type = await client.post(
                 "/v1/leads", json={"email": "a@b.example", "company_size": "lots"}
             )
-            assert wrong_type.status_code == 422
-            assert wrong_type.json()["problems"][0]["field"] == "company_size"
+            assert wrong_type.status_code == 202, wrong_type.text
+            stored = await client.get(f"/v1/leads/{wrong_type.json()['lead_id']}")
+            flags = stored.json()["profile"]["data_quality"]
+            assert [f["field"] for f in flags] == ["company_size"], flags
             bad_email = await client.post("/v1/leads", json={"email": "not-an-email"})
             assert bad_email.status_code == 422
             assert bad_email.json()["problems"][0]["field"] == "email"
