@@ -78,7 +78,11 @@ def _tail(path: Path, lines: int = 20) -> str:
     return ""
 
 
-def _stop(proc: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> None:
+def stop_process(
+    proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 15
+) -> None:
+    """Send ``sig`` and wait up to ``timeout`` seconds for the child to exit, then SIGKILL it.
+    Nothing happens to a child that is gone already (None, or exited and reaped)."""
     if proc is None or proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
@@ -176,10 +180,10 @@ class EmbeddedPostgres:
         raise EmbeddedError(f"PostgreSQL not accepting connections; log: {self.log_file}")
 
     def stop(self) -> None:
-        _stop(self._proc, signal.SIGINT, 20)  # SIGINT = fast shutdown
+        stop_process(self._proc, signal.SIGINT, 20)  # SIGINT = fast shutdown
 
     def kill(self) -> None:
-        _stop(self._proc, signal.SIGKILL, 5)
+        stop_process(self._proc, signal.SIGKILL, 5)
 
     @property
     def pid(self) -> int | None:
@@ -245,10 +249,10 @@ class EmbeddedKafka:
         return self.bootstrap
 
     def stop(self) -> None:
-        _stop(self._proc, signal.SIGTERM, 10)
+        stop_process(self._proc, signal.SIGTERM, 10)
 
     def kill(self) -> None:
-        _stop(self._proc, signal.SIGKILL, 5)
+        stop_process(self._proc, signal.SIGKILL, 5)
 
     def poll(self) -> int | None:
         """The broker's exit status once it has died (reaping it), None while it runs."""

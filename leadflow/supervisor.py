@@ -22,6 +22,7 @@ from leadflow.embedded import (
     EmbeddedPostgres,
     free_port_block,
     port_open,
+    stop_process,
 )
 from leadflow.recycle import recycle_every
 from leadflow.services import DEFAULT_PORTS, available_services, service_entry
@@ -211,15 +212,7 @@ class Stack:
                 time.sleep(0.1)
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-        proc = self.procs.get(name)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(self.procs.get(name), sig, timeout)
 
     def stop(self) -> None:
         for name in list(self.procs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -187,3 +188,43 @@ def dotted_path(parts: tuple[int | str, ...] | list[int | str]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+DURATION_HELP = "write a number and a unit s, m, h, d or w, e.g. '30s', '15m', '2h', '3d', '1h30m'"
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_DURATION_UNITS = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+}
+
+
+def parse_duration(text: str) -> timedelta:
+    """The config's one spelling of a duration: '30s', '15m', '2h', '3d', '1w', or combined
+    ('1h30m'); m means minutes. Raises ValueError saying what is wrong and what is meant."""
+    if not isinstance(text, str):
+        raise ValueError(f"duration must be a string ({DURATION_HELP})")
+    cleaned = text.strip().lower()
+    if not cleaned:
+        raise ValueError(f"invalid duration {text!r}: the duration is empty ({DURATION_HELP})")
+    if not _DURATION.fullmatch(cleaned):
+        raise ValueError(f"invalid duration {text!r} ({DURATION_HELP})")
+    try:
+        parts = (_DURATION_UNITS[u] * float(n) for n, u in _DURATION_PART.findall(cleaned))
+        return sum(parts, timedelta(0))
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long") from None
+
+
+def duration_text(value: timedelta) -> str:
+    """The shortest spelling of a duration in the config's units, e.g. '1h30m'."""
+    seconds = round(value.total_seconds())
+    out = ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            out += f"{count}{unit}"
+    return out or "0s"

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -33,79 +33,100 @@ from shared.db.outbox import OutboxRelay, RelaySettings, outbox_backlog
 from shared.db.uow import UnitOfWork
 from shared.http import BodyLimitMiddleware, TimingMiddleware, install_error_handlers
 from shared.observability import configure_logging
+from shared.periodic import Job
 from shared.recovery import BrokerAdoption, prune_once, readers_of
+from shared.retry import retry
 
 log = logging.getLogger(__name__)
 
 
+D = TypeVar("D")
+
+
 @dataclass
-class Runtime:
-    """What the lifespan built; API routes and background jobs reach it via ``RuntimeDep``."""
+class Runtime(Generic[D]):
+    """What the lifespan built, with the service's own dependencies in ``deps`` (a typed
+    dataclass built in its ``main.py``); routes reach it through the ``Annotated`` aliases
+    of the service's ``deps.py``, jobs and resources are given it."""
 
     settings: ServiceSettings
     engine: AsyncEngine
     publisher: KafkaPublisher
     relay: OutboxRelay
     watch: BrokerWatch
+    deps: D
     consumer: BatchConsumer | None = None
     migrated: bool = False
-    state: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.settings.service_name)
+        """A unit of work whose commit hands its events to this service's relay."""
+        return UnitOfWork(self.engine, self.settings.service_name, self.relay)
 
 
-BackgroundJob = Callable[[Runtime], Coroutine[Any, Any, None]]
 # Entered when the service starts (after migrations), exited in reverse order when it stops.
-Resource = Callable[[Runtime], AbstractAsyncContextManager[Any]]
+Resource = Callable[[Runtime[D]], AbstractAsyncContextManager[Any]]
+
+
+def worker(run: Callable[[Runtime[D]], Coroutine[Any, Any, None]]) -> Resource[D]:
+    """A task that runs as long as the service (a worker woken by events, not a periodic
+    :class:`~shared.periodic.Job`): started after migrations, cancelled when it stops."""
+
+    @asynccontextmanager
+    async def running(runtime: Runtime[D]) -> AsyncIterator[None]:
+        task = asyncio.create_task(run(runtime), name=getattr(run, "__name__", "worker"))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    return running
 
 
 @dataclass
-class ServiceSpec:
+class ServiceSpec(Generic[D]):
     name: str
     version: str
     description: str
     migrations: Path
+    deps: D
     routers: Sequence[APIRouter] = ()
     consumes: Sequence[str] = ()
-    make_handler: Callable[[Runtime], BatchHandler] | None = None
+    make_handler: Callable[[Runtime[D]], BatchHandler] | None = None
     # Deletes what the service holds about erased leads; events for them are dropped anyway.
     erase: EraseHook | None = None
-    background: Sequence[BackgroundJob] = ()
-    resources: Sequence[Resource] = ()
+    jobs: Sequence[Job[Runtime[D]]] = ()
+    resources: Sequence[Resource[D]] = ()
     max_body_bytes: int = 1_048_576
     body_limits: dict[str, int] = field(default_factory=dict)  # exact path -> bytes
-    state: dict[str, Any] = field(default_factory=dict)
 
 
-async def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime[Any]:
     """Async on purpose: FastAPI runs a sync dependency in a worker thread (a thread hop per
-    request, measured at ~0.1 ms of CPU)."""
-    runtime: Runtime = request.app.state.runtime
+    request, measured at ~0.1 ms of CPU). A service's ``deps.py`` narrows it to its own
+    ``Runtime[Deps]``."""
+    runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime[Any], Depends(get_runtime)]
 
 
-async def _migrate_when_reachable(runtime: Runtime, spec: ServiceSpec, schema: str) -> None:
-    delay = 0.2
-    while True:
-        try:
-            await migrate(runtime.engine, schema, spec.migrations)
-            runtime.migrated = True
-            return
-        except (OSError, ConnectionError) as exc:
-            log.warning("PostgreSQL not reachable (%s); retrying in %.1fs", exc, delay)
-        except Exception as exc:
-            if "connect" not in str(exc).lower():
-                raise
-            log.warning("PostgreSQL not reachable (%s); retrying in %.1fs", exc, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)
+def _is_unreachable(exc: Exception) -> bool:
+    return isinstance(exc, OSError | ConnectionError) or "connect" in str(exc).lower()
 
 
-def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+async def _migrate_when_reachable(runtime: Runtime[Any], migrations: Path, schema: str) -> None:
+    await retry(
+        lambda: migrate(runtime.engine, schema, migrations),
+        what="PostgreSQL not reachable",
+        transient=_is_unreachable,
+    )
+    runtime.migrated = True
+
+
+def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastAPI:
     schema = settings.db_schema or spec.name
 
     @asynccontextmanager
@@ -134,9 +155,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             ),
             cluster_of=lambda: watch.cluster_id,
         )
-        runtime = Runtime(settings, engine, publisher, relay, watch, state=dict(spec.state))
+        runtime = Runtime(settings, engine, publisher, relay, watch, spec.deps)
         app.state.runtime = runtime
-        await _migrate_when_reachable(runtime, spec, schema)
+        await _migrate_when_reachable(runtime, spec.migrations, schema)
         watch.start()  # adopts the broker (topics, republish) before anything is published
         publisher.start_in_background()
         relay.start()
@@ -168,13 +189,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         for resource in spec.resources:
             await resources.enter_async_context(resource(runtime))
         jobs = [
-            asyncio.create_task(job(runtime), name=job.__name__)
-            for job in (
-                *spec.background,
-                _purge_inbox_forever,
-                _prune_outbox_forever,
-                _measure_flow_forever,
-            )
+            asyncio.create_task(job.run_forever(runtime), name=job.name)
+            for job in (*spec.jobs, *_housekeeping(settings))
         ]
         log.info("%s started on %s:%d", spec.name, settings.host, settings.port)
         try:
@@ -211,48 +227,45 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     return app
 
 
-async def _purge_inbox_forever(runtime: Runtime) -> None:
+def _housekeeping(settings: ServiceSettings) -> list[Job[Runtime[Any]]]:
+    """The jobs every service runs besides its own."""
+    return [
+        Job("inbox purge", 60, _purge_inbox, wait_first=True),
+        Job("outbox prune", settings.outbox_prune_interval_s, _prune_outbox, wait_first=True),
+        Job("flow measure", settings.metrics_interval_s, _measure_flow, wait_first=True),
+    ]
+
+
+async def _purge_inbox(runtime: Runtime[Any]) -> None:
     """Keep the inbox to the dedupe window (``LEADFLOW_INBOX_KEEP_DAYS``)."""
-    while True:
-        await asyncio.sleep(60)
-        try:
-            async with runtime.engine.begin() as conn:
-                removed = await purge_old(conn, runtime.settings.inbox_keep_days)
-            if removed:
-                log.info("purged %d inbox row(s) past the dedupe window", removed)
-        except Exception:
-            log.warning("inbox purge failed; will retry", exc_info=True)
+    async with runtime.engine.begin() as conn:
+        removed = await purge_old(conn, runtime.settings.inbox_keep_days)
+    if removed:
+        log.info("purged %d inbox row(s) past the dedupe window", removed)
 
 
-async def _prune_outbox_forever(runtime: Runtime) -> None:
+async def _prune_outbox(runtime: Runtime[Any]) -> None:
     """Keep published events only as long as a forgetful broker could need them again."""
+    if not runtime.watch.settled:
+        return  # offsets of a broker being replaced say nothing about the rows
     readers = readers_of(runtime.settings.service_name)
-    while True:
-        await asyncio.sleep(runtime.settings.outbox_prune_interval_s)
-        if not runtime.watch.settled:
-            continue  # offsets of a broker being replaced say nothing about the rows
-        try:
-            removed = await prune_once(runtime.relay, runtime.settings.kafka_bootstrap, readers)
-            if removed:
-                log.debug("pruned %d published outbox row(s)", removed)
-        except Exception:
-            log.warning("outbox prune failed; will retry", exc_info=True)
+    removed = await prune_once(runtime.relay, runtime.settings.kafka_bootstrap, readers)
+    if removed:
+        log.debug("pruned %d published outbox row(s)", removed)
 
 
-async def _measure_flow_forever(runtime: Runtime) -> None:
+async def _measure_flow(runtime: Runtime[Any]) -> None:
     """Outbox backlog and consumer lag from where they are, on a timer: the figures must move
     while Kafka is down too, when nothing is published or fetched."""
-    while True:
-        await asyncio.sleep(runtime.settings.metrics_interval_s)
+    try:
+        await asyncio.wait_for(outbox_backlog(runtime.engine), timeout=5)
+    except Exception:
+        log.debug("outbox backlog not measured", exc_info=True)
+    if runtime.consumer is not None and runtime.consumer.ready:
         try:
-            await asyncio.wait_for(outbox_backlog(runtime.engine), timeout=5)
+            await asyncio.wait_for(runtime.consumer.record_lag(), timeout=5)
         except Exception:
-            log.debug("outbox backlog not measured", exc_info=True)
-        if runtime.consumer is not None and runtime.consumer.ready:
-            try:
-                await asyncio.wait_for(runtime.consumer.record_lag(), timeout=5)
-            except Exception:
-                log.debug("consumer lag not measured", exc_info=True)
+            log.debug("consumer lag not measured", exc_info=True)
 
 
 def _health_router() -> APIRouter:

@@ -6,21 +6,18 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from leadflow.bench.stats import ratio
+from shared import clock
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_HOPS = 3  # captured, scored, assigned (the last one to the bench's reader)
 COMMITS = 3  # capture's insert, the scorer's batch, the router's batch
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def machine() -> dict[str, Any]:
@@ -134,7 +131,7 @@ def document(
         "bench": "leadflow",
         "started_at": started_at.isoformat(),
         "started_at_compact": started_at.strftime("%Y%m%dT%H%M%SZ"),
-        "finished_at": utc_now().isoformat(),
+        "finished_at": clock.now().isoformat(),
         "machine": machine(),
         "git": git(),
         "settings": settings,

@@ -44,6 +44,7 @@ from leadflow.bench.scenarios import Scenario, Tick, Waits, run_scenario
 from leadflow.bench.stats import median_of_runs
 from leadflow.bench.target import EmbeddedTarget, Target, external_target
 from leadflow.embedded import EMBEDDED_PARTITIONS
+from shared import clock
 from shared.config import ServiceSettings
 
 SCENARIOS = ("single", "single-max", "batch", "batch-max")
@@ -117,7 +118,7 @@ async def _bench(opts: BenchOptions, console: Console) -> dict[str, Any]:
     main = asyncio.current_task()
     if main is not None:  # SIGTERM stops it like Ctrl-C: the embedded stack is stopped too
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-    started = report.utc_now()
+    started = clock.now()
     runs: list[dict[str, Any]] = []
     token = secrets.token_hex(3)
     settings: dict[str, Any] = {}

@@ -24,9 +24,10 @@ import asyncpg
 from leadflow.bench import resources
 from shared.bus.admin import ensure_topics
 from shared.bus.consumer import BatchConsumer, ConsumerSettings
-from shared.bus.publisher import KafkaPublisher, to_message
+from shared.bus.publisher import KafkaPublisher
 from shared.config import ServiceSettings
 from shared.contracts.envelope import Envelope, Event
+from shared.contracts.messages import to_message
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
 from shared.db.outbox import OutboxRelay

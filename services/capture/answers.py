@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
 
 from services.capture import idempotency, store
 from services.capture.handlers import CaptureResult
-from shared.contracts.envelope import now_utc
-from shared.service import Runtime
+from shared import clock
+
+if TYPE_CHECKING:
+    from services.capture.deps import CaptureRuntime
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def replay(key: idempotency.RequestKey, stored: store.StoredAnswer) -> Answer:
 
 
 async def answer_once(
-    runtime: Runtime,
+    runtime: CaptureRuntime,
     key: idempotency.RequestKey,
     compute: Callable[[], Awaitable[Answer]],
 ) -> Answer:
@@ -57,13 +59,13 @@ async def answer_once(
     retry runs again, which for leads is harmless (dedupe answers the same lead id).
     """
     async with runtime.engine.connect() as conn:
-        stored = (await store.get_answers(conn, [key.key], now_utc())).get(key.key)
+        stored = (await store.get_answers(conn, [key.key], clock.now())).get(key.key)
     if stored is not None:
         return replay(key, stored)
     answer = await compute()
     if answer.status_code >= 300:
         return answer
-    now = now_utc()
+    now = clock.now()
     fresh = store.StoredAnswer(key.fingerprint, answer.status_code, answer.body)
     async with runtime.engine.begin() as conn:
         if await store.remember_answers(conn, {key.key: (fresh, key.expires_at(now))}, now):

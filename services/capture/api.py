@@ -15,12 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import domain, handlers, idempotency, store
 from services.capture.answers import Answer, answer_once, replay
-from services.capture.intake import IntakeBatcher
+from services.capture.deps import CaptureRuntime, IntakeDep, RuntimeDep
+from shared import clock
 from shared.contracts import ActivityKind
-from shared.contracts.envelope import now_utc
 from shared.http import ApiError, problem_list
 from shared.observability import metrics
-from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -158,14 +157,13 @@ def _raw_lead(body: LeadIn) -> dict[str, Any]:
     responses={200: {"model": LeadAccepted, "description": "Matched an existing lead"}, **_ERRORS},
     summary="Submit one lead; 202 once it is durably stored",
 )
-async def submit_lead(body: LeadIn, runtime: RuntimeDep, key: IdempotencyKey = None) -> Any:
+async def submit_lead(body: LeadIn, intake: IntakeDep, key: IdempotencyKey = None) -> Any:
     raw = _raw_lead(body)
     request_key = idempotency.request_key("/v1/leads", raw, key)
     try:
         lead = domain.clean_lead(raw)
     except domain.InvalidLead as exc:
         raise _invalid(exc) from exc
-    intake: IntakeBatcher = runtime.state["intake"]
     return (await intake.submit(lead, request_key)).response()
 
 
@@ -238,9 +236,8 @@ async def _capture_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
     if valid:
         uow = runtime.uow()
         captured = await handlers.capture_leads(
-            uow, [lead for _, lead in valid], now_utc(), rules=runtime.state["match_rules"]
+            uow, [lead for _, lead in valid], clock.now(), rules=runtime.deps.match_rules
         )
-        runtime.relay.enqueue(uow.committed)
         for (i, _), outcome in zip(valid, captured, strict=True):
             results[i] = BatchItemResult(
                 index=i,
@@ -334,12 +331,11 @@ async def erase_lead(
 ) -> Any:
     uow = runtime.uow()
     try:
-        erased = await handlers.erase_lead(uow, str(lead_id), reason, now_utc())
+        erased = await handlers.erase_lead(uow, str(lead_id), reason, clock.now())
     except handlers.UnknownLead as exc:
         raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
     if not erased:
         return JSONResponse({"lead_id": str(lead_id), "status": "already_erased"})
-    runtime.relay.enqueue(uow.committed)
     return {"lead_id": lead_id, "status": "erased"}
 
 
@@ -354,7 +350,7 @@ async def submit_activity(
     lead_id: UUID, body: ActivityIn, runtime: RuntimeDep, key: IdempotencyKey = None
 ) -> Any:
     dumped = body.model_dump(mode="json")
-    now = now_utc()
+    now = clock.now()
     if problems := _activity_problems(body, dumped):
         raise ApiError(422, "invalid_activity", _summary(problems), problems)
     request_key = idempotency.request_key(f"/v1/leads/{lead_id}/activities", dumped, key)
@@ -406,7 +402,7 @@ class ActivityBatchOut(BaseModel):
 async def submit_activities(
     body: ActivityBatchIn, runtime: RuntimeDep, key: IdempotencyKey = None
 ) -> Any:
-    now = now_utc()
+    now = clock.now()
     request_key = idempotency.request_key("/v1/activities:batch", body.model_dump(mode="json"), key)
     problems: dict[int, list[dict[str, str]]] = {}
     items: list[tuple[str, handlers.ActivityInput]] = []
@@ -472,7 +468,7 @@ def _activity_input(body: ActivityIn, now: datetime) -> handlers.ActivityInput:
 
 
 async def _record_once(
-    runtime: Runtime,
+    runtime: CaptureRuntime,
     key: idempotency.RequestKey,
     items: list[tuple[str, handlers.ActivityInput]],
     answer_of: Callable[[list[str | None]], Answer],
@@ -500,7 +496,6 @@ async def _record_once(
         if twin is None:
             raise
         return replay(key, twin)
-    runtime.relay.enqueue(uow.committed)
     return answer_of(ids)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -39,7 +40,7 @@ from services.capture.matching import FIELDS as MATCH_FIELDS
 from services.capture.matching import MatchRule
 from services.capture.sources.auth import HASH_PREFIX, decode_whsec
 from services.capture.sources.fetch_rules import RetryPolicy
-from services.capture.sources.mapping import LEAD_FIELDS, is_mapping_target
+from services.capture.sources.mapping import MAPPING_TARGETS, is_mapping_target
 from services.capture.sources.model import (
     DEFAULT_TOLERANCE_S,
     ApiKey,
@@ -52,7 +53,7 @@ from services.capture.sources.model import (
 )
 from services.capture.sources.vendors import PARSERS, make_generic_parser
 from services.capture.sources.vendors.hubspot import PROPERTIES as HUBSPOT_PROPERTIES
-from shared.config import ServiceSettings, load_section
+from shared.config import ConfigError, ServiceSettings, load_section
 
 SECTION = "capture"
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -262,7 +263,7 @@ class SourceConfig(_Model):
     def _mapping(cls, mapping: dict[str, str]) -> dict[str, str]:
         for target in mapping:
             if not is_mapping_target(target):
-                known = ", ".join(sorted(LEAD_FIELDS))
+                known = ", ".join(sorted(MAPPING_TARGETS))
                 raise _error(f"{target!r} is not a lead field; use one of {known}, attributes.*")
         try:
             make_generic_parser(mapping)  # compiles every path, as the parser will
@@ -341,6 +342,26 @@ def load_capture_config(path: Path) -> CaptureConfig:
 def load_sources(path: Path, environ: Mapping[str, str] | None = None) -> Sources:
     """The configured sources with their secrets read from the environment."""
     return to_domain(load_capture_config(path), os.environ if environ is None else environ)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The capture section as the service starts with it. An invalid section leaves no
+    sources and its error, which stops the service at start (in the lifespan), not when
+    the app is built: the OpenAPI document needs no config."""
+
+    sources: Sources
+    match_rules: tuple[MatchRule, ...] = ()
+    error: ConfigError | None = None
+
+
+def load_capture(path: Path, environ: Mapping[str, str] | None = None) -> Loaded:
+    try:
+        config = load_capture_config(path)
+        sources = to_domain(config, os.environ if environ is None else environ)
+    except ConfigError as exc:
+        return Loaded(Sources(), error=exc)
+    return Loaded(sources, config.match_rules())
 
 
 def to_domain(config: CaptureConfig, environ: Mapping[str, str]) -> Sources:

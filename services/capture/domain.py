@@ -103,6 +103,12 @@ class CleanLead:
 
 
 _CLEAN_LEAD_FIELDS = tuple(f.name for f in fields(CleanLead))
+# What cleaning keeps beside the fields a lead is sent with: containers (utm, attributes)
+# and what it notes about them (raw values, data quality).
+_KEPT_BY_CLEANING = frozenset({"utm", "attributes", "email_raw", "phone_raw", "data_quality"})
+# The fields a lead is sent with (POST /v1/leads, a vendor's body, a mapping): the cleaned
+# lead's own fields, with the UTM parameters flat as they arrive.
+LEAD_FIELDS = frozenset({*(n for n in _CLEAN_LEAD_FIELDS if n not in _KEPT_BY_CLEANING), *UTM_KEYS})
 
 
 def normalise_email(raw: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,11 +23,12 @@ from services.capture import domain, handlers, store
 from services.capture.answers import Answer, lead_answer, replay
 from services.capture.idempotency import RequestKey
 from services.capture.matching import MatchRule
+from shared import clock
 from shared.bus.consumer import is_transient
-from shared.contracts.envelope import now_utc
-from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
-from shared.service import Runtime
+
+if TYPE_CHECKING:
+    from services.capture.deps import CaptureRuntime
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +41,24 @@ class _Pending:
 
 
 class IntakeBatcher:
+    """Built with the service's dependencies; writes once :meth:`start` gave it the database."""
+
     def __init__(
         self,
-        engine: AsyncEngine,
-        make_uow: Callable[[], UnitOfWork],
-        relay: OutboxRelay,
         *,
         max_batch: int = 500,
         writers: int = 2,
         match_rules: tuple[MatchRule, ...] = (),
     ) -> None:
         self._match_rules = match_rules
-        self._engine = engine
-        self._make_uow = make_uow
-        self._relay = relay
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writers = writers
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self) -> None:
+    def start(self, engine: AsyncEngine, make_uow: Callable[[], UnitOfWork]) -> None:
+        self._engine = engine
+        self._make_uow = make_uow
         self._tasks = [
             asyncio.create_task(self._write_forever(), name=f"intake-writer-{i}")
             for i in range(self._writers)
@@ -110,7 +109,7 @@ class IntakeBatcher:
         self, batch: list[_Pending]
     ) -> tuple[list[_Pending], list[tuple[_Pending, _Pending]]]:
         """Settle requests answered before; split the rest into first copies and twins."""
-        now = now_utc()
+        now = clock.now()
         async with self._engine.connect() as conn:
             stored = await store.get_answers(conn, list({p.key.key for p in batch}), now)
         firsts: dict[str, _Pending] = {}
@@ -126,7 +125,7 @@ class IntakeBatcher:
 
     async def _capture(self, batch: list[_Pending]) -> dict[str, store.StoredAnswer]:
         """Capture the leads; settle each request; return the answers given, by key."""
-        now = now_utc()
+        now = clock.now()
         lost: set[str] = set()
 
         async def remember(conn: AsyncConnection, results: list[handlers.CaptureResult]) -> None:
@@ -141,7 +140,6 @@ class IntakeBatcher:
         results = await handlers.capture_leads(
             uow, [p.lead for p in batch], now, remember, self._match_rules
         )
-        self._relay.enqueue(uow.committed)
         theirs: dict[str, store.StoredAnswer] = {}
         if lost:  # a concurrent twin answered first: give its answer
             async with self._engine.connect() as conn:
@@ -183,14 +181,10 @@ def _fail(batch: list[_Pending], exc: Exception) -> None:
 
 
 @asynccontextmanager
-async def running_intake(runtime: Runtime) -> AsyncIterator[None]:
-    """The service's group-commit writer, available to the API as ``runtime.state['intake']``."""
-    batcher = IntakeBatcher(
-        runtime.engine, runtime.uow, runtime.relay, match_rules=runtime.state["match_rules"]
-    )
-    batcher.start()
-    runtime.state["intake"] = batcher
+async def running_intake(runtime: CaptureRuntime) -> AsyncIterator[None]:
+    """The service's group-commit writer, writing while the service runs."""
+    runtime.deps.intake.start(runtime.engine, runtime.uow)
     try:
         yield
     finally:
-        await batcher.stop()
+        await runtime.deps.intake.stop()

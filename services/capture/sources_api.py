@@ -20,9 +20,10 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from services.capture.deps import CaptureRuntime, CatalogDep, RuntimeDep
 from services.capture.sources import fetch_jobs, fetch_store, replays, responses
 from services.capture.sources.auth import (
     AuthFailure,
@@ -42,7 +43,7 @@ from services.capture.sources.ingest import (
     vendor_leads,
 )
 from services.capture.sources.mapping import with_source
-from services.capture.sources.model import Source
+from services.capture.sources.model import Source, Sources
 from services.capture.sources.notifications import notice_of
 from services.capture.sources.responses import (
     NO_LEAD,
@@ -56,10 +57,9 @@ from services.capture.sources.responses import (
     source_out,
 )
 from services.capture.sources.vendors import google_key_of, return_url
-from shared.contracts.envelope import now_utc
+from shared import clock
 from shared.http import ApiError
 from shared.observability import metrics
-from shared.service import Runtime, RuntimeDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
@@ -89,12 +89,13 @@ _COMMON: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_catalog(runtime: RuntimeDep) -> Catalog:
-    catalog: Catalog = runtime.state["sources"]
-    return catalog
-
-
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+def csv_limits(sources: Sources) -> dict[str, int]:
+    """The body limit of each CSV import path (API-key sources take CSV files)."""
+    return {
+        f"/v1/sources/{name}/csv": sources.csv.max_bytes
+        for name, source in sources.by_name.items()
+        if source.auth.type == "api_key"
+    }
 
 
 @router.get("", response_model=SourcesOut, summary="The configured sources (no secrets)")
@@ -122,7 +123,7 @@ async def list_sources(catalog: CatalogDep) -> SourcesOut:
 async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep) -> Any:
     src = _ready(catalog, source)
     req = await _inbound(request)
-    now = now_utc()
+    now = clock.now()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
     verified = _verify(src, req, request, now, google_key)
     answer = await _once(runtime, catalog, src, req, request, verified, now)
@@ -133,7 +134,7 @@ async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: C
 
 
 async def _once(
-    runtime: Runtime,
+    runtime: CaptureRuntime,
     catalog: Catalog,
     src: Source,
     req: InboundRequest,
@@ -214,7 +215,7 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
         if src.auth.type == "linkedin":
             return JSONResponse(linkedin_challenge(query, src.auth.secret or ""))
         if src.kind in URL_CHECKS:
-            _verify(src, await _inbound(request, with_body=False), request, now_utc(), None)
+            _verify(src, await _inbound(request, with_body=False), request, clock.now(), None)
             metrics.vendor_tests.labels(src.name).inc()
             body = responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
             return JSONResponse(body)
@@ -253,7 +254,7 @@ async def import_csv(
             " source with api_key auth",
         )
     # An API key is in the headers: check it before reading up to csv.max_bytes of body.
-    _verify(src, await _inbound(request, with_body=False), request, now_utc(), None)
+    _verify(src, await _inbound(request, with_body=False), request, clock.now(), None)
     _check_csv_type(request.headers.get("content-type", ""))
     try:
         rows = read_csv(await request.body(), src.mapping, catalog.sources.csv.max_rows)
@@ -270,12 +271,12 @@ async def import_csv(
 
 
 async def _ingest(
-    runtime: Runtime, catalog: Catalog, src: Source, req: InboundRequest, request: Request
+    runtime: CaptureRuntime, catalog: Catalog, src: Source, req: InboundRequest, request: Request
 ) -> Response:
     try:
         notice = notice_of(src.kind, req)
         if notice is not None:
-            jobs, fresh = await fetch_jobs.schedule(runtime, src, notice, now_utc())
+            jobs, fresh = await fetch_jobs.schedule(runtime, src, notice, clock.now())
             scheduled = responses.fetch_scheduled(notice, jobs, fresh)
             return JSONResponse(scheduled.model_dump(mode="json"))
         raws = vendor_leads(catalog, src, req)
@@ -389,7 +390,7 @@ def _seen_before(src: Source, verified: Verified, seen_at: datetime | None) -> R
     return JSONResponse(responses.results([], message).model_dump())
 
 
-async def _release(runtime: Runtime, src: Source, verified: Verified) -> None:
+async def _release(runtime: CaptureRuntime, src: Source, verified: Verified) -> None:
     assert verified.replay_id is not None and verified.signed_at is not None
     try:
         await replays.release(runtime.engine, src.name, verified.replay_id, verified.signed_at)

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from services.notifier import store
-from services.notifier.config import NotifierConfig
+from services.notifier.deps import ConfigDep, RuntimeDep
 from shared.http import ApiError
-from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
@@ -133,8 +132,7 @@ async def retry_delivery(delivery_id: UUID, runtime: RuntimeDep) -> Any:
     tags=["subscriptions"],
     summary="The configured webhook subscriptions (secrets are never shown)",
 )
-async def list_subscriptions(runtime: RuntimeDep) -> Any:
-    config: NotifierConfig = runtime.state["config"]
+async def list_subscriptions(config: ConfigDep) -> Any:
     return {
         "subscriptions": [
             {

@@ -31,16 +31,19 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 import orjson
 from prometheus_client import Counter
 
 from services.notifier import domain, store
-from services.notifier.handoff import DeliveryHandoff
+from shared import clock
 from shared.contracts import NotificationDelivered
-from shared.service import Runtime
+
+if TYPE_CHECKING:
+    from services.notifier.deps import NotifierRuntime
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +83,10 @@ class DeliverySettings:
         return max(self.lease_margin_s - 1.0, 1.0)
 
 
-async def deliver_due(runtime: Runtime) -> None:
+async def deliver_due(runtime: NotifierRuntime) -> None:
     """Background job, forever: send what the consumer handed over, else what is due in the
     table (retries, and anything a restart left); wait a tick when there is nothing."""
-    cfg: DeliverySettings = runtime.state["delivery"]
-    handoff: DeliveryHandoff = runtime.state["handoff"]
+    cfg, handoff = runtime.deps.delivery, runtime.deps.handoff
     idle = cfg.tick_s
     last_claim = 0.0
     # aiohttp, not httpx, for the hot outbound path: measured here at ~0.1 ms of CPU per
@@ -111,7 +113,7 @@ async def deliver_due(runtime: Runtime) -> None:
 
 
 async def deliver_round(
-    runtime: Runtime,
+    runtime: NotifierRuntime,
     client: aiohttp.ClientSession,
     cfg: DeliverySettings,
     handed_over: list[store.ClaimedDelivery],
@@ -146,7 +148,6 @@ async def deliver_round(
             if u.status == "delivered" and c.delivery_id in applied:
                 uow.emit(_delivered_event(c, u), causationid=c.event_id, correlationid=_corr(c))
         await uow.commit()
-    runtime.relay.enqueue(uow.committed)
     for c, u in zip(claimed, updates, strict=True):
         outcome = u.status if u.status != "pending" else "retry"
         ATTEMPTS.labels(c.subscription, outcome).inc()
@@ -163,7 +164,7 @@ async def post_once(
     client: aiohttp.ClientSession, sub: domain.Subscription | None, claimed: store.ClaimedDelivery
 ) -> store.AttemptRecord:
     """POST one signed delivery (unless its subscription is gone or disabled) and time it."""
-    at = datetime.now(UTC)
+    at = clock.now()
     started = time.perf_counter()
     code: int | None = None
     error: str | None = None

@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from services.notifier import api, handlers, store
 from services.notifier.config import Settings, load_notifier_config
 from services.notifier.delivery import DeliverySettings, deliver_due
+from services.notifier.deps import Deps
 from services.notifier.handoff import DeliveryHandoff
 from shared.contracts.topics import topics_consumed_by
-from shared.service import ServiceSpec, create_service_app
+from shared.service import ServiceSpec, create_service_app, worker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -19,9 +20,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     config = load_notifier_config(settings.config_file)  # a bad config fails at start
-    rules = config.to_domain()
-    delivery = DeliverySettings(rules=rules, tick_s=settings.delivery_tick_s)
-    handoff = DeliveryHandoff(ttl_s=delivery.handoff_ttl_s)
+    delivery = DeliverySettings(rules=config.to_domain(), tick_s=settings.delivery_tick_s)
+    deps = Deps(config, delivery, DeliveryHandoff(ttl_s=delivery.handoff_ttl_s))
     spec = ServiceSpec(
         name="notifier",
         version="1.0.0",
@@ -32,12 +32,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router],
         consumes=topics_consumed_by("notifier"),
         erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
-        make_handler=lambda rt: handlers.make_batch_handler(rules, handoff, delivery.lease_s),
-        background=[deliver_due],
-        state={
-            "config": config,
-            "delivery": delivery,
-            "handoff": handoff,
-        },
+        deps=deps,
+        make_handler=lambda runtime: handlers.make_batch_handler(
+            delivery.rules, runtime.deps.handoff, delivery.lease_s
+        ),
+        resources=[worker(deliver_due)],
     )
     return create_service_app(spec, settings)

@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.nurture import domain, handlers, store
+from services.nurture.deps import RulesDep, RuntimeDep
+from shared import clock
 from shared.contracts import ContactSnapshot
-from shared.contracts.envelope import now_utc
 from shared.http import ApiError
-from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["nurture"])
 
@@ -82,11 +82,6 @@ class StopOut(BaseModel):
     reason: str
 
 
-def _rules(runtime: RuntimeDep) -> domain.NurtureRules:
-    rules: domain.NurtureRules = runtime.state["rules"]
-    return rules
-
-
 @router.get(
     "/leads/{lead_id}/nurture",
     response_model=LeadNurture,
@@ -106,8 +101,7 @@ async def read_lead_nurture(lead_id: UUID, runtime: RuntimeDep) -> Any:
     response_model=SequencesOut,
     summary="The configured sequences, their touch counts and spacing",
 )
-async def list_sequences(runtime: RuntimeDep) -> Any:
-    rules = _rules(runtime)
+async def list_sequences(rules: RulesDep) -> Any:
     return {
         "sequences": [
             {
@@ -136,12 +130,11 @@ async def list_sequences(runtime: RuntimeDep) -> Any:
 async def stop_lead_nurture(lead_id: UUID, body: StopIn, runtime: RuntimeDep) -> Any:
     uow = runtime.uow()
     try:
-        stopped = await handlers.stop_manually(uow, str(lead_id), body.reason, now_utc())
+        stopped = await handlers.stop_manually(uow, str(lead_id), body.reason, clock.now())
     except handlers.NotEnrolled as exc:
         raise ApiError(
             404, "not_enrolled", f"lead {lead_id} has no active nurture enrollment"
         ) from exc
-    runtime.relay.enqueue(uow.committed)
     return {
         "lead_id": lead_id,
         "enrollment_id": stopped.enrollment_id,

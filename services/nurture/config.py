@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_settings import SettingsConfigDict
 
 from services.nurture import domain
-from shared.config import ServiceSettings, load_section
+from shared.config import ServiceSettings, load_section, parse_duration
 from shared.contracts.capture import ActivityKind
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -98,14 +98,14 @@ class SequenceConfig(BaseModel):
     @field_validator("touch_interval")
     @classmethod
     def _interval_is_positive(cls, value: str | None) -> str | None:
-        if value is not None and domain.parse_duration(value).total_seconds() <= 0:
+        if value is not None and parse_duration(value).total_seconds() <= 0:
             raise ValueError("touch_interval must be longer than zero")
         return value
 
     @field_validator("first_touch_after")
     @classmethod
     def _first_touch_is_a_duration(cls, value: str) -> str:
-        domain.parse_duration(value)
+        parse_duration(value)
         return value
 
     @field_validator("templates")
@@ -137,10 +137,8 @@ class SequenceConfig(BaseModel):
             buckets=frozenset(self.buckets),
             sales_cycle_weeks=self.sales_cycle_weeks,
             weeks_between_touches=self.weeks_between_touches,
-            touch_interval=(
-                domain.parse_duration(self.touch_interval) if self.touch_interval else None
-            ),
-            first_touch_after=domain.parse_duration(self.first_touch_after),
+            touch_interval=(parse_duration(self.touch_interval) if self.touch_interval else None),
+            first_touch_after=parse_duration(self.first_touch_after),
             modes=tuple(self.modes),
             templates=self.templates or (),
         )

@@ -11,7 +11,6 @@ Pure functions over frozen dataclasses: no I/O, no clock; the caller passes the 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,17 +18,6 @@ from decimal import Decimal
 
 MODES = ("call", "email", "sms", "task")
 MAX_TOUCHES = 100
-
-_UNITS: dict[str, timedelta] = {
-    "s": timedelta(seconds=1),
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-    "d": timedelta(days=1),
-    "w": timedelta(weeks=1),
-}
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
-_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_DURATION_HELP = "use a number and a unit s, m, h, d or w, e.g. '30s', '15m', '2h', '3d', '1h30m'"
 
 # Why an activity ends a sequence; the reason reads "<category>: <kind>".
 STOP_CATEGORIES: dict[str, str] = {
@@ -100,24 +88,6 @@ def touch_count(sales_cycle_weeks: float, weeks_between_touches: float) -> int:
     # Decimal of the shortest repr, so 0.3 / 0.1 is 3 and not 2.999...
     ratio = Decimal(repr(float(sales_cycle_weeks))) / Decimal(repr(float(weeks_between_touches)))
     return int(ratio) + 1
-
-
-def parse_duration(text: str) -> timedelta:
-    """'30s', '15m', '2h', '3d', '2w' (or combined, '1h30m') is that long; m means minutes."""
-    if not isinstance(text, str):
-        raise ValueError(f"duration must be a string ({_DURATION_HELP})")
-    cleaned = text.strip().lower()
-    if not cleaned:
-        raise ValueError(f"duration is empty ({_DURATION_HELP})")
-    if not _DURATION.fullmatch(cleaned):
-        raise ValueError(f"invalid duration {text!r} ({_DURATION_HELP})")
-    try:
-        return sum(
-            (_UNITS[unit] * float(number) for number, unit in _PART.findall(cleaned)),
-            timedelta(0),
-        )
-    except OverflowError as exc:
-        raise ValueError(f"duration {text!r} is too long") from exc
 
 
 def step_interval(sequence: Sequence) -> timedelta:

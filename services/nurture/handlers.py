@@ -18,6 +18,7 @@ from datetime import datetime
 from services.nurture import domain, store
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
+from shared.clock import Clock, now
 from shared.contracts import (
     ContactSnapshot,
     Envelope,
@@ -27,12 +28,9 @@ from shared.contracts import (
     LeadRoutedToNurture,
     NurtureStopped,
 )
-from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 class NotEnrolled(LookupError):
@@ -161,7 +159,7 @@ async def _save(uow: UnitOfWork, state: BatchState) -> None:
     await store.stop_enrollments(conn, state.stopped)
 
 
-def make_batch_handler(rules: domain.NurtureRules, clock: Clock = now_utc) -> BatchHandler:
+def make_batch_handler(rules: domain.NurtureRules, clock: Clock = now) -> BatchHandler:
     """The consumer's batch handler: load the batch's leads, decide each event, save once."""
 
     async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> BatchState:

@@ -8,16 +8,16 @@ Several replicas can run the job: each claims its rows with ``FOR UPDATE SKIP LO
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
 
 from services.nurture import domain, store
+from services.nurture.deps import NurtureRuntime
+from shared import clock
 from shared.contracts import ContactSnapshot, NurtureStepDue, NurtureStopped
-from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
-from shared.service import Runtime
+from shared.periodic import Job
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ def emit_due_steps(uow: UnitOfWork, steps: Sequence[store.DueStep], now: datetim
     return completed
 
 
-async def fire_due_steps_once(runtime: Runtime, now: datetime, limit: int = CLAIM_LIMIT) -> int:
+async def fire_due_steps_once(
+    runtime: NurtureRuntime, now: datetime, limit: int = CLAIM_LIMIT
+) -> int:
     """Claim, announce and mark sent the touches due by ``now``; return how many fired."""
     uow = runtime.uow()
     async with uow:
@@ -66,18 +68,14 @@ async def fire_due_steps_once(runtime: Runtime, now: datetime, limit: int = CLAI
         await store.mark_sent(uow.conn, steps, now)
         await store.complete_enrollments(uow.conn, completed, domain.COMPLETED, now)
         await uow.commit()
-    runtime.relay.enqueue(uow.committed)
     return len(steps)
 
 
-async def fire_due_steps(runtime: Runtime) -> None:
+async def fire_due_steps(runtime: NurtureRuntime) -> bool:
+    """A round of the timer job; True when it claimed its limit (catching up: go again)."""
+    return await fire_due_steps_once(runtime, clock.now()) >= CLAIM_LIMIT
+
+
+def firing_due_steps(tick_s: float) -> Job[NurtureRuntime]:
     """Every tick, fire what is due; a full claim goes round again at once (catching up)."""
-    tick_s: float = runtime.state["tick_s"]
-    while True:
-        try:
-            fired = await fire_due_steps_once(runtime, now_utc())
-        except Exception:
-            log.warning("firing due nurture steps failed; retrying next tick", exc_info=True)
-            fired = 0
-        if fired < CLAIM_LIMIT:
-            await asyncio.sleep(tick_s)
+    return Job("firing due nurture steps", tick_s, fire_due_steps)

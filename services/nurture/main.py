@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.nurture import api, handlers, jobs, store
 from services.nurture.config import Settings, load_nurture_config
+from services.nurture.deps import Deps
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app
 
@@ -16,7 +17,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    rules = load_nurture_config(settings.config_file).to_domain()
+    deps = Deps(rules=load_nurture_config(settings.config_file).to_domain())
     spec = ServiceSpec(
         name="nurture",
         version="1.0.0",
@@ -27,8 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router],
         consumes=topics_consumed_by("nurture"),
         erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
-        make_handler=lambda _runtime: handlers.make_batch_handler(rules),
-        background=[jobs.fire_due_steps],
-        state={"rules": rules, "tick_s": settings.tick_s},
+        deps=deps,
+        make_handler=lambda runtime: handlers.make_batch_handler(runtime.deps.rules),
+        jobs=[jobs.firing_due_steps(settings.tick_s)],
     )
     return create_service_app(spec, settings)

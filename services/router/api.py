@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.router import domain, store
 from services.router.config import duration_text
+from services.router.deps import RoutingDep, RuntimeDep
 from services.router.domain import Assigned, Routing, SlaPolicy, ToNurture
-from services.router.handlers import RoutingSource, open_round
+from services.router.handlers import open_round
+from shared import clock
 from shared.contracts import LeadProfile
-from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
-from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 
@@ -88,24 +88,19 @@ Since = Annotated[
 ]
 
 
-def routing_source(runtime: Runtime) -> RoutingSource:
-    source: RoutingSource = runtime.state["routing"]
-    return source
-
-
 @router.post(
     "/routing:simulate",
     response_model=SimulateOut,
     summary="Where would this lead go, and why? Uses live loads and rotation; changes nothing",
 )
-async def simulate(body: SimulateIn, runtime: RuntimeDep) -> SimulateOut:
-    at = body.at or now_utc()
+async def simulate(body: SimulateIn, runtime: RuntimeDep, source: RoutingDep) -> SimulateOut:
+    at = body.at or clock.now()
     if at.tzinfo is None:
         raise ApiError(422, "invalid_request", "at: needs a time zone",
                        [{"field": "at", "problem": "needs a time zone"}])  # fmt: skip
     profile = body.lead.model_dump(mode="json")
     async with UnitOfWork(runtime.engine, "router-simulate") as uow:  # rolled back: read-only
-        rnd = await open_round(uow, routing_source(runtime), at, [], [profile])
+        rnd = await open_round(uow, source, at, [], [profile])
     routing, version = rnd.routing, rnd.version
     facts = domain.lead_facts(profile, score=body.score, bucket=body.bucket)
     d = domain.route_lead(
@@ -146,10 +141,10 @@ async def read_assignment(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/reps", summary="Reps with their availability now and their workload")
-async def list_reps(runtime: RuntimeDep) -> list[dict[str, Any]]:
-    now = now_utc()
+async def list_reps(runtime: RuntimeDep, source: RoutingDep) -> list[dict[str, Any]]:
+    now = clock.now()
     async with runtime.engine.connect() as conn:
-        routing = (await routing_source(runtime).current(conn)).routing
+        routing = (await source.current(conn)).routing
         loads = await store.load_rep_loads(conn)
     out = []
     for rep in routing.reps.values():
@@ -167,9 +162,9 @@ async def list_reps(runtime: RuntimeDep) -> list[dict[str, Any]]:
 
 
 @router.get("/queues", summary="Queues with members, strategy, rotation and waiting leads")
-async def list_queues(runtime: RuntimeDep) -> list[dict[str, Any]]:
+async def list_queues(runtime: RuntimeDep, source: RoutingDep) -> list[dict[str, Any]]:
     async with runtime.engine.connect() as conn:
-        routing = (await routing_source(runtime).current(conn)).routing
+        routing = (await source.current(conn)).routing
         cursors = await store.load_cursors(conn)
         counts = await store.queue_counts(conn)
     return [
@@ -226,9 +221,11 @@ def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsO
     tags=["reports"],
     summary="A rep's figures: assigned, contacted (within SLA), breached, reassigned away, won",
 )
-async def rep_stats(rep_id: str, runtime: RuntimeDep, since: Since = None) -> RepStatsOut:
+async def rep_stats(
+    rep_id: str, runtime: RuntimeDep, source: RoutingDep, since: Since = None
+) -> RepStatsOut:
     async with runtime.engine.connect() as conn:
-        routing = (await routing_source(runtime).current(conn)).routing
+        routing = (await source.current(conn)).routing
         totals = await store.rep_totals(conn, since, rep_id)
     if rep_id not in routing.reps and rep_id not in totals:
         raise ApiError(404, "unknown_rep", f"no rep {rep_id!r} in the config or the figures")
@@ -241,9 +238,9 @@ async def rep_stats(rep_id: str, runtime: RuntimeDep, since: Since = None) -> Re
     tags=["reports"],
     summary="Every rep's figures, to compare high and low performers",
 )
-async def reps_report(runtime: RuntimeDep, since: Since = None) -> RepReportOut:
+async def reps_report(runtime: RuntimeDep, source: RoutingDep, since: Since = None) -> RepReportOut:
     async with runtime.engine.connect() as conn:
-        routing = (await routing_source(runtime).current(conn)).routing
+        routing = (await source.current(conn)).routing
         totals = await store.rep_totals(conn, since)
     order = [*routing.reps, *sorted(set(totals) - set(routing.reps))]
     return RepReportOut(since=since, reps=[_stats(routing, r, totals.get(r, {})) for r in order])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.router import admin, api, handlers, jobs
 from services.router.config import Settings, load_routing
+from services.router.deps import Deps
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app
 
@@ -17,7 +19,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     routing = load_routing(settings.config_file)  # an invalid file stops the start here
-    source = handlers.VersionedRouting(routing)
+    waiting_retry = timedelta(seconds=settings.waiting_retry_s)  # waiting and breached leads
+    deps = Deps(routing=handlers.VersionedRouting(routing), admin_token=settings.admin_token)
     spec = ServiceSpec(
         name="router",
         version="1.0.0",
@@ -28,14 +31,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[api.router, admin.router],
         consumes=topics_consumed_by("router"),
-        make_handler=lambda runtime: handlers.make_batch_handler(source),
+        deps=deps,
+        make_handler=lambda runtime: handlers.make_batch_handler(runtime.deps.routing),
         erase=handlers.erase_leads,
-        background=[jobs.assign_waiting_leads, jobs.fire_sla_timers],
+        jobs=[
+            jobs.assigning_waiting_leads(waiting_retry),
+            jobs.firing_sla_timers(settings.sla_tick_s, waiting_retry),
+        ],
         resources=[jobs.versioned_config],
-        state={
-            "routing": source,
-            "sla_tick_s": settings.sla_tick_s,
-            "handover_retry_s": settings.waiting_retry_s,
-        },
     )
     return create_service_app(spec, settings)

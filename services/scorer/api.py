@@ -10,11 +10,10 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.scorer import domain, store
-from services.scorer.config import ScoringConfig
+from services.scorer.deps import ConfigDep, ModelDep, RuntimeDep
+from shared import clock
 from shared.contracts import ActivityKind, LeadProfile
-from shared.contracts.envelope import now_utc
 from shared.http import ApiError
-from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -113,11 +112,6 @@ class ModelOut(BaseModel):
     engagement: list[EngagementRuleOut]
 
 
-def _model(runtime: Runtime) -> domain.ScoringModel:
-    model: domain.ScoringModel = runtime.state["model"]
-    return model
-
-
 def _contributions(score: domain.Score) -> list[ContributionOut]:
     return [
         ContributionOut(rule=c.rule, group=c.group, points=c.points) for c in score.contributions
@@ -144,9 +138,8 @@ async def read_score(lead_id: UUID, runtime: RuntimeDep) -> Any:
     responses={422: {"description": "A field is missing or invalid; `problems` names each one"}},
     summary="Score a hypothetical lead with the active model; nothing is stored or sent",
 )
-async def simulate(body: SimulateRequest, runtime: RuntimeDep) -> SimulatedScoreOut:
-    model = _model(runtime)
-    now = body.as_of or now_utc()
+async def simulate(body: SimulateRequest, model: ModelDep) -> SimulatedScoreOut:
+    now = body.as_of or clock.now()
     activities = [
         domain.ActivityFact(a.kind.value, a.occurred_at, a.channel, a.details)
         for a in body.activities
@@ -166,8 +159,7 @@ async def simulate(body: SimulateRequest, runtime: RuntimeDep) -> SimulatedScore
 
 
 @router.get("/scoring/model", response_model=ModelOut, summary="The active scoring model")
-async def read_model(runtime: RuntimeDep) -> ModelOut:
-    config: ScoringConfig = runtime.state["config"]
+async def read_model(config: ConfigDep) -> ModelOut:
     return ModelOut(
         version=config.model_version,
         threshold=config.threshold,

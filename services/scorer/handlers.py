@@ -24,6 +24,7 @@ from typing import Literal
 from services.scorer import domain, store
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
+from shared.clock import Clock, now
 from shared.contracts import (
     LeadActivityRecorded,
     LeadCaptured,
@@ -34,12 +35,10 @@ from shared.contracts import (
     LeadUpdated,
     ScoreContribution,
 )
-from shared.contracts.envelope import Envelope, Event, now_utc
+from shared.contracts.envelope import Envelope, Event
 from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -263,7 +262,7 @@ def announce(
         )
 
 
-def make_batch_handler(model: domain.ScoringModel, clock: Clock = now_utc) -> BatchHandler:
+def make_batch_handler(model: domain.ScoringModel, clock: Clock = now) -> BatchHandler:
     """The consumer's batch handler: note every event, then score the batch at ``clock()``."""
 
     async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> BatchPlan:

@@ -9,15 +9,15 @@ the job does not flood the topics. Replicas claim disjoint leads (``SKIP LOCKED`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from services.scorer import domain, store
+from services.scorer.deps import ScorerRuntime
 from services.scorer.handlers import announce, score_row
-from shared.contracts.envelope import now_utc
+from shared import clock
 from shared.db.uow import UnitOfWork
-from shared.service import Runtime
+from shared.periodic import Job
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +44,12 @@ async def rescore_stale(
     return len(stale)
 
 
-async def rescore_forever(runtime: Runtime) -> None:
-    """Every tick, re-score what is stale; a full claim goes round again at once."""
-    model: domain.ScoringModel = runtime.state["model"]
-    older_than = timedelta(seconds=runtime.state["rescore_after_s"])
-    tick_s = min(60.0, older_than.total_seconds() / 4)
-    while True:
-        uow = runtime.uow()
-        try:
-            done = await rescore_stale(uow, model, now_utc(), older_than)
-        except Exception:
-            log.warning("periodic re-score failed; retrying next tick", exc_info=True)
-            done = 0
-        runtime.relay.enqueue(uow.committed)
-        if done < CLAIM_LIMIT:
-            await asyncio.sleep(tick_s)
+def rescoring(older_than: timedelta) -> Job[ScorerRuntime]:
+    """Every tick (a quarter of ``older_than``, at most a minute), re-score what is stale; a
+    full claim goes round again at once."""
+
+    async def run_once(runtime: ScorerRuntime) -> bool:
+        done = await rescore_stale(runtime.uow(), runtime.deps.model, clock.now(), older_than)
+        return done >= CLAIM_LIMIT
+
+    return Job("periodic re-score", min(60.0, older_than.total_seconds() / 4), run_once)

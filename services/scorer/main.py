@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.scorer import api, handlers, store
+from services.scorer import api, handlers, jobs, store
 from services.scorer.config import Settings, build_scoring_model, load_scorer_config
-from services.scorer.jobs import rescore_forever
+from services.scorer.deps import Deps
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app
 
@@ -18,7 +19,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     config = load_scorer_config(settings.config_file)  # an invalid model stops start-up
-    model = build_scoring_model(config)
+    deps = Deps(model=build_scoring_model(config), config=config)
     spec = ServiceSpec(
         name="scorer",
         version="1.0.0",
@@ -27,9 +28,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[api.router],
         consumes=topics_consumed_by("scorer"),
-        make_handler=lambda runtime: handlers.make_batch_handler(model),
+        deps=deps,
+        make_handler=lambda runtime: handlers.make_batch_handler(runtime.deps.model),
         erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
-        background=[rescore_forever],
-        state={"model": model, "config": config, "rescore_after_s": settings.rescore_after_s},
+        jobs=[jobs.rescoring(timedelta(seconds=settings.rescore_after_s))],
     )
     return create_service_app(spec, settings)

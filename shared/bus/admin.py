@@ -3,7 +3,6 @@ call it), the groups' committed offsets, and no topic ever made up by the broker
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
@@ -14,6 +13,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.metadata import MetadataRequest
+
+from shared.retry import retry
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,15 @@ async def ensure_topics(
 async def ensure_topics_with_retry(
     bootstrap: str, topics: Iterable[str], partitions: int, replication: int, timeout: float
 ) -> list[str]:
-    deadline = asyncio.get_running_loop().time() + timeout
     wanted = list(topics)
-    while True:
-        try:
-            return await ensure_topics(bootstrap, wanted, partitions, replication)
-        except (KafkaError, OSError) as exc:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            log.warning("cannot create topics yet (%s); retrying", exc)
-            await asyncio.sleep(0.5)
+    return await retry(
+        lambda: ensure_topics(bootstrap, wanted, partitions, replication),
+        what="cannot create topics yet",
+        transient=lambda exc: isinstance(exc, KafkaError | OSError),
+        first=0.5,
+        factor=1.0,
+        give_up_after=timeout,
+    )
 
 
 def forbid_topic_auto_creation() -> None:

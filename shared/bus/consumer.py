@@ -5,7 +5,7 @@ For each batch fetched from Kafka:
 1. decode every record as a CloudEvent (undecodable ones are dead letters at once);
 2. in ONE database transaction: claim the event ids in the inbox (redeliveries drop out),
    run the service's batch handler, write the emitted events to the outbox, commit;
-3. hand the committed events to the outbox relay (published right away);
+3. the commit hands the events to the outbox relay (published right away);
 4. commit the Kafka offsets (at most every ``commit_interval_s``, when idle, before a
    rebalance takes partitions away, and on shutdown).
 
@@ -34,16 +34,18 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.bus.publisher import OutgoingMessage, Publisher
+from shared.bus.erasure import live_events
 from shared.bus.watch import BrokerWatch
-from shared.contracts import EVENT_TYPES, LeadErased
+from shared.contracts import EVENT_TYPES
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
+from shared.contracts.messages import OutgoingMessage, Publisher
 from shared.contracts.topics import dead_letter_topic
 from shared.db.errors import is_outage
 from shared.db.inbox import claim_new_of_live_leads
 from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
 from shared.observability import metrics
+from shared.retry import retry
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +64,6 @@ class ConsumerSettings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3000
     commit_interval_s: float = 0.1
-
-
-def _is_erasure(env: Envelope) -> bool:
-    return env.type == LeadErased.TYPE
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -141,31 +139,35 @@ class BatchConsumer:
                 await self._consumer.stop()
 
     async def _connect(self) -> AIOKafkaConsumer:
-        delay = 0.2
-        while not self._stopping.is_set():
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._s.bootstrap,
-                group_id=self._s.group,
-                client_id=f"{self._source}-consumer",
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                fetch_max_wait_ms=self._s.fetch_max_wait_ms,
-                fetch_min_bytes=self._s.fetch_min_bytes,
-                max_poll_records=self._s.max_batch,
-                session_timeout_ms=self._s.session_timeout_ms,
-                heartbeat_interval_ms=self._s.heartbeat_interval_ms,
-            )
-            try:
-                await consumer.start()
-                consumer.subscribe(self._s.topics, listener=_CommitOnRevoke(self))
-                return consumer
-            except KafkaError as exc:
-                log.warning("Kafka not reachable (%s); retrying in %.1fs", exc, delay)
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        raise asyncio.CancelledError
+        return await retry(
+            self._connect_once,
+            what="Kafka not reachable",
+            transient=lambda exc: isinstance(exc, KafkaError),
+        )
+
+    async def _connect_once(self) -> AIOKafkaConsumer:
+        if self._stopping.is_set():
+            raise asyncio.CancelledError
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._s.bootstrap,
+            group_id=self._s.group,
+            client_id=f"{self._source}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self._s.fetch_max_wait_ms,
+            fetch_min_bytes=self._s.fetch_min_bytes,
+            max_poll_records=self._s.max_batch,
+            session_timeout_ms=self._s.session_timeout_ms,
+            heartbeat_interval_ms=self._s.heartbeat_interval_ms,
+        )
+        try:
+            await consumer.start()
+            consumer.subscribe(self._s.topics, listener=_CommitOnRevoke(self))
+            return consumer
+        except KafkaError:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            raise
 
     async def _on_current_broker(self) -> AIOKafkaConsumer | None:
         """The client to fetch with now, or None while the broker is not settled; a client made
@@ -272,7 +274,7 @@ class BatchConsumer:
     async def _apply(self, envelopes: Sequence[Envelope]) -> None:
         if not envelopes:
             return
-        async with UnitOfWork(self._engine, self._source) as uow:
+        async with UnitOfWork(self._engine, self._source, self._relay) as uow:
             fresh_ids, erased = await claim_new_of_live_leads(
                 uow.conn, self._s.group, [e.id for e in envelopes], [e.subject for e in envelopes]
             )
@@ -285,13 +287,12 @@ class BatchConsumer:
             if skipped:
                 metrics.events_duplicate.labels(self._s.group).inc(skipped)
             if erased:  # forgotten leads (GDPR): their later events are claimed, not applied
-                live = [e for e in fresh if e.subject not in erased or _is_erasure(e)]
+                live = live_events(fresh, erased)
                 metrics.events_dropped_erased.labels(self._s.group).inc(len(fresh) - len(live))
                 fresh = live
             if fresh:
                 await self._handle(uow, fresh)
-            await uow.commit()
-        self._relay.enqueue(uow.committed)
+            await uow.commit()  # hands the events to the relay
         for env in fresh:
             metrics.events_handled.labels(self._s.group, env.type).inc()
 
@@ -315,17 +316,7 @@ class BatchConsumer:
         return error
 
     async def _retry_transient(self, action: Callable[[], Awaitable[None]]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await action()
-                return
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("dependency unavailable (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await retry(action, what="dependency unavailable", transient=is_transient, first=0.1)
 
     async def _send_dead_letters(self, dead: list[tuple[ConsumerRecord, str]]) -> None:
         topic = dead_letter_topic(self._s.group)

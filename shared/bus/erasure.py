@@ -6,20 +6,25 @@ service's batch handler records the erased lead ids (no personal data) in the se
 Later events for an erased lead are dropped before the service sees them: by the consumer,
 in the same statement that claims their ids in the inbox (``claim_new_of_live_leads``), and
 here for events that follow the erasure within its own batch — so a late activity or a
-redelivered capture cannot bring the person back. All inside the batch's transaction.
+redelivered capture cannot bring the person back. All inside the batch's transaction. The
+rule itself (:func:`live_events`) is written once, here; the consumer applies it to what the
+inbox claim found erased before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from shared.bus.consumer import BatchHandler
 from shared.contracts import LeadErased
 from shared.contracts.envelope import Envelope
 from shared.db.uow import UnitOfWork
 from shared.observability import metrics
+
+if TYPE_CHECKING:
+    from shared.bus.consumer import BatchHandler
 
 # Delete everything the service holds about these leads (ids), inside the given transaction.
 EraseHook = Callable[[UnitOfWork, list[str]], Awaitable[None]]
@@ -27,6 +32,16 @@ EraseHook = Callable[[UnitOfWork, list[str]], Awaitable[None]]
 _RECORD = text(
     "INSERT INTO erased_leads (lead_id) SELECT unnest(CAST(:ids AS text[])) ON CONFLICT DO NOTHING"
 )
+
+
+def is_erasure(env: Envelope) -> bool:
+    return env.type == LeadErased.TYPE
+
+
+def live_events(envelopes: Sequence[Envelope], erased: Collection[str]) -> list[Envelope]:
+    """The rule: an event about an erased lead is never applied; an erasure always is (it
+    is what records the lead as erased, and a repeated one changes nothing)."""
+    return [e for e in envelopes if e.subject not in erased or is_erasure(e)]
 
 
 def honouring_erasure(handle: BatchHandler, erase: EraseHook | None, group: str) -> BatchHandler:
@@ -40,14 +55,8 @@ def honouring_erasure(handle: BatchHandler, erase: EraseHook | None, group: str)
             await uow.conn.execute(_RECORD, {"ids": erased_now})
             if erase is not None:
                 await erase(uow, erased_now)
-        live = [
-            e
-            for e in envelopes
-            if not isinstance(e.data, LeadErased) and e.subject not in erased_now
-        ]
-        dropped = (
-            len(envelopes) - len(live) - sum(isinstance(e.data, LeadErased) for e in envelopes)
-        )
+        live = [e for e in live_events(envelopes, erased_now) if not is_erasure(e)]
+        dropped = len(envelopes) - len(live) - sum(is_erasure(e) for e in envelopes)
         if dropped:
             metrics.events_dropped_erased.labels(group).inc(dropped)
         if live:

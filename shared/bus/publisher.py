@@ -14,48 +14,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
 
 from aiokafka import AIOKafkaProducer
 
-from shared.contracts.envelope import CONTENT_TYPE, Event, encode
+from shared.contracts.messages import OutgoingMessage, Placement
 from shared.observability import metrics
+from shared.retry import retry
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
-    event_id: str
-    topic: str
-    key: str
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = field(default=(("content-type", CONTENT_TYPE),))
-
-
-def to_message(
-    event: Event,
-    *,
-    source: str,
-    causationid: str | None = None,
-    correlationid: str | None = None,
-) -> OutgoingMessage:
-    event_id, value = encode(
-        event, source=source, causationid=causationid, correlationid=correlationid
-    )
-    return OutgoingMessage(event_id, event.TOPIC, event.lead_id, value)
-
-
-class Placement(NamedTuple):
-    """Where the broker stored a record."""
-
-    partition: int
-    offset: int
-
-
-class Publisher(Protocol):
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> list[Placement]: ...
 
 
 class KafkaPublisher:
@@ -103,15 +69,7 @@ class KafkaPublisher:
         self._started.set()
 
     async def _connect_forever(self) -> None:
-        delay = 0.2
-        while True:
-            try:
-                await self.start()
-                return
-            except Exception as exc:
-                log.warning("Kafka not reachable yet (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await retry(self.start, what="Kafka not reachable yet")
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> list[Placement]:
         """Send and wait until every record is acknowledged; answer where each landed."""

@@ -32,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from shared.observability import metrics
+from shared.periodic import Job
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ class BrokerWatch:
 
     # -- running ---------------------------------------------------------------------------
     def start(self) -> None:
-        self._task = asyncio.create_task(self._watch_forever(), name="broker-watch")
+        job = Job("broker watch", self._interval, self._look_or_hold)
+        self._task = asyncio.create_task(job.run_forever(None), name="broker-watch")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -112,16 +114,13 @@ class BrokerWatch:
                 await self._task
         await self._close_admin()
 
-    async def _watch_forever(self) -> None:
-        while True:
-            try:
-                await self.look_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("broker recovery failed; will retry", exc_info=True)
-                self._settled.clear()
-            await asyncio.sleep(self._interval)
+    async def _look_or_hold(self, _: None) -> None:
+        """A look; one that fails holds consumers and publishers until a look succeeds."""
+        try:
+            await self.look_once()
+        except Exception:
+            self._settled.clear()
+            raise
 
     async def look_once(self) -> None:
         """Look at the broker once and act on what it shows."""

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict
+
+from shared import clock
 
 CONTENT_TYPE = b"application/cloudevents+json; charset=UTF-8"
 SPEC_VERSION = "1.0"
@@ -52,10 +54,6 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 def encode(
     event: Event,
     *,
@@ -72,7 +70,7 @@ def encode(
         "id": eid,
         "source": source,
         "type": event.TYPE,
-        "time": (time or now_utc()).isoformat(),
+        "time": (time or clock.now()).isoformat(),
         "subject": event.lead_id,
         "datacontenttype": "application/json",
         "data": event.model_dump(mode="json"),
@@ -102,7 +100,7 @@ def decode(raw: bytes, registry: dict[str, type[Event]]) -> Envelope:
         raise EnvelopeError(f"unknown event type {doc['type']!r}")
     try:
         data = model.model_validate(doc["data"])
-        time = datetime.fromisoformat(doc["time"]) if doc.get("time") else now_utc()
+        time = datetime.fromisoformat(doc["time"]) if doc.get("time") else clock.now()
     except ValueError as exc:
         raise EnvelopeError(f"invalid {doc['type']} payload: {exc}") from exc
     return Envelope(

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.bus.publisher import OutgoingMessage, Placement, Publisher
+from shared.contracts.messages import OutgoingMessage, Placement, Publisher
 from shared.db.columns import column_params
 from shared.observability import metrics
+from shared.periodic import Job
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,14 @@ class OutboxRelay:
         self._queue: asyncio.Queue[Sequence[OutgoingMessage]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._to_mark: list[_Published] = []
+        s = self._settings
+        self._sweep = Job("outbox sweep", s.interval_s, self._sweep_round, wait_first=True)
+        self._mark: Job[None] = Job(
+            "marking published outbox rows",
+            s.mark_interval_s,
+            lambda _: self._mark_published(),
+            wait_first=True,
+        )
 
     def enqueue(self, messages: Sequence[OutgoingMessage]) -> None:
         """Hand over messages whose transaction has committed."""
@@ -170,8 +179,8 @@ class OutboxRelay:
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._flush_forever(), name="outbox-flush"),
-            asyncio.create_task(self._sweep_forever(), name="outbox-sweep"),
-            asyncio.create_task(self._mark_forever(), name="outbox-mark"),
+            asyncio.create_task(self._sweep.run_forever(None), name="outbox-sweep"),
+            asyncio.create_task(self._mark.run_forever(None), name="outbox-mark"),
         ]
 
     async def stop(self) -> None:
@@ -209,14 +218,6 @@ class OutboxRelay:
         )
         metrics.outbox_published.inc(len(batch))
 
-    async def _mark_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.mark_interval_s)
-            try:
-                await self._mark_published()
-            except Exception:
-                log.warning("marking published outbox rows failed; will retry", exc_info=True)
-
     async def _mark_published(self) -> None:
         done, self._to_mark = self._to_mark, []
         if not done:
@@ -228,14 +229,9 @@ class OutboxRelay:
             self._to_mark.extend(done)
             raise
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.interval_s)
-            try:
-                while await self.sweep_once() >= self._settings.batch:
-                    pass  # a full batch: more are waiting (a backlog, or a republish)
-            except Exception:
-                log.warning("outbox sweep failed", exc_info=True)
+    async def _sweep_round(self, _: None) -> bool:
+        """True after a full batch: more are waiting (a backlog, or a republish)."""
+        return await self.sweep_once() >= self._settings.batch
 
     async def sweep_once(self) -> int:
         """Publish leftovers older than the grace period; return how many."""

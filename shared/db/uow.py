@@ -7,21 +7,25 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
-from shared.bus.publisher import OutgoingMessage, to_message
 from shared.contracts.envelope import Event
-from shared.db.outbox import write_outbox
+from shared.contracts.messages import OutgoingMessage, to_message
+from shared.db.outbox import OutboxRelay, write_outbox
 
 
 class UnitOfWork:
     """``async with uow: ...; uow.emit(e); await uow.commit()`` — rolls back unless committed.
 
-    After a commit, :attr:`committed` holds the emitted messages for the outbox relay, and
-    the callbacks given to :meth:`after_commit` have run (never after a rollback).
+    Committing hands the emitted messages to ``relay`` (published right away, see
+    :class:`~shared.db.outbox.OutboxRelay`), so nobody calls the relay by hand and a forgotten
+    call can no longer leave events to the sweep. Without a relay (tests, tools) the sweep
+    publishes them. After a commit, :attr:`committed` holds the emitted messages, and the
+    callbacks given to :meth:`after_commit` have run (never after a rollback).
     """
 
-    def __init__(self, engine: AsyncEngine, source: str) -> None:
+    def __init__(self, engine: AsyncEngine, source: str, relay: OutboxRelay | None = None) -> None:
         self._engine = engine
         self.source = source
+        self._relay = relay
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
         self._pending: list[OutgoingMessage] = []
@@ -77,6 +81,8 @@ class UnitOfWork:
         await write_outbox(self.conn, self._pending)
         await self._tx.commit()
         self.committed, self._pending = self._pending, []
+        if self._relay is not None:
+            self._relay.enqueue(self.committed)
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()

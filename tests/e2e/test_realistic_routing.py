@@ -41,9 +41,9 @@ import pytest
 from leadflow.embedded import EmbeddedKafka
 from leadflow.samples import generate_leads
 from services.capture.domain import clean_lead
+from shared import clock
 from shared.config import DEFAULT_CONFIG_FILE
 from shared.contracts import LeadProfile, LeadScored, encode
-from shared.contracts.envelope import now_utc
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE, LEAD_SCORED
 from tests.support.kafka import TopicReader, produce
 from tests.support.processes import running_replicas
@@ -103,7 +103,7 @@ class ScoredLead:
         return {**self.profile, "score": self.score, "bucket": self.bucket}
 
     def record(self) -> tuple[bytes, bytes]:
-        now = now_utc()
+        now = clock.now()
         event = LeadScored(
             lead_id=self.lead_id, score=self.score, fit=self.score / 2,
             engagement=self.score / 2, bucket=self.bucket, qualified=self.score >= 60,

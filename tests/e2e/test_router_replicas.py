@@ -25,8 +25,9 @@ from leadflow.embedded import EmbeddedKafka
 from services.router import handlers
 from services.router.config import Settings, load_routing
 from services.router.main import MIGRATIONS
+from shared import clock
 from shared.contracts import LeadProfile, LeadScored, encode
-from shared.contracts.envelope import Envelope, now_utc
+from shared.contracts.envelope import Envelope
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_SCORED
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
@@ -94,7 +95,7 @@ def scored_leads(n: int, seed: int) -> list[tuple[str, str]]:
 
 
 def scored_event(lead_id: str, interest: str) -> LeadScored:
-    now = now_utc()
+    now = clock.now()
     return LeadScored(
         lead_id=lead_id, score=82, fit=55, engagement=27, bucket="hot", qualified=True,
         model_version="replicas-1", contributions=[], scored_at=now, captured_at=now,
@@ -149,7 +150,7 @@ async def test_router_replicas_assign_every_lead_once_in_rotation_within_caps(
     to_capped = [lead for lead, i in leads if i == "software"]
     to_pool = [lead for lead, i in leads if i != "software"]
     assert len(to_capped) > CAPACITY + 50, "the capped queue must be over capacity"
-    config = write_config(tmp_path, routing=routing_section(midday_zone(now_utc())))
+    config = write_config(tmp_path, routing=routing_section(midday_zone(clock.now())))
     handled_before_kill = 0.0
     async with running_replicas(
         "router", replicas, database_url=database_url, bootstrap=bootstrap,

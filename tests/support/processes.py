@@ -18,7 +18,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from leadflow.embedded import free_port
+from leadflow.embedded import free_port, stop_process
 from shared.bus.admin import ensure_topics
 from shared.contracts.topics import all_topics
 
@@ -63,18 +63,7 @@ class ServiceProcess:
         self._signal(signal.SIGTERM, timeout)
 
     def _signal(self, sig: int, timeout: float) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        else:
-            proc.wait()
+        stop_process(self.proc, sig, timeout)
 
     def log_tail(self, lines: int = 30) -> str:
         try:

@@ -15,9 +15,12 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import httpx
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,8 +36,11 @@ from services.capture.sources.fetch_rules import (
 from services.capture.sources.ingest import Catalog, clean_all
 from services.capture.sources.model import Source
 from services.capture.sources.notifications import FETCH_KINDS, Notice, linkedin_form_of
-from shared.contracts.envelope import now_utc
-from shared.service import Runtime
+from shared import clock
+from shared.periodic import Job
+
+if TYPE_CHECKING:
+    from services.capture.deps import CaptureRuntime
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +72,41 @@ DUE = Gauge(
 )
 
 
+class Fetcher:
+    """What the fetch jobs share: the retry policy, the wake-up a scheduled job sets, a lock
+    per LinkedIn form (fetched once however many jobs need it), and the HTTP client for the
+    vendors' APIs, open while the service runs (:meth:`running`)."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.wakeup = asyncio.Event()
+        self.form_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            raise RuntimeError("the vendors' HTTP client is open only while capture runs")
+        return self._http
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        # httpx logs each request URL at INFO; the Graph API token travels in the query.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            self._http = http
+            try:
+                yield
+            finally:
+                self._http = None
+
+
 class _ClaimLost(Exception):
     """Another worker claimed the job since (our lease ran out): store nothing."""
 
 
 async def schedule(
-    runtime: Runtime, source: Source, notice: Notice, now: datetime
+    runtime: CaptureRuntime, source: Source, notice: Notice, now: datetime
 ) -> tuple[list[fetch_store.Job], set[str]]:
     """Commit a job per record the notification points at; wake the fetcher."""
     refetch = FETCH_KINDS[source.kind] == "hubspot"  # contacts change; leads do not
@@ -80,61 +115,48 @@ async def schedule(
             conn, source.name, notice.refs, now, refetch=refetch
         )
     if fresh:
-        wakeup: asyncio.Event | None = runtime.state.get("fetch_wakeup")
-        if wakeup is not None:
-            wakeup.set()
+        runtime.deps.fetcher.wakeup.set()
     return jobs, fresh
 
 
-async def retry_failed(runtime: Runtime, source: Source) -> int:
+async def retry_failed(runtime: CaptureRuntime, source: Source) -> int:
     """An operator's "try again" for the source's failed jobs (after fixing a token, say)."""
     async with runtime.engine.begin() as conn:
-        count = await fetch_store.retry_failed(conn, source.name, now_utc())
-    wakeup: asyncio.Event | None = runtime.state.get("fetch_wakeup")
-    if count and wakeup is not None:
-        wakeup.set()
+        count = await fetch_store.retry_failed(conn, source.name, clock.now())
+    if count:
+        runtime.deps.fetcher.wakeup.set()
     return count
 
 
-async def fetch_due_jobs(runtime: Runtime) -> None:
+async def fetch_due_jobs(runtime: CaptureRuntime) -> bool:
+    """A round of the fetch job; True when it claimed its limit (more may be due)."""
+    return await run_due_once(runtime, clock.now()) >= CLAIM_LIMIT
+
+
+def fetching_due_jobs(fetcher: Fetcher, tick_s: float) -> Job[CaptureRuntime]:
     """Every tick (or at once when a notification scheduled a job), run the due jobs."""
-    tick_s: float = runtime.state.get("fetch_tick_s", 1.0)
-    wakeup: asyncio.Event = runtime.state.setdefault("fetch_wakeup", asyncio.Event())
-    while True:
-        wakeup.clear()  # before claiming: a job scheduled meanwhile wakes the next round
-        try:
-            ran = await run_due_once(runtime, now_utc())
-        except Exception:
-            log.warning("running fetch jobs failed; retrying next tick", exc_info=True)
-            ran = 0
-        if ran < CLAIM_LIMIT:
-            try:
-                await asyncio.wait_for(wakeup.wait(), timeout=tick_s)
-            except TimeoutError:
-                pass
+    return Job("running fetch jobs", tick_s, fetch_due_jobs, wakeup=fetcher.wakeup)
 
 
-async def watch_fetch_backlog(runtime: Runtime) -> None:
+def watching_fetch_backlog(every_s: float) -> Job[CaptureRuntime]:
     """Keep the pending/due gauges true, on a timer (also for jobs no worker is running)."""
-    every_s: float = runtime.state.get("fetch_metrics_s", 15.0)
     seen: set[tuple[str, str]] = set()
-    while True:
-        try:
-            async with runtime.engine.connect() as conn:
-                counts = await fetch_store.backlog(conn, now_utc())
-            for labels in seen | set(counts):
-                pending, due = counts.get(labels, (0, 0))
-                PENDING.labels(*labels).set(pending)
-                DUE.labels(*labels).set(due)
-            seen |= set(counts)
-        except Exception:
-            log.warning("counting fetch jobs failed; retrying", exc_info=True)
-        await asyncio.sleep(every_s)
+
+    async def count(runtime: CaptureRuntime) -> None:
+        async with runtime.engine.connect() as conn:
+            counts = await fetch_store.backlog(conn, clock.now())
+        for labels in seen | set(counts):
+            pending, due = counts.get(labels, (0, 0))
+            PENDING.labels(*labels).set(pending)
+            DUE.labels(*labels).set(due)
+        seen.update(counts)
+
+    return Job("counting fetch jobs", every_s, count)
 
 
-async def run_due_once(runtime: Runtime, now: datetime) -> int:
+async def run_due_once(runtime: CaptureRuntime, now: datetime) -> int:
     """Claim and run the jobs due by ``now``; return how many were claimed."""
-    policy: RetryPolicy = runtime.state.get("fetch_policy", RetryPolicy())
+    policy = runtime.deps.fetcher.policy
     async with runtime.engine.begin() as conn:
         jobs = await fetch_store.claim_due(conn, now, now + fetch_rules.LEASE, CLAIM_LIMIT)
     gate = asyncio.Semaphore(CONCURRENCY)
@@ -150,8 +172,8 @@ async def run_due_once(runtime: Runtime, now: datetime) -> int:
     return len(jobs)
 
 
-async def _run(runtime: Runtime, job: fetch_store.Job, policy: RetryPolicy) -> None:
-    catalog: Catalog = runtime.state["sources"]
+async def _run(runtime: CaptureRuntime, job: fetch_store.Job, policy: RetryPolicy) -> None:
+    catalog = runtime.deps.catalog
     vendor: Vendor = _vendor(job.vendor)
     source = catalog.get(job.source)
     try:
@@ -163,7 +185,7 @@ async def _run(runtime: Runtime, job: fetch_store.Job, policy: RetryPolicy) -> N
         verdict = fetch_rules.verdict(vendor, exc.answer)
         jitter = random.uniform(0, fetch_rules.MAX_JITTER)
         status, due = fetch_rules.next_state(
-            verdict, job.attempts, job.retry_since, now_utc(), jitter, policy
+            verdict, job.attempts, job.retry_since, clock.now(), jitter, policy
         )
         await _end(runtime, job, status, exc.message, due)
         return
@@ -181,18 +203,18 @@ async def _run(runtime: Runtime, job: fetch_store.Job, policy: RetryPolicy) -> N
 
 
 async def _fetch(
-    runtime: Runtime, catalog: Catalog, source: Source, job: fetch_store.Job
+    runtime: CaptureRuntime, catalog: Catalog, source: Source, job: fetch_store.Job
 ) -> list[dict[str, Any]]:
     """The record from the vendor's API, read by the source's parser, with the notification's
     ids (page, form, ad, portal) added to the lead's attributes."""
     api = source.fetch_api
     assert api is not None
     if job.vendor == "meta":
-        body = await vendor_api.meta_lead(catalog.http, api, job.record_id)
+        body = await vendor_api.meta_lead(runtime.deps.fetcher.http, api, job.record_id)
     elif job.vendor == "hubspot":
-        body = await vendor_api.hubspot_contact(catalog.http, api, job.record_id)
+        body = await vendor_api.hubspot_contact(runtime.deps.fetcher.http, api, job.record_id)
     else:
-        response = await vendor_api.linkedin_response(catalog.http, api, job.record_id)
+        response = await vendor_api.linkedin_response(runtime.deps.fetcher.http, api, job.record_id)
         if isinstance(response, dict) and "form" not in response:
             form_id, version = linkedin_form_of(response.get("versionedLeadGenFormUrn"))
             form_id = form_id or job.context.get("form_id")
@@ -211,19 +233,19 @@ async def _fetch(
 
 
 async def _linkedin_form(
-    runtime: Runtime, catalog: Catalog, source: Source, form_id: str, version: int | None
+    runtime: CaptureRuntime, catalog: Catalog, source: Source, form_id: str, version: int | None
 ) -> Any | None:
     """The form's definition: from capture's cache, else fetched once and cached (again when
     the response names a version the cached one is not). A form that cannot be had (refused,
     unknown) leaves the answers under their question ids; an outage retries the job. Jobs of
     one form running at once wait for each other here, so the form is fetched once."""
-    locks: dict[tuple[str, str], asyncio.Lock] = runtime.state.setdefault("form_locks", {})
+    locks = runtime.deps.fetcher.form_locks
     async with locks.setdefault((source.name, form_id), asyncio.Lock()):
         return await _linkedin_form_locked(runtime, catalog, source, form_id, version)
 
 
 async def _linkedin_form_locked(
-    runtime: Runtime, catalog: Catalog, source: Source, form_id: str, version: int | None
+    runtime: CaptureRuntime, catalog: Catalog, source: Source, form_id: str, version: int | None
 ) -> Any | None:
     async with runtime.engine.connect() as conn:
         cached = await fetch_store.cached_form(conn, source.name, form_id)
@@ -232,7 +254,7 @@ async def _linkedin_form_locked(
     api = source.fetch_api
     assert api is not None
     try:
-        form = await vendor_api.linkedin_form(catalog.http, api, form_id)
+        form = await vendor_api.linkedin_form(runtime.deps.fetcher.http, api, form_id)
     except vendor_api.FetchFailed as exc:
         if fetch_rules.verdict("linkedin", exc.answer) == "retry":
             raise
@@ -241,13 +263,13 @@ async def _linkedin_form_locked(
     if not isinstance(form, dict):
         return None
     async with runtime.engine.begin() as conn:
-        await fetch_store.cache_form(conn, source.name, form_id, form, now_utc())
+        await fetch_store.cache_form(conn, source.name, form_id, form, clock.now())
     return form
 
 
-async def _store(runtime: Runtime, job: fetch_store.Job, leads: list[Any]) -> None:
+async def _store(runtime: CaptureRuntime, job: fetch_store.Job, leads: list[Any]) -> None:
     """The lead through capture's intake, the job marked done in the same transaction."""
-    now = now_utc()
+    now = clock.now()
 
     async def mark_done(conn: AsyncConnection, results: list[handlers.CaptureResult]) -> None:
         if not await fetch_store.finish(conn, job, "done", now, lead_id=results[0].lead_id):
@@ -255,25 +277,22 @@ async def _store(runtime: Runtime, job: fetch_store.Job, leads: list[Any]) -> No
 
     uow = runtime.uow()
     try:
-        await handlers.capture_leads(
-            uow, leads, now, mark_done, rules=runtime.state.get("match_rules", ())
-        )
+        await handlers.capture_leads(uow, leads, now, mark_done, rules=runtime.deps.match_rules)
     except _ClaimLost:
         log.info("fetch job %s was claimed again meanwhile; nothing stored twice", job.job_id)
         return
-    runtime.relay.enqueue(uow.committed)
     FETCHED.labels(job.source, job.vendor).inc()
 
 
 async def _end(
-    runtime: Runtime,
+    runtime: CaptureRuntime,
     job: fetch_store.Job,
     status: str,
     error: str,
     due_at: datetime | None = None,
 ) -> None:
     async with runtime.engine.begin() as conn:
-        if not await fetch_store.finish(conn, job, status, now_utc(), error=error, due_at=due_at):
+        if not await fetch_store.finish(conn, job, status, clock.now(), error=error, due_at=due_at):
             return
     if status == "pending":
         RETRIED.labels(job.source, job.vendor).inc()

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from services.capture import domain, handlers, idempotency
 from services.capture.answers import Answer
-from services.capture.intake import IntakeBatcher
 from services.capture.sources.base import InboundRequest, Parser, UnreadableLead
 from services.capture.sources.csv_import import CsvRow
 from services.capture.sources.mapping import with_source
 from services.capture.sources.model import Source, Sources
 from services.capture.sources.vendors import PARSERS, make_generic_parser, make_mapped
-from shared.contracts.envelope import now_utc
-from shared.service import Runtime
+from shared import clock
+
+if TYPE_CHECKING:
+    from services.capture.deps import CaptureRuntime
 
 Status = Literal["accepted", "duplicate", "rejected"]
 CSV_CHUNK = 1000  # rows per transaction
@@ -40,11 +39,14 @@ class Outcome:
 
 @dataclass
 class Catalog:
-    """The configured sources with their parsers, and the HTTP client the fetch jobs use."""
+    """The configured sources with their parsers."""
 
     sources: Sources
     parsers: Mapping[str, Parser]
-    http: httpx.AsyncClient
+
+    @classmethod
+    def of(cls, sources: Sources) -> Catalog:
+        return cls(sources, build_parsers(sources))
 
     def get(self, name: str) -> Source | None:
         return self.sources.by_name.get(name)
@@ -87,17 +89,20 @@ def clean_all(
 
 
 async def submit_one(
-    runtime: Runtime, route: str, lead: domain.CleanLead, raw: dict[str, Any], key: str | None
+    runtime: CaptureRuntime,
+    route: str,
+    lead: domain.CleanLead,
+    raw: dict[str, Any],
+    key: str | None,
 ) -> Answer:
     """One lead through the group-commit intake: answered exactly like ``POST /v1/leads``
     (and remembered like it, so a vendor's retry of the same body gets the same answer)."""
     request_key = idempotency.request_key(route, raw, key)
-    intake: IntakeBatcher = runtime.state["intake"]
-    return await intake.submit(lead, request_key)
+    return await runtime.deps.intake.submit(lead, request_key)
 
 
 async def store_many(
-    runtime: Runtime,
+    runtime: CaptureRuntime,
     count: int,
     valid: list[tuple[int, domain.CleanLead]],
     rejected: dict[int, Outcome],
@@ -107,9 +112,8 @@ async def store_many(
     if valid:
         uow = runtime.uow()
         results = await handlers.capture_leads(
-            uow, [lead for _, lead in valid], now_utc(), rules=runtime.state["match_rules"]
+            uow, [lead for _, lead in valid], clock.now(), rules=runtime.deps.match_rules
         )
-        runtime.relay.enqueue(uow.committed)
         for (i, _), result in zip(valid, results, strict=True):
             status: Status = "duplicate" if result.duplicate else "accepted"
             outcomes[i] = Outcome(i, status, lead_id=result.lead_id)
@@ -117,7 +121,7 @@ async def store_many(
 
 
 async def import_rows(
-    runtime: Runtime, source: Source, rows: list[CsvRow], chunk: int = CSV_CHUNK
+    runtime: CaptureRuntime, source: Source, rows: list[CsvRow], chunk: int = CSV_CHUNK
 ) -> list[tuple[int, Outcome]]:
     """CSV rows as leads, ``chunk`` rows per transaction; each row answered on its own (a
     person twice in the file, or already known, is a duplicate of that lead)."""

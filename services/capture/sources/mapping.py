@@ -11,27 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from services.capture.domain import UTM_KEYS
+from services.capture.domain import LEAD_FIELDS
 from services.capture.sources.model import Source
 
-LEAD_FIELDS = frozenset(
-    {
-        "email",
-        "phone",
-        "first_name",
-        "last_name",
-        "company",
-        "title",
-        "country",
-        "interest",
-        "industry",
-        "company_size",
-        "language",
-        "channel",
-        "campaign",
-        *UTM_KEYS,
-    }
-)
+# A mapping may fill any lead field but the source: the configured source names the lead.
+MAPPING_TARGETS = LEAD_FIELDS - {"source"}
 ATTRIBUTE_PREFIX = "attributes."
 
 
@@ -39,7 +23,7 @@ def is_mapping_target(name: str) -> bool:
     """A lead field, or ``attributes.<name>`` for a free-form one."""
     if name.startswith(ATTRIBUTE_PREFIX):
         return bool(name[len(ATTRIBUTE_PREFIX) :]) and "." not in name[len(ATTRIBUTE_PREFIX) :]
-    return name in LEAD_FIELDS
+    return name in MAPPING_TARGETS
 
 
 def with_source(raw: Mapping[str, Any], source: Source) -> dict[str, Any]:
@@ -64,7 +48,9 @@ def csv_columns(header: Iterable[str], mapping: Mapping[str, str]) -> dict[int, 
         key = name.strip().casefold()
         if not key:
             continue
-        target = by_column.get(key) or (key if key in LEAD_FIELDS else f"attributes.{name.strip()}")
+        target = by_column.get(key) or (
+            key if key in MAPPING_TARGETS else f"attributes.{name.strip()}"
+        )
         if target in taken:
             continue
         taken.add(target)

@@ -10,9 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 
-from services.router.config import Settings
+from services.router.deps import RouterRuntime, RuntimeDep
 from shared.http import ApiError, safe_text
-from shared.service import Runtime, RuntimeDep
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,8 @@ async def writer(
 WriterDep = Annotated[Writer, Depends(writer)]
 
 
-def _authorise(request: Request, runtime: Runtime, authorization: str | None) -> None:
-    settings = runtime.settings
-    token = settings.admin_token if isinstance(settings, Settings) else None
+def _authorise(request: Request, runtime: RouterRuntime, authorization: str | None) -> None:
+    token = runtime.deps.admin_token
     if token is None:
         host = request.client.host if request.client else ""
         if not _loopback(host):

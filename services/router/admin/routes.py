@@ -33,12 +33,12 @@ from services.router.config.changes import (
     ReplaceRep,
     ReplaceRules,
 )
+from services.router.deps import RouterRuntime, RuntimeDep
 from services.router.handlers.config import ChangeRejected, Outcome, StaleVersion, UnknownVersion
+from shared import clock
 from shared.config import ConfigError
-from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
-from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -73,7 +73,7 @@ def _refusal(exc: Exception) -> ApiError:
 Write = Callable[[UnitOfWork], Awaitable[Outcome]]
 
 
-async def _write(runtime: Runtime, response: Response, write: Write) -> WriteOut:
+async def _write(runtime: RouterRuntime, response: Response, write: Write) -> WriteOut:
     uow = runtime.uow()
     try:
         async with uow:
@@ -85,10 +85,12 @@ async def _write(runtime: Runtime, response: Response, write: Write) -> WriteOut
     return WriteOut.of(outcome)
 
 
-async def _change(runtime: Runtime, response: Response, who: Writer, change: Change) -> WriteOut:
+async def _change(
+    runtime: RouterRuntime, response: Response, who: Writer, change: Change
+) -> WriteOut:
     async def write(uow: UnitOfWork) -> Outcome:
         return await handlers.change_config(
-            uow, change, actor=who.actor, reason=who.reason, expected=who.expected, now=now_utc()
+            uow, change, actor=who.actor, reason=who.reason, expected=who.expected, now=clock.now()
         )
 
     return await _write(runtime, response, write)
@@ -295,7 +297,7 @@ async def reload_config(who: WriterDep, runtime: RuntimeDep, response: Response)
             actor=who.actor,
             reason=who.reason,
             expected=who.expected,
-            now=now_utc(),
+            now=clock.now(),
             on_start=False,
         )
 
@@ -318,7 +320,7 @@ async def rollback_config(
             actor=who.actor,
             reason=who.reason,
             expected=who.expected,
-            now=now_utc(),
+            now=clock.now(),
         )
 
     return await _write(runtime, response, write)

@@ -16,9 +16,8 @@ from pydantic import Field, SecretStr
 
 from services.router.config.model import QueueModel, RoutingConfig, RuleModel, to_domain
 from services.router.config.reps import RepModel
-from services.router.config.sla import duration_text, parse_duration
 from services.router.domain import Routing
-from shared.config import ServiceSettings, load_section
+from shared.config import ServiceSettings, duration_text, load_section, parse_duration
 
 SECTION = "routing"
 

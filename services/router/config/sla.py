@@ -14,7 +14,6 @@ Durations are a number and a unit, s, m (minutes), h, d or w, or combined ("1h30
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -22,40 +21,7 @@ from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
 from services.router.config.fields import Lowered, Model, Report, error, fail
 from services.router.domain import Escalation, SlaPolicy
-
-DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
-DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-DURATION_UNITS = {
-    "w": timedelta(weeks=1),
-    "d": timedelta(days=1),
-    "h": timedelta(hours=1),
-    "m": timedelta(minutes=1),
-    "s": timedelta(seconds=1),
-}
-DURATION_HELP = "write a number and a unit s, m, h, d or w, e.g. '2s', '15m', '1h30m'"
-
-
-def parse_duration(text: str) -> timedelta:
-    """'2s', '15m', '2h', '3d', '1w' or combined ('1h30m') is that long; m means minutes."""
-    cleaned = text.strip().lower()
-    if not DURATION.fullmatch(cleaned):
-        raise ValueError(f"invalid duration {text!r} ({DURATION_HELP})")
-    try:
-        parts = (DURATION_UNITS[unit] * float(n) for n, unit in DURATION_PART.findall(cleaned))
-        return sum(parts, timedelta(0))
-    except OverflowError:
-        raise ValueError(f"duration {text!r} is too long") from None
-
-
-def duration_text(value: timedelta) -> str:
-    """The shortest spelling of a duration in the config's units, e.g. '1h30m'."""
-    seconds = round(value.total_seconds())
-    out = ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            out += f"{count}{unit}"
-    return out or "0s"
+from shared.config import DURATION_HELP, duration_text, parse_duration
 
 
 def _duration(value: Any) -> Any:

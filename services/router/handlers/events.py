@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from services.router import domain, store
 from services.router.domain import Routing
@@ -15,11 +14,10 @@ from services.router.handlers.sla import close_won_lost, record_contacts
 from services.router.handlers.source import FixedRouting, RoutingSource
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
+from shared.clock import Clock, now
 from shared.contracts import LeadActivityRecorded, LeadScored
-from shared.contracts.envelope import Envelope, Event, now_utc
+from shared.contracts.envelope import Envelope, Event
 from shared.db.uow import UnitOfWork
-
-Clock = Callable[[], datetime]
 
 
 @dataclass
@@ -54,7 +52,7 @@ def note_contact(batch: RouterBatch, env: Envelope) -> None:
         batch.contacts.append(event)
 
 
-def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now_utc) -> BatchHandler:
+def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> BatchHandler:
     """A batch with scored leads or contacts takes the routing lock once, so it never races
     the breach job (nor a config change: the batch decides with the version in force once it
     holds the lock)."""

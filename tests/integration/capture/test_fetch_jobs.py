@@ -638,7 +638,7 @@ async def test_a_job_that_runs_twice_never_makes_two_leads(
         async with runtime.engine.begin() as conn:
             (current,) = await fetch_store.claim_due(conn, now, now + timedelta(hours=1), 10)
         assert (stale.attempts, current.attempts) == (1, 2)
-        policy = runtime.state["fetch_policy"]
+        policy = runtime.deps.fetcher.policy
         await fetch_jobs._run(runtime, stale, policy)
         assert await Capture(http, app, database_url).leads_with("lead900777@example.com") == 0
         await fetch_jobs._run(runtime, current, policy)

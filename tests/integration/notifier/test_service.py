@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from leadflow.embedded import EmbeddedKafka
 from services.notifier.config import Settings
+from services.notifier.deps import Deps
 from services.notifier.main import create_app
 from shared.contracts import (
     CandidateTrace,
@@ -111,7 +112,7 @@ class Notifier:
     http: httpx.AsyncClient
     bootstrap: str
     db: AsyncEngine  # sees the notifier's schema
-    runtime: Runtime
+    runtime: Runtime[Deps]
 
 
 def notifier_config(receiver: Receiver) -> dict[str, Any]:
@@ -340,7 +341,7 @@ async def test_delivery_whose_hand_over_was_lost_is_sent_when_its_lease_runs_out
 ) -> None:
     # The process dies between the consumer's commit and the in-memory hand-over: the row is
     # stored, leased for a first attempt that never happens.
-    handoff = notifier.runtime.state["handoff"]
+    handoff = notifier.runtime.deps.handoff
     monkeypatch.setattr(handoff, "put", lambda deliveries: None)
     event = assigned()
     event_id = await send(notifier, event)

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from leadflow.embedded import EmbeddedKafka
 from services.router.config import Settings
 from services.router.main import create_app
+from shared import clock
 from shared.contracts import LeadProfile, LeadScored, encode
-from shared.contracts.envelope import now_utc
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_SCORED
 from tests.support.app import running_app
 from tests.support.kafka import TopicReader, produce
@@ -40,7 +40,7 @@ ACTOR = {"X-Actor": "ops@example.com"}
 
 
 def scored(lead_id: str) -> tuple[bytes, bytes]:
-    now = now_utc()
+    now = clock.now()
     event = LeadScored(
         lead_id=lead_id, score=85, fit=60, engagement=25, bucket="hot", qualified=True,
         model_version="t1", contributions=[], scored_at=now, captured_at=now,

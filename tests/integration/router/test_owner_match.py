@@ -13,8 +13,8 @@ import pytest
 from leadflow.embedded import EmbeddedKafka
 from services.router.config import Settings
 from services.router.main import create_app
+from shared import clock
 from shared.contracts import LeadProfile, LeadScored, encode
-from shared.contracts.envelope import now_utc
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_SCORED
 from tests.support.app import running_app
 from tests.support.kafka import TopicReader, produce
@@ -38,14 +38,14 @@ routing:
 
 def off_hours_now() -> str:
     """Working hours that exclude the current UTC hour."""
-    window = ("13:00", "14:00") if now_utc().hour < 12 else ("01:00", "02:00")
+    window = ("13:00", "14:00") if clock.now().hour < 12 else ("01:00", "02:00")
     days = "[mon, tue, wed, thu, fri, sat, sun]"
     return f", working_hours: {{days: {days}, start: '{window[0]}', end: '{window[1]}'}}"
 
 
 def scored(email: str, company: str | None) -> tuple[bytes, bytes]:
     lead_id = str(uuid.uuid4())
-    now = now_utc()
+    now = clock.now()
     event = LeadScored(
         lead_id=lead_id, score=85, fit=60, engagement=25, bucket="hot", qualified=True,
         model_version="t1", contributions=[], scored_at=now, captured_at=now,

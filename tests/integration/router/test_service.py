@@ -14,9 +14,9 @@ import pytest
 from leadflow.embedded import EmbeddedKafka
 from services.router.config import Settings
 from services.router.main import create_app
+from shared import clock
 from shared.contracts import LeadActivityRecorded, LeadProfile, LeadScored, encode
 from shared.contracts.capture import ActivityKind
-from shared.contracts.envelope import now_utc
 from shared.contracts.topics import (
     LEAD_ACTIVITY,
     LEAD_ASSIGNED,
@@ -54,7 +54,7 @@ routing:
 
 
 def scored(lead_id: str, bucket: str = "hot", **profile: Any) -> tuple[bytes, bytes]:
-    now = now_utc()
+    now = clock.now()
     event = LeadScored(
         lead_id=lead_id, score=85, fit=60, engagement=25, bucket=bucket, qualified=True,
         model_version="t1", contributions=[], scored_at=now, captured_at=now,
@@ -153,7 +153,7 @@ async def test_capacity_cap_holds_and_waiting_leads_are_assigned_when_capacity_f
             assert decision["status"] == "waiting" and decision["queue"] == "capped"
             won = LeadActivityRecorded(
                 lead_id=out.records[0]["subject"], activity_id=str(uuid.uuid4()),
-                kind=ActivityKind.WON, occurred_at=now_utc(), recorded_at=now_utc(),
+                kind=ActivityKind.WON, occurred_at=clock.now(), recorded_at=clock.now(),
             )  # fmt: skip
             await produce(fresh_broker.bootstrap, LEAD_ACTIVITY,
                           [(won.lead_id.encode(), encode(won, source="test")[1])])  # fmt: skip

@@ -16,9 +16,9 @@ import pytest
 from leadflow.embedded import EmbeddedKafka
 from services.router.config import Settings
 from services.router.main import create_app
+from shared import clock
 from shared.contracts import LeadActivityRecorded, LeadProfile, LeadScored, encode
 from shared.contracts.capture import ActivityKind
-from shared.contracts.envelope import now_utc
 from shared.contracts.topics import (
     LEAD_ACTIVITY,
     LEAD_ASSIGNED,
@@ -58,7 +58,7 @@ SLA_TOPICS = (LEAD_ASSIGNED, LEAD_SLA_WARNING, LEAD_SLA_BREACHED)
 
 
 def scored(lead_id: str, bucket: str) -> tuple[bytes, bytes]:
-    now = now_utc()
+    now = clock.now()
     event = LeadScored(
         lead_id=lead_id, score=85, fit=60, engagement=25, bucket=bucket, qualified=True,
         model_version="t1", contributions=[], scored_at=now, captured_at=now,
@@ -70,7 +70,7 @@ def scored(lead_id: str, bucket: str) -> tuple[bytes, bytes]:
 def contacted(lead_id: str, rep_id: str) -> tuple[bytes, bytes]:
     event = LeadActivityRecorded(
         lead_id=lead_id, activity_id=str(uuid.uuid4()), kind=ActivityKind.CONTACTED,
-        occurred_at=now_utc(), recorded_at=now_utc(), channel="call", rep_id=rep_id,
+        occurred_at=clock.now(), recorded_at=clock.now(), channel="call", rep_id=rep_id,
     )  # fmt: skip
     return lead_id.encode(), encode(event, source="test")[1]
 
@@ -122,7 +122,7 @@ async def test_uncontacted_lead_is_warned_breached_reassigned_then_escalated(
                 r: (await client.get(f"/v1/reps/{r}/stats")).json() for r in ("ana", "ben", "boss")
             }
             report = (await client.get("/v1/reports/reps")).json()
-            tomorrow = (now_utc() + timedelta(days=1)).date().isoformat()
+            tomorrow = (clock.now() + timedelta(days=1)).date().isoformat()
             later = (await client.get("/v1/reports/reps", params={"since": tomorrow})).json()
 
     assigned = of(out.records, lead, "assigned")
@@ -193,7 +193,7 @@ async def test_contact_before_the_deadline_stops_the_clock(
             assert assignment["rep"]["rep_id"] == "ana"
             await produce(fresh_broker.bootstrap, LEAD_ACTIVITY, [contacted(lead, "ana")])
             due = at(assignment["sla_due_at"])  # warm: 4s, warning at 3s
-            while (now := now_utc()) < due + timedelta(seconds=1.5):
+            while (now := clock.now()) < due + timedelta(seconds=1.5):
                 await asyncio.sleep(min(0.2, (due + timedelta(seconds=1.5) - now).total_seconds()))
                 await out.poll()
             view = (await client.get(f"/v1/leads/{lead}/assignment")).json()
@@ -202,7 +202,7 @@ async def test_contact_before_the_deadline_stops_the_clock(
             await out.wait_for(lambda r: of(r, won_lead, "assigned") != [], what="second lead")
             won = LeadActivityRecorded(
                 lead_id=won_lead, activity_id=str(uuid.uuid4()), kind=ActivityKind.WON,
-                occurred_at=now_utc(), recorded_at=now_utc(),
+                occurred_at=clock.now(), recorded_at=clock.now(),
             )  # fmt: skip
             await produce(fresh_broker.bootstrap, LEAD_ACTIVITY,
                           [(won_lead.encode(), encode(won, source="test")[1])])  # fmt: skip

@@ -13,6 +13,7 @@ import yaml
 
 from services.scorer.config import scoring_model_from_mapping
 from services.scorer.jobs import rescore_stale
+from shared import clock
 from shared.contracts import (
     FieldChange,
     LeadDisqualified,
@@ -21,7 +22,6 @@ from shared.contracts import (
     LeadScored,
     LeadUpdated,
 )
-from shared.contracts.envelope import now_utc
 from shared.db.uow import UnitOfWork
 from tests.integration.scorer.test_service import (
     CONFIG,
@@ -48,7 +48,7 @@ async def test_a_merged_profile_update_rescores_the_lead(scorer: Scorer) -> None
         update = LeadUpdated(
             lead_id=lead,
             merge_id=str(uuid4()),
-            updated_at=now_utc(),
+            updated_at=clock.now(),
             matched_by="email",
             submitted_source="webinar",
             changes=[FieldChange(field="country", old="FR", new="GB")],
@@ -72,11 +72,11 @@ async def test_fading_engagement_disqualifies_a_lead_once(scorer: Scorer) -> Non
     model = scoring_model_from_mapping(yaml.safe_load(CONFIG), Path("test.yaml"))
     async with TopicReader(scorer.bootstrap, LeadScored.TOPIC, LeadDisqualified.TOPIC) as out:
         await scorer.send(captured(lead, country="GB", company_size=5000))  # fit 40
-        await scorer.send(activity(lead, "email_clicked", now_utc()))  # +10, fades
+        await scorer.send(activity(lead, "email_clicked", clock.now()))  # +10, fades
         await out.wait_for(
             lambda r: any(x["data"]["qualified"] for x in of(r, LeadScored, lead)), what="50"
         )
-        later = now_utc() + timedelta(days=60)
+        later = clock.now() + timedelta(days=60)
         rescored = await rescore_stale(
             UnitOfWork(scorer.db, "scorer"), model, later, timedelta(hours=1)
         )
@@ -98,7 +98,7 @@ async def test_an_erased_lead_is_forgotten_and_stays_forgotten(scorer: Scorer) -
         await scorer.send(captured(lead, country="GB"))
         await scorer.send(activity(lead, "replied"))
         await out.wait_for(lambda r: len(of(r, LeadScored, lead)) >= 1, what="score")
-        await scorer.send(LeadErased(lead_id=lead, erased_at=now_utc()))
+        await scorer.send(LeadErased(lead_id=lead, erased_at=clock.now()))
 
         async def forgotten() -> bool:
             left = await scorer.count(

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from shared.bus.consumer import BatchConsumer, ConsumerSettings
-from shared.bus.publisher import KafkaPublisher, to_message
+from shared.bus.publisher import KafkaPublisher
 from shared.contracts.envelope import Envelope, Event, encode
+from shared.contracts.messages import to_message
 from shared.contracts.topics import dead_letter_topic
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate

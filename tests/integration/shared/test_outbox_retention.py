@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.admin import committed_offsets
-from shared.bus.publisher import KafkaPublisher, OutgoingMessage
+from shared.bus.publisher import KafkaPublisher
+from shared.contracts.messages import OutgoingMessage
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
 from shared.db.outbox import OutboxRelay, RelaySettings, adopt_broker, write_outbox

@@ -195,7 +195,8 @@ def test_keys_new_prints_a_key_and_a_config_line_that_accepts_it(tmp_path: Path,
 
 async def test_capture_refuses_to_start_on_an_invalid_capture_section(tmp_path: Path) -> None:
     from services.capture.config import Settings
-    from services.capture.main import create_app, running_sources
+    from services.capture.jobs import running_sources
+    from services.capture.main import create_app
 
     path = write(tmp_path, [{"name": "x", "kind": "nope", "auth": {"type": "none"}}])
     create_app(Settings(config_file=path))  # builds (the OpenAPI document needs no config)

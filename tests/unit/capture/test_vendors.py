@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from services.capture.domain import CleanLead, InvalidLead, clean_lead
+from services.capture.domain import LEAD_FIELDS, CleanLead, InvalidLead, clean_lead
 from services.capture.sources.base import (
     InboundRequest,
     PayloadError,
@@ -25,7 +25,6 @@ from services.capture.sources.vendors import (
     make_mapped,
     typeform,
 )
-from services.capture.sources.vendors._common import LEAD_FIELDS
 from services.capture.sources.vendors.generic import parse_path
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vendors"

@@ -12,12 +12,12 @@ from services.nurture.domain import (
     STOP_CATEGORIES,
     PlannedStep,
     Sequence,
-    parse_duration,
     plan_steps,
     sequence_for_bucket,
     stop_reason,
     touch_count,
 )
+from shared.config import parse_duration
 from shared.contracts.capture import ActivityKind
 
 ENROLLED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

@@ -16,30 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
-from services.capture.domain import UTM_KEYS, Problem
+from services.capture.domain import LEAD_FIELDS, UTM_KEYS, Problem
 from services.capture.sources.base import InboundRequest, PayloadError, UnreadableLead
 
 MAX_LEADS = 1000  # same cap as POST /v1/leads:batch
 MAX_FORM_FIELDS = 1000
-TEXT_FIELDS = frozenset(
-    {
-        "email",
-        "phone",
-        "first_name",
-        "last_name",
-        "company",
-        "title",
-        "country",
-        "interest",
-        "industry",
-        "language",
-        "source",
-        "channel",
-        "campaign",
-        *UTM_KEYS,
-    }
-)
-LEAD_FIELDS = TEXT_FIELDS | {"company_size"}
+TEXT_FIELDS = LEAD_FIELDS - {"company_size"}
 FULL_NAME = "full_name"  # a target that is split into first_name / last_name
 # Attribute names every vendor uses for the same thing (docs/vendors.md): the vendor's own
 # time of the submission, as sent, and the person's consent answers, as sent.

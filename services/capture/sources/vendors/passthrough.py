@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.capture.domain import LEAD_FIELDS
 from services.capture.sources.base import InboundRequest
 
 from ._common import (
-    LEAD_FIELDS,
     TEXT_FIELDS,
     each_lead,
     fail,

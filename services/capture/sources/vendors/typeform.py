@@ -21,12 +21,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.capture.domain import UTM_KEYS
+from services.capture.domain import LEAD_FIELDS, UTM_KEYS
 from services.capture.sources.base import InboundRequest, PayloadError
 
 from ._common import (
     FULL_NAME,
-    LEAD_FIELDS,
     VENDOR_CREATED_AT,
     LeadDraft,
     arr,

@@ -1,0 +1,44 @@
+"""Capture's own periodic job (the fetch jobs' are in :mod:`.sources.fetch_jobs`), and the
+start-up check of its sources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from services.capture.deps import CaptureRuntime, Deps
+from services.capture.sources import replays
+from shared import clock
+from shared.config import ConfigError
+from shared.periodic import Job
+from shared.service import Resource
+
+log = logging.getLogger(__name__)
+
+
+async def purge_replays(runtime: CaptureRuntime) -> None:
+    """Forget signed message ids once their timestamp could no longer pass the check."""
+    removed = await replays.purge(runtime.engine, clock.now())
+    if removed:
+        log.info("purged %d replay id(s) past their window", removed)
+
+
+PURGING_REPLAYS: Job[CaptureRuntime] = Job("replay purge", 60, purge_replays, wait_first=True)
+
+
+def running_sources(error: ConfigError | None) -> Resource[Deps]:
+    """The sources, checked at start: an invalid capture section stops the service here, a
+    source that is not ready is logged; then the fetch jobs' HTTP client is open."""
+
+    @asynccontextmanager
+    async def run(runtime: CaptureRuntime) -> AsyncIterator[None]:
+        if error is not None:
+            raise error
+        for source in runtime.deps.catalog.sources.by_name.values():
+            if not source.ready:
+                log.warning("source %s is not ready: %s", source.name, "; ".join(source.problems))
+        async with runtime.deps.fetcher.running():
+            yield
+
+    return run

@@ -1,0 +1,16 @@
+"""The CLI's table of services names the same services as the event topology."""
+
+from __future__ import annotations
+
+from leadflow.services import DEFAULT_PORTS, service_entry
+from shared.contracts.topics import SERVICES
+
+
+def test_the_table_lists_every_service_of_the_topology_in_its_order() -> None:
+    assert tuple(DEFAULT_PORTS) == SERVICES
+
+
+def test_an_entry_gives_the_service_its_app_settings_and_migrations() -> None:
+    entry = service_entry("scorer")
+    assert entry.settings_cls().service_name == "scorer"
+    assert entry.migrations.name == "migrations" and entry.migrations.parent.name == "scorer"
