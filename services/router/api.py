@@ -11,12 +11,18 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.router import domain, store
-from services.router.config import duration_text
 from services.router.deps import RoutingDep, RuntimeDep
-from services.router.domain import Assigned, Routing, SlaPolicy, ToNurture
-from services.router.handlers import open_round
+from services.router.domain.availability import is_available
+from services.router.domain.model import Routing, SlaPolicy
+from services.router.domain.routing import Assigned, ToNurture, route_lead
+from services.router.domain.rules import lead_facts
+from services.router.domain.sla import mean, sla_met_rate
+from services.router.handlers.routing import open_round
+from services.router.store import leads as lead_store
+from services.router.store import sla as sla_store
+from services.router.store import stats as stats_store
 from shared import clock
+from shared.config import duration_text
 from shared.contracts import LeadProfile
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
@@ -102,10 +108,8 @@ async def simulate(body: SimulateIn, runtime: RuntimeDep, source: RoutingDep) ->
     async with UnitOfWork(runtime.engine, "router-simulate") as uow:  # rolled back: read-only
         rnd = await open_round(uow, source, at, [], [profile])
     routing, version = rnd.routing, rnd.version
-    facts = domain.lead_facts(profile, score=body.score, bucket=body.bucket)
-    d = domain.route_lead(
-        facts, body.bucket, routing, rnd.loads, rnd.cursors, at, owners=rnd.owners
-    )
+    facts = lead_facts(profile, score=body.score, bucket=body.bucket)
+    d = route_lead(facts, body.bucket, routing, rnd.loads, rnd.cursors, at, owners=rnd.owners)
     if isinstance(d, ToNurture):
         return SimulateOut(outcome="nurture", explanation=d.reason, config_version=version)
     candidates = [
@@ -133,8 +137,8 @@ async def simulate(body: SimulateIn, runtime: RuntimeDep, source: RoutingDep) ->
 )
 async def read_assignment(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.engine.connect() as conn:
-        lead = await store.get_lead(conn, str(lead_id))
-        clock = await store.clock_view(conn, str(lead_id)) if lead is not None else None
+        lead = await lead_store.get_lead(conn, str(lead_id))
+        clock = await sla_store.clock_view(conn, str(lead_id)) if lead is not None else None
     if lead is None:
         raise ApiError(404, "unknown_lead", f"the router has no decision for lead {lead_id}")
     return {**lead, "sla": clock}
@@ -145,10 +149,10 @@ async def list_reps(runtime: RuntimeDep, source: RoutingDep) -> list[dict[str, A
     now = clock.now()
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
-        loads = await store.load_rep_loads(conn)
+        loads = await lead_store.load_rep_loads(conn)
     out = []
     for rep in routing.reps.values():
-        available, why = domain.is_available(rep, now)
+        available, why = is_available(rep, now)
         load = loads.get(rep.id)
         out.append({
             "rep_id": rep.id, "name": rep.name, "email": rep.email,
@@ -165,8 +169,8 @@ async def list_reps(runtime: RuntimeDep, source: RoutingDep) -> list[dict[str, A
 async def list_queues(runtime: RuntimeDep, source: RoutingDep) -> list[dict[str, Any]]:
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
-        cursors = await store.load_cursors(conn)
-        counts = await store.queue_counts(conn)
+        cursors = await lead_store.load_cursors(conn)
+        counts = await lead_store.queue_counts(conn)
     return [
         {
             "name": q.name,
@@ -200,7 +204,7 @@ def _sla_out(policy: SlaPolicy | None) -> dict[str, Any] | None:
 
 def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsOut:
     rep = routing.reps.get(rep_id)
-    n = {c: int(counts.get(c, 0)) for c in store.COUNTERS if c != "response_seconds"}
+    n = {c: int(counts.get(c, 0)) for c in stats_store.COUNTERS if c != "response_seconds"}
     return RepStatsOut(
         rep_id=rep_id,
         name=rep.name if rep is not None else None,
@@ -210,8 +214,8 @@ def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsO
         breached=n["breached"],
         reassigned_away=n["reassigned_away"],
         won=n["won"],
-        sla_met_rate=domain.sla_met_rate(n["contacted_within_sla"], n["breached"]),
-        avg_first_contact_s=domain.mean(counts.get("response_seconds", 0.0), n["responses"]),
+        sla_met_rate=sla_met_rate(n["contacted_within_sla"], n["breached"]),
+        avg_first_contact_s=mean(counts.get("response_seconds", 0.0), n["responses"]),
     )
 
 
@@ -226,7 +230,7 @@ async def rep_stats(
 ) -> RepStatsOut:
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
-        totals = await store.rep_totals(conn, since, rep_id)
+        totals = await stats_store.rep_totals(conn, since, rep_id)
     if rep_id not in routing.reps and rep_id not in totals:
         raise ApiError(404, "unknown_rep", f"no rep {rep_id!r} in the config or the figures")
     return _stats(routing, rep_id, totals.get(rep_id, {}))
@@ -241,6 +245,6 @@ async def rep_stats(
 async def reps_report(runtime: RuntimeDep, source: RoutingDep, since: Since = None) -> RepReportOut:
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
-        totals = await store.rep_totals(conn, since)
+        totals = await stats_store.rep_totals(conn, since)
     order = [*routing.reps, *sorted(set(totals) - set(routing.reps))]
     return RepReportOut(since=since, reps=[_stats(routing, r, totals.get(r, {})) for r in order])

@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from services.router import handlers
 from services.router.deps import RouterRuntime
+from services.router.handlers.config import SYSTEM_ACTOR, import_file
+from services.router.handlers.routing import retry_waiting
+from services.router.handlers.sla import fire_due_breaches, fire_due_warnings
 from shared import clock
 from shared.periodic import Job
 
@@ -32,8 +34,8 @@ async def versioned_config(runtime: RouterRuntime) -> AsyncIterator[None]:
     path = runtime.settings.config_file
     uow = runtime.uow()
     async with uow:
-        outcome = await handlers.import_file(
-            uow, path, actor=handlers.SYSTEM_ACTOR, reason=f"read {path} at start",
+        outcome = await import_file(
+            uow, path, actor=SYSTEM_ACTOR, reason=f"read {path} at start",
             expected=None, now=clock.now(), on_start=True,
         )  # fmt: skip
         await uow.commit()
@@ -57,7 +59,7 @@ async def assign_waiting_leads(runtime: RouterRuntime) -> None:
     online through the admin API is seen at once)."""
     uow = runtime.uow()
     async with uow:
-        assigned = await handlers.retry_waiting(uow, runtime.deps.routing, clock.now())
+        assigned = await retry_waiting(uow, runtime.deps.routing, clock.now())
         await uow.commit()
     if assigned:
         log.info("assigned %d waiting lead(s)", assigned)
@@ -79,11 +81,11 @@ async def fire_sla_timers_once(
     source = runtime.deps.routing
     uow = runtime.uow()
     async with uow:
-        warned = await handlers.fire_due_warnings(uow, source, now, limit)
+        warned = await fire_due_warnings(uow, source, now, limit)
         await uow.commit()
     uow = runtime.uow()
     async with uow:
-        breached = await handlers.fire_due_breaches(uow, source, now, retry_after, limit)
+        breached = await fire_due_breaches(uow, source, now, retry_after, limit)
         await uow.commit()
     return max(warned, breached)
 

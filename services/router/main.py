@@ -7,9 +7,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.router import admin, api, handlers, jobs
-from services.router.config import Settings, load_routing
+from services.router import api, jobs
+from services.router.admin import routes as admin_routes
+from services.router.config.model import load_routing
+from services.router.config.settings import Settings
 from services.router.deps import Deps
+from services.router.handlers.events import erase_leads, make_batch_handler
+from services.router.handlers.source import VersionedRouting
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app
 
@@ -20,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     routing = load_routing(settings.config_file)  # an invalid file stops the start here
     waiting_retry = timedelta(seconds=settings.waiting_retry_s)  # waiting and breached leads
-    deps = Deps(routing=handlers.VersionedRouting(routing), admin_token=settings.admin_token)
+    deps = Deps(routing=VersionedRouting(routing), admin_token=settings.admin_token)
     spec = ServiceSpec(
         name="router",
         version="1.0.0",
@@ -29,11 +33,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         " breach, reassignment, escalation) and per-rep figures. The routing config is"
         " versioned and audited; /v1/admin changes it at runtime.",
         migrations=MIGRATIONS,
-        routers=[api.router, admin.router],
+        routers=[api.router, admin_routes.router],
         consumes=topics_consumed_by("router"),
         deps=deps,
-        make_handler=lambda runtime: handlers.make_batch_handler(runtime.deps.routing),
-        erase=handlers.erase_leads,
+        make_handler=lambda runtime: make_batch_handler(runtime.deps.routing),
+        erase=erase_leads,
         jobs=[
             jobs.assigning_waiting_leads(waiting_retry),
             jobs.firing_sla_timers(settings.sla_tick_s, waiting_retry),

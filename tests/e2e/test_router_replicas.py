@@ -22,8 +22,9 @@ import pytest
 from sqlalchemy import text
 
 from leadflow.embedded import EmbeddedKafka
-from services.router import handlers
-from services.router.config import Settings, load_routing
+from services.router.config.model import load_routing
+from services.router.config.settings import Settings
+from services.router.handlers.events import make_batch_handler
 from services.router.main import MIGRATIONS
 from shared import clock
 from shared.contracts import LeadProfile, LeadScored, encode
@@ -261,7 +262,7 @@ async def test_daily_cap_holds_when_replicas_rounds_straddle_midnight(
     midnight = datetime(2026, 3, 3, tzinfo=UTC)
 
     async def route_round(at: datetime, *lead_ids: str) -> None:
-        handle = handlers.make_batch_handler(routing, clock=lambda: at)
+        handle = make_batch_handler(routing, clock=lambda: at)
         envelopes = [
             Envelope(str(uuid.uuid4()), "scorer", LeadScored.TYPE, at, lead_id,
                      scored_event(lead_id, "shoes"))

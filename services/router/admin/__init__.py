@@ -7,9 +7,6 @@ validated exactly like the file (422 naming each problem's key, e.g.
 ``queues[2].members[0]: unknown rep 'zed'``). Each write that changes something is a new
 version with its audit row, in one transaction. With ``LEADFLOW_ADMIN_TOKEN`` set, writes
 need ``Authorization: Bearer <token>``; unset, they are accepted only from loopback clients.
-``access`` checks who writes, ``schema`` holds the bodies, ``routes`` the endpoints.
+``access`` checks who writes, ``schema`` holds the bodies, ``routes`` the endpoints
+(``routes.router``).
 """
-
-from services.router.admin.routes import router
-
-__all__ = ["router"]

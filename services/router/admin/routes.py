@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.router import handlers, store
 from services.router.admin.access import Writer, WriterDep, etag
 from services.router.admin.schema import (
     MAX_VERSION,
@@ -21,7 +20,6 @@ from services.router.admin.schema import (
     WriteOut,
     body_schema,
 )
-from services.router.config import QueueModel, RepModel
 from services.router.config.changes import (
     Change,
     ChangeAvailability,
@@ -33,8 +31,12 @@ from services.router.config.changes import (
     ReplaceRep,
     ReplaceRules,
 )
+from services.router.config.model import QueueModel
+from services.router.config.reps import RepModel
 from services.router.deps import RouterRuntime, RuntimeDep
+from services.router.handlers import config as config_handlers
 from services.router.handlers.config import ChangeRejected, Outcome, StaleVersion, UnknownVersion
+from services.router.store import config as config_store
 from shared import clock
 from shared.config import ConfigError
 from shared.db.uow import UnitOfWork
@@ -89,7 +91,7 @@ async def _change(
     runtime: RouterRuntime, response: Response, who: Writer, change: Change
 ) -> WriteOut:
     async def write(uow: UnitOfWork) -> Outcome:
-        return await handlers.change_config(
+        return await config_handlers.change_config(
             uow, change, actor=who.actor, reason=who.reason, expected=who.expected, now=clock.now()
         )
 
@@ -104,8 +106,8 @@ async def _change(
 )
 async def read_config(runtime: RuntimeDep, response: Response) -> ConfigOut:
     async with runtime.engine.connect() as conn:
-        number = await store.head_version(conn)
-        version = await store.load_version(conn, number) if number is not None else None
+        number = await config_store.head_version(conn)
+        version = await config_store.load_version(conn, number) if number is not None else None
     if version is None:
         raise ApiError(404, "no_config", "no routing config version is stored yet")
     etag(response, version.version)
@@ -119,7 +121,7 @@ async def list_versions(
     runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[VersionOut]:
     async with runtime.engine.connect() as conn:
-        versions = await store.list_versions(conn, limit)
+        versions = await config_store.list_versions(conn, limit)
     return [VersionOut.of(v) for v in versions]
 
 
@@ -128,7 +130,7 @@ async def read_version(
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)], runtime: RuntimeDep
 ) -> ConfigOut:
     async with runtime.engine.connect() as conn:
-        stored = await store.load_version(conn, version)
+        stored = await config_store.load_version(conn, version)
     if stored is None:
         raise ApiError(404, "unknown_version", f"no routing config version {version}")
     return ConfigOut.of(stored)
@@ -144,7 +146,7 @@ async def read_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     async with runtime.engine.connect() as conn:
-        entries = await store.read_audit(conn, target, since, limit)
+        entries = await config_store.read_audit(conn, target, since, limit)
     return [AuditOut.of(e) for e in entries]
 
 
@@ -291,7 +293,7 @@ async def reload_config(who: WriterDep, runtime: RuntimeDep, response: Response)
     path = runtime.settings.config_file
 
     async def write(uow: UnitOfWork) -> Outcome:
-        return await handlers.import_file(
+        return await config_handlers.import_file(
             uow,
             path,
             actor=who.actor,
@@ -314,7 +316,7 @@ async def rollback_config(
     body: RollbackIn, who: WriterDep, runtime: RuntimeDep, response: Response
 ) -> WriteOut:
     async def write(uow: UnitOfWork) -> Outcome:
-        return await handlers.rollback_config(
+        return await config_handlers.rollback_config(
             uow,
             body.version,
             actor=who.actor,

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.router import store
 from services.router.handlers.config import Outcome
+from services.router.store import config as config_store
 
 
 class DiffOut(BaseModel):
@@ -44,7 +44,7 @@ class VersionOut(BaseModel):
     restored: int | None = Field(None, description="origin rollback: the version restored")
 
     @classmethod
-    def of(cls, v: store.ConfigVersion) -> VersionOut:
+    def of(cls, v: config_store.ConfigVersion) -> VersionOut:
         return cls(version=v.version, origin=v.origin, actor=v.actor, reason=v.reason,
                    created_at=v.created_at, file_path=v.file_path, restored=v.restored)  # fmt: skip
 
@@ -53,7 +53,7 @@ class ConfigOut(VersionOut):
     config: dict[str, Any] = Field(description="The routing section, whole, as the file has it")
 
     @classmethod
-    def of(cls, v: store.ConfigVersion) -> ConfigOut:
+    def of(cls, v: config_store.ConfigVersion) -> ConfigOut:
         return cls(**VersionOut.of(v).model_dump(), config=v.config)
 
 
@@ -69,7 +69,7 @@ class AuditOut(BaseModel):
     reason: str | None = None
 
     @classmethod
-    def of(cls, a: store.AuditEntry) -> AuditOut:
+    def of(cls, a: config_store.AuditEntry) -> AuditOut:
         return cls(version=a.version, at=a.at, actor=a.actor, action=a.action, target=a.target,
                    before=a.before, after=a.after, reason=a.reason,
                    diff=[DiffOut.model_validate(d) for d in a.diff])  # fmt: skip

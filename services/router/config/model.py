@@ -6,6 +6,7 @@ key. The same models validate the YAML file and every admin API change.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
@@ -15,10 +16,13 @@ from services.router.config.fields import Lowered, Model, Report, error, fail
 from services.router.config.owners import OwnerMatchField, owner_match
 from services.router.config.reps import RepModel, rep_domain
 from services.router.config.sla import SlaModel, check_sla, sla_policy, sla_shorthand
-from services.router.domain import DEFAULT_RULE, Queue, Routing, Rule, Strategy
+from services.router.domain.model import Queue, Routing, Rule, Strategy
+from services.router.domain.rules import DEFAULT_RULE
 from shared.conditions import Condition, ConditionError, Leaf, Not, parse_condition
+from shared.config import load_section
 from shared.contracts.capture import LeadProfile
 
+SECTION = "routing"
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 RULE_FIELDS = frozenset(LeadProfile.model_fields) | {"score", "bucket"}
 DOTTED_ROOTS = frozenset({"utm", "attributes"})
@@ -138,6 +142,16 @@ def to_domain(config: RoutingConfig) -> Routing:
         nurture_buckets=frozenset(config.nurture_buckets),
         owner_match=owner_match(config.owner_match),
     )
+
+
+def load_router_config(path: Path) -> RoutingConfig:
+    """Read and validate the ``routing`` section; raises ConfigError naming file and key."""
+    return load_section(path, SECTION, RoutingConfig)
+
+
+def load_routing(path: Path) -> Routing:
+    """The file's routing config as domain values, e.g. the first version at start."""
+    return to_domain(load_router_config(path))
 
 
 def _queue(queue: QueueModel) -> Queue:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator
 
 from services.router.config.fields import Model, error, lower
-from services.router.domain import ACCOUNT_FIELDS, AccountField, OwnerIs, OwnerMatch
+from services.router.domain.model import ACCOUNT_FIELDS, AccountField, OwnerIs, OwnerMatch
 
 
 def _account_field(value: Any) -> Any:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, EmailStr, Field, field_validator, model_validator
 
 from services.router.config.fields import Lowered, Model, error, fail, lower
-from services.router.domain import WEEKDAYS, DateRange, Rep, WorkingHours
+from services.router.domain.model import WEEKDAYS, DateRange, Rep, WorkingHours
 
 REP_ID = r"^[a-z0-9][a-z0-9_.-]*$"
 CLOCK = re.compile(r"^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
 from services.router.config.fields import Lowered, Model, Report, error, fail
-from services.router.domain import Escalation, SlaPolicy
+from services.router.domain.model import Escalation, SlaPolicy
 from shared.config import DURATION_HELP, duration_text, parse_duration
 
 

@@ -19,10 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from services.router import store
-from services.router.config import SECTION
 from services.router.config.changes import Applied, Change, Refused, ReplaceConfig, apply_change
 from services.router.config.document import Problem, section_hash
+from services.router.config.model import SECTION
+from services.router.store import config as config_store
+from services.router.store import leads as lead_store
 from shared.config import read_config_file
 from shared.db.uow import UnitOfWork
 
@@ -98,7 +99,7 @@ async def rollback_config(
 ) -> Outcome:
     """Restore an earlier version's config as a new version (history is never rewritten)."""
     head = await _locked_head(uow, expected)
-    old = await store.load_version(uow.conn, version)
+    old = await config_store.load_version(uow.conn, version)
     if old is None:
         raise UnknownVersion(f"no routing config version {version}")
     result = apply_change(_document(head), ReplaceConfig(old.config, "config.rolled_back"))
@@ -122,7 +123,7 @@ async def import_file(
     section = read_config_file(path).get(SECTION) or {}
     digest = section_hash(section)
     head = await _locked_head(uow, expected)
-    last = await store.last_file_version(uow.conn)
+    last = await config_store.last_file_version(uow.conn)
     same_file = last is not None and last.file_sha256 == digest
     if on_start and same_file and head is not None:
         return _unchanged(head, "config.file_unchanged", "config")
@@ -140,25 +141,25 @@ async def import_file(
     return await _store(uow, head, result, actor, reason, now, source, force=not same_file)
 
 
-async def _locked_head(uow: UnitOfWork, expected: int | None) -> store.ConfigVersion | None:
-    await store.lock_routing(uow.conn)
-    number = await store.head_version(uow.conn)
+async def _locked_head(uow: UnitOfWork, expected: int | None) -> config_store.ConfigVersion | None:
+    await lead_store.lock_routing(uow.conn)
+    number = await config_store.head_version(uow.conn)
     if expected is not None and expected != number:
         raise StaleVersion(expected, number)
-    return await store.load_version(uow.conn, number) if number is not None else None
+    return await config_store.load_version(uow.conn, number) if number is not None else None
 
 
-def _document(head: store.ConfigVersion | None) -> dict[str, Any]:
+def _document(head: config_store.ConfigVersion | None) -> dict[str, Any]:
     return head.config if head is not None else {}
 
 
-def _unchanged(head: store.ConfigVersion, action: str, target: str) -> Outcome:
+def _unchanged(head: config_store.ConfigVersion, action: str, target: str) -> Outcome:
     return Outcome(head.version, head.version, False, action, target, [])
 
 
 async def _store(
     uow: UnitOfWork,
-    head: store.ConfigVersion | None,
+    head: config_store.ConfigVersion | None,
     result: Applied | Refused,
     actor: str,
     reason: str | None,
@@ -172,10 +173,11 @@ async def _store(
     if head is not None and not result.changed and not force:
         return _unchanged(head, result.action, result.target)
     version = (head.version if head is not None else 0) + 1
-    audit = store.AuditEntry(version, now, actor, result.action, result.target, result.before,
-                             result.after, result.diff, reason)  # fmt: skip
-    row = store.ConfigVersion(version, result.document, source.origin, actor, reason, now,
-                              source.file_path, source.file_sha256, source.restored)  # fmt: skip
-    await store.save_version(uow.conn, row, [audit])
+    audit = config_store.AuditEntry(version, now, actor, result.action, result.target,
+                                    result.before, result.after, result.diff, reason)  # fmt: skip
+    row = config_store.ConfigVersion(version, result.document, source.origin, actor, reason,
+                                     now, source.file_path, source.file_sha256,
+                                     source.restored)  # fmt: skip
+    await config_store.save_version(uow.conn, row, [audit])
     previous = head.version if head is not None else None
     return Outcome(version, previous, True, result.action, result.target, result.diff)

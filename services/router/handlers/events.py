@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from services.router import domain, store
-from services.router.domain import Routing
+from services.router.domain.model import Routing
+from services.router.domain.sla import is_first_contact
 from services.router.handlers.routing import LeadToRoute, close_round, decide, open_round
 from services.router.handlers.sla import close_won_lost, record_contacts
 from services.router.handlers.source import FixedRouting, RoutingSource
+from services.router.store import leads as lead_store
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
 from shared.clock import Clock, now
@@ -48,7 +49,7 @@ def note_contact(batch: RouterBatch, env: Envelope) -> None:
     """A first contact (or a won/lost outcome) stops the lead's SLA clock."""
     event = env.data
     assert isinstance(event, LeadActivityRecorded)
-    if domain.is_first_contact(event.kind):
+    if is_first_contact(event.kind):
         batch.contacts.append(event)
 
 
@@ -84,9 +85,9 @@ async def erase_leads(uow: UnitOfWork, lead_ids: list[str]) -> None:
     ids = [i for i in lead_ids if _is_uuid(i)]
     if not ids:
         return
-    await store.lock_routing(uow.conn)
-    reps = await store.forget_leads(uow.conn, ids)
-    await store.release_load(uow.conn, reps)
+    await lead_store.lock_routing(uow.conn)
+    reps = await lead_store.forget_leads(uow.conn, ids)
+    await lead_store.release_load(uow.conn, reps)
 
 
 def _is_uuid(value: str) -> bool:

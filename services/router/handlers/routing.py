@@ -14,19 +14,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.router import domain, store
-from services.router.domain import (
-    Account,
-    AccountKey,
-    AccountOwner,
+from services.router.domain.availability import local_day_start
+from services.router.domain.model import RepLoad, Routing
+from services.router.domain.owners import Account, AccountKey, AccountOwner, account_of, note_owner
+from services.router.domain.routing import (
     Assigned,
-    RepLoad,
-    Routing,
-    SlaClock,
+    QueueAttempt,
     ToNurture,
     Waiting,
+    apply_assignment,
+    is_nurture_bucket,
+    load_for_today,
+    route_lead,
+    stays_decided,
 )
+from services.router.domain.rules import lead_facts
+from services.router.domain.sla import SlaClock, start_clock
 from services.router.handlers.source import RoutingSource
+from services.router.store import accounts as account_store
+from services.router.store import leads as lead_store
+from services.router.store import sla as sla_store
+from services.router.store import stats as stats_store
 from shared.contracts import (
     CandidateTrace,
     ContactSnapshot,
@@ -61,13 +69,13 @@ class RoutingRound:
     loads: dict[str, RepLoad]
     day_starts: dict[str, datetime]
     cursors: dict[str, int]
-    known: dict[str, store.LeadRow]
+    known: dict[str, lead_store.LeadRow]
     owners: dict[AccountKey, tuple[AccountOwner, ...]] = field(default_factory=dict)
-    decisions: list[store.LeadDecision] = field(default_factory=list)
-    score_updates: list[store.ScoreUpdate] = field(default_factory=list)
+    decisions: list[lead_store.LeadDecision] = field(default_factory=list)
+    score_updates: list[lead_store.ScoreUpdate] = field(default_factory=list)
     events: list[tuple[Event, str | None]] = field(default_factory=list)
     clocks: list[SlaClock] = field(default_factory=list)
-    tally: store.RepTally = field(default_factory=store.RepTally)
+    tally: stats_store.RepTally = field(default_factory=stats_store.RepTally)
     touched: set[str] = field(default_factory=set)
 
     def save_load_of(self, rep_id: str) -> None:
@@ -87,25 +95,25 @@ async def open_round(
     force, loads, cursors, the leads already known, and who owns the accounts of
     ``profiles`` (when a queue matches owners), all inside the lock so replicas decide on
     the same facts."""
-    await store.lock_routing(uow.conn)
+    await lead_store.lock_routing(uow.conn)
     active = await source.current(uow.conn)
     routing = active.routing
-    stored = await store.load_rep_loads(uow.conn)
+    stored = await lead_store.load_rep_loads(uow.conn)
     loads: dict[str, RepLoad] = {}
     day_starts: dict[str, datetime] = {}
     for rep in routing.reps.values():
         current = stored.get(rep.id)
-        loads[rep.id], day_starts[rep.id] = domain.load_for_today(
+        loads[rep.id], day_starts[rep.id] = load_for_today(
             rep.id,
             current.load if current is not None else None,
             current.day_start if current is not None else None,
-            domain.local_day_start(rep, now),
+            local_day_start(rep, now),
         )
-    cursors = await store.load_cursors(uow.conn)
-    known = await store.load_leads(uow.conn, lead_ids)
+    cursors = await lead_store.load_cursors(uow.conn)
+    known = await lead_store.load_leads(uow.conn, lead_ids)
     fields = tuple(sorted(routing.account_fields))
-    keys = {k for p in profiles for k in domain.account_of(p).keys(fields)} if fields else set()
-    owners = await store.load_account_owners(uow.conn, keys)
+    keys = {k for p in profiles for k in account_of(p).keys(fields)} if fields else set()
+    owners = await account_store.load_account_owners(uow.conn, keys)
     return RoutingRound(routing, active.version, now, loads, day_starts, cursors, known, owners)
 
 
@@ -113,21 +121,21 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
     """An owned lead keeps its owner; a nurtured lead stays until it qualifies; others route."""
     row = rnd.known.get(lead.lead_id)
     routing = rnd.routing
-    account = domain.account_of(lead.profile)
-    nurture_bucket = domain.is_nurture_bucket(lead.bucket, routing)
-    if row is not None and domain.stays_decided(row.status, nurture_bucket):
+    account = account_of(lead.profile)
+    nurture_bucket = is_nurture_bucket(lead.bucket, routing)
+    if row is not None and stays_decided(row.status, nurture_bucket):
         rnd.score_updates.append(
-            store.ScoreUpdate(lead.lead_id, lead.score, lead.bucket, lead.profile,
-                              account.email_domain, account.company)
+            lead_store.ScoreUpdate(lead.lead_id, lead.score, lead.bucket, lead.profile,
+                                   account.email_domain, account.company)
         )  # fmt: skip
         return
-    facts = domain.lead_facts(lead.profile, score=lead.score, bucket=lead.bucket)
-    decision = domain.route_lead(
+    facts = lead_facts(lead.profile, score=lead.score, bucket=lead.bucket)
+    decision = route_lead(
         facts, lead.bucket, routing, rnd.loads, rnd.cursors, rnd.now, owners=rnd.owners
     )
     if isinstance(decision, Assigned):
-        rnd.loads, rnd.cursors = domain.apply_assignment(decision, rnd.loads, rnd.cursors)
-        rnd.owners = domain.note_owner(rnd.owners, account, decision.rep_id, rnd.now)
+        rnd.loads, rnd.cursors = apply_assignment(decision, rnd.loads, rnd.cursors)
+        rnd.owners = note_owner(rnd.owners, account, decision.rep_id, rnd.now)
         rnd.save_load_of(decision.rep_id)
         assignment_id = str(uuid.uuid4())
         _record(rnd, lead, account, "assigned", decision.queue, decision.rep_id, assignment_id,
@@ -135,7 +143,7 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
         rnd.tally.add(decision.rep_id, rnd.now, "assigned")
         if decision.deadline is not None:
             rnd.clocks.append(
-                domain.start_clock(
+                start_clock(
                     lead.lead_id,
                     decision.queue,
                     lead.bucket,
@@ -181,13 +189,13 @@ def _record(
     sla_due_at: datetime | None = None,
 ) -> None:
     rnd.decisions.append(
-        store.LeadDecision(
+        lead_store.LeadDecision(
             lead.lead_id, status, queue, rep_id, assignment_id, rule, lead.score, lead.bucket,
             lead.profile, lead.captured_at, rnd.now, rnd.now if assigned else None, sla_due_at,
             account.email_domain, account.company, rnd.version,
         )
     )  # fmt: skip
-    rnd.known[lead.lead_id] = store.LeadRow(
+    rnd.known[lead.lead_id] = lead_store.LeadRow(
         lead.lead_id, status, queue, rep_id, assignment_id, lead.score, lead.bucket,
         dict(lead.profile), lead.captured_at, None, rule, rnd.now if assigned else None,
     )  # fmt: skip
@@ -201,7 +209,7 @@ def rep_ref(routing: Routing, rep_id: str) -> RepRef:
     return RepRef(rep_id=rep.id, name=rep.name, email=rep.email)
 
 
-def candidate_traces(attempts: tuple[domain.QueueAttempt, ...]) -> list[CandidateTrace]:
+def candidate_traces(attempts: tuple[QueueAttempt, ...]) -> list[CandidateTrace]:
     return [
         CandidateTrace(rep_id=c.rep_id, eligible=c.eligible, reason=f"{a.queue}: {c.reason}")
         for a in attempts
@@ -244,18 +252,23 @@ def assigned_event(
 
 async def close_round(uow: UnitOfWork, rnd: RoutingRound) -> None:
     """Persist the round's decisions, loads, cursors, SLA clocks and counters; emit its events."""
-    await store.save_decisions(uow.conn, rnd.decisions)
-    await store.update_scores(uow.conn, rnd.score_updates)
+    await lead_store.save_decisions(uow.conn, rnd.decisions)
+    await lead_store.update_scores(uow.conn, rnd.score_updates)
     if rnd.touched:
-        await store.save_rep_loads(
+        await lead_store.save_rep_loads(
             uow.conn,
-            {r: store.StoredLoad(rnd.loads[r], rnd.day_starts[r]) for r in sorted(rnd.touched)},
+            {
+                r: lead_store.StoredLoad(rnd.loads[r], rnd.day_starts[r])
+                for r in sorted(rnd.touched)
+            },
         )
-        await store.save_cursors(uow.conn, rnd.cursors)
+        await lead_store.save_cursors(uow.conn, rnd.cursors)
     if rnd.clocks:
-        await store.save_clocks(uow.conn, rnd.clocks)
-        await store.arm_timers(uow.conn, [t for c in rnd.clocks for t in store.timers_for(c)])
-    await store.save_tally(uow.conn, rnd.tally)
+        await sla_store.save_clocks(uow.conn, rnd.clocks)
+        await sla_store.arm_timers(
+            uow.conn, [t for c in rnd.clocks for t in sla_store.timers_for(c)]
+        )
+    await stats_store.save_tally(uow.conn, rnd.tally)
     for event, causation in rnd.events:
         uow.emit(event, causationid=causation)
 
@@ -264,8 +277,8 @@ async def retry_waiting(
     uow: UnitOfWork, source: RoutingSource, now: datetime, limit: int = 500
 ) -> int:
     """Leads nobody could take are offered again (someone came online or freed capacity)."""
-    await store.lock_routing(uow.conn)
-    waiting = await store.load_waiting(uow.conn, limit)
+    await lead_store.lock_routing(uow.conn)
+    waiting = await lead_store.load_waiting(uow.conn, limit)
     if not waiting:
         return 0
     rnd = await open_round(

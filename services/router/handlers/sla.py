@@ -11,8 +11,18 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from services.router import domain, store
-from services.router.domain import Handover, Routing, SlaClock, Stay
+from services.router.domain.model import Routing, SlaPolicy
+from services.router.domain.reassignment import Handover, Stay, after_breach, apply_handover
+from services.router.domain.rules import lead_facts
+from services.router.domain.sla import (
+    SlaClock,
+    breach,
+    first_contact,
+    is_breach,
+    is_first_contact,
+    is_handover_pending,
+    should_warn,
+)
 from services.router.handlers.routing import (
     RoutingRound,
     candidate_traces,
@@ -21,6 +31,9 @@ from services.router.handlers.routing import (
     rep_ref,
 )
 from services.router.handlers.source import RoutingSource
+from services.router.store import leads as lead_store
+from services.router.store import sla as sla_store
+from services.router.store import stats as stats_store
 from shared.contracts import (
     ActivityKind,
     ContactSnapshot,
@@ -46,27 +59,25 @@ async def record_contacts(uow: UnitOfWork, activities: Sequence[LeadActivityReco
     rep (contacted, within the SLA or not, and the time it took)."""
     earliest: dict[str, LeadActivityRecorded] = {}
     for a in activities:
-        if domain.is_first_contact(a.kind):
+        if is_first_contact(a.kind):
             seen = earliest.get(a.lead_id)
             if seen is None or _utc(a.occurred_at) < _utc(seen.occurred_at):
                 earliest[a.lead_id] = a
-    firsts = await store.record_contacts(
+    firsts = await lead_store.record_contacts(
         uow.conn, {lead: _utc(a.occurred_at) for lead, a in earliest.items()}
     )
     if not firsts:
         return
     ids = [f.lead_id for f in firsts]
-    await store.drop_timers(uow.conn, ids)
-    clocks = await store.load_clocks(uow.conn, ids, lock=True)
-    tally = store.RepTally()
+    await sla_store.drop_timers(uow.conn, ids)
+    clocks = await sla_store.load_clocks(uow.conn, ids, lock=True)
+    tally = stats_store.RepTally()
     stopped: list[SlaClock] = []
     for first in firsts:
         activity = earliest[first.lead_id]
         at = _utc(activity.occurred_at)
         clock = clocks.get(first.lead_id)
-        contact, after = domain.first_contact(
-            clock, first.rep_id, first.assigned_at, at, activity.rep_id
-        )
+        contact, after = first_contact(clock, first.rep_id, first.assigned_at, at, activity.rep_id)
         tally.add(contact.rep_id, at, "contacted")
         if contact.within_sla:
             tally.add(contact.rep_id, at, "contacted_within_sla")
@@ -75,8 +86,8 @@ async def record_contacts(uow: UnitOfWork, activities: Sequence[LeadActivityReco
             tally.add(contact.rep_id, at, "response_seconds", contact.response.total_seconds())
         if after is not None and after != clock:
             stopped.append(after)
-    await store.save_clocks(uow.conn, stopped)
-    await store.save_tally(uow.conn, tally)
+    await sla_store.save_clocks(uow.conn, stopped)
+    await stats_store.save_tally(uow.conn, tally)
 
 
 async def close_won_lost(
@@ -87,29 +98,29 @@ async def close_won_lost(
     if not closing:
         return
     won = {a.lead_id for a in activities if a.kind == ActivityKind.WON}
-    closed = await store.close_leads(uow.conn, closing, now)
-    await store.release_load(uow.conn, [rep for _, rep in closed])
-    tally = store.RepTally()
+    closed = await lead_store.close_leads(uow.conn, closing, now)
+    await lead_store.release_load(uow.conn, [rep for _, rep in closed])
+    tally = stats_store.RepTally()
     for lead_id, rep_id in closed:
         if lead_id in won:
             tally.add(rep_id, now, "won")
-    await store.save_tally(uow.conn, tally)
+    await stats_store.save_tally(uow.conn, tally)
 
 
 async def fire_due_warnings(
     uow: UnitOfWork, source: RoutingSource, now: datetime, limit: int
 ) -> int:
     """Warn the rep's followers that a lead's deadline is close; return the timers claimed."""
-    timers = await store.claim_due_timers(uow.conn, [store.WARNING], now, limit)
+    timers = await sla_store.claim_due_timers(uow.conn, [sla_store.WARNING], now, limit)
     if not timers:
         return 0
     routing = (await source.current(uow.conn)).routing
     ids = [t.lead_id for t in timers]
-    clocks = await store.load_clocks(uow.conn, ids)
-    leads = await store.load_leads(uow.conn, ids)
+    clocks = await sla_store.load_clocks(uow.conn, ids)
+    leads = await lead_store.load_leads(uow.conn, ids)
     for timer in timers:
         clock, lead = clocks.get(timer.lead_id), leads.get(timer.lead_id)
-        if clock is None or lead is None or not domain.should_warn(clock, timer.attempt, now):
+        if clock is None or lead is None or not should_warn(clock, timer.attempt, now):
             continue
         policy = _policy(routing, clock)
         uow.emit(
@@ -136,60 +147,60 @@ async def fire_due_breaches(
 ) -> int:
     """Announce each missed deadline and hand the lead over (or escalate it, or keep it);
     offer breached leads nobody could take again. Return the timers claimed."""
-    kinds = [store.BREACH, store.HANDOVER]
-    if not await store.has_due_timers(uow.conn, kinds, now):
+    kinds = [sla_store.BREACH, sla_store.HANDOVER]
+    if not await sla_store.has_due_timers(uow.conn, kinds, now):
         return 0
     rnd = await open_round(uow, source, now, [])  # the routing lock, the config, loads, cursors
     routing = rnd.routing
-    timers = await store.claim_due_timers(uow.conn, kinds, now, limit)
+    timers = await sla_store.claim_due_timers(uow.conn, kinds, now, limit)
     ids = [t.lead_id for t in timers]
-    clocks = await store.load_clocks(uow.conn, ids, lock=True)
-    leads = await store.load_leads(uow.conn, ids)
-    moves: list[store.Reassignment] = []
+    clocks = await sla_store.load_clocks(uow.conn, ids, lock=True)
+    leads = await lead_store.load_leads(uow.conn, ids)
+    moves: list[lead_store.Reassignment] = []
     changed: list[SlaClock] = []
-    timers_next: list[store.Timer] = []
+    timers_next: list[sla_store.Timer] = []
     for timer in timers:
         clock, lead = clocks.get(timer.lead_id), leads.get(timer.lead_id)
         if clock is None or lead is None or lead.status != "assigned" or lead.closed_at:
             continue
-        breach = timer.kind == store.BREACH
-        due = domain.is_breach if breach else domain.is_handover_pending
+        breaching = timer.kind == sla_store.BREACH
+        due = is_breach if breaching else is_handover_pending
         if not due(clock, timer.attempt):
             continue  # contacted, or a timer of an earlier attempt
-        facts = domain.lead_facts(lead.profile, score=lead.score, bucket=lead.bucket)
-        outcome = domain.after_breach(
+        facts = lead_facts(lead.profile, score=lead.score, bucket=lead.bucket)
+        outcome = after_breach(
             clock, routing, rnd.loads, rnd.cursors, now, facts, str(uuid.uuid4())
         )
-        if breach:
+        if breaching:
             rnd.tally.add(clock.rep_id, now, "breached")
             rnd.events.append((_breached(routing, clock, lead, outcome, now), None))
         if isinstance(outcome, Handover):
             _hand_over(rnd, clock, lead, outcome)
             moves.append(
-                store.Reassignment(clock.lead_id, outcome.queue, outcome.rep_id,
-                                   outcome.clock.assignment_id, now, outcome.clock.due_at,
-                                   rnd.version)
+                lead_store.Reassignment(clock.lead_id, outcome.queue, outcome.rep_id,
+                                        outcome.clock.assignment_id, now, outcome.clock.due_at,
+                                        rnd.version)
             )  # fmt: skip
             changed.append(outcome.clock)
-            timers_next.extend(store.timers_for(outcome.clock))
+            timers_next.extend(sla_store.timers_for(outcome.clock))
             continue
-        if breach:
-            changed.append(domain.breach(clock))
+        if breaching:
+            changed.append(breach(clock))
         if outcome.retry:
             timers_next.append(
-                store.Timer(clock.lead_id, store.HANDOVER, clock.attempt, now + retry_after)
+                sla_store.Timer(clock.lead_id, sla_store.HANDOVER, clock.attempt, now + retry_after)
             )
-    await store.reassign_leads(uow.conn, moves)
-    await store.drop_timers(uow.conn, [m.lead_id for m in moves])  # the old attempt's warning
-    await store.save_clocks(uow.conn, changed)
-    await store.arm_timers(uow.conn, timers_next)
+    await lead_store.reassign_leads(uow.conn, moves)
+    await sla_store.drop_timers(uow.conn, [m.lead_id for m in moves])  # the old attempt's warning
+    await sla_store.save_clocks(uow.conn, changed)
+    await sla_store.arm_timers(uow.conn, timers_next)
     await close_round(uow, rnd)
     return len(timers)
 
 
-def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: store.LeadRow, h: Handover) -> None:
+def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: lead_store.LeadRow, h: Handover) -> None:
     """The old rep loses the lead (and a unit of load), the new rep gains it; announce it."""
-    rnd.loads, rnd.cursors = domain.apply_handover(h, clock.rep_id, rnd.loads, rnd.cursors)
+    rnd.loads, rnd.cursors = apply_handover(h, clock.rep_id, rnd.loads, rnd.cursors)
     rnd.save_load_of(clock.rep_id)
     rnd.save_load_of(h.rep_id)
     rnd.tally.add(clock.rep_id, rnd.now, "reassigned_away")
@@ -226,7 +237,7 @@ def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: store.LeadRow, h: Hando
 def _breached(
     routing: Routing,
     clock: SlaClock,
-    lead: store.LeadRow,
+    lead: lead_store.LeadRow,
     outcome: Handover | Stay,
     now: datetime,
 ) -> LeadSlaBreached:
@@ -250,10 +261,10 @@ def _breached(
     )
 
 
-def _policy(routing: Routing, clock: SlaClock) -> domain.SlaPolicy | None:
+def _policy(routing: Routing, clock: SlaClock) -> SlaPolicy | None:
     queue = routing.queues.get(clock.queue)
     return queue.sla if queue is not None else None
 
 
-def _contact(lead: store.LeadRow) -> ContactSnapshot:
+def _contact(lead: lead_store.LeadRow) -> ContactSnapshot:
     return ContactSnapshot.of(LeadProfile.model_validate(lead.profile))

@@ -15,10 +15,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.router import store
-from services.router.config import to_domain
 from services.router.config.document import validate_document
-from services.router.domain import Routing
+from services.router.config.model import to_domain
+from services.router.domain.model import Routing
+from services.router.store import config as config_store
 from shared.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,13 @@ class VersionedRouting:
 
     async def current(self, conn: AsyncConnection) -> ActiveRouting:
         await self._opened.wait()
-        version = await store.head_version(conn)
+        version = await config_store.head_version(conn)
         if version is None:
             return self._from_file
         known = self._versions.get(version)
         if known is not None:
             return known
-        stored = await store.load_version(conn, version)
+        stored = await config_store.load_version(conn, version)
         if stored is None:  # cannot happen: versions are never deleted
             raise ConfigError(f"routing config version {version} vanished")
         config = validate_document(stored.config)

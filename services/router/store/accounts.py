@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.router.domain import AccountKey, AccountOwner
+from services.router.domain.owners import AccountKey, AccountOwner
 
 
 def _owners_of(field: str, column: str, param: str) -> str:

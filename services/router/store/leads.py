@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.router.domain import RepLoad
+from services.router.domain.model import RepLoad
 from shared.db.columns import column_params
 
 ROUTING_LOCK = 7_340_001  # pg_advisory_xact_lock key: one routing decision-maker at a time

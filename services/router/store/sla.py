@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.router.domain import SlaClock
+from services.router.domain.sla import SlaClock
 from shared.db.columns import column_params
 
 WARNING, BREACH, HANDOVER = "warning", "breach", "handover"

@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from leadflow.embedded import EmbeddedKafka
-from services.router.config import Settings
+from services.router.config.settings import Settings
 from services.router.main import create_app
 from shared import clock
 from shared.contracts import LeadProfile, LeadScored, encode

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from leadflow.embedded import EmbeddedKafka
-from services.router.config import Settings
+from services.router.config.settings import Settings
 from services.router.main import create_app
 from shared import clock
 from shared.contracts import LeadActivityRecorded, LeadProfile, LeadScored, encode

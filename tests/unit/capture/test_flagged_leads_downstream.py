@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.capture.domain import clean_lead
-from services.router.config import load_router_config, to_domain
-from services.router.domain import Assigned, route_lead
+from services.router.config.model import load_router_config, to_domain
+from services.router.domain.routing import Assigned, route_lead
 from services.scorer.config import load_scoring_model
 from shared.contracts import EVENT_TYPES, ContactSnapshot, LeadCaptured, LeadProfile, decode, encode
 

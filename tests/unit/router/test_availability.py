@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.domain import DateRange, Rep, WorkingHours, is_available, local_day_start
+from services.router.domain.availability import is_available, local_day_start
+from services.router.domain.model import DateRange, Rep, WorkingHours
 
 MON_FRI = frozenset(range(5))
 

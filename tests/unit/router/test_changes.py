@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from services.router.config import RoutingConfig, load_router_config
 from services.router.config.changes import (
     Applied,
     ChangeAvailability,
@@ -24,6 +23,7 @@ from services.router.config.changes import (
     apply_change,
 )
 from services.router.config.document import Problem, diff, section_hash, to_document
+from services.router.config.model import RoutingConfig, load_router_config
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sections" / "router.yaml"
 

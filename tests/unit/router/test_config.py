@@ -10,16 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.config import (
-    RoutingConfig,
-    duration_text,
-    load_router_config,
-    parse_duration,
-    to_domain,
-)
-from services.router.domain import DateRange, Escalation, OwnerMatch, SlaPolicy, WorkingHours
+from services.router.config.model import RoutingConfig, load_router_config, to_domain
+from services.router.domain.model import DateRange, Escalation, OwnerMatch, SlaPolicy, WorkingHours
 from shared.conditions import ALWAYS, Leaf
-from shared.config import ConfigError, validate_section
+from shared.config import ConfigError, duration_text, parse_duration, validate_section
 
 CONFIG_FILE = Path("leadflow.yaml")
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.router.config import load_router_config, to_domain
-from services.router.domain import Assigned, ToNurture, match_rule, route_lead
+from services.router.config.model import load_router_config, to_domain
+from services.router.domain.routing import Assigned, ToNurture, route_lead
+from services.router.domain.rules import match_rule
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sections" / "router.yaml"
 ROUTING = to_domain(load_router_config(EXAMPLE))

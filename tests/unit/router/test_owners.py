@@ -10,11 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.domain import (
-    Account,
-    AccountOwner,
-    AccountOwners,
-    Assigned,
+from services.router.domain.model import (
     Candidate,
     OwnerMatch,
     Queue,
@@ -22,14 +18,17 @@ from services.router.domain import (
     RepLoad,
     Routing,
     Rule,
-    Waiting,
     WorkingHours,
+)
+from services.router.domain.owners import (
+    Account,
+    AccountOwner,
+    AccountOwners,
     account_of,
-    apply_assignment,
     find_owner,
     note_owner,
-    route_lead,
 )
+from services.router.domain.routing import Assigned, Waiting, apply_assignment, route_lead
 from shared.conditions import parse_condition
 
 NOW = datetime(2026, 1, 13, 10, 0, tzinfo=UTC)  # Tuesday 10:00 in London

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.domain import (
-    Assigned,
+from services.router.domain.model import (
     Candidate,
     Queue,
     Rep,
@@ -17,9 +16,12 @@ from services.router.domain import (
     Routing,
     Rule,
     SlaPolicy,
+    WorkingHours,
+)
+from services.router.domain.routing import (
+    Assigned,
     ToNurture,
     Waiting,
-    WorkingHours,
     apply_assignment,
     load_for_today,
     route_lead,

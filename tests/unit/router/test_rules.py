@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.domain import Queue, Rep, Routing, Rule, lead_facts, match_rule
+from services.router.domain.model import Queue, Rep, Routing, Rule
+from services.router.domain.rules import lead_facts, match_rule
 from shared.conditions import parse_condition
 
 ANA = Rep("ana", "Ana", ZoneInfo("Europe/London"))

@@ -10,27 +10,26 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.domain import (
+from services.router.domain.availability import add_working_time
+from services.router.domain.model import (
     Candidate,
     DateRange,
     Escalation,
-    Handover,
     Queue,
     Rep,
     RepLoad,
     Routing,
-    SlaClock,
     SlaPolicy,
-    Stay,
     WorkingHours,
-    add_working_time,
-    after_breach,
-    apply_handover,
+)
+from services.router.domain.reassignment import Handover, Stay, after_breach, apply_handover
+from services.router.domain.routing import route_lead
+from services.router.domain.sla import (
+    SlaClock,
     first_contact,
     is_breach,
     is_first_contact,
     is_handover_pending,
-    route_lead,
     should_warn,
     sla_deadline,
     sla_met_rate,

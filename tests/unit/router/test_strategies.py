@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.domain import (
+from services.router.domain.model import (
     Candidate,
     Choice,
     Queue,
@@ -19,9 +19,8 @@ from services.router.domain import (
     Routing,
     Strategy,
     WorkingHours,
-    choose_rep,
-    weighted_ring,
 )
+from services.router.domain.strategies import choose_rep, weighted_ring
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 1, 13, 10, 0, tzinfo=UTC)  # Tuesday 10:00 in London

@@ -1,0 +1,33 @@
+"""The router's environment settings (``LEADFLOW_*``): where it runs and how often it
+rescans; the routing itself comes from the config file (:mod:`.model`)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from shared.config import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Where the router runs; queues, reps and rules come from the YAML config file (and
+    the admin API's later versions of it, stored in the router's schema)."""
+
+    service_name: str = "router"
+    port: int = 8002
+    waiting_retry_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often waiting leads, and breached leads nobody could take yet, are"
+        " offered again",
+    )
+    sla_tick_s: float = Field(
+        default=1.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds between scans for due SLA warnings and breaches",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the admin API's writes need (LEADFLOW_ADMIN_TOKEN); unset:"
+        " writes are accepted only from this machine (loopback), and a warning is logged",
+    )
