@@ -28,7 +28,7 @@ CLAIM_LIMIT = 500
 
 @asynccontextmanager
 async def versioned_config(runtime: RouterRuntime) -> AsyncIterator[None]:
-    """At start, the file's routing section becomes a new version when it changed since it
+    """At start, the file's routing config becomes a new version when it changed since it
     was last read; then decisions may use the version in force (they waited until now)."""
     source = runtime.deps.routing
     path = runtime.settings.config_file
@@ -55,7 +55,7 @@ async def versioned_config(runtime: RouterRuntime) -> AsyncIterator[None]:
 
 
 async def assign_waiting_leads(runtime: RouterRuntime) -> None:
-    """Offer waiting leads again, with the config version in force at each round (a rep set
+    """Offer waiting leads again, with the routing config version in force at each round (a rep set
     online through the admin API is seen at once)."""
     uow = runtime.uow()
     async with uow:

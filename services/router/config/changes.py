@@ -1,5 +1,5 @@
-"""Admin changes to the routing section, pure: a config document and a change in; out comes
-the new document, validated exactly like the file's section, or the problems at their keys
+"""Admin changes to the routing config, pure: a routing config (as JSON) and a change in;
+out comes the new one, validated exactly like the file's, or the problems at their keys
 (``queues[2].members[0]: unknown rep 'zed'``).
 
 A change names its target (``rep:ana``, ``queue:fashion-uk``, ``rules``, ``config``) and
@@ -78,7 +78,7 @@ class ReplaceRules:
 
 @dataclass(frozen=True)
 class ReplaceConfig:
-    """The whole section at once: the file reloaded, or an earlier version restored."""
+    """The whole routing config at once: the file reloaded, or an earlier version restored."""
 
     document: Mapping[str, Any]
     action: str
@@ -92,7 +92,7 @@ Change = (
 
 @dataclass(frozen=True)
 class Applied:
-    """The change is valid: the new document, and what the audit log records about it."""
+    """The change is valid: the new routing config, and what the audit log records about it."""
 
     document: Document
     action: str
@@ -108,7 +108,7 @@ class Applied:
 
 @dataclass(frozen=True)
 class Refused:
-    """``invalid``: the config would break (problems at their keys); ``not_found``: no such
+    """``invalid``: the routing config would break (problems at their keys); ``not_found``: no such
     rep or queue; ``exists``: a create for an id already taken."""
 
     reason: Literal["invalid", "not_found", "exists"]
@@ -116,7 +116,7 @@ class Refused:
 
 
 def apply_change(document: Mapping[str, Any], change: Change) -> Applied | Refused:
-    """The document with ``change`` applied and validated, or why it cannot be."""
+    """The routing config with ``change`` applied and validated, or why it cannot be."""
     new: Document = copy.deepcopy(dict(document))
     if isinstance(change, CreateRep | CreateQueue):
         kind, ident = ("rep", "id") if isinstance(change, CreateRep) else ("queue", "name")

@@ -1,9 +1,9 @@
-"""The routing section as a JSON document: what a config version stores, what the admin API
-reads and changes, and what an audit diff compares.
+"""The routing config as JSON (a ``Document`` in code): what a routing config version
+stores, what the admin API reads and changes, and what an audit diff compares.
 
-The document is the validated section in one canonical spelling (every field but the
-absent ones, durations as the file writes them), so a version read back validates to the
-same config, and two versions compare by value.
+It is the validated routing config in one canonical spelling (every field but the absent
+ones, durations as the file writes them), so a version read back validates to the same
+config, and two versions compare by value.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def to_document(config: RoutingConfig) -> Document:
 
 
 def validate_document(document: Mapping[str, Any]) -> RoutingConfig | list[Problem]:
-    """The same validation as the file's ``routing`` section; problems at their keys."""
+    """The same validation as the file's routing config; problems at their keys."""
     try:
         return RoutingConfig.model_validate(document)
     except ValidationError as exc:
@@ -72,7 +72,7 @@ def problems_of(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> lis
 
 
 def section_hash(section: Any) -> str:
-    """What the file's section said, ignoring comments, layout and key order."""
+    """What the file's routing config said, ignoring comments, layout and key order."""
     text = json.dumps(section, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

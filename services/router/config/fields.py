@@ -1,4 +1,4 @@
-"""Field types and error helpers shared by the routing section's models: every problem is
+"""Field types and error helpers shared by the routing config's models: every problem is
 a pydantic error whose text is exactly the message, reported at its key."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The ``routing`` section's models: queues, rules and the whole section with its
-cross-references (members, fallbacks, rules' queues, SLA escalations), each problem at its
-key. The same models validate the YAML file and every admin API change.
+"""The routing config's models (the file's ``routing`` section): queues, rules and the whole
+routing config with its cross-references (members, fallbacks, rules' queues, SLA
+escalations), each problem at its key. The same models validate the YAML file and every
+admin API change.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class RoutingConfig(Model):
 
 
 def to_domain(config: RoutingConfig) -> Routing:
-    """The validated section as frozen domain values, reps and queues in config order."""
+    """The validated routing config as frozen domain values, reps and queues in config order."""
     return Routing(
         reps={r.id: rep_domain(r) for r in config.reps},
         queues={q.name: _queue(q) for q in config.queues},
@@ -144,14 +145,14 @@ def to_domain(config: RoutingConfig) -> Routing:
     )
 
 
-def load_router_config(path: Path) -> RoutingConfig:
-    """Read and validate the ``routing`` section; raises ConfigError naming file and key."""
+def load_routing_config(path: Path) -> RoutingConfig:
+    """Read and validate the file's routing config; raises ConfigError naming file and key."""
     return load_section(path, SECTION, RoutingConfig)
 
 
 def load_routing(path: Path) -> Routing:
     """The file's routing config as domain values, e.g. the first version at start."""
-    return to_domain(load_router_config(path))
+    return to_domain(load_routing_config(path))
 
 
 def _queue(queue: QueueModel) -> Queue:

@@ -1,4 +1,4 @@
-"""Existing-owner match in the config, for every queue (``routing.owner_match``) or one
+"""Existing-owner match in the routing config, for every queue (``routing.owner_match``) or one
 queue (``queues[i].owner_match``, which wins)::
 
     owner_match: [email_domain, company]          # the account keys, tried in order

@@ -1,4 +1,4 @@
-"""A rep in the routing section: time zone, working hours, days away, skills, caps.
+"""A rep in the routing config: time zone, working hours, days away, skills, caps.
 
 The same models validate the YAML file and the admin API's rep bodies.
 """

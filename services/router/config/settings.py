@@ -1,5 +1,5 @@
 """The router's environment settings (``LEADFLOW_*``): where it runs and how often it
-rescans; the routing itself comes from the config file (:mod:`.model`)."""
+rescans; the routing config comes from the config file (:mod:`.model`)."""
 
 from __future__ import annotations
 

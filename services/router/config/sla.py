@@ -1,4 +1,4 @@
-"""A queue's first-contact SLA in the config::
+"""A queue's first-contact SLA in the routing config::
 
     sla:
       first_contact: 30m          # warm, cold and any bucket not listed below

@@ -142,7 +142,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Routing:
-    """The whole routing section; ``reps`` and ``queues`` keep config order."""
+    """The whole routing config as domain values; ``reps`` and ``queues`` keep config order."""
 
     reps: Mapping[str, Rep]
     queues: Mapping[str, Queue]

@@ -7,9 +7,9 @@ new version with its audit row, all in one transaction. Routing batches take the
 and read the version after it, so once a write is acknowledged every later decision, on
 every replica, uses the new version.
 
-The file rule: at start the file's ``routing`` section becomes a new version when it
-differs from the last version that came from the file; otherwise the latest version (which
-may hold API changes) stays in force.
+The file rule: at start the file's routing config becomes a new version when it differs from
+the last version that came from the file; otherwise the latest version (which may hold API
+changes) stays in force.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class StaleVersion(Exception):
 
 
 class ChangeRejected(Exception):
-    """The change would make the config invalid, names an unknown rep or queue, or creates
+    """The change would make the routing config invalid, names an unknown rep or queue, or creates
     one that exists; ``refused`` has the problems at their keys."""
 
     def __init__(self, refused: Refused) -> None:
@@ -117,7 +117,7 @@ async def import_file(
     now: datetime,
     on_start: bool,
 ) -> Outcome:
-    """The file's section as the config in force: at start only when it changed since it
+    """The file's routing config as the one in force: at start only when it changed since it
     was last read (see the module doc); on a reload whenever it differs from the version in
     force. Raises ConfigError when the file cannot be read."""
     section = read_config_file(path).get(SECTION) or {}

@@ -91,7 +91,7 @@ async def open_round(
     lead_ids: list[str],
     profiles: Sequence[Mapping[str, Any]] = (),
 ) -> RoutingRound:
-    """Take the routing lock and read the state decisions depend on: the config version in
+    """Take the routing lock and read the state decisions depend on: the routing config version in
     force, loads, cursors, the leads already known, and who owns the accounts of
     ``profiles`` (when a queue matches owners), all inside the lock so replicas decide on
     the same facts."""
@@ -202,7 +202,7 @@ def _record(
 
 
 def rep_ref(routing: Routing, rep_id: str) -> RepRef:
-    """The rep as events name it; a rep since removed from the config keeps its id."""
+    """The rep as events name it; a rep since removed from the routing config keeps its id."""
     rep = routing.reps.get(rep_id)
     if rep is None:
         return RepRef(rep_id=rep_id, name=rep_id)

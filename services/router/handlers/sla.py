@@ -150,7 +150,7 @@ async def fire_due_breaches(
     kinds = [sla_store.BREACH, sla_store.HANDOVER]
     if not await sla_store.has_due_timers(uow.conn, kinds, now):
         return 0
-    rnd = await open_round(uow, source, now, [])  # the routing lock, the config, loads, cursors
+    rnd = await open_round(uow, source, now, [])  # the routing lock, routing config, loads, cursors
     routing = rnd.routing
     timers = await sla_store.claim_due_timers(uow.conn, kinds, now, limit)
     ids = [t.lead_id for t in timers]

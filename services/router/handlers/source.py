@@ -1,7 +1,7 @@
 """Which routing config a decision uses: the version in force, read in the decision's own
 transaction (after the routing lock), so every replica switches at the same point.
 
-Reading the version is one index lookup per batch; the config itself is parsed and
+Reading the version is one index lookup per batch; the routing config itself is parsed and
 validated once per version and process. A version this process cannot validate (a newer
 replica wrote it during a rolling upgrade) is logged and the last good one kept.
 """

@@ -1,5 +1,6 @@
-"""Config versions and the audit log. Writers hold the routing advisory lock, so versions
-are numbered without gaps or races and a routing batch sees a change either wholly or not."""
+"""Routing config versions and the audit log. Writers hold the routing advisory lock, so
+versions are numbered without gaps or races and a routing batch sees a change either wholly
+or not."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.capture.domain import clean_lead
-from services.router.config.model import load_router_config, to_domain
+from services.router.config.model import load_routing_config, to_domain
 from services.router.domain.routing import Assigned, route_lead
 from services.scorer.config import load_scoring_model
 from shared.contracts import EVENT_TYPES, ContactSnapshot, LeadCaptured, LeadProfile, decode, encode
@@ -43,7 +43,7 @@ def test_the_scorer_scores_a_flagged_lead() -> None:
 
 
 def test_the_router_routes_a_flagged_lead_and_the_rep_sees_the_raw_phone() -> None:
-    routing = to_domain(load_router_config(SECTIONS / "router.yaml"))
+    routing = to_domain(load_routing_config(SECTIONS / "router.yaml"))
     profile = flagged_event_profile()
     decision = route_lead(profile, "warm", routing, {}, {}, NOW)
     assert isinstance(decision, Assigned), decision

@@ -1,5 +1,5 @@
-"""Admin changes, pure: a config document and a change in, the new document (validated like
-the file) or the problems at their keys out; and the diff the audit log records."""
+"""Admin changes, pure: a routing config and a change in, the new one (validated like the
+file) or the problems at their keys out; and the diff the audit log records."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from services.router.config.changes import (
     apply_change,
 )
 from services.router.config.document import Problem, diff, section_hash, to_document
-from services.router.config.model import RoutingConfig, load_router_config
+from services.router.config.model import RoutingConfig, load_routing_config
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sections" / "router.yaml"
 
@@ -66,7 +66,7 @@ def refused(change: Any) -> Refused:
 
 
 def test_a_document_reads_back_as_the_same_config_with_durations_spelled_as_in_the_file() -> None:
-    config = load_router_config(EXAMPLE)
+    config = load_routing_config(EXAMPLE)
     document = to_document(config)
     assert RoutingConfig.model_validate(document) == config
     assert document["queues"][0]["sla"]["first_contact"] == "30m"

@@ -1,4 +1,4 @@
-"""The routing section validates on load and names the key of every problem."""
+"""The routing config validates on load and names the key of every problem."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.router.config.model import RoutingConfig, load_router_config, to_domain
+from services.router.config.model import RoutingConfig, load_routing_config, to_domain
 from services.router.domain.model import DateRange, Escalation, OwnerMatch, SlaPolicy, WorkingHours
 from shared.conditions import ALWAYS, Leaf
 from shared.config import ConfigError, duration_text, parse_duration, validate_section
@@ -355,11 +355,11 @@ def test_nurture_buckets_are_configurable_and_lower_cased() -> None:
     assert to_domain(validate(data)).nurture_buckets == frozenset({"nurture", "cold"})
 
 
-def test_load_router_config_reads_the_routing_section(tmp_path: Path) -> None:
+def test_load_routing_config_reads_the_routing_section(tmp_path: Path) -> None:
     path = tmp_path / "leadflow.yaml"
     path.write_text("routing:\n  reps: []\n", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        load_router_config(path)
+        load_routing_config(path)
     assert f"{path}: routing.reps: List should have at least 1 item" in str(caught.value)
 
 

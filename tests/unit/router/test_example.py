@@ -1,4 +1,4 @@
-"""The example routing section validates and routes the example org's leads sensibly."""
+"""The example routing config validates and routes the example org's leads sensibly."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from services.router.config.model import load_router_config, to_domain
+from services.router.config.model import load_routing_config, to_domain
 from services.router.domain.routing import Assigned, ToNurture, route_lead
 from services.router.domain.rules import match_rule
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sections" / "router.yaml"
-ROUTING = to_domain(load_router_config(EXAMPLE))
+ROUTING = to_domain(load_routing_config(EXAMPLE))
 
 
 def test_example_section_validates_with_a_realistic_org() -> None:
