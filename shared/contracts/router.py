@@ -114,11 +114,11 @@ class SlaAction(StrEnum):
     KEPT = "kept"  # it stays with the rep for good (attempts used, no escalation left)
 
 
-class LeadSlaWarning(Event):
-    """A lead's first-contact deadline is close and its rep has not reached it yet."""
-
-    TYPE: ClassVar[str] = "io.leadflow.lead.sla_warning.v1"
-    TOPIC: ClassVar[str] = topics.LEAD_SLA_WARNING
+class LeadSlaEvent(Event):
+    """What both first-contact SLA events say about the clock: the lead, its assignment and
+    rep, the attempt and the deadline. Not an event itself (no ``TYPE``): LeadSlaWarning and
+    LeadSlaBreached extend it, and LeadSlaBreached restates a few fields only to word their
+    descriptions for a deadline that passed (the wire schemas are unchanged)."""
 
     lead_id: str = Field(description="Lead id (UUID)")
     assignment_id: str = Field(description="The assignment whose deadline is close (UUID)")
@@ -130,25 +130,27 @@ class LeadSlaWarning(Event):
     max_attempts: int = Field(ge=1, description="Reps the queue gives a try before escalating")
     assigned_at: datetime = Field(description="When this rep got the lead (UTC)")
     due_at: datetime = Field(description="First-contact deadline (UTC)")
+
+
+class LeadSlaWarning(LeadSlaEvent):
+    """A lead's first-contact deadline is close and its rep has not reached it yet."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.sla_warning.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_SLA_WARNING
+
     warned_at: datetime = Field(description="When the warning was raised (UTC)")
     business_hours: bool = Field(description="Whether the clock runs in working hours only")
 
 
-class LeadSlaBreached(Event):
+class LeadSlaBreached(LeadSlaEvent):
     """A rep did not contact a lead by its first-contact deadline; says what happens next."""
 
     TYPE: ClassVar[str] = "io.leadflow.lead.sla_breached.v1"
     TOPIC: ClassVar[str] = topics.LEAD_SLA_BREACHED
 
-    lead_id: str = Field(description="Lead id (UUID)")
     assignment_id: str = Field(description="The assignment that missed its deadline (UUID)")
-    queue: str = Field(description="Queue whose SLA applies")
     rep: RepRef = Field(description="The rep who missed the deadline")
-    lead: ContactSnapshot = Field(description="How to reach the lead")
-    bucket: str = Field(description="Lead bucket, which can set its own first-contact time")
     attempt: int = Field(ge=1, description="Which rep this was for the lead: 1 for the first")
-    max_attempts: int = Field(ge=1, description="Reps the queue gives a try before escalating")
-    assigned_at: datetime = Field(description="When this rep got the lead (UTC)")
     due_at: datetime = Field(description="First-contact deadline that passed (UTC)")
     breached_at: datetime = Field(description="When the router noticed the breach (UTC)")
     business_hours: bool = Field(description="Whether the clock ran in working hours only")
