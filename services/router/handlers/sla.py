@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.router.domain.model import Routing, SlaPolicy
 from services.router.domain.reassignment import Handover, Stay, after_breach, apply_handover
@@ -111,30 +112,17 @@ async def fire_due_warnings(
     uow: UnitOfWork, source: RoutingSource, now: datetime, limit: int
 ) -> int:
     """Warn the rep's followers that a lead's deadline is close; return the timers claimed."""
-    timers = await sla_store.claim_due_timers(uow.conn, [sla_store.WARNING], now, limit)
+    timers, due = await _claim_due(uow, [sla_store.WARNING], now, limit)
     if not timers:
         return 0
     routing = (await source.current(uow.conn)).routing
-    ids = [t.lead_id for t in timers]
-    clocks = await sla_store.load_clocks(uow.conn, ids)
-    leads = await lead_store.load_leads(uow.conn, ids)
-    for timer in timers:
-        clock, lead = clocks.get(timer.lead_id), leads.get(timer.lead_id)
-        if clock is None or lead is None or not should_warn(clock, timer.attempt, now):
+    for timer, clock, lead in due:
+        if not should_warn(clock, timer.attempt, now):
             continue
         policy = _policy(routing, clock)
         uow.emit(
             LeadSlaWarning(
-                lead_id=clock.lead_id,
-                assignment_id=clock.assignment_id,
-                queue=clock.queue,
-                rep=rep_ref(routing, clock.rep_id),
-                lead=_contact(lead),
-                bucket=clock.bucket,
-                attempt=clock.attempt,
-                max_attempts=policy.max_attempts if policy else clock.attempt,
-                assigned_at=clock.started_at,
-                due_at=clock.due_at,
+                **_clock_fields(routing, clock, lead, policy),
                 warned_at=now,
                 business_hours=policy.business_hours if policy else False,
             )
@@ -152,20 +140,16 @@ async def fire_due_breaches(
         return 0
     rnd = await open_round(uow, source, now, [])  # the routing lock, routing config, loads, cursors
     routing = rnd.routing
-    timers = await sla_store.claim_due_timers(uow.conn, kinds, now, limit)
-    ids = [t.lead_id for t in timers]
-    clocks = await sla_store.load_clocks(uow.conn, ids, lock=True)
-    leads = await lead_store.load_leads(uow.conn, ids)
+    timers, due = await _claim_due(uow, kinds, now, limit, lock=True)
     moves: list[lead_store.Reassignment] = []
     changed: list[SlaClock] = []
     timers_next: list[sla_store.Timer] = []
-    for timer in timers:
-        clock, lead = clocks.get(timer.lead_id), leads.get(timer.lead_id)
-        if clock is None or lead is None or lead.status != "assigned" or lead.closed_at:
+    for timer, clock, lead in due:
+        if lead.status != "assigned" or lead.closed_at:
             continue
         breaching = timer.kind == sla_store.BREACH
-        due = is_breach if breaching else is_handover_pending
-        if not due(clock, timer.attempt):
+        pending = is_breach if breaching else is_handover_pending
+        if not pending(clock, timer.attempt):
             continue  # contacted, or a timer of an earlier attempt
         facts = lead_facts(lead.profile, score=lead.score, bucket=lead.bucket)
         outcome = after_breach(
@@ -243,22 +227,52 @@ def _breached(
 ) -> LeadSlaBreached:
     policy = _policy(routing, clock)
     return LeadSlaBreached(
-        lead_id=clock.lead_id,
-        assignment_id=clock.assignment_id,
-        queue=clock.queue,
-        rep=rep_ref(routing, clock.rep_id),
-        lead=_contact(lead),
-        bucket=clock.bucket,
-        attempt=clock.attempt,
-        max_attempts=policy.max_attempts if policy else clock.attempt,
-        assigned_at=clock.started_at,
-        due_at=clock.due_at,
+        **_clock_fields(routing, clock, lead, policy),
         breached_at=now,
         business_hours=policy.business_hours if policy else False,
         action=SlaAction(outcome.action),
         next_rep=rep_ref(routing, outcome.rep_id) if isinstance(outcome, Handover) else None,
         reason=outcome.trace if isinstance(outcome, Handover) else outcome.reason,
     )
+
+
+_Due = tuple[sla_store.Timer, SlaClock, lead_store.LeadRow]
+
+
+async def _claim_due(
+    uow: UnitOfWork, kinds: Sequence[str], now: datetime, limit: int, *, lock: bool = False
+) -> tuple[list[sla_store.Timer], list[_Due]]:
+    """Claim the due timers of ``kinds`` (each fires once, on one replica) and read their
+    clocks (locked for update when ``lock``) and leads; the claimed timers, and those whose
+    clock and lead still exist."""
+    timers = await sla_store.claim_due_timers(uow.conn, kinds, now, limit)
+    ids = [t.lead_id for t in timers]
+    clocks = await sla_store.load_clocks(uow.conn, ids, lock=lock)
+    leads = await lead_store.load_leads(uow.conn, ids)
+    due = [
+        (t, clocks[t.lead_id], leads[t.lead_id])
+        for t in timers
+        if t.lead_id in clocks and t.lead_id in leads
+    ]
+    return timers, due
+
+
+def _clock_fields(
+    routing: Routing, clock: SlaClock, lead: lead_store.LeadRow, policy: SlaPolicy | None
+) -> dict[str, Any]:
+    """The fields both SLA events take from the clock (``LeadSlaEvent``)."""
+    return {
+        "lead_id": clock.lead_id,
+        "assignment_id": clock.assignment_id,
+        "queue": clock.queue,
+        "rep": rep_ref(routing, clock.rep_id),
+        "lead": _contact(lead),
+        "bucket": clock.bucket,
+        "attempt": clock.attempt,
+        "max_attempts": policy.max_attempts if policy else clock.attempt,
+        "assigned_at": clock.started_at,
+        "due_at": clock.due_at,
+    }
 
 
 def _policy(routing: Routing, clock: SlaClock) -> SlaPolicy | None:
