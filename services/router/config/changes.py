@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from services.router.config.document import (
     Document,
@@ -26,21 +26,59 @@ from services.router.config.document import (
 
 AVAILABILITY_FIELDS = ("online", "timezone", "working_hours", "holidays", "out_of_office")
 
-
-@dataclass(frozen=True)
-class CreateRep:
-    rep: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class ReplaceRep:
-    rep_id: str
-    rep: Mapping[str, Any]
+# What admin changes create, replace and delete; each kind's list in the routing config is
+# ``<kind>s``, its items named by ``IDENTS[kind]`` (REFERENCES, at the end: what names one).
+Kind = Literal["rep", "queue"]
+IDENTS: dict[Kind, str] = {"rep": "id", "queue": "name"}
 
 
 @dataclass(frozen=True)
-class DeleteRep:
-    rep_id: str
+class Create:
+    """A new rep or queue (the subclass says which), added at the end of its list."""
+
+    KIND: ClassVar[Kind]
+    item: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Replace:
+    """A rep or queue replaced whole, in its place; ``key`` is its id or name."""
+
+    KIND: ClassVar[Kind]
+    key: str
+    item: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Delete:
+    """A rep or queue removed, refused while anything still names it."""
+
+    KIND: ClassVar[Kind]
+    key: str
+
+
+class CreateRep(Create):
+    KIND = "rep"
+
+
+class ReplaceRep(Replace):
+    KIND = "rep"
+
+
+class DeleteRep(Delete):
+    KIND = "rep"
+
+
+class CreateQueue(Create):
+    KIND = "queue"
+
+
+class ReplaceQueue(Replace):
+    KIND = "queue"
+
+
+class DeleteQueue(Delete):
+    KIND = "queue"
 
 
 @dataclass(frozen=True)
@@ -50,22 +88,6 @@ class ChangeAvailability:
 
     rep_id: str
     patch: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class CreateQueue:
-    queue: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class ReplaceQueue:
-    name: str
-    queue: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class DeleteQueue:
-    name: str
 
 
 @dataclass(frozen=True)
@@ -84,10 +106,7 @@ class ReplaceConfig:
     action: str
 
 
-Change = (
-    CreateRep | ReplaceRep | DeleteRep | ChangeAvailability | CreateQueue | ReplaceQueue
-    | DeleteQueue | ReplaceRules | ReplaceConfig
-)  # fmt: skip
+Change = Create | Replace | Delete | ChangeAvailability | ReplaceRules | ReplaceConfig
 
 
 @dataclass(frozen=True)
@@ -118,18 +137,12 @@ class Refused:
 def apply_change(document: Mapping[str, Any], change: Change) -> Applied | Refused:
     """The routing config with ``change`` applied and validated, or why it cannot be."""
     new: Document = copy.deepcopy(dict(document))
-    if isinstance(change, CreateRep | CreateQueue):
-        kind, ident = ("rep", "id") if isinstance(change, CreateRep) else ("queue", "name")
-        item = dict(change.rep if isinstance(change, CreateRep) else change.queue)
-        return _create(document, new, kind, ident, item)
-    if isinstance(change, ReplaceRep | ReplaceQueue):
-        if isinstance(change, ReplaceRep):
-            return _replace(document, new, "rep", "id", change.rep_id, dict(change.rep))
-        return _replace(document, new, "queue", "name", change.name, dict(change.queue))
-    if isinstance(change, DeleteRep):
-        return _delete(document, new, "rep", "id", change.rep_id, _rep_references)
-    if isinstance(change, DeleteQueue):
-        return _delete(document, new, "queue", "name", change.name, _queue_references)
+    if isinstance(change, Create):
+        return _create(document, new, change.KIND, dict(change.item))
+    if isinstance(change, Replace):
+        return _replace(document, new, change.KIND, change.key, dict(change.item))
+    if isinstance(change, Delete):
+        return _delete(document, new, change.KIND, change.key)
     if isinstance(change, ChangeAvailability):
         return _availability(document, new, change)
     if isinstance(change, ReplaceRules):
@@ -141,8 +154,9 @@ def apply_change(document: Mapping[str, Any], change: Change) -> Applied | Refus
 
 
 def _create(
-    old: Mapping[str, Any], new: Document, kind: str, ident: str, item: dict[str, Any]
+    old: Mapping[str, Any], new: Document, kind: Kind, item: dict[str, Any]
 ) -> Applied | Refused:
+    ident = IDENTS[kind]
     key = item.get(ident)
     index = _index(old, kind, ident, key) if isinstance(key, str) else None
     if index is not None:
@@ -153,8 +167,9 @@ def _create(
 
 
 def _replace(
-    old: Mapping[str, Any], new: Document, kind: str, ident: str, key: str, item: dict[str, Any]
+    old: Mapping[str, Any], new: Document, kind: Kind, key: str, item: dict[str, Any]
 ) -> Applied | Refused:
+    ident = IDENTS[kind]
     index = _index(old, kind, ident, key)
     if index is None:
         return _unknown(kind, key)
@@ -169,17 +184,14 @@ def _replace(
     return _validated(old, new, f"{kind}.updated", f"{kind}:{key}", (f"{kind}s", key, ident))
 
 
-References = Callable[[Mapping[str, Any], str], list[str]]
-
-
-def _delete(
-    old: Mapping[str, Any], new: Document, kind: str, ident: str, key: str, refs: References
-) -> Applied | Refused:
+def _delete(old: Mapping[str, Any], new: Document, kind: Kind, key: str) -> Applied | Refused:
+    ident = IDENTS[kind]
     index = _index(old, kind, ident, key)
     if index is None:
         return _unknown(kind, key)
     named = [
-        Problem(path, f"still names {kind} {key!r}; change it first") for path in refs(old, key)
+        Problem(path, f"still names {kind} {key!r}; change it first")
+        for path in REFERENCES[kind](old, key)
     ]
     if named:
         return Refused("invalid", tuple(named))
@@ -270,3 +282,9 @@ def _queue_references(document: Mapping[str, Any], name: str) -> list[str]:
         if ((queue.get("sla") or {}).get("then") or {}).get("queue") == name:
             out.append(f"queues[{qi}].sla.then.queue")
     return out
+
+
+REFERENCES: dict[Kind, Callable[[Mapping[str, Any], str], list[str]]] = {
+    "rep": _rep_references,
+    "queue": _queue_references,
+}
