@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.router.admin.access import Writer, WriterDep, etag
+from services.router.admin.access import WriterDep, etag
 from services.router.admin.schema import (
     MAX_VERSION,
     AuditOut,
@@ -87,15 +87,26 @@ async def _write(runtime: RouterRuntime, response: Response, write: Write) -> Wr
     return WriteOut.of(outcome)
 
 
-async def _change(
-    runtime: RouterRuntime, response: Response, who: Writer, change: Change
-) -> WriteOut:
-    async def write(uow: UnitOfWork) -> Outcome:
-        return await config_handlers.change_config(
-            uow, change, actor=who.actor, reason=who.reason, expected=who.expected, now=clock.now()
-        )
+Apply = Callable[[Change], Awaitable[WriteOut]]
 
-    return await _write(runtime, response, write)
+
+async def _applier(who: WriterDep, runtime: RuntimeDep, response: Response) -> Apply:
+    """What every rep, queue and rules route does with its change: apply it to the routing
+    config in force, store the new version with its audit row, answer with the version."""
+
+    async def apply(change: Change) -> WriteOut:
+        async def write(uow: UnitOfWork) -> Outcome:
+            return await config_handlers.change_config(
+                uow, change, actor=who.actor, reason=who.reason, expected=who.expected,
+                now=clock.now(),
+            )  # fmt: skip
+
+        return await _write(runtime, response, write)
+
+    return apply
+
+
+ApplyDep = Annotated[Apply, Depends(_applier)]
 
 
 # --- reads ------------------------------------------------------------------------------
@@ -163,10 +174,8 @@ RepBody = Annotated[dict[str, Any], Body(description="A rep, as in the config fi
     openapi_extra=body_schema(RepModel),
     summary="Add a rep",
 )
-async def create_rep(
-    body: RepBody, who: WriterDep, runtime: RuntimeDep, response: Response
-) -> WriteOut:
-    return await _change(runtime, response, who, CreateRep(body))
+async def create_rep(body: RepBody, apply: ApplyDep) -> WriteOut:
+    return await apply(CreateRep(body))
 
 
 @router.put(
@@ -176,10 +185,8 @@ async def create_rep(
     openapi_extra=body_schema(RepModel),
     summary="Replace a rep (its id stays)",
 )
-async def replace_rep(
-    rep_id: str, body: RepBody, who: WriterDep, runtime: RuntimeDep, response: Response
-) -> WriteOut:
-    return await _change(runtime, response, who, ReplaceRep(rep_id, body))
+async def replace_rep(rep_id: str, body: RepBody, apply: ApplyDep) -> WriteOut:
+    return await apply(ReplaceRep(rep_id, body))
 
 
 @router.delete(
@@ -188,10 +195,8 @@ async def replace_rep(
     responses=WRITE_ERRORS,
     summary="Remove a rep no queue names any more",
 )
-async def delete_rep(
-    rep_id: str, who: WriterDep, runtime: RuntimeDep, response: Response
-) -> WriteOut:
-    return await _change(runtime, response, who, DeleteRep(rep_id))
+async def delete_rep(rep_id: str, apply: ApplyDep) -> WriteOut:
+    return await apply(DeleteRep(rep_id))
 
 
 class AvailabilityIn(BaseModel):
@@ -216,11 +221,9 @@ class AvailabilityIn(BaseModel):
 async def change_availability(
     rep_id: str,
     body: Annotated[dict[str, Any], Body()],
-    who: WriterDep,
-    runtime: RuntimeDep,
-    response: Response,
+    apply: ApplyDep,
 ) -> WriteOut:
-    return await _change(runtime, response, who, ChangeAvailability(rep_id, body))
+    return await apply(ChangeAvailability(rep_id, body))
 
 
 # --- queues and rules ---------------------------------------------------------------------
@@ -236,10 +239,8 @@ QueueBody = Annotated[dict[str, Any], Body(description="A queue, as in the confi
     openapi_extra=body_schema(QueueModel),
     summary="Add a queue",
 )
-async def create_queue(
-    body: QueueBody, who: WriterDep, runtime: RuntimeDep, response: Response
-) -> WriteOut:
-    return await _change(runtime, response, who, CreateQueue(body))
+async def create_queue(body: QueueBody, apply: ApplyDep) -> WriteOut:
+    return await apply(CreateQueue(body))
 
 
 @router.put(
@@ -249,10 +250,8 @@ async def create_queue(
     openapi_extra=body_schema(QueueModel),
     summary="Replace a queue (its name stays)",
 )
-async def replace_queue(
-    name: str, body: QueueBody, who: WriterDep, runtime: RuntimeDep, response: Response
-) -> WriteOut:
-    return await _change(runtime, response, who, ReplaceQueue(name, body))
+async def replace_queue(name: str, body: QueueBody, apply: ApplyDep) -> WriteOut:
+    return await apply(ReplaceQueue(name, body))
 
 
 @router.delete(
@@ -261,10 +260,8 @@ async def replace_queue(
     responses=WRITE_ERRORS,
     summary="Remove a queue no rule, fallback or escalation names any more",
 )
-async def delete_queue(
-    name: str, who: WriterDep, runtime: RuntimeDep, response: Response
-) -> WriteOut:
-    return await _change(runtime, response, who, DeleteQueue(name))
+async def delete_queue(name: str, apply: ApplyDep) -> WriteOut:
+    return await apply(DeleteQueue(name))
 
 
 @router.put(
@@ -273,11 +270,9 @@ async def delete_queue(
     responses=WRITE_ERRORS,
     summary="Replace the ordered rules (and the default queue, when given)",
 )
-async def replace_rules(
-    body: RulesIn, who: WriterDep, runtime: RuntimeDep, response: Response
-) -> WriteOut:
+async def replace_rules(body: RulesIn, apply: ApplyDep) -> WriteOut:
     change = ReplaceRules(body.rules, body.default_queue)
-    return await _change(runtime, response, who, change)
+    return await apply(change)
 
 
 # --- the whole config -----------------------------------------------------------------------
