@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from services.router.domain.model import Escalation, RepLoad, Routing, SlaPolicy
+from services.router.domain.model import Escalation, Rep, RepLoad, Routing, SlaPolicy
 from services.router.domain.routing import Offer, QueueAttempt, offer_lead
 from services.router.domain.sla import SlaClock, sla_deadline
 from services.router.domain.strategies import check_rep
@@ -147,17 +147,9 @@ def _escalate(
     ok, why = check_rep(rep, plain, loads.get(rep.id) or RepLoad(rep.id), now, facts)
     if not ok:
         return Stay(f"{head}; {rep.id} cannot take it now: {why}; stays with {clock.rep_id}", True)
-    deadline = sla_deadline(policy, rep, clock.bucket, now)
-    return Handover(
-        rep_id=rep.id,
-        queue=clock.queue,
-        strategy=ESCALATION_STRATEGY,
-        next_cursor=None,
-        attempts=(),
-        trace=f"{head}; {rep.id} takes it ({why})",
-        clock=_next_clock(clock, rep.id, assignment_id, now, deadline.due_at,
-                          deadline.warn_at, escalated=True),
-    )  # fmt: skip
+    return _hand_to(clock, policy, rep, now, assignment_id, queue=clock.queue,
+                    strategy=ESCALATION_STRATEGY, next_cursor=None, attempts=(),
+                    trace=f"{head}; {rep.id} takes it ({why})", escalated=True)  # fmt: skip
 
 
 def _handover(
@@ -173,39 +165,39 @@ def _handover(
     found = offer.found
     assert found is not None and found.choice.rep_id is not None
     rep = routing.reps[found.choice.rep_id]
-    deadline = sla_deadline(policy, rep, clock.bucket, now)
-    return Handover(
-        rep_id=rep.id,
-        queue=found.queue,
-        strategy=found.choice.strategy,
-        next_cursor=found.choice.next_cursor,
-        attempts=offer.attempts,
-        trace="; ".join((head, *offer.steps)),
-        clock=_next_clock(clock, rep.id, assignment_id, now, deadline.due_at,
-                          deadline.warn_at, escalated=escalated),
-    )  # fmt: skip
+    return _hand_to(clock, policy, rep, now, assignment_id, queue=found.queue,
+                    strategy=found.choice.strategy, next_cursor=found.choice.next_cursor,
+                    attempts=offer.attempts, trace="; ".join((head, *offer.steps)),
+                    escalated=escalated)  # fmt: skip
 
 
-def _next_clock(
+def _hand_to(
     clock: SlaClock,
-    rep_id: str,
-    assignment_id: str,
+    policy: SlaPolicy,
+    rep: Rep,
     now: datetime,
-    due_at: datetime,
-    warn_at: datetime | None,
+    assignment_id: str,
     *,
+    queue: str,
+    strategy: str,
+    next_cursor: int | None,
+    attempts: tuple[QueueAttempt, ...],
+    trace: str,
     escalated: bool,
-) -> SlaClock:
-    return replace(
+) -> Handover:
+    """``rep`` takes the lead as its next attempt, with a fresh clock and deadline."""
+    deadline = sla_deadline(policy, rep, clock.bucket, now)
+    next_clock = replace(
         clock,
-        rep_id=rep_id,
+        rep_id=rep.id,
         assignment_id=assignment_id,
         attempt=clock.attempt + 1,
-        owners=(*clock.owners, rep_id),
+        owners=(*clock.owners, rep.id),
         escalated=escalated,
         started_at=now,
-        due_at=due_at,
-        warn_at=warn_at,
+        due_at=deadline.due_at,
+        warn_at=deadline.warn_at,
         status="running",
         contacted_at=None,
     )
+    return Handover(rep.id, queue, strategy, next_cursor, attempts, trace, next_clock)
