@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from leadflow.embedded import EmbeddedKafka
 from shared.bus.admin import committed_offsets
-from shared.contracts.topics import TOPOLOGY
+from shared.contracts.topics import TOPOLOGY, topic_name
 
 log = logging.getLogger("leadflow.up")
 
@@ -40,13 +40,13 @@ def lag_of(
     return GroupLag(group, behind)
 
 
-async def group_lags(bootstrap: str) -> list[GroupLag]:
-    """Every Leadflow consumer group's lag, asked of the broker."""
+async def group_lags(bootstrap: str, prefix: str = "") -> list[GroupLag]:
+    """Every Leadflow consumer group's lag, asked of the broker (topics under ``prefix``)."""
     readers: dict[str, list[str]] = {}
     for topic, spec in TOPOLOGY.items():
         for group in spec.consumers:
-            readers.setdefault(group, []).append(topic)
-    ends = await _end_offsets(bootstrap, sorted(TOPOLOGY))
+            readers.setdefault(group, []).append(topic_name(topic, prefix))
+    ends = await _end_offsets(bootstrap, sorted(topic_name(t, prefix) for t in TOPOLOGY))
     out = []
     for group, topics in sorted(readers.items()):
         committed = await committed_offsets(bootstrap, group, topics)
@@ -73,12 +73,12 @@ async def _end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int
             await consumer.stop()
 
 
-async def wait_caught_up(bootstrap: str, timeout_s: float) -> bool:
+async def wait_caught_up(bootstrap: str, timeout_s: float, prefix: str = "") -> bool:
     """True once every group has caught up; False if they have not within the timeout."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            lags = await group_lags(bootstrap)
+            lags = await group_lags(bootstrap, prefix)
             if all(lag.behind == 0 for lag in lags):
                 return True
         except Exception as exc:  # a broker that does not answer is not caught up
@@ -88,10 +88,13 @@ async def wait_caught_up(bootstrap: str, timeout_s: float) -> bool:
         await asyncio.sleep(0.5)
 
 
-def recycle_broker(kafka: EmbeddedKafka, caught_up_timeout_s: float = 60.0) -> bool:
-    """Replace the embedded broker with an empty one once every group has caught up. Answers
-    whether it was replaced (not when the groups did not catch up in time)."""
-    if not asyncio.run(wait_caught_up(kafka.bootstrap, caught_up_timeout_s)):
+def recycle_broker(
+    kafka: EmbeddedKafka, caught_up_timeout_s: float = 60.0, prefix: str = ""
+) -> bool:
+    """Replace the embedded broker with an empty one once every group has caught up (on the
+    topics under ``prefix``). Answers whether it was replaced (not when the groups did not
+    catch up in time)."""
+    if not asyncio.run(wait_caught_up(kafka.bootstrap, caught_up_timeout_s, prefix)):
         log.warning("broker not recycled: consumer groups still behind after %.0fs",
                     caught_up_timeout_s)  # fmt: skip
         return False

@@ -39,7 +39,7 @@ from shared.bus.publisher import OutgoingMessage, Publisher
 from shared.bus.watch import BrokerWatch
 from shared.contracts import EVENT_TYPES, LeadErased
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
-from shared.contracts.topics import dead_letter_topic
+from shared.contracts.topics import dead_letter_topic, topic_name
 from shared.db.inbox import claim_new_of_live_leads
 from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
@@ -62,6 +62,9 @@ class ConsumerSettings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3000
     commit_interval_s: float = 0.1
+    # ``topics`` are contract names; the subscription is to them under this prefix (dead
+    # letters get it from the publisher, which is given the same one).
+    topic_prefix: str = ""
 
 
 def _is_erasure(env: Envelope) -> bool:
@@ -158,7 +161,10 @@ class BatchConsumer:
             )
             try:
                 await consumer.start()
-                consumer.subscribe(self._s.topics, listener=_CommitOnRevoke(self))
+                consumer.subscribe(
+                    [topic_name(t, self._s.topic_prefix) for t in self._s.topics],
+                    listener=_CommitOnRevoke(self),
+                )
                 return consumer
             except KafkaError as exc:
                 log.warning("Kafka not reachable (%s); retrying in %.1fs", exc, delay)
