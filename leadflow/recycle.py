@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from leadflow.embedded import EmbeddedKafka
 from shared.bus.admin import committed_offsets
-from shared.contracts.topics import TOPOLOGY, topic_name
+from shared.contracts.topics import TOPOLOGY, consumer_group_id, topic_name
 
 log = logging.getLogger("leadflow.up")
 
@@ -49,7 +49,7 @@ async def group_lags(bootstrap: str, prefix: str = "") -> list[GroupLag]:
     ends = await _end_offsets(bootstrap, sorted(topic_name(t, prefix) for t in TOPOLOGY))
     out = []
     for group, topics in sorted(readers.items()):
-        committed = await committed_offsets(bootstrap, group, topics)
+        committed = await committed_offsets(bootstrap, consumer_group_id(group, prefix), topics)
         mine = {tp: end for tp, end in ends.items() if tp[0] in topics}
         out.append(lag_of(group, committed, mine))
     return out

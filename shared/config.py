@@ -52,8 +52,9 @@ class ServiceSettings(BaseSettings):
     topic_prefix: str = Field(
         default="",
         pattern=r"^[A-Za-z0-9._-]*$",
-        description="Put before every topic name on the broker (e.g. `staging.`), so that"
-        " several deployments or test runs can share one broker; empty: the contract's names",
+        description="Put before every topic name and consumer group id on the broker (e.g."
+        " `staging.`), so that several deployments or test runs can share one broker; empty:"
+        " the contract's names",
     )
     config_file: Path = DEFAULT_CONFIG_FILE
     host: str = "127.0.0.1"

@@ -39,7 +39,7 @@ from shared.bus.publisher import OutgoingMessage, Publisher
 from shared.bus.watch import BrokerWatch
 from shared.contracts import EVENT_TYPES, LeadErased
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
-from shared.contracts.topics import dead_letter_topic, topic_name
+from shared.contracts.topics import consumer_group_id, dead_letter_topic, topic_name
 from shared.db.inbox import claim_new_of_live_leads
 from shared.db.outbox import OutboxRelay
 from shared.db.uow import UnitOfWork
@@ -62,8 +62,8 @@ class ConsumerSettings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3000
     commit_interval_s: float = 0.1
-    # ``topics`` are contract names; the subscription is to them under this prefix (dead
-    # letters get it from the publisher, which is given the same one).
+    # ``topics`` and ``group`` are contract names; on the broker they are under this prefix
+    # (dead letters get it from the publisher, which is given the same one).
     topic_prefix: str = ""
 
 
@@ -149,7 +149,7 @@ class BatchConsumer:
         while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._s.bootstrap,
-                group_id=self._s.group,
+                group_id=consumer_group_id(self._s.group, self._s.topic_prefix),
                 client_id=f"{self._source}-consumer",
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",

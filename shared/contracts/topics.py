@@ -7,9 +7,11 @@ dead letters go to ``leadflow.dlq.<group>``.
 The names here are the contract's names (what ``Event.TOPIC``, the outbox and the AsyncAPI
 document say). A deployment may put them under a prefix (``LEADFLOW_TOPIC_PREFIX``, e.g. so
 that several stacks, or the tests, share one broker): the prefix is applied only where a
-Kafka client meets the broker — the publisher, the consumer's subscription, topic creation
-and offset look-ups — each given ``settings.topic_prefix`` when the process starts. With no
-prefix (the default) the names on the broker are exactly the ones below.
+Kafka client meets the broker — the publisher, the consumer's subscription and group id,
+topic creation and offset look-ups — each given ``settings.topic_prefix`` when the process
+starts. Consumer group ids get it too: two deployments on one broker must not join each
+other's groups. With no prefix (the default) the names on the broker are exactly the ones
+below.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ NOTIFICATION_DELIVERED = "leadflow.notification.delivered"
 def topic_name(topic: str, prefix: str = "") -> str:
     """The name a topic has on the broker under ``prefix``."""
     return f"{prefix}{topic}"
+
+
+def consumer_group_id(group: str, prefix: str = "") -> str:
+    """The id a consumer group has on the broker under ``prefix``. Everywhere else (metrics,
+    the inbox, dead-letter topic names) the group keeps its name, the consuming service's."""
+    return f"{prefix}{group}"
 
 
 def dead_letter_topic(group: str, prefix: str = "") -> str:
