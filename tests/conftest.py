@@ -19,10 +19,20 @@ import pytest
 
 from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 
+# Per-test deadline of e2e tests (the five services as processes); others get pytest's
+# `timeout` from pyproject.toml.
+E2E_TIMEOUT_S = 300
+
 # The embedded broker holds a consumer-group join for half the session timeout: keep it short
 # in tests (services started in-process and as subprocesses both read these).
 os.environ.setdefault("LEADFLOW_KAFKA_SESSION_TIMEOUT_MS", "3000")
 os.environ.setdefault("LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "500")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")
