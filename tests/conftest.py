@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from tests.support.kafka import Bus
 
 # Per-test deadline of e2e tests (the five services as processes); others get pytest's
 # `timeout` from pyproject.toml.
@@ -73,7 +74,8 @@ async def database_url(pg_server_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A broker shared by the session; tests that use it make their own unique topics."""
+    """A broker shared by the session; tests that use it make their own unique topics, or
+    run their services under a topic prefix of their own (``bus``)."""
     external = os.environ.get("LEADFLOW_TEST_KAFKA_BOOTSTRAP")
     if external:
         yield external
@@ -87,9 +89,16 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def bus(kafka_bootstrap: str, unique: str) -> Bus:
+    """The session's broker, under a topic prefix of this test's own: services given
+    ``bus.settings`` (or ``bus.env``) publish and consume only this test's topics."""
+    return Bus(kafka_bootstrap, f"t{unique}.")
+
+
+@pytest.fixture
 def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedKafka]:
-    """A broker of this test's own (the services' topic names are fixed, so e2e tests need
-    one each); the test may kill and restart it."""
+    """A broker of this test's own, for tests that kill or restart it (a shared one would
+    take every other test's topics down with it); otherwise use ``bus``."""
     broker = EmbeddedKafka(free_port(), tmp_path / "broker.log")
     broker.start()
     try:

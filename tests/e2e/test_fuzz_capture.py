@@ -5,16 +5,11 @@ no 5xx, and every 4xx says what is wrong in the shared error shape."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +17,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 
 from leadflow.embedded import free_port
+from shared.config import DEFAULT_CONFIG_FILE
 from tests.conftest import create_database
+from tests.support.kafka import Bus
+from tests.support.processes import ServiceProcess, service_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -31,38 +29,19 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 def capture_url(pg_server_url: str, kafka_bootstrap: str, tmp_path_factory: Any) -> Iterator[str]:
     database_url = asyncio.run(create_database(pg_server_url))
     port = free_port()
+    bus = Bus(kafka_bootstrap, f"fuzz{uuid.uuid4().hex[:10]}.")
+    env = service_env(
+        database_url=database_url, bus=bus, config_file=DEFAULT_CONFIG_FILE, port=port,
+        partitions=6, extra={"LEADFLOW_LOG_LEVEL": "WARNING"},
+    )  # fmt: skip
     log = Path(tmp_path_factory.mktemp("fuzz")) / "capture.log"
-    env = {
-        **os.environ,
-        "LEADFLOW_DATABASE_URL": database_url,
-        "LEADFLOW_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "LEADFLOW_PORT": str(port),
-        "LEADFLOW_LOG_LEVEL": "WARNING",
-    }
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "leadflow", "run", "capture"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
+    capture = ServiceProcess("capture", "capture", port, env, log)
+    capture.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"capture did not start; see {log}")
-            time.sleep(0.2)
-        yield url
+        asyncio.run(capture.wait_ready(60))
+        yield capture.url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        capture.stop(20)
 
 
 # The committed document (``leadflow docs --check`` keeps it equal to the app's own).

@@ -1,4 +1,5 @@
-"""The five services as real processes on a test's own database and broker."""
+"""The five services as real processes on a test's own database, on a broker under the
+test's own topic prefix (:class:`~tests.support.kafka.Bus`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 
 import yaml
 
-from leadflow.embedded import EmbeddedKafka, free_port_block
+from leadflow.embedded import free_port_block
 from leadflow.supervisor import Stack, UpOptions
 from shared.config import DEFAULT_CONFIG_FILE
+from tests.support.kafka import Bus
 
 
 def write_config(tmp_path: Path, **overrides: Any) -> Path:
@@ -27,7 +29,7 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
 
 @asynccontextmanager
 async def running_stack(
-    database_url: str, broker: EmbeddedKafka, home: Path, config_file: Path
+    database_url: str, bus: Bus, home: Path, config_file: Path
 ) -> AsyncIterator[Stack]:
     stack = Stack(
         UpOptions(
@@ -35,7 +37,8 @@ async def running_stack(
             config_file=config_file,
             capture_port=free_port_block(),
             database_url=database_url,
-            kafka_bootstrap=broker.bootstrap,
+            kafka_bootstrap=bus.bootstrap,
+            topic_prefix=bus.prefix,
             partitions=3,
             ready_timeout=60,
             extra_env={"LEADFLOW_LOG_LEVEL": "INFO"},

@@ -11,8 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
@@ -33,6 +30,10 @@ from services.capture.config import Settings
 from services.capture.main import create_app
 from services.capture.sources.auth import hash_api_key
 from tests.support.app import running_app
+from tests.support.http import serving
+from tests.support.kafka import Bus
+from tests.support.metrics import read_metric
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -172,23 +173,9 @@ class GraphApi:
 @pytest.fixture
 async def graph_api() -> AsyncIterator[GraphApi]:
     api = GraphApi()
-    app = Starlette(routes=[Route("/v23.0/{lead_id}", api.lead)])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    api.port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="off", ws="none", http="h11", log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(Starlette(routes=[Route("/v23.0/{lead_id}", api.lead)])) as server:
+        api.port = server.port
         yield api
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @pytest.fixture
@@ -201,13 +188,13 @@ def secrets_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 async def client(
-    tmp_path: Path, database_url: str, kafka_bootstrap: str, graph_api: GraphApi, secrets_env: None
+    tmp_path: Path, database_url: str, bus: Bus, graph_api: GraphApi, secrets_env: None
 ) -> AsyncIterator[httpx.AsyncClient]:
     config = tmp_path / "leadflow.yaml"
     config.write_text(yaml.safe_dump(sources_config(graph_api.url)))
     settings = Settings(
         database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
+        **bus.settings,
         config_file=config,
         fetch_backoff_base_s=0.05,
         fetch_backoff_cap_s=0.2,
@@ -224,13 +211,7 @@ async def stored(client: httpx.AsyncClient, lead_id: str) -> dict[str, Any]:
 
 
 async def auth_failures(client: httpx.AsyncClient, source: str, reason: str) -> float:
-    text = (await client.get("/metrics")).text
-    pattern = (
-        r'^leadflow_auth_failures_total\{(?=[^}]*reason="' + re.escape(reason) + r'")'
-        r'(?=[^}]*source="' + re.escape(source) + r'")[^}]*\} (\S+)$'
-    )
-    found = re.search(pattern, text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return await read_metric(client, "leadflow_auth_failures_total", source=source, reason=reason)
 
 
 def outcome(resp: httpx.Response) -> tuple[str, str]:
@@ -384,12 +365,15 @@ async def test_the_generic_sources_campaign_fills_in_and_its_mapping_reads_the_b
 
 async def done_fetches(client: httpx.AsyncClient, source: str, count: int) -> list[Any]:
     """The source's finished fetch jobs, once ``count`` of them are done."""
-    for _ in range(400):
+    jobs: list[Any] = []
+
+    async def done() -> bool:
+        nonlocal jobs
         jobs = (await client.get(f"/v1/sources/{source}/fetches?status=done")).json()["jobs"]
-        if len(jobs) >= count:
-            return list(jobs)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"fewer than {count} fetch jobs of {source} done")
+        return len(jobs) >= count
+
+    await eventually(done, timeout=20, what=f"{count} fetch jobs of {source} done")
+    return list(jobs)
 
 
 async def test_a_meta_notification_fetches_each_lead_from_the_graph_api(
