@@ -18,10 +18,16 @@ from leadflow.embedded import EmbeddedKafka
 from leadflow.samples import generate_leads
 from leadflow.supervisor import Stack
 from tests.conftest import create_database
-from tests.e2e.test_pipeline import ASSIGNED, NURTURED, outcomes, post_leads
 from tests.support.kafka import Bus, TopicReader
 from tests.support.metrics import read_metric_at
-from tests.support.stack import running_stack, write_config
+from tests.support.stack import (
+    ASSIGNED,
+    NURTURED,
+    outcomes,
+    post_leads,
+    running_stack,
+    write_config,
+)
 from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]

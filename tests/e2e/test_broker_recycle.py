@@ -13,9 +13,15 @@ from leadflow.embedded import EmbeddedKafka
 from leadflow.recycle import group_lags, recycle_broker
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
-from tests.e2e.test_pipeline import ASSIGNED, NURTURED, outcomes, post_leads
 from tests.support.kafka import Bus, TopicReader
-from tests.support.stack import running_stack, write_config
+from tests.support.stack import (
+    ASSIGNED,
+    NURTURED,
+    outcomes,
+    post_leads,
+    running_stack,
+    write_config,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 

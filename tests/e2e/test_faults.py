@@ -11,9 +11,8 @@ import pytest
 from leadflow.embedded import EmbeddedPostgres, free_port
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
-from tests.e2e.test_pipeline import ASSIGNED, NURTURED, outcomes
 from tests.support.kafka import Bus
-from tests.support.stack import running_stack, write_config
+from tests.support.stack import ASSIGNED, NURTURED, outcomes, running_stack, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,32 +15,16 @@ import pytest
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
 from tests.support.kafka import Bus
-from tests.support.stack import running_stack, write_config
+from tests.support.stack import (
+    ASSIGNED,
+    NURTURED,
+    outcomes,
+    post_leads,
+    running_stack,
+    write_config,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
-
-ASSIGNED = "leadflow.lead.assigned"
-NURTURED = "leadflow.lead.routed_to_nurture"
-
-
-def outcomes(records: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """lead id -> the distinct decisions taken for it (assignment ids, or 'nurture')."""
-    out: dict[str, set[str]] = defaultdict(set)
-    for r in records:
-        if r.get("type") == "io.leadflow.lead.assigned.v1":
-            out[r["subject"]].add(r["data"]["assignment_id"])
-        elif r.get("type") == "io.leadflow.lead.routed_to_nurture.v1":
-            out[r["subject"]].add("nurture")
-    return out
-
-
-async def post_leads(client: httpx.AsyncClient, leads: list[dict[str, Any]]) -> list[str]:
-    ids = []
-    for lead in leads:
-        resp = await client.post("/v1/leads", json=lead)
-        assert resp.status_code == 202, resp.text
-        ids.append(resp.json()["lead_id"])
-    return ids
 
 
 async def test_posted_leads_come_out_scored_routed_and_assigned(

@@ -33,11 +33,11 @@ from services.capture.config import Settings
 from services.capture.main import create_app
 from services.capture.sources import fetch_jobs, fetch_store
 from services.capture.sources.notifications import FetchRef
-from tests.integration.capture.test_sources import b64_hmac, fixture
 from tests.support.app import running_app
 from tests.support.http import LocalServer
 from tests.support.kafka import Bus
 from tests.support.metrics import read_metric
+from tests.support.vendors import b64_hmac, body_of, fixture, graph_api_lead
 from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -55,10 +55,6 @@ LINKEDIN_VERSION = "202511"
 PUBLIC = "https://leads.example.com"
 FAST = {"fetch_tick_s": 0.05, "fetch_metrics_s": 0.1, "fetch_backoff_base_s": 0.05,
         "fetch_backoff_cap_s": 0.2}  # fmt: skip
-
-
-def body_of(name: str) -> Any:
-    return json.loads(fixture(name).body)
 
 
 # -- the vendors' APIs ------------------------------------------------------------------------
@@ -108,14 +104,7 @@ class VendorApis:
                 "type": "GraphMethodException", "code": 100, "error_subcode": 33,
             }  # fmt: skip
             return JSONResponse({"error": error}, status_code=400)
-        lead = body_of("meta_lead_ads.json")
-        lead["id"] = lead_id
-        for item in lead["field_data"]:
-            if item["name"] == "email":
-                item["values"] = [f"lead{lead_id}@example.com"]
-            if item["name"] == "phone_number":
-                item["values"] = []
-        return JSONResponse(lead)
+        return JSONResponse(graph_api_lead(lead_id))
 
     async def hubspot(self, request: Request) -> Response:
         if (failed := self._failure(request)) is not None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -33,11 +31,11 @@ from tests.support.app import running_app
 from tests.support.http import serving
 from tests.support.kafka import Bus
 from tests.support.metrics import read_metric
+from tests.support.vendors import Payload, b64_hmac, fixture, graph_api_lead, hex_hmac
 from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vendors"
 KEY = "lf_test_key_for_every_keyed_source"
 OLD_KEY, EXPIRED_KEY = "lf_test_old_key", "lf_test_expired_key"
 SW_SECRET = "whsec_" + base64.b64encode(b"partner-feed-test-secret-32-byte").decode()
@@ -62,26 +60,6 @@ GENERIC_MAPPING = {
 
 
 # -- fixtures and helpers -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Payload:
-    body: bytes
-    content_type: str
-
-
-def fixture(name: str) -> Payload:
-    """A vendor's documented example: leading ``#`` lines are notes (``# content-type: ...``)."""
-    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines(keepends=True)
-    content_type = "application/json"
-    while lines and lines[0].startswith("#"):
-        note = lines.pop(0)
-        if note.lower().startswith("# content-type:"):
-            content_type = note.split(":", 1)[1].strip()
-    text = "".join(lines).strip("\n")
-    if content_type.startswith("multipart/"):  # CRLF on the wire
-        text = text.replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n"
-    return Payload(text.encode(), content_type)
 
 
 def keyed(*keys: dict[str, Any], query: bool = False) -> dict[str, Any]:
@@ -160,14 +138,7 @@ class GraphApi:
         if self.fail_with is not None:
             error = {"message": "An unexpected error has occurred.", "code": 2}
             return JSONResponse({"error": error}, status_code=self.fail_with)
-        lead = json.loads(fixture("meta_lead_ads.json").body)
-        lead["id"] = lead_id
-        for item in lead["field_data"]:
-            if item["name"] == "email":
-                item["values"] = [f"lead{lead_id}@example.com"]
-            if item["name"] == "phone_number":
-                item["values"] = []
-        return JSONResponse(lead)
+        return JSONResponse(graph_api_lead(lead_id))
 
 
 @pytest.fixture
@@ -222,15 +193,6 @@ def outcome(resp: httpx.Response) -> tuple[str, str]:
     assert resp.status_code in (200, 202), resp.text
     body = resp.json()
     return body["status"], body["lead_id"]
-
-
-def hex_hmac(secret: str, content: bytes) -> str:
-    return hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
-
-
-def b64_hmac(secret: str, content: bytes) -> str:
-    digest = hmac.new(secret.encode(), content, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 def sw_headers(body: bytes, msg_id: str, when: datetime) -> dict[str, str]:

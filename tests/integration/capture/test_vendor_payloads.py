@@ -25,9 +25,9 @@ from services.capture.config import Settings
 from services.capture.main import create_app
 from services.capture.sources.auth import hash_api_key
 from shared.contracts.topics import LEAD_CAPTURED
-from tests.integration.capture.test_sources import Payload, fixture
 from tests.support.app import running_app
 from tests.support.kafka import Bus
+from tests.support.vendors import Payload, fixture, hex_hmac
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -84,10 +84,6 @@ async def client(
     settings = Settings(database_url=database_url, **bus.settings, config_file=path)
     async with running_app(create_app(settings)) as http:
         yield http
-
-
-def hex_hmac(secret: str, body: bytes, digest: Any = hashlib.sha256) -> str:
-    return hmac.new(secret.encode(), body, digest).hexdigest()
 
 
 def typeform_signature(body: bytes) -> str:
