@@ -89,10 +89,13 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def bus(kafka_bootstrap: str, unique: str) -> Bus:
+async def bus(kafka_bootstrap: str, unique: str) -> AsyncIterator[Bus]:
     """The session's broker, under a topic prefix of this test's own: services given
-    ``bus.settings`` (or ``bus.env``) publish and consume only this test's topics."""
-    return Bus(kafka_bootstrap, f"t{unique}.")
+    ``bus.settings`` (or ``bus.env``) publish and consume only this test's topics, which are
+    deleted after the test."""
+    bus = Bus(kafka_bootstrap, f"t{unique}.")
+    yield bus
+    await bus.delete_topics()
 
 
 @pytest.fixture

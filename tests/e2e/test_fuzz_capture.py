@@ -42,6 +42,7 @@ def capture_url(pg_server_url: str, kafka_bootstrap: str, tmp_path_factory: Any)
         yield capture.url
     finally:
         capture.stop(20)
+        asyncio.run(bus.delete_topics())
 
 
 # The committed document (``leadflow docs --check`` keeps it equal to the app's own).

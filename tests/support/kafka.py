@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.envelope import Event, new_event_id
 from shared.contracts.topics import consumer_group_id, topic_name
@@ -120,6 +121,21 @@ class Bus:
             [record(event, source=source, event_id=eid, correlationid=correlationid, key=key)],
         )
         return eid
+
+    async def delete_topics(self) -> None:
+        """Delete this prefix's topics, so that the shared broker stays as small as a fresh
+        one: every metadata request (each service's broker watch asks twice a second) costs
+        the broker time in proportion to all the topics it holds."""
+        if not self.prefix:
+            raise ValueError("refusing to delete the topics of a bus without a prefix")
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="leadflow-test")
+        await admin.start()
+        try:
+            mine = [t for t in await admin.list_topics() if t.startswith(self.prefix)]
+            if mine:
+                await admin.delete_topics(mine)
+        finally:
+            await admin.close()
 
     @property
     def settings(self) -> dict[str, Any]:
