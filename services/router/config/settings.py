@@ -9,8 +9,8 @@ from shared.config import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    """Where the router runs; queues, reps and rules come from the YAML config file (and
-    the admin API's later versions of it, stored in the router's schema)."""
+    """Where the router runs; the routing config (queues, reps, rules) comes from the YAML
+    config file (and the admin API's later versions of it, stored in the router's schema)."""
 
     service_name: str = "router"
     port: int = 8002
