@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -13,13 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.capture import domain, handlers, idempotency, store
-from services.capture.answers import Answer, answer_once, replay
-from services.capture.deps import CaptureRuntime, IntakeDep, RuntimeDep
+from services.capture import activities, domain, handlers, idempotency, intake, store
+from services.capture.answers import Answer
+from services.capture.deps import IntakeDep, RuntimeDep
 from shared import clock
 from shared.contracts import ActivityKind
 from shared.http import ApiError, problem_list
-from shared.observability import metrics
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -135,6 +133,12 @@ def _invalid(exc: domain.InvalidLead) -> ApiError:
     )
 
 
+def respond(answer: Answer) -> JSONResponse:
+    """Send a use case's answer; a replayed one says so."""
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
 def _raw_lead(body: LeadIn) -> dict[str, Any]:
     """The submitted fields, with unknown top-level fields folded into ``attributes``."""
     raw = body.model_dump(exclude_none=True)
@@ -157,14 +161,14 @@ def _raw_lead(body: LeadIn) -> dict[str, Any]:
     responses={200: {"model": LeadAccepted, "description": "Matched an existing lead"}, **_ERRORS},
     summary="Submit one lead; 202 once it is durably stored",
 )
-async def submit_lead(body: LeadIn, intake: IntakeDep, key: IdempotencyKey = None) -> Any:
+async def submit_lead(body: LeadIn, batcher: IntakeDep, key: IdempotencyKey = None) -> Any:
     raw = _raw_lead(body)
     request_key = idempotency.request_key("/v1/leads", raw, key)
     try:
         lead = domain.clean_lead(raw)
     except domain.InvalidLead as exc:
         raise _invalid(exc) from exc
-    return (await intake.submit(lead, request_key)).response()
+    return respond(await batcher.submit(lead, request_key))
 
 
 class BatchIn(BaseModel):
@@ -209,62 +213,19 @@ class BatchOut(BaseModel):
     summary="Submit up to 1,000 leads; each is answered on its own, never all-or-nothing",
 )
 async def submit_batch(body: BatchIn, runtime: RuntimeDep, key: IdempotencyKey = None) -> Any:
-    request_key = idempotency.request_key("/v1/leads:batch", body.model_dump(mode="json"), key)
-
-    async def compute() -> Answer:
-        result = await _capture_batch(body, runtime)
-        return Answer(200, result.model_dump(mode="json"))
-
-    return (await answer_once(runtime, request_key, compute)).response()
-
-
-async def _capture_batch(body: BatchIn, runtime: RuntimeDep) -> BatchOut:
-    results: list[BatchItemResult | None] = [None] * len(body.leads)
+    request_key = idempotency.request_key(intake.BATCH_ROUTE, body.model_dump(mode="json"), key)
     valid: list[tuple[int, domain.CleanLead]] = []
+    rejected: dict[int, intake.Outcome] = {}
     for i, item in enumerate(body.leads):
         try:
-            lead = domain.clean_lead(_raw_lead(LeadIn.model_validate(item)))
+            valid.append((i, domain.clean_lead(_raw_lead(LeadIn.model_validate(item)))))
         except ValidationError as exc:
-            results[i] = _rejected(i, problem_list(exc.errors()))
-            continue
+            problems = [domain.Problem(**p) for p in problem_list(exc.errors())]
+            rejected[i] = intake.Outcome(i, "rejected", problems=tuple(problems))
         except domain.InvalidLead as exc:
-            results[i] = _rejected(
-                i, [{"field": p.field, "problem": p.problem} for p in exc.problems]
-            )
-            continue
-        valid.append((i, lead))
-    if valid:
-        uow = runtime.uow()
-        captured = await handlers.capture_leads(
-            uow, [lead for _, lead in valid], clock.now(), rules=runtime.deps.match_rules
-        )
-        for (i, _), outcome in zip(valid, captured, strict=True):
-            results[i] = BatchItemResult(
-                index=i,
-                status="duplicate" if outcome.duplicate else "accepted",
-                lead_id=UUID(outcome.lead_id),
-                matched_by=outcome.matched_by,
-                updated_fields=list(outcome.changed),
-            )
-    final = [r for r in results if r is not None]
-    if any(r.status == "rejected" for r in final):
-        metrics.rejected_inputs.labels("/v1/leads:batch", "invalid_lead").inc(
-            sum(r.status == "rejected" for r in final)
-        )
-    return BatchOut(
-        accepted=sum(r.status == "accepted" for r in final),
-        duplicates=sum(r.status == "duplicate" for r in final),
-        rejected=sum(r.status == "rejected" for r in final),
-        results=final,
-    )
-
-
-def _rejected(index: int, problems: list[dict[str, str]]) -> BatchItemResult:
-    return BatchItemResult(
-        index=index,
-        status="rejected",
-        problems=[ProblemOut(field=p["field"], problem=p["problem"]) for p in problems],
-    )
+            rejected[i] = intake.Outcome(i, "rejected", problems=tuple(exc.problems))
+    answer = await intake.submit_batch(runtime, request_key, len(body.leads), valid, rejected)
+    return respond(answer)
 
 
 @router.get(
@@ -354,14 +315,12 @@ async def submit_activity(
     if problems := _activity_problems(body, dumped):
         raise ApiError(422, "invalid_activity", _summary(problems), problems)
     request_key = idempotency.request_key(f"/v1/leads/{lead_id}/activities", dumped, key)
-
-    def answer_of(ids: list[str | None]) -> Answer:
-        if ids[0] is None:
-            raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}")
-        return Answer(202, {"activity_id": ids[0], "lead_id": str(lead_id)})
-
-    items = [(str(lead_id), _activity_input(body, now))]
-    return (await _record_once(runtime, request_key, items, answer_of, now)).response()
+    activity = _activity_input(body, now)
+    try:
+        answer = await activities.record_one(runtime, request_key, str(lead_id), activity, now)
+    except handlers.UnknownLead as exc:
+        raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
+    return respond(answer)
 
 
 class ActivityBatchItem(ActivityIn):
@@ -404,40 +363,19 @@ async def submit_activities(
 ) -> Any:
     now = clock.now()
     request_key = idempotency.request_key("/v1/activities:batch", body.model_dump(mode="json"), key)
-    problems: dict[int, list[dict[str, str]]] = {}
-    items: list[tuple[str, handlers.ActivityInput]] = []
-    positions: list[int] = []
+    problems: dict[int, list[domain.Problem]] = {}
+    items: list[tuple[int, str, handlers.ActivityInput]] = []
     for i, raw in enumerate(body.activities):
         try:
             item = ActivityBatchItem.model_validate(raw)
         except ValidationError as exc:
-            problems[i] = problem_list(exc.errors())
+            problems[i] = [domain.Problem(**p) for p in problem_list(exc.errors())]
             continue
         if found := _activity_problems(item, item.model_dump(mode="json")):
-            problems[i] = found
+            problems[i] = [domain.Problem(**p) for p in found]
             continue
-        items.append((str(item.lead_id), _activity_input(item, now)))
-        positions.append(i)
-
-    def answer_of(ids: list[str | None]) -> Answer:
-        results = [
-            ActivityItemResult(index=i, status="rejected", problems=[ProblemOut(**p) for p in ps])
-            for i, ps in problems.items()
-        ]
-        for i, activity_id in zip(positions, ids, strict=True):
-            if activity_id is None:
-                unknown = ProblemOut(field="lead_id", problem="no lead with this id")
-                results.append(ActivityItemResult(index=i, status="rejected", problems=[unknown]))
-            else:
-                results.append(
-                    ActivityItemResult(index=i, status="recorded", activity_id=UUID(activity_id))
-                )
-        results.sort(key=lambda r: r.index)
-        recorded = sum(r.status == "recorded" for r in results)
-        out = ActivityBatchOut(recorded=recorded, rejected=len(results) - recorded, results=results)
-        return Answer(200, out.model_dump(mode="json"))
-
-    return (await _record_once(runtime, request_key, items, answer_of, now)).response()
+        items.append((i, str(item.lead_id), _activity_input(item, now)))
+    return respond(await activities.record_many(runtime, request_key, items, problems, now))
 
 
 def _activity_problems(body: ActivityIn, dumped: dict[str, Any]) -> list[dict[str, str]]:
@@ -465,39 +403,3 @@ def _activity_input(body: ActivityIn, now: datetime) -> handlers.ActivityInput:
         reason=body.reason,
         details=body.details,
     )
-
-
-async def _record_once(
-    runtime: CaptureRuntime,
-    key: idempotency.RequestKey,
-    items: list[tuple[str, handlers.ActivityInput]],
-    answer_of: Callable[[list[str | None]], Answer],
-    now: datetime,
-) -> Answer:
-    """Record activities and store the answer in ONE transaction, so a retried request is
-    answered from the store and can never record its activities twice."""
-    async with runtime.engine.connect() as conn:
-        stored = (await store.get_answers(conn, [key.key], now)).get(key.key)
-    if stored is not None:
-        return replay(key, stored)
-
-    async def remember(conn: AsyncConnection, ids: list[str | None]) -> None:
-        answer = answer_of(ids)
-        fresh = store.StoredAnswer(key.fingerprint, answer.status_code, answer.body)
-        if not await store.remember_answers(conn, {key.key: (fresh, key.expires_at(now))}, now):
-            raise _AnsweredMeanwhile  # a concurrent twin recorded them: roll ours back
-
-    uow = runtime.uow()
-    try:
-        ids = await handlers.record_activities(uow, items, now, remember)
-    except _AnsweredMeanwhile:
-        async with runtime.engine.connect() as conn:
-            twin = (await store.get_answers(conn, [key.key], now)).get(key.key)
-        if twin is None:
-            raise
-        return replay(key, twin)
-    return answer_of(ids)
-
-
-class _AnsweredMeanwhile(Exception):
-    """The same request was answered by a concurrent twin while this one ran."""

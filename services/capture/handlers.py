@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import domain, identity, store
 from services.capture.matching import MatchRule, account_keys, keys_of
@@ -42,62 +40,54 @@ def _matched_by(key: str) -> str:
     return "phone" if key.startswith("tel:") else "email"
 
 
-# Runs inside the capture transaction with the results, e.g. to store the answers given.
-BeforeCommit = Callable[[AsyncConnection, list[CaptureResult]], Awaitable[None]]
-
-
 async def capture_leads(
     uow: UnitOfWork,
     leads: Sequence[domain.CleanLead],
     now: datetime,
-    before_commit: BeforeCommit | None = None,
     rules: tuple[MatchRule, ...] = (),
 ) -> list[CaptureResult]:
     """New people become leads and are announced; a known person (by e-mail, by phone when
     there is no e-mail, then by the configured match rules) is merged into their lead, not
     doubled — also within the batch and across races — and the merge is recorded and
-    announced when it changed something."""
+    announced when it changed something.
+
+    Runs in the caller's open unit of work (:mod:`services.capture.intake`), which commits it
+    with whatever else belongs to the same transaction (the stored answer, a fetch job)."""
     keys = [store.match_key(lead.email, lead.phone) for lead in leads]
     via: dict[int, str] = {}  # submissions matched by a configured rule: the rule's name
-    async with uow:
-        existing = await _matches(uow, leads)
-        if rules:
-            await _match_by_rules(uow, leads, keys, existing, via, rules)
-        batch = identity.resolve_batch(leads, keys, existing, rules, via)
-        keys, via = batch.keys, batch.via
-        fresh = {
-            key: store.NewLead(str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile)
-            for key, p in batch.new_people.items()
-        }
-        inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
-        if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
-            existing.update(await _matches(uow, leads))
-        new_ids = {key: new.lead_id for key, new in fresh.items() if new.lead_id in inserted}
-        await store.insert_match_keys(
-            uow.conn,
-            [(k, new.lead_id) for new in fresh.values() if new.lead_id in inserted
-             for k in keys_of(rules, new.profile)],
-        )  # fmt: skip
-        merging = [(i, lead, keys[i]) for i, lead in enumerate(leads) if keys[i] not in new_ids]
-        merged = await _merge(uow, merging, existing, now, via, rules)
-        for new in fresh.values():
-            if new.lead_id in inserted:
-                uow.emit(
-                    LeadCaptured(
-                        lead_id=new.lead_id,
-                        captured_at=now,
-                        lead=_published(new.profile),
-                    )
+    existing = await _matches(uow, leads)
+    if rules:
+        await _match_by_rules(uow, leads, keys, existing, via, rules)
+    batch = identity.resolve_batch(leads, keys, existing, rules, via)
+    keys, via = batch.keys, batch.via
+    fresh = {
+        key: store.NewLead(str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile)
+        for key, p in batch.new_people.items()
+    }
+    inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
+    if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
+        existing.update(await _matches(uow, leads))
+    new_ids = {key: new.lead_id for key, new in fresh.items() if new.lead_id in inserted}
+    await store.insert_match_keys(
+        uow.conn,
+        [(k, new.lead_id) for new in fresh.values() if new.lead_id in inserted
+         for k in keys_of(rules, new.profile)],
+    )  # fmt: skip
+    merging = [(i, lead, keys[i]) for i, lead in enumerate(leads) if keys[i] not in new_ids]
+    merged = await _merge(uow, merging, existing, now, via, rules)
+    for new in fresh.values():
+        if new.lead_id in inserted:
+            uow.emit(
+                LeadCaptured(
+                    lead_id=new.lead_id,
+                    captured_at=now,
+                    lead=_published(new.profile),
                 )
-        results = _results(keys, new_ids, merged, via)
-        if before_commit is not None:
-            await before_commit(uow.conn, results)
-        await uow.commit()
-    _count_flags(leads)
-    return results
+            )
+    return _results(keys, new_ids, merged, via)
 
 
-def _count_flags(leads: Sequence[domain.CleanLead]) -> None:
+def count_flags(leads: Sequence[domain.CleanLead]) -> None:
     """Every value kept raw and flagged, by lead field (attributes paths as ``attributes``)."""
     for lead in leads:
         for flag in lead.data_quality:
@@ -227,71 +217,44 @@ class ActivityInput:
     details: dict[str, Any]
 
 
-async def record_activity(
-    uow: UnitOfWork,
-    lead_id: str,
-    activity: ActivityInput,
-    now: datetime,
-    before_commit: Callable[[AsyncConnection, str], Awaitable[None]] | None = None,
-) -> str:
-    """An activity on a known lead is stored and announced to scoring, routing and nurture.
-
-    ``before_commit`` runs in the same transaction with the new activity id (to store the
-    answer, so a retry cannot record the activity twice)."""
-
-    async def remember(conn: AsyncConnection, ids: list[str | None]) -> None:
-        if before_commit is not None and ids[0] is not None:
-            await before_commit(conn, ids[0])
-
-    (activity_id,) = await record_activities(uow, [(lead_id, activity)], now, remember)
-    if activity_id is None:
-        raise UnknownLead(lead_id)
-    return activity_id
-
-
 async def record_activities(
     uow: UnitOfWork,
     activities: Sequence[tuple[str, ActivityInput]],
     now: datetime,
-    before_commit: Callable[[AsyncConnection, list[str | None]], Awaitable[None]] | None = None,
 ) -> list[str | None]:
-    """Store and announce activities of known leads in one transaction; the id of each,
-    or None where the lead is unknown (or erased) — those are not recorded."""
-    async with uow:
-        known = await store.existing_leads(uow.conn, sorted({lead for lead, _ in activities}))
-        ids: list[str | None] = []
-        rows: list[store.ActivityRow] = []
-        for lead_id, activity in activities:
-            if lead_id not in known:
-                ids.append(None)
-                continue
-            event = LeadActivityRecorded(
-                lead_id=lead_id,
-                activity_id=str(uuid.uuid4()),
-                kind=activity.kind,
-                occurred_at=activity.occurred_at,
-                recorded_at=now,
-                channel=activity.channel,
-                rep_id=activity.rep_id,
-                amount=activity.amount,
-                reason=activity.reason,
-                details=activity.details,
+    """Store and announce activities of known leads, in the caller's open unit of work; the
+    id of each, or None where the lead is unknown (or erased) — those are not recorded."""
+    known = await store.existing_leads(uow.conn, sorted({lead for lead, _ in activities}))
+    ids: list[str | None] = []
+    rows: list[store.ActivityRow] = []
+    for lead_id, activity in activities:
+        if lead_id not in known:
+            ids.append(None)
+            continue
+        event = LeadActivityRecorded(
+            lead_id=lead_id,
+            activity_id=str(uuid.uuid4()),
+            kind=activity.kind,
+            occurred_at=activity.occurred_at,
+            recorded_at=now,
+            channel=activity.channel,
+            rep_id=activity.rep_id,
+            amount=activity.amount,
+            reason=activity.reason,
+            details=activity.details,
+        )
+        ids.append(event.activity_id)
+        rows.append(
+            store.ActivityRow(
+                event.activity_id,
+                lead_id,
+                activity.kind.value,
+                activity.occurred_at,
+                event.model_dump(mode="json"),
             )
-            ids.append(event.activity_id)
-            rows.append(
-                store.ActivityRow(
-                    event.activity_id,
-                    lead_id,
-                    activity.kind.value,
-                    activity.occurred_at,
-                    event.model_dump(mode="json"),
-                )
-            )
-            uow.emit(event)
-        await store.insert_activities(uow.conn, rows, now)
-        if before_commit is not None:
-            await before_commit(uow.conn, ids)
-        await uow.commit()
+        )
+        uow.emit(event)
+    await store.insert_activities(uow.conn, rows, now)
     return ids
 
 

@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     deps = Deps(
         catalog=Catalog.of(loaded.sources),
         match_rules=loaded.match_rules,
-        intake=IntakeBatcher(match_rules=loaded.match_rules),
+        intake=IntakeBatcher(),
         fetcher=fetch_jobs.Fetcher(settings.fetch_policy()),
     )
     spec = ServiceSpec(

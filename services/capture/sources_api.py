@@ -23,7 +23,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from services.capture.api import respond
 from services.capture.deps import CaptureRuntime, CatalogDep, RuntimeDep
+from services.capture.intake import capture_each
 from services.capture.sources import fetch_jobs, fetch_store, replays, responses
 from services.capture.sources.auth import (
     AuthFailure,
@@ -38,7 +40,6 @@ from services.capture.sources.ingest import (
     Catalog,
     clean_all,
     import_rows,
-    store_many,
     submit_one,
     vendor_leads,
 )
@@ -302,8 +303,8 @@ async def _ingest(
         answer = await submit_one(
             runtime, route, valid[0][1], raw, request.headers.get("idempotency-key")
         )
-        return answer.response()
-    body = responses.results(await store_many(runtime, len(raws), valid, rejected))
+        return respond(answer)
+    body = responses.results(await capture_each(runtime, len(raws), valid, rejected))
     if body.rejected:
         metrics.rejected_inputs.labels(LEADS_ROUTE, "invalid_lead").inc(body.rejected)
     return JSONResponse(body.model_dump())
