@@ -67,7 +67,7 @@ async def record_many(
 def _result(
     index: int, status: str, activity_id: str | None, problems: list[Problem]
 ) -> dict[str, object]:
-    """One item as ``ActivityItemResult`` documents it (:mod:`services.capture.api`)."""
+    """One item as ``ActivityItemResult`` documents it (:mod:`services.capture.api.activities`)."""
     return {
         "index": index,
         "status": status,

@@ -111,7 +111,7 @@ async def submit_batch(
 
 
 def _batch_body(outcomes: list[Outcome]) -> dict[str, object]:
-    """The body ``BatchOut`` documents (:mod:`services.capture.api`), as JSON."""
+    """The body ``BatchOut`` documents (:mod:`services.capture.api.leads`), as JSON."""
     return {
         "accepted": sum(o.status == "accepted" for o in outcomes),
         "duplicates": sum(o.status == "duplicate" for o in outcomes),

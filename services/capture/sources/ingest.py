@@ -1,6 +1,6 @@
 """Source requests become leads: parse the vendor's body, attribute, clean, store.
 
-The use cases behind :mod:`services.capture.sources_api`. Leads go in through capture's one
+The use cases behind :mod:`services.capture.api.sources`. Leads go in through capture's one
 entry, :mod:`services.capture.intake`: after :func:`services.capture.domain.clean_lead`, the
 group-commit intake for a single lead (the same answer as ``POST /v1/leads``) or
 :func:`intake.capture_each` for several.

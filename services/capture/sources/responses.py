@@ -11,17 +11,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.capture.api.common import ProblemOut
 from services.capture.intake import Outcome
 from services.capture.sources.fetch_store import Job
 from services.capture.sources.model import Source
 from services.capture.sources.notifications import Notice
 
 NO_LEAD = "the payload carries no lead (e.g. an unsubscribe or a cancellation); nothing stored"
-
-
-class ProblemOut(BaseModel):
-    field: str
-    problem: str
 
 
 class ItemResult(BaseModel):

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from services.capture.api import respond
+from services.capture.api.common import respond
 from services.capture.deps import CaptureRuntime, CatalogDep, RuntimeDep
 from services.capture.intake import capture_each
 from services.capture.sources import fetch_jobs, fetch_store, replays, responses
