@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from services.capture import handlers
 from services.capture.answers import Answer, answer_one
-from services.capture.domain import Problem
+from services.capture.domain.lead import Problem
 from services.capture.idempotency import RequestKey
 from shared.db.uow import UnitOfWork
 

@@ -9,8 +9,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.capture import domain, identity, store
-from services.capture.matching import MatchRule, account_keys, keys_of
+from services.capture import store
+from services.capture.domain.identity import (
+    MatchRule,
+    account_keys,
+    identity_of,
+    keys_of,
+    match_key,
+    resolve_batch,
+)
+from services.capture.domain.lead import CleanLead
+from services.capture.domain.merge import merge_profile
 from shared.contracts import (
     ActivityKind,
     FieldChange,
@@ -36,13 +45,9 @@ class UnknownLead(LookupError):
     """No lead has this id."""
 
 
-def _matched_by(key: str) -> str:
-    return "phone" if key.startswith("tel:") else "email"
-
-
 async def capture_leads(
     uow: UnitOfWork,
-    leads: Sequence[domain.CleanLead],
+    leads: Sequence[CleanLead],
     now: datetime,
     rules: tuple[MatchRule, ...] = (),
 ) -> list[CaptureResult]:
@@ -53,12 +58,12 @@ async def capture_leads(
 
     Runs in the caller's open unit of work (:mod:`services.capture.intake`), which commits it
     with whatever else belongs to the same transaction (the stored answer, a fetch job)."""
-    keys = [store.match_key(lead.email, lead.phone) for lead in leads]
+    keys = [match_key(lead.email, lead.phone) for lead in leads]
     via: dict[int, str] = {}  # submissions matched by a configured rule: the rule's name
     existing = await _matches(uow, leads)
     if rules:
         await _match_by_rules(uow, leads, keys, existing, via, rules)
-    batch = identity.resolve_batch(leads, keys, existing, rules, via)
+    batch = resolve_batch(leads, keys, existing, rules, via)
     keys, via = batch.keys, batch.via
     fresh = {
         key: store.NewLead(str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile)
@@ -87,7 +92,7 @@ async def capture_leads(
     return _results(keys, new_ids, merged, via)
 
 
-def count_flags(leads: Sequence[domain.CleanLead]) -> None:
+def count_flags(leads: Sequence[CleanLead]) -> None:
     """Every value kept raw and flagged, by lead field (attributes paths as ``attributes``)."""
     for lead in leads:
         for flag in lead.data_quality:
@@ -97,7 +102,7 @@ def count_flags(leads: Sequence[domain.CleanLead]) -> None:
 
 async def _match_by_rules(
     uow: UnitOfWork,
-    leads: Sequence[domain.CleanLead],
+    leads: Sequence[CleanLead],
     keys: list[str],
     existing: dict[str, str],
     via: dict[int, str],
@@ -138,7 +143,7 @@ def _results(
         if i in merged:
             results.append(merged[i])
         elif new_ids[key] in seen_new:  # a later copy within the batch
-            matched_by = via.get(i) or _matched_by(key)
+            matched_by = via.get(i) or identity_of(key)
             results.append(CaptureResult(new_ids[key], duplicate=True, matched_by=matched_by))
         else:
             seen_new.add(new_ids[key])
@@ -148,7 +153,7 @@ def _results(
 
 async def _merge(
     uow: UnitOfWork,
-    submissions: list[tuple[int, domain.CleanLead, str]],
+    submissions: list[tuple[int, CleanLead, str]],
     existing: dict[str, str],
     now: datetime,
     via: dict[int, str],
@@ -162,10 +167,8 @@ async def _merge(
     records: list[store.MergeRecord] = []
     results: dict[int, CaptureResult] = {}
     for i, lead, key in submissions:
-        lead_id, matched_by = existing[key], via.get(i) or _matched_by(key)
-        profile, changes = domain.merge_profile(
-            profiles[lead_id], lead, keep_phone=matched_by == "phone"
-        )
+        lead_id, matched_by = existing[key], via.get(i) or identity_of(key)
+        profile, changes = merge_profile(profiles[lead_id], lead, keep_phone=matched_by == "phone")
         results[i] = CaptureResult(
             lead_id, True, matched_by, tuple(dict.fromkeys(c.field for c in changes))
         )
@@ -200,7 +203,7 @@ async def _merge(
     return results
 
 
-async def _matches(uow: UnitOfWork, leads: Sequence[domain.CleanLead]) -> dict[str, str]:
+async def _matches(uow: UnitOfWork, leads: Sequence[CleanLead]) -> dict[str, str]:
     emails = sorted({lead.email for lead in leads if lead.email})
     phones = sorted({lead.phone for lead in leads if not lead.email and lead.phone})
     return await store.find_matches(uow.conn, emails, phones)

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from services.capture import domain, handlers
+from services.capture import handlers
 from services.capture.answers import Answer, answer_once, answer_one, lead_answer
+from services.capture.domain.identity import MatchRule
+from services.capture.domain.lead import CleanLead, Problem
 from services.capture.idempotency import RequestKey
-from services.capture.matching import MatchRule
 from shared import clock
 from shared.bus.consumer import is_transient
 from shared.db.uow import UnitOfWork
@@ -39,7 +40,7 @@ BATCH_ROUTE = "/v1/leads:batch"
 
 
 async def capture(
-    uow: UnitOfWork, leads: Sequence[domain.CleanLead], now: datetime, rules: tuple[MatchRule, ...]
+    uow: UnitOfWork, leads: Sequence[CleanLead], now: datetime, rules: tuple[MatchRule, ...]
 ) -> list[handlers.CaptureResult]:
     """Capture cleaned leads in the open unit of work; the flagged values are counted once
     it commits."""
@@ -55,7 +56,7 @@ class Outcome:
     index: int
     status: Status
     lead_id: str | None = None
-    problems: tuple[domain.Problem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     matched_by: str | None = None  # for a duplicate
     changed: tuple[str, ...] = ()  # for a duplicate: the fields the merge changed
 
@@ -63,7 +64,7 @@ class Outcome:
 async def capture_each(
     runtime: CaptureRuntime,
     count: int,
-    valid: list[tuple[int, domain.CleanLead]],
+    valid: list[tuple[int, CleanLead]],
     rejected: dict[int, Outcome],
 ) -> list[Outcome]:
     """Several leads in one transaction; each answered on its own, in request order."""
@@ -78,7 +79,7 @@ async def _capture_each(
     uow: UnitOfWork,
     runtime: CaptureRuntime,
     count: int,
-    valid: list[tuple[int, domain.CleanLead]],
+    valid: list[tuple[int, CleanLead]],
     rejected: dict[int, Outcome],
 ) -> list[Outcome]:
     outcomes = dict(rejected)
@@ -95,7 +96,7 @@ async def submit_batch(
     runtime: CaptureRuntime,
     key: RequestKey,
     count: int,
-    valid: list[tuple[int, domain.CleanLead]],
+    valid: list[tuple[int, CleanLead]],
     rejected: dict[int, Outcome],
 ) -> Answer:
     """``POST /v1/leads:batch``: each lead answered on its own, the answer given once."""
@@ -132,7 +133,7 @@ def _batch_body(outcomes: list[Outcome]) -> dict[str, object]:
 
 @dataclass
 class _Pending:
-    lead: domain.CleanLead
+    lead: CleanLead
     key: RequestKey
     done: asyncio.Future[Answer]
 
@@ -160,7 +161,7 @@ class IntakeBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def submit(self, lead: domain.CleanLead, key: RequestKey) -> Answer:
+    async def submit(self, lead: CleanLead, key: RequestKey) -> Answer:
         """Return once the lead (or the lead it matched) and the answer are durably stored;
         a request already answered (same key) gets its stored answer instead."""
         pending = _Pending(lead, key, asyncio.get_running_loop().create_future())

@@ -42,15 +42,11 @@ _INSERT_LEADS = text(
 )
 
 
-def match_key(email: str | None, phone: str | None) -> str:
-    """How a person is recognised: by e-mail, or by phone when there is no e-mail."""
-    return email if email else f"tel:{phone}"
-
-
 async def find_matches(
     conn: AsyncConnection, emails: list[str], phones: list[str]
 ) -> dict[str, str]:
-    """Existing leads by match key (see :func:`match_key`), one query for a whole batch."""
+    """Existing leads by match key (:func:`services.capture.domain.identity.match_key`),
+    one query for a whole batch."""
     if not emails and not phones:
         return {}
     rows = await conn.execute(_FIND_MATCHES, {"emails": emails, "phones": phones})

@@ -11,9 +11,11 @@ from uuid import UUID
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.capture import activities, domain, handlers, idempotency
+from services.capture import activities, handlers, idempotency
 from services.capture.api.common import ERRORS, MAX_BATCH, IdempotencyKey, ProblemOut, respond
 from services.capture.deps import RuntimeDep
+from services.capture.domain.lead import Problem
+from services.capture.domain.storable import unstorable
 from shared import clock
 from shared.contracts import ActivityKind
 from shared.http import ApiError, problem_list
@@ -101,16 +103,16 @@ async def submit_activities(
 ) -> Any:
     now = clock.now()
     request_key = idempotency.request_key("/v1/activities:batch", body.model_dump(mode="json"), key)
-    problems: dict[int, list[domain.Problem]] = {}
+    problems: dict[int, list[Problem]] = {}
     items: list[tuple[int, str, handlers.ActivityInput]] = []
     for i, raw in enumerate(body.activities):
         try:
             item = ActivityBatchItem.model_validate(raw)
         except ValidationError as exc:
-            problems[i] = [domain.Problem(**p) for p in problem_list(exc.errors())]
+            problems[i] = [Problem(**p) for p in problem_list(exc.errors())]
             continue
         if found := _activity_problems(item, item.model_dump(mode="json")):
-            problems[i] = [domain.Problem(**p) for p in found]
+            problems[i] = [Problem(**p) for p in found]
             continue
         items.append((i, str(item.lead_id), _activity_input(item, now)))
     return respond(await activities.record_many(runtime, request_key, items, problems, now))
@@ -122,7 +124,7 @@ def _activity_problems(body: ActivityIn, dumped: dict[str, Any]) -> list[dict[st
         problems.append(
             {"field": "occurred_at", "problem": "needs a time zone, e.g. 2026-11-25T10:00:00Z"}
         )
-    if (bad := domain.unstorable(dumped, "body")) is not None:
+    if (bad := unstorable(dumped, "body")) is not None:
         problems.append({"field": bad.field.removeprefix("body."), "problem": bad.problem})
     return problems
 

@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.capture import domain, handlers, idempotency, intake, store
+from services.capture import handlers, idempotency, intake, store
 from services.capture.api.common import ERRORS, MAX_BATCH, IdempotencyKey, ProblemOut, respond
 from services.capture.deps import IntakeDep, RuntimeDep
+from services.capture.domain.cleaning import clean_lead
+from services.capture.domain.lead import CleanLead, InvalidLead, Problem
 from shared import clock
 from shared.http import ApiError, problem_list
 
@@ -86,7 +88,7 @@ class LeadAccepted(BaseModel):
     )
 
 
-def _invalid(exc: domain.InvalidLead) -> ApiError:
+def _invalid(exc: InvalidLead) -> ApiError:
     return ApiError(
         422,
         "invalid_lead",
@@ -121,8 +123,8 @@ async def submit_lead(body: LeadIn, batcher: IntakeDep, key: IdempotencyKey = No
     raw = _raw_lead(body)
     request_key = idempotency.request_key("/v1/leads", raw, key)
     try:
-        lead = domain.clean_lead(raw)
-    except domain.InvalidLead as exc:
+        lead = clean_lead(raw)
+    except InvalidLead as exc:
         raise _invalid(exc) from exc
     return respond(await batcher.submit(lead, request_key))
 
@@ -165,15 +167,15 @@ class BatchOut(BaseModel):
 )
 async def submit_batch(body: BatchIn, runtime: RuntimeDep, key: IdempotencyKey = None) -> Any:
     request_key = idempotency.request_key(intake.BATCH_ROUTE, body.model_dump(mode="json"), key)
-    valid: list[tuple[int, domain.CleanLead]] = []
+    valid: list[tuple[int, CleanLead]] = []
     rejected: dict[int, intake.Outcome] = {}
     for i, item in enumerate(body.leads):
         try:
-            valid.append((i, domain.clean_lead(_raw_lead(LeadIn.model_validate(item)))))
+            valid.append((i, clean_lead(_raw_lead(LeadIn.model_validate(item)))))
         except ValidationError as exc:
-            problems = [domain.Problem(**p) for p in problem_list(exc.errors())]
+            problems = [Problem(**p) for p in problem_list(exc.errors())]
             rejected[i] = intake.Outcome(i, "rejected", problems=tuple(problems))
-        except domain.InvalidLead as exc:
+        except InvalidLead as exc:
             rejected[i] = intake.Outcome(i, "rejected", problems=tuple(exc.problems))
     answer = await intake.submit_batch(runtime, request_key, len(body.leads), valid, rejected)
     return respond(answer)

@@ -1,9 +1,9 @@
 """Source requests become leads: parse the vendor's body, attribute, clean, store.
 
 The use cases behind :mod:`services.capture.api.sources`. Leads go in through capture's one
-entry, :mod:`services.capture.intake`: after :func:`services.capture.domain.clean_lead`, the
-group-commit intake for a single lead (the same answer as ``POST /v1/leads``) or
-:func:`intake.capture_each` for several.
+entry, :mod:`services.capture.intake`, once cleaned
+(:func:`services.capture.domain.cleaning.clean_lead`): the group-commit intake for a single
+lead (the same answer as ``POST /v1/leads``) or :func:`intake.capture_each` for several.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from services.capture import domain, idempotency, intake
+from services.capture import idempotency, intake
 from services.capture.answers import Answer
+from services.capture.domain.cleaning import clean_lead
+from services.capture.domain.lead import CleanLead, InvalidLead
 from services.capture.intake import Outcome
 from services.capture.sources.base import InboundRequest, Parser, UnreadableLead
 from services.capture.sources.csv_import import CsvRow
@@ -63,17 +65,17 @@ def vendor_leads(catalog: Catalog, source: Source, req: InboundRequest) -> list[
 
 def clean_all(
     raws: list[dict[str, Any]], source: Source
-) -> tuple[list[tuple[int, domain.CleanLead]], dict[int, Outcome]]:
+) -> tuple[list[tuple[int, CleanLead]], dict[int, Outcome]]:
     """Attribute and clean each raw lead; the rejected ones with the problems."""
-    valid: list[tuple[int, domain.CleanLead]] = []
+    valid: list[tuple[int, CleanLead]] = []
     rejected: dict[int, Outcome] = {}
     for i, raw in enumerate(raws):
         if isinstance(raw, UnreadableLead):
             rejected[i] = Outcome(i, "rejected", problems=tuple(raw.problems))
             continue
         try:
-            valid.append((i, domain.clean_lead(with_source(raw, source))))
-        except domain.InvalidLead as exc:
+            valid.append((i, clean_lead(with_source(raw, source))))
+        except InvalidLead as exc:
             rejected[i] = Outcome(i, "rejected", problems=tuple(exc.problems))
     return valid, rejected
 
@@ -81,7 +83,7 @@ def clean_all(
 async def submit_one(
     runtime: CaptureRuntime,
     route: str,
-    lead: domain.CleanLead,
+    lead: CleanLead,
     raw: dict[str, Any],
     key: str | None,
 ) -> Answer:
