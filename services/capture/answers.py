@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from services.capture import idempotency, store
+from services.capture import idempotency
 from services.capture.handlers import CaptureResult
+from services.capture.store import answers as answer_store
 from shared import clock
 from shared.db.uow import UnitOfWork
 
@@ -49,7 +50,7 @@ def lead_answer(result: CaptureResult) -> Answer:
     )
 
 
-def replay(key: idempotency.RequestKey, stored: store.StoredAnswer) -> Answer:
+def replay(key: idempotency.RequestKey, stored: answer_store.StoredAnswer) -> Answer:
     idempotency.check_same_request(key, stored.fingerprint)
     return Answer(stored.status_code, stored.response, replayed=True)
 
@@ -82,13 +83,13 @@ async def answer_once(
             answers = await effect(uow, todo)
             fresh = {
                 keys[i].key: (
-                    store.StoredAnswer(keys[i].fingerprint, a.status_code, a.body),
+                    answer_store.StoredAnswer(keys[i].fingerprint, a.status_code, a.body),
                     keys[i].expires_at(now),
                 )
                 for i, a in zip(todo, answers, strict=True)
                 if a.status_code < 300
             }
-            if set(fresh) - await store.remember_answers(uow.conn, fresh, now):
+            if set(fresh) - await answer_store.remember_answers(uow.conn, fresh, now):
                 continue  # a concurrent twin answered first: roll back, replay its answer
             await uow.commit()
         for i, answer in zip(todo, answers, strict=True):
@@ -110,7 +111,7 @@ async def _unanswered(
     """Answer (in ``out``) the requests answered before; the first copy of each other one,
     and the later copies with the position of their first."""
     async with runtime.engine.connect() as conn:
-        stored = await store.get_answers(conn, sorted({k.key for k in keys}), now)
+        stored = await answer_store.get_answers(conn, sorted({k.key for k in keys}), now)
     firsts: dict[str, int] = {}
     twins: list[tuple[int, int]] = []
     for i, key in enumerate(keys):

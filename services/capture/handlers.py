@@ -9,7 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.capture import store
 from services.capture.domain.identity import (
     MatchRule,
     account_keys,
@@ -20,6 +19,8 @@ from services.capture.domain.identity import (
 )
 from services.capture.domain.lead import CleanLead
 from services.capture.domain.merge import merge_profile
+from services.capture.store import erasure as erasure_store
+from services.capture.store import leads as lead_store
 from shared.contracts import (
     ActivityKind,
     FieldChange,
@@ -66,14 +67,16 @@ async def capture_leads(
     batch = resolve_batch(leads, keys, existing, rules, via)
     keys, via = batch.keys, batch.via
     fresh = {
-        key: store.NewLead(str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile)
+        key: lead_store.NewLead(
+            str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile
+        )
         for key, p in batch.new_people.items()
     }
-    inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
+    inserted = await lead_store.insert_leads(uow.conn, list(fresh.values()), now)
     if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
         existing.update(await _matches(uow, leads))
     new_ids = {key: new.lead_id for key, new in fresh.items() if new.lead_id in inserted}
-    await store.insert_match_keys(
+    await lead_store.insert_match_keys(
         uow.conn,
         [(k, new.lead_id) for new in fresh.values() if new.lead_id in inserted
          for k in keys_of(rules, new.profile)],
@@ -120,8 +123,8 @@ async def _match_by_rules(
     if not candidates:
         return
     wanted = sorted({k for ks in candidates.values() for k in ks})
-    await store.lock_match_keys(uow.conn, wanted)
-    found = await store.find_rule_matches(uow.conn, wanted)
+    await lead_store.lock_match_keys(uow.conn, wanted)
+    found = await lead_store.find_rule_matches(uow.conn, wanted)
     for i, rule_keys in candidates.items():
         for rule_key in rule_keys:
             if rule_key in found:
@@ -162,9 +165,11 @@ async def _merge(
     """Merge submissions for known leads into them, in order; record and announce changes."""
     if not submissions:
         return {}
-    profiles = await store.lock_profiles(uow.conn, sorted({existing[k] for _, _, k in submissions}))
+    profiles = await lead_store.lock_profiles(
+        uow.conn, sorted({existing[k] for _, _, k in submissions})
+    )
     changed: dict[str, dict[str, Any]] = {}
-    records: list[store.MergeRecord] = []
+    records: list[lead_store.MergeRecord] = []
     results: dict[int, CaptureResult] = {}
     for i, lead, key in submissions:
         lead_id, matched_by = existing[key], via.get(i) or identity_of(key)
@@ -175,7 +180,7 @@ async def _merge(
         if not changes:
             continue
         profiles[lead_id] = changed[lead_id] = profile
-        record = store.MergeRecord(
+        record = lead_store.MergeRecord(
             merge_id=str(uuid.uuid4()),
             lead_id=lead_id,
             matched_by=matched_by,
@@ -195,9 +200,9 @@ async def _merge(
                 lead=_published(profile),
             )
         )
-    await store.update_profiles(uow.conn, changed, now)
-    await store.insert_merges(uow.conn, records)
-    await store.insert_match_keys(
+    await lead_store.update_profiles(uow.conn, changed, now)
+    await lead_store.insert_merges(uow.conn, records)
+    await lead_store.insert_match_keys(
         uow.conn, [(k, lid) for lid, p in changed.items() for k in keys_of(rules, p)]
     )
     return results
@@ -206,7 +211,7 @@ async def _merge(
 async def _matches(uow: UnitOfWork, leads: Sequence[CleanLead]) -> dict[str, str]:
     emails = sorted({lead.email for lead in leads if lead.email})
     phones = sorted({lead.phone for lead in leads if not lead.email and lead.phone})
-    return await store.find_matches(uow.conn, emails, phones)
+    return await lead_store.find_matches(uow.conn, emails, phones)
 
 
 @dataclass(frozen=True)
@@ -227,9 +232,9 @@ async def record_activities(
 ) -> list[str | None]:
     """Store and announce activities of known leads, in the caller's open unit of work; the
     id of each, or None where the lead is unknown (or erased) — those are not recorded."""
-    known = await store.existing_leads(uow.conn, sorted({lead for lead, _ in activities}))
+    known = await lead_store.existing_leads(uow.conn, sorted({lead for lead, _ in activities}))
     ids: list[str | None] = []
-    rows: list[store.ActivityRow] = []
+    rows: list[lead_store.ActivityRow] = []
     for lead_id, activity in activities:
         if lead_id not in known:
             ids.append(None)
@@ -248,7 +253,7 @@ async def record_activities(
         )
         ids.append(event.activity_id)
         rows.append(
-            store.ActivityRow(
+            lead_store.ActivityRow(
                 event.activity_id,
                 lead_id,
                 activity.kind.value,
@@ -257,7 +262,7 @@ async def record_activities(
             )
         )
         uow.emit(event)
-    await store.insert_activities(uow.conn, rows, now)
+    await lead_store.insert_activities(uow.conn, rows, now)
     return ids
 
 
@@ -266,11 +271,11 @@ async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: dat
     answers naming it, and tell every service to do the same. True if erased now, False if
     it was erased before."""
     async with uow:
-        if await store.erase_lead(uow.conn, lead_id, reason, now):
+        if await erasure_store.erase_lead(uow.conn, lead_id, reason, now):
             uow.emit(LeadErased(lead_id=lead_id, erased_at=now, reason=reason))
             await uow.commit()
             return True
-        if await store.erased_at(uow.conn, lead_id) is not None:
+        if await erasure_store.erased_at(uow.conn, lead_id) is not None:
             return False
     raise UnknownLead(lead_id)
 

@@ -12,11 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.capture import handlers, idempotency, intake, store
+from services.capture import handlers, idempotency, intake
 from services.capture.api.common import ERRORS, MAX_BATCH, IdempotencyKey, ProblemOut, respond
 from services.capture.deps import IntakeDep, RuntimeDep
 from services.capture.domain.cleaning import clean_lead
 from services.capture.domain.lead import CleanLead, InvalidLead, Problem
+from services.capture.store import erasure as erasure_store
+from services.capture.store import leads as lead_store
 from shared import clock
 from shared.http import ApiError, problem_list
 
@@ -188,7 +190,7 @@ async def submit_batch(body: BatchIn, runtime: RuntimeDep, key: IdempotencyKey =
 )
 async def read_lead(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.engine.connect() as conn:
-        lead = await store.get_lead(conn, str(lead_id))
+        lead = await lead_store.get_lead(conn, str(lead_id))
         if lead is None:
             await _raise_missing(conn, lead_id)
     assert lead is not None
@@ -196,7 +198,7 @@ async def read_lead(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 async def _raise_missing(conn: AsyncConnection, lead_id: UUID) -> None:
-    if (when := await store.erased_at(conn, str(lead_id))) is not None:
+    if (when := await erasure_store.erased_at(conn, str(lead_id))) is not None:
         raise ApiError(410, "lead_erased", f"lead {lead_id} was erased on {when.isoformat()}")
     raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}")
 
@@ -217,9 +219,9 @@ class MergeOut(BaseModel):
 )
 async def read_merges(lead_id: UUID, runtime: RuntimeDep) -> Any:
     async with runtime.engine.connect() as conn:
-        if not await store.lead_exists(conn, str(lead_id)):
+        if not await lead_store.lead_exists(conn, str(lead_id)):
             await _raise_missing(conn, lead_id)
-        return await store.get_merges(conn, str(lead_id))
+        return await lead_store.get_merges(conn, str(lead_id))
 
 
 class ErasureOut(BaseModel):

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from services.capture.api.common import respond
 from services.capture.deps import CaptureRuntime, CatalogDep, RuntimeDep
 from services.capture.intake import capture_each
-from services.capture.sources import fetch_jobs, fetch_store, replays, responses
+from services.capture.sources import fetch_jobs, responses
 from services.capture.sources.auth import (
     AuthFailure,
     Verified,
@@ -58,6 +58,8 @@ from services.capture.sources.responses import (
     source_out,
 )
 from services.capture.sources.vendors import google_key_of, return_url
+from services.capture.store import fetch_jobs as fetch_store
+from services.capture.store import replays as replay_store
 from shared import clock
 from shared.http import ApiError
 from shared.observability import metrics
@@ -146,7 +148,7 @@ async def _once(
     """Ingest, claiming a timestamped signature's message id first so a replay is refused."""
     if verified.replay_id is None or verified.signed_at is None:
         return await _ingest(runtime, catalog, src, req, request)
-    claim = await replays.claim(
+    claim = await replay_store.claim(
         runtime.engine, src.name, verified.replay_id, verified.signed_at, now, src.auth.tolerance_s
     )
     if not claim.fresh:
@@ -394,7 +396,7 @@ def _seen_before(src: Source, verified: Verified, seen_at: datetime | None) -> R
 async def _release(runtime: CaptureRuntime, src: Source, verified: Verified) -> None:
     assert verified.replay_id is not None and verified.signed_at is not None
     try:
-        await replays.release(runtime.engine, src.name, verified.replay_id, verified.signed_at)
+        await replay_store.release(runtime.engine, src.name, verified.replay_id, verified.signed_at)
     except Exception:  # the original failure matters more; the claim expires anyway
         log.warning("could not release replay claim", extra={"source": src.name}, exc_info=True)
 

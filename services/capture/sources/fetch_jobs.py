@@ -24,7 +24,7 @@ import httpx
 from prometheus_client import Counter, Gauge
 
 from services.capture import intake
-from services.capture.sources import fetch_rules, fetch_store, vendor_api
+from services.capture.sources import fetch_rules, vendor_api
 from services.capture.sources.base import InboundRequest, PayloadError
 from services.capture.sources.fetch_rules import (
     ApiAnswer,
@@ -35,6 +35,7 @@ from services.capture.sources.fetch_rules import (
 from services.capture.sources.ingest import Catalog, clean_all
 from services.capture.sources.model import Source
 from services.capture.sources.notifications import FETCH_KINDS, Notice, linkedin_form_of
+from services.capture.store import fetch_jobs as fetch_store
 from shared import clock
 from shared.periodic import Job
 

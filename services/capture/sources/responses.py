@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from services.capture.api.common import ProblemOut
 from services.capture.intake import Outcome
-from services.capture.sources.fetch_store import Job
 from services.capture.sources.model import Source
 from services.capture.sources.notifications import Notice
+from services.capture.store.fetch_jobs import Job
 
 NO_LEAD = "the payload carries no lead (e.g. an unsubscribe or a cancellation); nothing stored"
 
