@@ -16,6 +16,8 @@ from services.capture.domain.identity import (
     keys_of,
     match_key,
     resolve_batch,
+    rule_candidates,
+    rule_matches,
 )
 from services.capture.domain.lead import CleanLead
 from services.capture.domain.merge import merge_profile
@@ -115,23 +117,16 @@ async def _match_by_rules(
 
     The rule keys are locked for the transaction first, so two concurrent submissions that
     match each other by a rule cannot both create a lead."""
-    candidates = {
-        i: rule_keys
-        for i, lead in enumerate(leads)
-        if keys[i] not in existing and (rule_keys := keys_of(rules, lead.as_profile()))
-    }
+    candidates = rule_candidates(leads, keys, existing, rules)
     if not candidates:
         return
     wanted = sorted({k for ks in candidates.values() for k in ks})
     await lead_store.lock_match_keys(uow.conn, wanted)
     found = await lead_store.find_rule_matches(uow.conn, wanted)
-    for i, rule_keys in candidates.items():
-        for rule_key in rule_keys:
-            if rule_key in found:
-                keys[i] = f"lead:{found[rule_key]}"
-                existing[keys[i]] = found[rule_key]
-                via[i] = rule_key.split(":", 1)[0]
-                break
+    for i, match in rule_matches(candidates, found).items():
+        keys[i] = f"lead:{match.lead_id}"
+        existing[keys[i]] = match.lead_id
+        via[i] = match.rule
 
 
 def _results(

@@ -84,6 +84,41 @@ def account_keys(profile: Mapping[str, Any]) -> dict[str, Any]:
     return AccountKeys.of(profile.get("email"), profile.get("company")).model_dump()
 
 
+def rule_candidates(
+    leads: Sequence[CleanLead],
+    keys: Sequence[str],
+    known: Container[str],
+    rules: tuple[MatchRule, ...],
+) -> dict[int, list[str]]:
+    """The submissions no stored lead has by e-mail/phone (their key not ``known``) that
+    have rule keys: by position, their rule keys in rule order."""
+    return {
+        i: rule_keys
+        for i, lead in enumerate(leads)
+        if keys[i] not in known and (rule_keys := keys_of(rules, lead.as_profile()))
+    }
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    lead_id: str
+    rule: str  # the name of the rule that matched
+
+
+def rule_matches(
+    candidates: Mapping[int, list[str]], found: Mapping[str, str]
+) -> dict[int, RuleMatch]:
+    """Which stored lead each candidate matches (``found``: rule key -> lead id): the first
+    of its rules, in rule order, that found one."""
+    matches: dict[int, RuleMatch] = {}
+    for i, rule_keys in candidates.items():
+        for rule_key in rule_keys:
+            if rule_key in found:
+                matches[i] = RuleMatch(found[rule_key], rule_key.split(":", 1)[0])
+                break
+    return matches
+
+
 @dataclass(frozen=True)
 class NewPerson:
     """A new lead of the batch: its first submission and the profile of all of them."""

@@ -8,7 +8,14 @@ from dataclasses import asdict
 import pytest
 
 from services.capture.domain.cleaning import clean_lead
-from services.capture.domain.identity import MatchRule, keys_of, resolve_batch
+from services.capture.domain.identity import (
+    MatchRule,
+    RuleMatch,
+    keys_of,
+    resolve_batch,
+    rule_candidates,
+    rule_matches,
+)
 from services.capture.domain.merge import merge_profile
 from shared.contracts.accounts import company_key
 
@@ -93,3 +100,26 @@ def test_a_rule_merge_keeps_the_first_email_and_records_the_other() -> None:
     assert merged["attributes"]["alternate_emails"] == ["a.silva@acme.example"]
     assert {c.field for c in changes} == {"title", "attributes.alternate_emails"}
     assert merge_profile(merged, other)[1] == []
+
+
+def test_only_submissions_unknown_by_email_or_phone_with_rule_keys_are_rule_candidates() -> None:
+    leads = [
+        clean_lead({"email": "ana@acme.example", "company": "Acme"}),
+        clean_lead({"email": "bo@acme.example", "company": "Acme Ltd"}),
+        clean_lead({"email": "cy@gmail.com", "company": "Acme"}),
+    ]
+    candidates = rule_candidates(
+        leads,
+        _keys("ana@acme.example", "bo@acme.example", "cy@gmail.com"),
+        {"ana@acme.example"},
+        (DOMAIN_COMPANY,),
+    )
+    assert candidates == {1: ["domain-company:acme.example|acme"]}
+
+
+def test_a_rule_match_takes_the_first_rule_in_order_that_found_a_lead() -> None:
+    candidates = {0: ["first:x", "second:y"], 1: ["first:z"], 2: ["second:y"]}
+    found = {"second:y": "lead-1"}
+    assert rule_matches(candidates, found) == {
+        0: RuleMatch("lead-1", "second"), 2: RuleMatch("lead-1", "second"),
+    }  # fmt: skip
