@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.capture import jobs
-from services.capture.api import activities, leads, sources
+from services.capture.api import activities, fetches, leads, sources
 from services.capture.config import Settings, load_capture
 from services.capture.deps import Deps
 from services.capture.intake import IntakeBatcher, running_intake
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         " and announces them on Kafka once they are durably stored.",
         migrations=MIGRATIONS,
         deps=deps,
-        routers=[leads.router, activities.router, sources.router],
+        routers=[leads.router, activities.router, sources.router, fetches.router],
         resources=[running_intake, jobs.running_sources(loaded.error)],
         jobs=[
             jobs.PURGING_REPLAYS,
