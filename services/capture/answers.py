@@ -97,7 +97,9 @@ async def answer_once(
         for i, first in twins:
             given = out[first]
             assert isinstance(given, Answer)
-            out[i] = Answer(given.status_code, given.body, replayed=True)
+            first_print = keys[first].fingerprint
+            stored = answer_store.StoredAnswer(first_print, given.status_code, given.body)
+            out[i] = _replayed(keys[i], stored)
         return [out[i] for i in range(len(keys))]
     raise RuntimeError(f"no answer after {MAX_ROUNDS} rounds of concurrent twins")
 
@@ -118,10 +120,7 @@ async def _unanswered(
         if i in out:
             continue
         if (answer := stored.get(key.key)) is not None:
-            try:
-                out[i] = replay(key, answer)
-            except Exception as exc:
-                out[i] = exc
+            out[i] = _replayed(key, answer)
         elif key.key in firsts:
             twins.append((i, firsts[key.key]))
         else:
@@ -143,3 +142,11 @@ async def answer_one(
     if isinstance(answer, Exception):
         raise answer
     return answer
+
+
+def _replayed(key: idempotency.RequestKey, stored: answer_store.StoredAnswer) -> Answer | Exception:
+    """The stored answer replayed, or the refusal of a key reused for another request."""
+    try:
+        return replay(key, stored)
+    except Exception as exc:
+        return exc
