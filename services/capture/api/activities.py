@@ -12,13 +12,20 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.capture import activities, handlers, idempotency
-from services.capture.api.common import ERRORS, MAX_BATCH, IdempotencyKey, ProblemOut, respond
+from services.capture.api.common import (
+    ERRORS,
+    MAX_BATCH,
+    IdempotencyKey,
+    ProblemOut,
+    problems_of,
+    respond,
+)
 from services.capture.deps import RuntimeDep
 from services.capture.domain.lead import Problem
 from services.capture.domain.storable import unstorable
 from shared import clock
 from shared.contracts import ActivityKind
-from shared.http import ApiError, problem_list
+from shared.http import ApiError
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -109,7 +116,7 @@ async def submit_activities(
         try:
             item = ActivityBatchItem.model_validate(raw)
         except ValidationError as exc:
-            problems[i] = [Problem(**p) for p in problem_list(exc.errors())]
+            problems[i] = problems_of(exc)
             continue
         if found := _activity_problems(item, item.model_dump(mode="json")):
             problems[i] = [Problem(**p) for p in found]

@@ -7,10 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from services.capture import idempotency
 from services.capture.answers import Answer
+from services.capture.domain.lead import Problem
+from shared.http import problem_list
 
 MAX_BATCH = 1000
 
@@ -41,3 +43,8 @@ def respond(answer: Answer) -> JSONResponse:
     """Send a use case's answer; a replayed one says so."""
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
+def problems_of(exc: ValidationError) -> list[Problem]:
+    """An item of a batch that does not validate: its problems, each naming the field."""
+    return [Problem(**p) for p in problem_list(exc.errors())]

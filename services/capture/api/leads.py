@@ -13,14 +13,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSche
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import handlers, idempotency, intake
-from services.capture.api.common import ERRORS, MAX_BATCH, IdempotencyKey, ProblemOut, respond
+from services.capture.api.common import (
+    ERRORS,
+    MAX_BATCH,
+    IdempotencyKey,
+    ProblemOut,
+    problems_of,
+    respond,
+)
 from services.capture.deps import IntakeDep, RuntimeDep
 from services.capture.domain.cleaning import clean_lead
-from services.capture.domain.lead import CleanLead, InvalidLead, Problem
+from services.capture.domain.lead import CleanLead, InvalidLead
 from services.capture.store import erasure as erasure_store
 from services.capture.store import leads as lead_store
 from shared import clock
-from shared.http import ApiError, problem_list
+from shared.http import ApiError
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -175,8 +182,7 @@ async def submit_batch(body: BatchIn, runtime: RuntimeDep, key: IdempotencyKey =
         try:
             valid.append((i, clean_lead(_raw_lead(LeadIn.model_validate(item)))))
         except ValidationError as exc:
-            problems = [Problem(**p) for p in problem_list(exc.errors())]
-            rejected[i] = intake.Outcome(i, "rejected", problems=tuple(problems))
+            rejected[i] = intake.Outcome(i, "rejected", problems=tuple(problems_of(exc)))
         except InvalidLead as exc:
             rejected[i] = intake.Outcome(i, "rejected", problems=tuple(exc.problems))
     answer = await intake.submit_batch(runtime, request_key, len(body.leads), valid, rejected)
