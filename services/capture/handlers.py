@@ -1,4 +1,7 @@
-"""Capture's use cases: accept a lead, record an activity. Load, decide, save, emit."""
+"""Capture's effects: capture leads, record activities, erase a person. Load, decide with
+the domain, save, emit — in the unit of work the use case opened (:mod:`.intake`,
+:mod:`.activities`, :mod:`.answers`), which commits it with what else belongs to the same
+transaction (the stored answer, a finished fetch job). Nothing here knows about HTTP."""
 
 from __future__ import annotations
 
