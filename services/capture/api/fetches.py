@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from services.capture.api import source_checks as checks
+from services.capture.api import source_responses
+from services.capture.api.source_responses import FetchJobsOut, RetriedOut
 from services.capture.deps import CatalogDep, RuntimeDep
-from services.capture.sources import fetch_jobs, responses
-from services.capture.sources.responses import FetchJobsOut, RetriedOut
+from services.capture.sources import fetch_jobs
 from services.capture.store import fetch_jobs as fetch_store
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
@@ -36,7 +37,7 @@ async def list_fetches(
         raise checks.unknown(source)
     async with runtime.engine.connect() as conn:
         jobs = await fetch_store.list_jobs(conn, source, status, limit)
-    return FetchJobsOut(jobs=[responses.fetch_job_out(j) for j in jobs])
+    return FetchJobsOut(jobs=[source_responses.fetch_job_out(j) for j in jobs])
 
 
 @router.post(

@@ -12,8 +12,8 @@ from datetime import datetime
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from services.capture.api import source_responses
 from services.capture.deps import CaptureRuntime
-from services.capture.sources import responses
 from services.capture.sources.auth import (
     AuthFailure,
     Verified,
@@ -97,7 +97,7 @@ def seen_before(src: Source, verified: Verified, seen_at: datetime | None) -> Re
         failure = AuthFailure("replayed_request", "this signed message was already received")
         raise refusal(src, failure)
     message = "this message was already received and handled; not processed again"
-    return JSONResponse(responses.results([], message).model_dump())
+    return JSONResponse(source_responses.results([], message).model_dump())
 
 
 async def release_claim(runtime: CaptureRuntime, src: Source, verified: Verified) -> None:

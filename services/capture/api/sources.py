@@ -24,10 +24,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from services.capture.api import source_checks as checks
+from services.capture.api import source_responses
 from services.capture.api.common import respond
+from services.capture.api.source_responses import (
+    NO_LEAD,
+    CsvReport,
+    FetchScheduled,
+    SourceResults,
+    SourcesOut,
+    csv_report,
+    source_out,
+)
 from services.capture.deps import CaptureRuntime, CatalogDep, RuntimeDep
 from services.capture.intake import capture_each
-from services.capture.sources import fetch_jobs, responses
+from services.capture.sources import fetch_jobs
 from services.capture.sources.auth import (
     AuthFailure,
     Verified,
@@ -46,15 +56,6 @@ from services.capture.sources.ingest import (
 from services.capture.sources.mapping import with_source
 from services.capture.sources.model import Source, Sources
 from services.capture.sources.notifications import notice_of
-from services.capture.sources.responses import (
-    NO_LEAD,
-    CsvReport,
-    FetchScheduled,
-    SourceResults,
-    SourcesOut,
-    csv_report,
-    source_out,
-)
 from services.capture.sources.vendors import google_key_of, return_url
 from services.capture.store import replays as replay_store
 from shared import clock
@@ -182,7 +183,7 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
                 src, await checks.inbound(request, with_body=False), request, clock.now(), None
             )
             metrics.vendor_tests.labels(src.name).inc()
-            body = responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
+            body = source_responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
             return JSONResponse(body)
     except AuthFailure as exc:
         raise checks.refusal(src, exc) from None
@@ -242,7 +243,7 @@ async def _ingest(
         notice = notice_of(src.kind, req)
         if notice is not None:
             jobs, fresh = await fetch_jobs.schedule(runtime, src, notice, clock.now())
-            scheduled = responses.fetch_scheduled(notice, jobs, fresh)
+            scheduled = source_responses.fetch_scheduled(notice, jobs, fresh)
             return JSONResponse(scheduled.model_dump(mode="json"))
         raws = vendor_leads(catalog, src, req)
     except PayloadError as exc:
@@ -253,9 +254,9 @@ async def _ingest(
     except VendorPing as exc:
         metrics.vendor_tests.labels(src.name).inc()
         log.info("vendor test delivery", extra={"source": src.name})
-        return JSONResponse(responses.vendor_test(exc.message).model_dump(exclude_none=True))
+        return JSONResponse(source_responses.vendor_test(exc.message).model_dump(exclude_none=True))
     if not raws:
-        return JSONResponse(responses.results([], NO_LEAD).model_dump())
+        return JSONResponse(source_responses.results([], NO_LEAD).model_dump())
     valid, rejected = clean_all(raws, src)
     if len(raws) == 1:
         if rejected:
@@ -268,7 +269,7 @@ async def _ingest(
             runtime, route, valid[0][1], raw, request.headers.get("idempotency-key")
         )
         return respond(answer)
-    body = responses.results(await capture_each(runtime, len(raws), valid, rejected))
+    body = source_responses.results(await capture_each(runtime, len(raws), valid, rejected))
     if body.rejected:
         metrics.rejected_inputs.labels(LEADS_ROUTE, "invalid_lead").inc(body.rejected)
     return JSONResponse(body.model_dump())
