@@ -68,6 +68,8 @@ async def capture_each(
     rejected: dict[int, Outcome],
 ) -> list[Outcome]:
     """Several leads in one transaction; each answered on its own, in request order."""
+    if not valid:  # nothing to store: no transaction
+        return [rejected[i] for i in range(count)]
     uow = runtime.uow()
     async with uow:
         outcomes = await _capture_each(uow, runtime, count, valid, rejected)
