@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from leadflow.supervisor import UpOptions, run_up
+    from shared.config import ServiceSettings
 
     _check_config(args.config, quiet=True)
     return run_up(
@@ -107,6 +108,7 @@ def _up(args: argparse.Namespace) -> int:
             partitions=args.partitions,
             sink_port=args.webhook_sink_port or None,
             recycle_broker_s=args.recycle_broker_every,
+            topic_prefix=ServiceSettings().topic_prefix,
         )
     )
 
@@ -157,8 +159,9 @@ async def _topics(partitions: int, replication: int) -> int:
     from shared.config import ServiceSettings
     from shared.contracts.topics import all_topics
 
+    settings = ServiceSettings()
     created = await ensure_topics(
-        ServiceSettings().kafka_bootstrap, all_topics(), partitions, replication
+        settings.kafka_bootstrap, all_topics(settings.topic_prefix), partitions, replication
     )
     print(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
     return 0

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from leadflow.embedded import EmbeddedKafka
 from shared.bus.admin import committed_offsets
-from shared.contracts.topics import TOPOLOGY
+from shared.contracts.topics import TOPOLOGY, consumer_group_id, topic_name
 
 log = logging.getLogger("leadflow.up")
 
@@ -42,16 +42,16 @@ def lag_of(
     return GroupLag(group, behind)
 
 
-async def group_lags(bootstrap: str) -> list[GroupLag]:
-    """Every Leadflow consumer group's lag, asked of the broker."""
+async def group_lags(bootstrap: str, prefix: str = "") -> list[GroupLag]:
+    """Every Leadflow consumer group's lag, asked of the broker (topics under ``prefix``)."""
     readers: dict[str, list[str]] = {}
     for topic, spec in TOPOLOGY.items():
         for group in spec.consumers:
-            readers.setdefault(group, []).append(topic)
-    ends = await _end_offsets(bootstrap, sorted(TOPOLOGY))
+            readers.setdefault(group, []).append(topic_name(topic, prefix))
+    ends = await _end_offsets(bootstrap, sorted(topic_name(t, prefix) for t in TOPOLOGY))
     out = []
     for group, topics in sorted(readers.items()):
-        committed = await committed_offsets(bootstrap, group, topics)
+        committed = await committed_offsets(bootstrap, consumer_group_id(group, prefix), topics)
         mine = {tp: end for tp, end in ends.items() if tp[0] in topics}
         out.append(lag_of(group, committed, mine))
     return out
@@ -75,12 +75,12 @@ async def _end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int
             await consumer.stop()
 
 
-async def wait_caught_up(bootstrap: str, timeout_s: float) -> bool:
+async def wait_caught_up(bootstrap: str, timeout_s: float, prefix: str = "") -> bool:
     """True once every group has caught up; False if they have not within the timeout."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            lags = await group_lags(bootstrap)
+            lags = await group_lags(bootstrap, prefix)
             if all(lag.behind == 0 for lag in lags):
                 return True
         except Exception as exc:  # a broker that does not answer is not caught up
@@ -93,14 +93,16 @@ async def wait_caught_up(bootstrap: str, timeout_s: float) -> bool:
 def recycle_broker(
     kafka: EmbeddedKafka,
     caught_up_timeout_s: float = 60.0,
+    prefix: str = "",
     *,
     before_stop: Callable[[], None] = lambda: None,
     say: Callable[[str], None] = log.warning,
 ) -> bool:
-    """Replace the embedded broker with an empty one once every group has caught up. Answers
-    whether it was replaced (not when the groups did not catch up in time). ``before_stop``
-    runs just before the old broker stops (the supervisor holds its own restart then)."""
-    if not asyncio.run(wait_caught_up(kafka.bootstrap, caught_up_timeout_s)):
+    """Replace the embedded broker with an empty one once every group has caught up (on the
+    topics under ``prefix``). Answers whether it was replaced (not when the groups did not
+    catch up in time). ``before_stop`` runs just before the old broker stops (the supervisor
+    holds its own restart then)."""
+    if not asyncio.run(wait_caught_up(kafka.bootstrap, caught_up_timeout_s, prefix)):
         say(f"broker not recycled: consumer groups still behind after {caught_up_timeout_s:.0f}s")
         return False
     old = kafka.cluster_id
@@ -118,11 +120,12 @@ def recycle_every(
     *,
     hold: Callable[[float], None],
     say: Callable[[str], None],
+    prefix: str = "",
 ) -> None:
     """``leadflow up``'s recycling loop (a thread): every ``every_s``, replace the broker once
     the groups have caught up; the supervisor's restart is held meanwhile."""
     while not stopping.wait(every_s):
         try:
-            recycle_broker(kafka, before_stop=lambda: hold(120.0), say=say)
+            recycle_broker(kafka, prefix=prefix, before_stop=lambda: hold(120.0), say=say)
         except Exception as exc:  # the supervisor brings a broker back that did not start
             say(f"broker recycle failed: {exc}")

@@ -53,6 +53,7 @@ class UpOptions:
     sink_port: int | None = None  # run the demo webhook receiver on this port
     recycle_broker_s: float = 3600.0  # replace the embedded broker this often (0: never)
     extra_env: dict[str, str] = field(default_factory=dict)
+    topic_prefix: str = ""  # LEADFLOW_TOPIC_PREFIX, for the topics made here and the services
 
 
 def service_ports(capture_port: int) -> dict[str, int]:
@@ -96,7 +97,7 @@ class Stack:
 
     async def _prepare(self) -> None:
         await ensure_topics_with_retry(
-            self.bootstrap, all_topics(), self.opts.partitions, 1, timeout=30
+            self.bootstrap, all_topics(self.opts.topic_prefix), self.opts.partitions, 1, timeout=30
         )
         for name in available_services():
             entry = service_entry(name)
@@ -117,6 +118,7 @@ class Stack:
             "LEADFLOW_HOST": self.opts.host,
             "LEADFLOW_PORT": str(self.ports[name]),
             "LEADFLOW_KAFKA_PARTITIONS": str(self.opts.partitions),
+            "LEADFLOW_TOPIC_PREFIX": self.opts.topic_prefix,
             # The embedded broker holds a group join for half the session timeout; a short
             # session also hands a killed consumer's partitions over sooner.
             "LEADFLOW_KAFKA_SESSION_TIMEOUT_MS": os.environ.get(
@@ -301,7 +303,11 @@ def run_up(opts: UpOptions) -> int:
             threading.Thread(
                 target=recycle_every,
                 args=(stack.kafka, opts.recycle_broker_s, stopping),
-                kwargs={"hold": lambda s: watchdog.hold("broker", s), "say": print_line},
+                kwargs={
+                    "hold": lambda s: watchdog.hold("broker", s),
+                    "say": print_line,
+                    "prefix": opts.topic_prefix,
+                },
                 name="broker-recycle",
                 daemon=True,
             ).start()

@@ -53,6 +53,13 @@ class ServiceSettings(BaseSettings):
     )
     kafka_heartbeat_interval_ms: int = Field(default=3000, ge=100)
     kafka_max_batch: int = Field(default=500, ge=1, le=10_000)
+    topic_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="Put before every topic name and consumer group id on the broker (e.g."
+        " `staging.`), so that several deployments or test runs can share one broker; empty:"
+        " the contract's names",
+    )
     config_file: Path = DEFAULT_CONFIG_FILE
     host: str = "127.0.0.1"
     port: int = 8000

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.bus.admin import committed_offsets, ensure_topics_with_retry
 from shared.bus.watch import BrokerChange, BrokerView, broker_change
 from shared.config import ServiceSettings
-from shared.contracts.topics import TOPOLOGY, all_topics
+from shared.contracts.topics import TOPOLOGY, all_topics, consumer_group_id, topic_name
 from shared.db.outbox import OutboxRelay, adopt_broker, adopted_broker, safe_offsets
 from shared.observability import metrics
 
@@ -47,7 +47,7 @@ class BrokerAdoption:
     async def adopt(self, view: BrokerView) -> None:
         """Create the topics; republish the retained outbox if the broker forgot it."""
         s = self.settings
-        wanted = all_topics()
+        wanted = all_topics(s.topic_prefix)
         await ensure_topics_with_retry(
             s.kafka_bootstrap, wanted, s.kafka_partitions, s.kafka_replication, timeout=10
         )
@@ -84,14 +84,18 @@ def readers_of(producer: str) -> dict[str, tuple[str, ...]]:
 
 
 async def prune_once(
-    relay: OutboxRelay, bootstrap: str, readers: dict[str, tuple[str, ...]]
+    relay: OutboxRelay, bootstrap: str, readers: dict[str, tuple[str, ...]], prefix: str
 ) -> int:
     """Delete the retained rows every reading group has read past (and those past the window
-    for topics nobody in Leadflow reads, or past the maximum retention)."""
+    for topics nobody in Leadflow reads, or past the maximum retention).
+
+    ``readers`` and the outbox name topics and groups by their contract names; on the broker
+    they are under the deployment's ``prefix``."""
     groups = sorted({g for gs in readers.values() for g in gs})
-    committed = {
-        g: await committed_offsets(bootstrap, g, [t for t, gs in readers.items() if g in gs])
-        for g in groups
-    }
+    committed = {}
+    for g in groups:
+        read = [topic_name(t, prefix) for t, gs in readers.items() if g in gs]
+        offsets = await committed_offsets(bootstrap, consumer_group_id(g, prefix), read)
+        committed[g] = {(t.removeprefix(prefix), p): off for (t, p), off in offsets.items()}
     unread: Sequence[str] = [t for t, gs in readers.items() if not gs]
     return await relay.prune_once(safe_offsets(committed, readers), unread)

@@ -135,7 +135,7 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
         engine = make_engine(settings.asyncpg_url, schema, pool_size=settings.db_pool_size)
         watch = BrokerWatch(
             settings.kafka_bootstrap,
-            all_topics(),
+            all_topics(settings.topic_prefix),
             BrokerAdoption(settings, engine, spec.name).adopt,
             interval_s=settings.broker_watch_interval_s,
         )
@@ -144,6 +144,7 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
             client_id=spec.name,
             idempotence=settings.kafka_idempotence,
             gate=watch.wait_settled,
+            topic_prefix=settings.topic_prefix,
         )
         relay = OutboxRelay(
             engine,
@@ -173,6 +174,7 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
                     max_batch=settings.kafka_max_batch,
                     session_timeout_ms=settings.kafka_session_timeout_ms,
                     heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+                    topic_prefix=settings.topic_prefix,
                 ),
                 engine=engine,
                 source=spec.name,
@@ -249,7 +251,12 @@ async def _prune_outbox(runtime: Runtime[Any]) -> None:
     if not runtime.watch.settled:
         return  # offsets of a broker being replaced say nothing about the rows
     readers = readers_of(runtime.settings.service_name)
-    removed = await prune_once(runtime.relay, runtime.settings.kafka_bootstrap, readers)
+    removed = await prune_once(
+        runtime.relay,
+        runtime.settings.kafka_bootstrap,
+        readers,
+        runtime.settings.topic_prefix,
+    )
     if removed:
         log.debug("pruned %d published outbox row(s)", removed)
 

@@ -18,11 +18,22 @@ import asyncpg
 import pytest
 
 from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from tests.support.kafka import Bus
+
+# Per-test deadline of e2e tests (the five services as processes); others get pytest's
+# `timeout` from pyproject.toml.
+E2E_TIMEOUT_S = 300
 
 # The embedded broker holds a consumer-group join for half the session timeout: keep it short
 # in tests (services started in-process and as subprocesses both read these).
 os.environ.setdefault("LEADFLOW_KAFKA_SESSION_TIMEOUT_MS", "3000")
 os.environ.setdefault("LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "500")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +74,8 @@ async def database_url(pg_server_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A broker shared by the session; tests that use it make their own unique topics."""
+    """A broker shared by the session; tests that use it make their own unique topics, or
+    run their services under a topic prefix of their own (``bus``)."""
     external = os.environ.get("LEADFLOW_TEST_KAFKA_BOOTSTRAP")
     if external:
         yield external
@@ -77,9 +89,19 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+async def bus(kafka_bootstrap: str, unique: str) -> AsyncIterator[Bus]:
+    """The session's broker, under a topic prefix of this test's own: services given
+    ``bus.settings`` (or ``bus.env``) publish and consume only this test's topics, which are
+    deleted after the test."""
+    bus = Bus(kafka_bootstrap, f"t{unique}.")
+    yield bus
+    await bus.delete_topics()
+
+
+@pytest.fixture
 def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedKafka]:
-    """A broker of this test's own (the services' topic names are fixed, so e2e tests need
-    one each); the test may kill and restart it."""
+    """A broker of this test's own, for tests that kill or restart it (a shared one would
+    take every other test's topics down with it); otherwise use ``bus``."""
     broker = EmbeddedKafka(free_port(), tmp_path / "broker.log")
     broker.start()
     try:

@@ -35,7 +35,8 @@ READ_TOPICS = (
 class TopicCollector:
     """Follows the topics from "now" on; ``traces`` grows as events arrive."""
 
-    def __init__(self, bootstrap: str, fetch_max_wait_ms: int = 5) -> None:
+    def __init__(self, bootstrap: str, fetch_max_wait_ms: int = 5, prefix: str = "") -> None:
+        self._topics = [topics.topic_name(t, prefix) for t in READ_TOPICS]
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=None,
@@ -52,7 +53,7 @@ class TopicCollector:
     async def start(self) -> None:
         await self._consumer.start()
         parts = []
-        for topic in READ_TOPICS:
+        for topic in self._topics:
             found = self._consumer.partitions_for_topic(topic)
             deadline = time.monotonic() + 30
             while not found:

@@ -168,7 +168,7 @@ async def _measured_run(
     opts: BenchOptions, target: Target, tag: str, tick: Tick, advance: Callable[[], None]
 ) -> dict[str, Any]:
     """One run with its own topic reader; then count the leads lost or decided twice."""
-    collector = TopicCollector(target.bootstrap)
+    collector = TopicCollector(target.bootstrap, prefix=ServiceSettings().topic_prefix)
     await collector.start()
     try:
         run = await _one_run(opts, target, collector, tag, tick, advance)

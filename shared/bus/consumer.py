@@ -39,7 +39,7 @@ from shared.bus.watch import BrokerWatch
 from shared.contracts import EVENT_TYPES
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
 from shared.contracts.messages import OutgoingMessage, Publisher
-from shared.contracts.topics import dead_letter_topic
+from shared.contracts.topics import consumer_group_id, dead_letter_topic, topic_name
 from shared.db.errors import is_outage
 from shared.db.inbox import claim_new_of_live_leads
 from shared.db.outbox import OutboxRelay
@@ -64,6 +64,9 @@ class ConsumerSettings:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3000
     commit_interval_s: float = 0.1
+    # ``topics`` and ``group`` are contract names; on the broker they are under this prefix
+    # (dead letters get it from the publisher, which is given the same one).
+    topic_prefix: str = ""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -150,7 +153,7 @@ class BatchConsumer:
             raise asyncio.CancelledError
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._s.bootstrap,
-            group_id=self._s.group,
+            group_id=consumer_group_id(self._s.group, self._s.topic_prefix),
             client_id=f"{self._source}-consumer",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -162,7 +165,10 @@ class BatchConsumer:
         )
         try:
             await consumer.start()
-            consumer.subscribe(self._s.topics, listener=_CommitOnRevoke(self))
+            consumer.subscribe(
+                [topic_name(t, self._s.topic_prefix) for t in self._s.topics],
+                listener=_CommitOnRevoke(self),
+            )
             return consumer
         except KafkaError:
             with contextlib.suppress(Exception):

@@ -5,6 +5,9 @@ published events until every consuming group has read past them (see ``shared.db
 A publisher may be given a *gate*: an awaitable that holds publishing back while the broker
 is known to be new and its topics are not re-created yet (see ``shared.bus.watch``), so a
 record never lands in a topic the broker made up on the fly.
+
+Messages name their topic by its contract name (``Event.TOPIC``; that is what the outbox
+keeps); the publisher sends it to that name under the deployment's ``topic_prefix``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiokafka import AIOKafkaProducer
 
 from shared.contracts.messages import OutgoingMessage, Placement
+from shared.contracts.topics import topic_name
 from shared.observability import metrics
 from shared.retry import retry
 
@@ -34,7 +38,9 @@ class KafkaPublisher:
         client_id: str,
         idempotence: bool = False,
         gate: Callable[[], Awaitable[None]] | None = None,
+        topic_prefix: str = "",
     ) -> None:
+        self._prefix = topic_prefix
         self._options = {
             "bootstrap_servers": bootstrap,
             "client_id": client_id,
@@ -79,7 +85,12 @@ class KafkaPublisher:
             await asyncio.wait_for(self._gate(), timeout=15)
         assert self._producer is not None
         futures = [
-            await self._producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
+            await self._producer.send(
+                topic_name(m.topic, self._prefix),
+                m.value,
+                key=m.key.encode(),
+                headers=list(m.headers),
+            )
             for m in messages
         ]
         placed = [Placement(md.partition, md.offset) for md in await asyncio.gather(*futures)]

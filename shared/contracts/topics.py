@@ -3,6 +3,15 @@
 One topic per event stream, keyed by lead id. Each topic has exactly one producing
 service; the consumer group id is the consuming service's name; a consumer group's
 dead letters go to ``leadflow.dlq.<group>``.
+
+The names here are the contract's names (what ``Event.TOPIC``, the outbox and the AsyncAPI
+document say). A deployment may put them under a prefix (``LEADFLOW_TOPIC_PREFIX``, e.g. so
+that several stacks, or the tests, share one broker): the prefix is applied only where a
+Kafka client meets the broker — the publisher, the consumer's subscription and group id,
+topic creation and offset look-ups — each given ``settings.topic_prefix`` when the process
+starts. Consumer group ids get it too: two deployments on one broker must not join each
+other's groups. With no prefix (the default) the names on the broker are exactly the ones
+below.
 """
 
 from __future__ import annotations
@@ -25,8 +34,19 @@ NURTURE_STOPPED = "leadflow.nurture.stopped"
 NOTIFICATION_DELIVERED = "leadflow.notification.delivered"
 
 
-def dead_letter_topic(group: str) -> str:
-    return f"leadflow.dlq.{group}"
+def topic_name(topic: str, prefix: str = "") -> str:
+    """The name a topic has on the broker under ``prefix``."""
+    return f"{prefix}{topic}"
+
+
+def consumer_group_id(group: str, prefix: str = "") -> str:
+    """The id a consumer group has on the broker under ``prefix``. Everywhere else (metrics,
+    the inbox, dead-letter topic names) the group keeps its name, the consuming service's."""
+    return f"{prefix}{group}"
+
+
+def dead_letter_topic(group: str, prefix: str = "") -> str:
+    return topic_name(f"leadflow.dlq.{group}", prefix)
 
 
 @dataclass(frozen=True)
@@ -55,11 +75,13 @@ TOPOLOGY: dict[str, TopicSpec] = {
 SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier")
 
 
-def topics_consumed_by(service: str) -> list[str]:
-    return [topic for topic, spec in TOPOLOGY.items() if service in spec.consumers]
+def topics_consumed_by(service: str, prefix: str = "") -> list[str]:
+    return [
+        topic_name(topic, prefix) for topic, spec in TOPOLOGY.items() if service in spec.consumers
+    ]
 
 
-def all_topics() -> list[str]:
+def all_topics(prefix: str = "") -> list[str]:
     """Every topic a deployment needs, dead-letter topics included."""
-    dlqs = [dead_letter_topic(s) for s in SERVICES if topics_consumed_by(s)]
-    return [*TOPOLOGY, *dlqs]
+    dlqs = [dead_letter_topic(s, prefix) for s in SERVICES if topics_consumed_by(s)]
+    return [*(topic_name(t, prefix) for t in TOPOLOGY), *dlqs]

@@ -184,16 +184,18 @@ class OutboxRelay:
         ]
 
     async def stop(self) -> None:
-        """Publish what is queued (best effort), then stop; the sweep covers the rest."""
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._drain_once(block=False), timeout=5)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._mark_published(), timeout=5)
+        """Stop the loops, then publish what is queued and record what was published (best
+        effort; the next sweep covers the rest). The loops stop first: a mark cancelled
+        halfway puts its rows back, so none is left unrecorded to be published again."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._drain_once(block=False), timeout=5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._mark_published(), timeout=5)
 
     async def _flush_forever(self) -> None:
         while True:
@@ -225,7 +227,7 @@ class OutboxRelay:
         try:
             async with self._engine.begin() as conn:
                 await _mark(conn, done)
-        except Exception:
+        except BaseException:  # failed or cancelled: the rows wait for the next mark
             self._to_mark.extend(done)
             raise
 

@@ -8,7 +8,7 @@ the new log from the start; inboxes drop what was applied already. Nobody restar
 from __future__ import annotations
 
 import asyncio
-import re
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -18,9 +18,17 @@ from leadflow.embedded import EmbeddedKafka
 from leadflow.samples import generate_leads
 from leadflow.supervisor import Stack
 from tests.conftest import create_database
-from tests.e2e.test_pipeline import ASSIGNED, NURTURED, outcomes, post_leads
-from tests.support.kafka import TopicReader
-from tests.support.stack import running_stack, write_config
+from tests.support.kafka import Bus, TopicReader
+from tests.support.metrics import read_metric_at
+from tests.support.stack import (
+    ASSIGNED,
+    NURTURED,
+    outcomes,
+    post_leads,
+    running_stack,
+    write_config,
+)
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -33,21 +41,7 @@ async def _ready(stack: Stack, name: str) -> int:
 
 
 async def _metric(stack: Stack, name: str, metric: str) -> float:
-    async with httpx.AsyncClient(timeout=5) as client:
-        text = (await client.get(f"{stack.urls()[name]}/metrics")).text
-    total = 0.0
-    for line in text.splitlines():
-        if re.match(rf"^{metric}(\{{.*\}})? ", line):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-async def _until(check, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.2)
+    return await read_metric_at(stack.urls()[name], metric)
 
 
 async def test_a_broker_that_forgot_everything_loses_no_lead_and_doubles_none(
@@ -56,7 +50,7 @@ async def test_a_broker_that_forgot_everything_loses_no_lead_and_doubles_none(
     database_url = await create_database(pg_server_url)
     leads = generate_leads(300, seed=11, tag="amnesia")
     async with running_stack(
-        database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
+        database_url, Bus(fresh_broker.bootstrap), tmp_path / "home", write_config(tmp_path)
     ) as stack:
         async with httpx.AsyncClient(base_url=stack.urls()["capture"], timeout=10) as client:
             async with TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as before:
@@ -66,19 +60,24 @@ async def test_a_broker_that_forgot_everything_loses_no_lead_and_doubles_none(
 
             await asyncio.to_thread(fresh_broker.kill)
             for name in SERVICES:  # readiness tells the truth within seconds
-                await _until(lambda n=name: _is(stack, n, 503), timeout=15, what=f"{name} 503")
+                await eventually(
+                    partial(_is, stack, name, 503), timeout=15, what=f"{name} 503", every=0.2
+                )
             ids += await post_leads(client, leads[100:200])  # capture still accepts
-            await _until(
+            await eventually(
                 lambda: _above(stack, "capture", "leadflow_outbox_backlog", 50),
                 timeout=20,
                 what="capture's outbox backlog to rise during the outage",
+                every=0.2,
             )
 
             await asyncio.to_thread(fresh_broker.start)  # empty, with a new cluster id
             assert fresh_broker.cluster_id != first_cluster
             ids += await post_leads(client, leads[200:])
             for name in SERVICES:
-                await _until(lambda n=name: _is(stack, n, 200), timeout=30, what=f"{name} 200")
+                await eventually(
+                    partial(_is, stack, name, 200), timeout=30, what=f"{name} 200", every=0.2
+                )
 
             async with TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as after:
                 await after.wait_for(
@@ -97,15 +96,13 @@ async def test_a_broker_that_forgot_everything_loses_no_lead_and_doubles_none(
 
 
 async def test_a_service_restarted_on_the_same_broker_republishes_nothing(
-    pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    pg_server_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     database_url = await create_database(pg_server_url)
-    async with running_stack(
-        database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
-    ) as stack:
+    async with running_stack(database_url, bus, tmp_path / "home", write_config(tmp_path)) as stack:
         async with (
             httpx.AsyncClient(base_url=stack.urls()["capture"], timeout=10) as client,
-            TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as reader,
+            bus.reader(ASSIGNED, NURTURED) as reader,
         ):
             ids = await post_leads(client, generate_leads(40, seed=12, tag="same"))
             await reader.wait_for(lambda r: set(ids) <= set(outcomes(r)), timeout=60, what="40")

@@ -13,9 +13,15 @@ from leadflow.embedded import EmbeddedKafka
 from leadflow.recycle import group_lags, recycle_broker
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
-from tests.e2e.test_pipeline import ASSIGNED, NURTURED, outcomes, post_leads
-from tests.support.kafka import TopicReader
-from tests.support.stack import running_stack, write_config
+from tests.support.kafka import Bus, TopicReader
+from tests.support.stack import (
+    ASSIGNED,
+    NURTURED,
+    outcomes,
+    post_leads,
+    running_stack,
+    write_config,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -25,7 +31,7 @@ async def test_a_recycled_broker_loses_no_lead_and_doubles_none(
 ) -> None:
     database_url = await create_database(pg_server_url)
     async with running_stack(
-        database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
+        database_url, Bus(fresh_broker.bootstrap), tmp_path / "home", write_config(tmp_path)
     ) as stack:
         async with httpx.AsyncClient(base_url=stack.urls()["capture"], timeout=10) as client:
             ids = await post_leads(client, generate_leads(60, seed=31, tag="recycle"))

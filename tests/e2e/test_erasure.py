@@ -3,18 +3,17 @@ forgets the person — and a late event does not bring them back."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from leadflow.embedded import EmbeddedKafka
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
-from tests.support.kafka import TopicReader
+from tests.support.kafka import Bus
 from tests.support.stack import running_stack, write_config
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -40,21 +39,11 @@ async def rows_about(db: asyncpg.Connection, lead_id: str) -> dict[str, int]:
     }
 
 
-async def wait_for(check: object, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not met in {timeout}s")
-        await asyncio.sleep(0.2)
-
-
 async def test_one_delete_makes_every_service_forget_the_lead(
-    pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    pg_server_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     database_url = await create_database(pg_server_url)
-    async with running_stack(
-        database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
-    ) as stack:
+    async with running_stack(database_url, bus, tmp_path / "home", write_config(tmp_path)) as stack:
         db = await asyncpg.connect(database_url)
         try:
             async with httpx.AsyncClient(base_url=stack.urls()["capture"]) as client:
@@ -70,7 +59,7 @@ async def test_one_delete_makes_every_service_forget_the_lead(
                         held["nurture.enrollments"] + held["notifier.deliveries"] > 0
                     )
 
-                await wait_for(everywhere)
+                await eventually(everywhere, 30, what="the lead held everywhere", every=0.2)
                 before_bystander = await rows_about(db, bystander)
                 gone = await client.delete(f"/v1/leads/{victim}")
                 assert gone.status_code == 202, gone.text
@@ -78,7 +67,7 @@ async def test_one_delete_makes_every_service_forget_the_lead(
                 async def forgotten() -> bool:
                     return sum((await rows_about(db, victim)).values()) == 0
 
-                await wait_for(forgotten)
+                await eventually(forgotten, 30, what="the lead forgotten", every=0.2)
                 for schema in CONSUMERS:
                     tomb = await db.fetchval(
                         f"SELECT count(*) FROM {schema}.erased_leads WHERE lead_id = $1", victim
@@ -91,7 +80,7 @@ async def test_one_delete_makes_every_service_forget_the_lead(
                 assert (await rows_about(db, bystander))["scorer.leads"] == before_bystander[
                     "scorer.leads"
                 ]
-            async with TopicReader(fresh_broker.bootstrap, "leadflow.lead.erased") as erased:
+            async with bus.reader("leadflow.lead.erased") as erased:
                 await erased.wait_for(lambda r: len(r) >= 1, what="erasure event")
             assert erased.records[0]["subject"] == victim
         finally:

@@ -8,18 +8,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from leadflow.embedded import EmbeddedPostgres, free_port
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
-from tests.e2e.test_pipeline import ASSIGNED, NURTURED, outcomes
-from tests.support.kafka import TopicReader
-from tests.support.stack import running_stack, write_config
+from tests.support.kafka import Bus
+from tests.support.stack import ASSIGNED, NURTURED, outcomes, running_stack, write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
 
 async def test_postgres_restart_loses_no_acknowledged_lead_and_doubles_none(
-    fresh_broker: EmbeddedKafka, tmp_path: Path
+    bus: Bus, tmp_path: Path
 ) -> None:
     pg = EmbeddedPostgres(tmp_path / "pg", free_port(), fsync=False)
     pg.start()
@@ -29,11 +28,11 @@ async def test_postgres_restart_loses_no_acknowledged_lead_and_doubles_none(
         acknowledged: list[str] = []
         refused = 0
         async with running_stack(
-            database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
+            database_url, bus, tmp_path / "home", write_config(tmp_path)
         ) as stack:
             async with (
                 httpx.AsyncClient(base_url=stack.urls()["capture"], timeout=10) as client,
-                TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as reader,
+                bus.reader(ASSIGNED, NURTURED) as reader,
             ):
                 for i, lead in enumerate(leads):
                     if i == 80:

@@ -5,17 +5,12 @@ no 5xx, and every 4xx says what is wrong in the shared error shape."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +20,8 @@ from schemathesis.core.result import Err
 from leadflow.embedded import free_port
 from shared.config import DEFAULT_CONFIG_FILE
 from tests.conftest import create_database
+from tests.support.kafka import Bus
+from tests.support.processes import ServiceProcess, service_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -39,41 +36,23 @@ def _secret_variables() -> set[str]:
 def capture_url(pg_server_url: str, kafka_bootstrap: str, tmp_path_factory: Any) -> Iterator[str]:
     database_url = asyncio.run(create_database(pg_server_url))
     port = free_port()
+    bus = Bus(kafka_bootstrap, f"fuzz{uuid.uuid4().hex[:10]}.")
+    # every example source configured, as in a deployment: a source whose secret is missing
+    # answers 503 source_not_ready by design (tested in the capture tests)
+    secrets = {name: f"fuzz-{name.lower()}" for name in _secret_variables()}
+    env = service_env(
+        database_url=database_url, bus=bus, config_file=DEFAULT_CONFIG_FILE, port=port,
+        partitions=6, extra={"LEADFLOW_LOG_LEVEL": "WARNING", **secrets},
+    )  # fmt: skip
     log = Path(tmp_path_factory.mktemp("fuzz")) / "capture.log"
-    env = {
-        **os.environ,
-        # every example source configured, as in a deployment: a source whose secret is
-        # missing answers 503 source_not_ready by design (tested in the capture tests)
-        **{name: f"fuzz-{name.lower()}" for name in _secret_variables()},
-        "LEADFLOW_DATABASE_URL": database_url,
-        "LEADFLOW_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "LEADFLOW_PORT": str(port),
-        "LEADFLOW_LOG_LEVEL": "WARNING",
-    }
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "leadflow", "run", "capture"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
+    capture = ServiceProcess("capture", "capture", port, env, log)
+    capture.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"capture did not start; see {log}")
-            time.sleep(0.2)
-        yield url
+        asyncio.run(capture.wait_ready(60))
+        yield capture.url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        capture.stop(20)
+        asyncio.run(bus.delete_topics())
 
 
 # The committed document (``leadflow docs --check`` keeps it equal to the app's own).

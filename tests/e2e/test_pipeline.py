@@ -7,56 +7,37 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from leadflow.embedded import EmbeddedKafka
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
-from tests.support.kafka import TopicReader
-from tests.support.stack import running_stack, write_config
+from tests.support.kafka import Bus
+from tests.support.stack import (
+    ASSIGNED,
+    NURTURED,
+    outcomes,
+    post_leads,
+    running_stack,
+    write_config,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
-ASSIGNED = "leadflow.lead.assigned"
-NURTURED = "leadflow.lead.routed_to_nurture"
-
-
-def outcomes(records: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """lead id -> the distinct decisions taken for it (assignment ids, or 'nurture')."""
-    out: dict[str, set[str]] = defaultdict(set)
-    for r in records:
-        if r.get("type") == "io.leadflow.lead.assigned.v1":
-            out[r["subject"]].add(r["data"]["assignment_id"])
-        elif r.get("type") == "io.leadflow.lead.routed_to_nurture.v1":
-            out[r["subject"]].add("nurture")
-    return out
-
-
-async def post_leads(client: httpx.AsyncClient, leads: list[dict[str, Any]]) -> list[str]:
-    ids = []
-    for lead in leads:
-        resp = await client.post("/v1/leads", json=lead)
-        assert resp.status_code == 202, resp.text
-        ids.append(resp.json()["lead_id"])
-    return ids
-
 
 async def test_posted_leads_come_out_scored_routed_and_assigned(
-    pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    pg_server_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     database_url = await create_database(pg_server_url)
     config = write_config(tmp_path)
     leads = generate_leads(40, seed=1)
-    async with running_stack(database_url, fresh_broker, tmp_path / "home", config) as stack:
+    async with running_stack(database_url, bus, tmp_path / "home", config) as stack:
         base = stack.urls()["capture"]
         async with (
             httpx.AsyncClient(base_url=base) as client,
-            TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as reader,
+            bus.reader(ASSIGNED, NURTURED) as reader,
         ):
             ids = await post_leads(client, leads)
             await reader.wait_for(
@@ -75,12 +56,10 @@ async def test_posted_leads_come_out_scored_routed_and_assigned(
 
 
 async def test_bad_input_is_refused_with_the_field_named(
-    pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    pg_server_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     database_url = await create_database(pg_server_url)
-    async with running_stack(
-        database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
-    ) as stack:
+    async with running_stack(database_url, bus, tmp_path / "home", write_config(tmp_path)) as stack:
         async with httpx.AsyncClient(base_url=stack.urls()["capture"]) as client:
             bad_json = await client.post(
                 "/v1/leads", content=b'{"email": ', headers={"content-type": "application/json"}
@@ -106,16 +85,14 @@ async def test_bad_input_is_refused_with_the_field_named(
 
 @pytest.mark.parametrize("victim", ["scorer", "router"])
 async def test_killing_a_service_mid_stream_loses_no_lead_and_doubles_none(
-    victim: str, pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    victim: str, pg_server_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     database_url = await create_database(pg_server_url)
     leads = generate_leads(300, seed=3, tag=victim)
-    async with running_stack(
-        database_url, fresh_broker, tmp_path / "home", write_config(tmp_path)
-    ) as stack:
+    async with running_stack(database_url, bus, tmp_path / "home", write_config(tmp_path)) as stack:
         async with (
             httpx.AsyncClient(base_url=stack.urls()["capture"]) as client,
-            TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as reader,
+            bus.reader(ASSIGNED, NURTURED) as reader,
         ):
             first = await post_leads(client, leads[:100])
             sender = asyncio.create_task(post_leads(client, leads[100:]))

@@ -38,14 +38,14 @@ from typing import Any
 import httpx
 import pytest
 
-from leadflow.embedded import EmbeddedKafka
 from leadflow.samples import generate_leads
 from services.capture.domain.cleaning import clean_lead
 from shared import clock
 from shared.config import DEFAULT_CONFIG_FILE
-from shared.contracts import LeadProfile, LeadScored, encode
+from shared.contracts import LeadProfile, LeadScored
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE, LEAD_SCORED
-from tests.support.kafka import TopicReader, produce
+from tests.support.events import record
+from tests.support.kafka import Bus
 from tests.support.processes import running_replicas
 from tests.support.routing_oracle import RoutingSpec
 from tests.support.stack import write_config
@@ -110,7 +110,7 @@ class ScoredLead:
             model_version="realistic-1", contributions=[], scored_at=now, captured_at=now,
             lead=LeadProfile.model_validate(self.profile),
         )  # fmt: skip
-        return self.lead_id.encode(), encode(event, source="scorer")[1]
+        return record(event, source="scorer")
 
 
 def _language(rng: random.Random, country: str | None) -> str | None:
@@ -296,7 +296,7 @@ def trace_problems(
 
 
 async def test_fixed_instants_decide_exactly_as_the_config_says(
-    database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    database_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     """At fixed instants, on a fresh database, the router's simulation (the live decision
     code with ``at`` as its clock) gives the oracle's decision, candidate by candidate."""
@@ -305,7 +305,7 @@ async def test_fixed_instants_decide_exactly_as_the_config_says(
     asked = [(name, probe) for name in INSTANTS for probe in PROBES]
     async with (
         running_replicas("router", 1, database_url=database_url,
-                         bootstrap=fresh_broker.bootstrap, config_file=config,
+                         bus=bus, config_file=config,
                          home=tmp_path / "home") as (router,),
         httpx.AsyncClient(base_url=router.url, timeout=10) as client,
     ):  # fmt: skip
@@ -341,7 +341,7 @@ async def test_fixed_instants_decide_exactly_as_the_config_says(
 
 
 async def test_live_leads_land_where_the_rules_say_within_hours_and_caps(
-    database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    database_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     """About 2,000 varied scored leads through a router process: one decision each; each in
     its rule's queue or down the fallback chain for a reason the config gives; never with a
@@ -351,14 +351,13 @@ async def test_live_leads_land_where_the_rules_say_within_hours_and_caps(
     spec = RoutingSpec.read(config)
     leads = varied_leads(LEADS, seed=2026)
     by_id = {lead.lead_id: lead for lead in leads}
-    bootstrap = fresh_broker.bootstrap
     async with (
-        running_replicas("router", 1, database_url=database_url, bootstrap=bootstrap,
+        running_replicas("router", 1, database_url=database_url, bus=bus,
                          config_file=config, home=tmp_path / "home") as (router,),
         httpx.AsyncClient(base_url=router.url, timeout=10) as client,
     ):  # fmt: skip
-        async with TopicReader(bootstrap, LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE) as out:
-            await produce(bootstrap, LEAD_SCORED, [lead.record() for lead in leads])
+        async with bus.reader(LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE) as out:
+            await bus.produce(LEAD_SCORED, [lead.record() for lead in leads])
             await out.wait_for(
                 lambda r: len({x["subject"] for x in r}) >= LEADS, timeout=90,
                 what=f"a decision for each of the {LEADS} leads",

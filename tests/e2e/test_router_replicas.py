@@ -21,18 +21,18 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from leadflow.embedded import EmbeddedKafka
 from services.router import handlers
 from services.router.config import Settings, load_routing
 from services.router.main import MIGRATIONS
 from shared import clock
-from shared.contracts import LeadProfile, LeadScored, encode
+from shared.contracts import LeadScored
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_SCORED
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
 from shared.db.uow import UnitOfWork
-from tests.support.kafka import TopicReader, produce
+from tests.support.events import lead_scored, record
+from tests.support.kafka import Bus, TopicReader
 from tests.support.processes import ServiceProcess, running_replicas, wait_group_stable
 from tests.support.stack import write_config
 
@@ -95,18 +95,15 @@ def scored_leads(n: int, seed: int) -> list[tuple[str, str]]:
 
 
 def scored_event(lead_id: str, interest: str) -> LeadScored:
-    now = clock.now()
-    return LeadScored(
-        lead_id=lead_id, score=82, fit=55, engagement=27, bucket="hot", qualified=True,
-        model_version="replicas-1", contributions=[], scored_at=now, captured_at=now,
-        lead=LeadProfile(source="web", email=f"{lead_id[:8]}@acme.example", country="GB",
-                         interest=interest),
+    return lead_scored(
+        lead_id, score=82, fit=55, engagement=27, model_version="replicas-1", country="GB",
+        interest=interest,
     )  # fmt: skip
 
 
 def scored_record(lead_id: str, interest: str) -> tuple[bytes, bytes]:
     """A ``LeadScored`` event as the scorer publishes it: CloudEvents JSON keyed by lead id."""
-    return lead_id.encode(), encode(scored_event(lead_id, interest), source="scorer")[1]
+    return record(scored_event(lead_id, interest), source="scorer")
 
 
 def decisions(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -142,9 +139,8 @@ async def scored_handled(proc: ServiceProcess) -> float:
     ids=["2-replicas", "3-replicas", "3-replicas-one-sigkilled-and-restarted"],
 )
 async def test_router_replicas_assign_every_lead_once_in_rotation_within_caps(
-    replicas: int, kill_one: bool, database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    replicas: int, kill_one: bool, database_url: str, bus: Bus, tmp_path: Path
 ) -> None:
-    bootstrap = fresh_broker.bootstrap
     leads = scored_leads(LEADS, seed=replicas * 10 + kill_one)
     interest = dict(leads)
     to_capped = [lead for lead, i in leads if i == "software"]
@@ -153,17 +149,17 @@ async def test_router_replicas_assign_every_lead_once_in_rotation_within_caps(
     config = write_config(tmp_path, routing=routing_section(midday_zone(clock.now())))
     handled_before_kill = 0.0
     async with running_replicas(
-        "router", replicas, database_url=database_url, bootstrap=bootstrap,
+        "router", replicas, database_url=database_url, bus=bus,
         config_file=config, home=tmp_path / "home", partitions=PARTITIONS,
         extra_env={"LEADFLOW_WAITING_RETRY_S": str(WAITING_RETRY_S)},
     ) as procs:  # fmt: skip
-        await wait_group_stable(bootstrap, "router", replicas)
-        async with TopicReader(bootstrap, LEAD_ASSIGNED) as reader:
+        await wait_group_stable(bus.bootstrap, bus.group("router"), replicas)
+        async with bus.reader(LEAD_ASSIGNED) as reader:
             records = [scored_record(lead, i) for lead, i in leads]
             if not kill_one:
-                await produce(bootstrap, LEAD_SCORED, records)
+                await bus.produce(LEAD_SCORED, records)
             else:
-                await produce(bootstrap, LEAD_SCORED, records[:2000])
+                await bus.produce(LEAD_SCORED, records[:2000])
                 await reader.wait_for(
                     lambda r: len(decisions(r)) >= 300, timeout=60, what="routing under way"
                 )
@@ -172,11 +168,12 @@ async def test_router_replicas_assign_every_lead_once_in_rotation_within_caps(
                 victim = procs[max(range(replicas), key=lambda i: so_far[i])]
                 handled_before_kill = max(so_far)
                 await asyncio.to_thread(victim.kill)  # mid-stream: most of 2,000 still to route
-                await wait_group_stable(bootstrap, "router", replicas - 1)  # its partitions moved
+                # its partitions moved
+                await wait_group_stable(bus.bootstrap, bus.group("router"), replicas - 1)
                 await asyncio.to_thread(victim.start)
                 await victim.wait_ready()
-                await wait_group_stable(bootstrap, "router", replicas)
-                await produce(bootstrap, LEAD_SCORED, records[2000:])
+                await wait_group_stable(bus.bootstrap, bus.group("router"), replicas)
+                await bus.produce(LEAD_SCORED, records[2000:])
             await wait_for_assignments(reader, len(to_pool) + CAPACITY, timeout=90)
         by_lead = decisions(reader.records)
         handled = [await scored_handled(p) for p in procs]

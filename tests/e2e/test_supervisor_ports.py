@@ -9,16 +9,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from leadflow.embedded import EmbeddedKafka, free_port_block
+from leadflow.embedded import free_port_block
 from leadflow.supervisor import Stack, UpOptions, service_ports
 from tests.conftest import create_database
+from tests.support.kafka import Bus
 from tests.support.stack import write_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
 
 
 async def test_services_move_to_another_block_when_one_of_their_ports_is_taken(
-    pg_server_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    pg_server_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     base = free_port_block()
     squatter = socket.socket()
@@ -28,7 +29,7 @@ async def test_services_move_to_another_block_when_one_of_their_ports_is_taken(
         UpOptions(
             home=tmp_path, config_file=write_config(tmp_path), capture_port=base,
             database_url=await create_database(pg_server_url),
-            kafka_bootstrap=fresh_broker.bootstrap, partitions=2, ready_timeout=60,
+            kafka_bootstrap=bus.bootstrap, topic_prefix=bus.prefix, partitions=2, ready_timeout=60,
         )
     )  # fmt: skip
     try:

@@ -1,13 +1,21 @@
-"""Reading topics the way a sales tool would: a plain aiokafka consumer, JSON values."""
+"""Reading topics the way a sales tool would (a plain aiokafka consumer, JSON values), and
+a test's place on the session's shared broker (:class:`Bus`: its bootstrap and its own topic
+prefix, so tests never see each other's records)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.contracts.envelope import Event, new_event_id
+from shared.contracts.topics import consumer_group_id, topic_name
+from tests.support.events import record
 
 
 class TopicReader:
@@ -73,3 +81,68 @@ async def create_topics(bootstrap: str, *topics: str, partitions: int = 3) -> No
     from shared.bus.admin import ensure_topics
 
     await ensure_topics(bootstrap, topics, partitions)
+
+
+@dataclass(frozen=True)
+class Bus:
+    """A broker and the prefix (``LEADFLOW_TOPIC_PREFIX``) this test's services use on it:
+    their topics and consumer groups are this test's alone. Topics are named here by their
+    contract names (``LEAD_SCORED``, ``Event.TOPIC``), groups by the service's name."""
+
+    bootstrap: str
+    prefix: str = ""
+
+    def topic(self, name: str) -> str:
+        return topic_name(name, self.prefix)
+
+    def group(self, name: str) -> str:
+        """A consuming service's group id on the broker."""
+        return consumer_group_id(name, self.prefix)
+
+    def reader(self, *topics: str) -> TopicReader:
+        return TopicReader(self.bootstrap, *(self.topic(t) for t in topics))
+
+    async def produce(self, topic: str, items: list[tuple[bytes, bytes]]) -> None:
+        await produce(self.bootstrap, self.topic(topic), items)
+
+    async def send(
+        self,
+        event: Event,
+        *,
+        source: str = "test",
+        event_id: str | None = None,
+        correlationid: str | None = None,
+        key: str = "",
+    ) -> str:
+        """Produce one event to its topic as its producing service would; its event id."""
+        eid = event_id or new_event_id()
+        await self.produce(
+            event.TOPIC,
+            [record(event, source=source, event_id=eid, correlationid=correlationid, key=key)],
+        )
+        return eid
+
+    async def delete_topics(self) -> None:
+        """Delete this prefix's topics, so that the shared broker stays as small as a fresh
+        one: every metadata request (each service's broker watch asks twice a second) costs
+        the broker time in proportion to all the topics it holds."""
+        if not self.prefix:
+            raise ValueError("refusing to delete the topics of a bus without a prefix")
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="leadflow-test")
+        await admin.start()
+        try:
+            mine = [t for t in await admin.list_topics() if t.startswith(self.prefix)]
+            if mine:
+                await admin.delete_topics(mine)
+        finally:
+            await admin.close()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The ``ServiceSettings`` fields that put a service on this bus."""
+        return {"kafka_bootstrap": self.bootstrap, "topic_prefix": self.prefix}
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The same for a service process (``leadflow run``)."""
+        return {"LEADFLOW_KAFKA_BOOTSTRAP": self.bootstrap, "LEADFLOW_TOPIC_PREFIX": self.prefix}

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from leadflow.embedded import free_port, stop_process
 from shared.bus.admin import ensure_topics
 from shared.contracts.topics import all_topics
+from tests.support.kafka import Bus
+from tests.support.metrics import read_metric_at
 
 
 @dataclass
@@ -92,21 +93,13 @@ class ServiceProcess:
 
     async def counter(self, name: str, **labels: str) -> float:
         """Sum of a Prometheus counter's samples whose labels include ``labels``."""
-        async with httpx.AsyncClient(base_url=self.url, timeout=5.0) as client:
-            resp = await client.get("/metrics")
-        resp.raise_for_status()
-        total = 0.0
-        for family in text_string_to_metric_families(resp.text):
-            for sample in family.samples:
-                if sample.name == name and labels.items() <= sample.labels.items():
-                    total += sample.value
-        return total
+        return await read_metric_at(self.url, name, **labels)
 
 
 def service_env(
     *,
     database_url: str,
-    bootstrap: str,
+    bus: Bus,
     config_file: Path,
     port: int,
     partitions: int,
@@ -117,7 +110,7 @@ def service_env(
     return {
         **os.environ,
         "LEADFLOW_DATABASE_URL": database_url,
-        "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap,
+        **bus.env,
         "LEADFLOW_CONFIG_FILE": str(config_file),
         "LEADFLOW_HOST": "127.0.0.1",
         "LEADFLOW_PORT": str(port),
@@ -133,7 +126,7 @@ async def running_replicas(
     count: int,
     *,
     database_url: str,
-    bootstrap: str,
+    bus: Bus,
     config_file: Path,
     home: Path,
     partitions: int = 6,
@@ -146,12 +139,12 @@ async def running_replicas(
     them too, with the same ``LEADFLOW_KAFKA_PARTITIONS``), so the count is known up front.
     """
     home.mkdir(parents=True, exist_ok=True)
-    await ensure_topics(bootstrap, all_topics(), partitions)
+    await ensure_topics(bus.bootstrap, all_topics(bus.prefix), partitions)
     procs = []
     for i in range(1, count + 1):
         port = free_port()
         env = service_env(
-            database_url=database_url, bootstrap=bootstrap, config_file=config_file,
+            database_url=database_url, bus=bus, config_file=config_file,
             port=port, partitions=partitions, extra=extra_env,
         )  # fmt: skip
         procs.append(

@@ -14,8 +14,7 @@ import hashlib
 import hmac
 import json
 import re
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,8 +34,12 @@ from services.capture.main import create_app
 from services.capture.sources import fetch_jobs
 from services.capture.sources.notifications import FetchRef
 from services.capture.store import fetch_jobs as fetch_store
-from tests.integration.capture.test_sources import b64_hmac, fixture
 from tests.support.app import running_app
+from tests.support.http import LocalServer
+from tests.support.kafka import Bus
+from tests.support.metrics import read_metric
+from tests.support.vendors import b64_hmac, body_of, fixture, graph_api_lead
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -56,10 +58,6 @@ FAST = {"fetch_tick_s": 0.05, "fetch_metrics_s": 0.1, "fetch_backoff_base_s": 0.
         "fetch_backoff_cap_s": 0.2}  # fmt: skip
 
 
-def body_of(name: str) -> Any:
-    return json.loads(fixture(name).body)
-
-
 # -- the vendors' APIs ------------------------------------------------------------------------
 
 
@@ -75,9 +73,7 @@ class VendorApis:
     headers: list[dict[str, str]] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)  # record ids the vendor does not know
-    server: uvicorn.Server | None = None
-    task: asyncio.Task[None] | None = None
-    sock: socket.socket | None = None
+    server: LocalServer | None = None
 
     @property
     def url(self) -> str:
@@ -109,14 +105,7 @@ class VendorApis:
                 "type": "GraphMethodException", "code": 100, "error_subcode": 33,
             }  # fmt: skip
             return JSONResponse({"error": error}, status_code=400)
-        lead = body_of("meta_lead_ads.json")
-        lead["id"] = lead_id
-        for item in lead["field_data"]:
-            if item["name"] == "email":
-                item["values"] = [f"lead{lead_id}@example.com"]
-            if item["name"] == "phone_number":
-                item["values"] = []
-        return JSONResponse(lead)
+        return JSONResponse(graph_api_lead(lead_id))
 
     async def hubspot(self, request: Request) -> Response:
         if (failed := self._failure(request)) is not None:
@@ -177,24 +166,14 @@ class VendorApis:
                 Route("/rest/leadForms/{form_id}", self.linkedin_form),
             ]
         )
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port, self.sock = sock.getsockname()[1], sock
-        config = uvicorn.Config(
-            app, lifespan="off", ws="none", http="h11", log_level="warning", access_log=False
-        )
-        self.server = uvicorn.Server(config)
-        self.task = asyncio.create_task(self.server.serve(sockets=[sock]))
-        while not self.server.started:
-            await asyncio.sleep(0.01)
+        self.server = LocalServer(app, self.port)
+        await self.server.start()
+        self.port = self.server.port
 
     async def stop(self) -> None:
         """Down: the port refuses connections until :meth:`start` again."""
-        assert self.server is not None and self.task is not None and self.sock is not None
-        self.server.should_exit = True
-        await self.task
-        self.sock.close()
+        assert self.server is not None
+        await self.server.stop()
 
 
 @pytest.fixture
@@ -204,7 +183,7 @@ async def vendor() -> AsyncIterator[VendorApis]:
     try:
         yield api
     finally:
-        if api.server is not None and not api.server.should_exit:
+        if api.server is not None and api.server.running:
             await api.stop()
 
 
@@ -255,17 +234,12 @@ class Capture:
         return jobs
 
     async def metric(self, name: str, **labels: str) -> float:
-        text = (await self.http.get("/metrics")).text
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return await read_metric(self.http, name, **labels)
 
 
 @pytest.fixture
 def app_factory(
-    tmp_path: Path, database_url: str, kafka_bootstrap: str, vendor: VendorApis,
+    tmp_path: Path, database_url: str, bus: Bus, vendor: VendorApis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Callable[..., Any]:  # fmt: skip
     for name, value in SECRETS.items():
@@ -276,7 +250,7 @@ def app_factory(
     def make(**overrides: Any) -> Any:
         settings = Settings(
             database_url=database_url,
-            kafka_bootstrap=kafka_bootstrap,
+            **bus.settings,
             config_file=path,
             **{**FAST, **overrides},
         )
@@ -290,14 +264,6 @@ async def capture(app_factory: Callable[..., Any], database_url: str) -> AsyncIt
     app = app_factory()
     async with running_app(app) as http:
         yield Capture(http, app, database_url)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def all_done(capture: Capture, source: str, count: int) -> bool:

@@ -9,24 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from leadflow.embedded import EmbeddedKafka
 from services.capture.config import Settings
 from services.capture.main import create_app
 from shared.contracts.topics import LEAD_ACTIVITY, LEAD_CAPTURED, LEAD_ERASED, LEAD_UPDATED
 from tests.support.app import running_app
-from tests.support.kafka import TopicReader
+from tests.support.kafka import Bus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
-def settings(database_url: str, broker: EmbeddedKafka) -> Settings:
-    return Settings(database_url=database_url, kafka_bootstrap=broker.bootstrap)
+def settings(database_url: str, bus: Bus) -> Settings:
+    return Settings(database_url=database_url, **bus.settings)
 
 
-async def test_a_known_person_is_merged_traced_and_announced(
-    database_url: str, fresh_broker: EmbeddedKafka
-) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+async def test_a_known_person_is_merged_traced_and_announced(database_url: str, bus: Bus) -> None:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         first = await client.post("/v1/leads", json={
             "email": "ana@acme.example", "first_name": "Ana", "source": "web",
             "utm_campaign": "spring", "budget": "10k",
@@ -53,7 +50,7 @@ async def test_a_known_person_is_merged_traced_and_announced(
         merges = (await client.get(f"/v1/leads/{lead_id}/merges")).json()
         assert [(m["matched_by"], m["source"]) for m in merges] == [("email", "webinar")]
         assert {"field": "title", "old": None, "new": "CTO"} in merges[0]["changes"]
-        async with TopicReader(fresh_broker.bootstrap, LEAD_UPDATED) as out:
+        async with bus.reader(LEAD_UPDATED) as out:
             await out.wait_for(lambda r: len(r) >= 1, what="lead updated")
         event = out.records[0]
         assert event["subject"] == lead_id
@@ -67,9 +64,9 @@ async def test_a_known_person_is_merged_traced_and_announced(
 
 
 async def test_idempotency_key_and_double_submit_replay_the_original_answer(
-    database_url: str, fresh_broker: EmbeddedKafka
+    database_url: str, bus: Bus
 ) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         body = {"email": "bo@acme.example", "source": "web"}
         key = {"Idempotency-Key": str(uuid.uuid4())}
         answers = await asyncio.gather(
@@ -105,22 +102,20 @@ async def test_idempotency_key_and_double_submit_replay_the_original_answer(
         )  # fmt: skip
         assert {a.status_code for a in acts} == {202}
         assert len({a.json()["activity_id"] for a in acts}) == 1
-        async with TopicReader(fresh_broker.bootstrap, LEAD_CAPTURED) as captured:
+        async with bus.reader(LEAD_CAPTURED) as captured:
             await captured.wait_for(lambda r: len(r) >= 7, what="7 captured")
             await asyncio.sleep(0.3)
             await captured.poll()
         assert len(captured.records) == 7  # bo, cy, b0..b4
-        async with TopicReader(fresh_broker.bootstrap, LEAD_ACTIVITY) as activities:
+        async with bus.reader(LEAD_ACTIVITY) as activities:
             await activities.wait_for(lambda r: len(r) >= 1, what="activity")
             await asyncio.sleep(0.3)
             await activities.poll()
         assert len(activities.records) == 1
 
 
-async def test_erasure_deletes_the_person_and_announces_it(
-    database_url: str, fresh_broker: EmbeddedKafka
-) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+async def test_erasure_deletes_the_person_and_announces_it(database_url: str, bus: Bus) -> None:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         lead_id = (await client.post("/v1/leads", json={"email": "eve@acme.example"})).json()[
             "lead_id"
         ]
@@ -135,7 +130,7 @@ async def test_erasure_deletes_the_person_and_announces_it(
         assert unknown.status_code == 404
         activity = await client.post(f"/v1/leads/{lead_id}/activities", json={"kind": "won"})
         assert activity.status_code == 404
-        async with TopicReader(fresh_broker.bootstrap, LEAD_ERASED) as out:
+        async with bus.reader(LEAD_ERASED) as out:
             await out.wait_for(lambda r: len(r) >= 1, what="lead erased")
         data = out.records[0]["data"]
         assert data["lead_id"] == lead_id and data["reason"] == "asked by email"
@@ -146,9 +141,9 @@ async def test_erasure_deletes_the_person_and_announces_it(
 
 
 async def test_a_batch_of_activities_is_answered_item_by_item_and_recorded_once(
-    database_url: str, fresh_broker: EmbeddedKafka
+    database_url: str, bus: Bus
 ) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         ana = (await client.post("/v1/leads", json={"email": "ana@b.example"})).json()["lead_id"]
         bo = (await client.post("/v1/leads", json={"email": "bo@b.example"})).json()["lead_id"]
         body = {"activities": [
@@ -173,7 +168,7 @@ async def test_a_batch_of_activities_is_answered_item_by_item_and_recorded_once(
         assert out["results"][4]["problems"][0]["field"] == "occurred_at"
         again = await client.post("/v1/activities:batch", json=body, headers=key)
         assert again.json() == out and again.headers["Idempotent-Replayed"] == "true"
-        async with TopicReader(fresh_broker.bootstrap, LEAD_ACTIVITY) as activities:
+        async with bus.reader(LEAD_ACTIVITY) as activities:
             await activities.wait_for(lambda r: len(r) >= 2, what="2 activities")
             await asyncio.sleep(0.3)
             await activities.poll()
@@ -181,16 +176,14 @@ async def test_a_batch_of_activities_is_answered_item_by_item_and_recorded_once(
 
 
 async def test_a_configured_rule_matches_a_new_address_at_the_same_company(
-    database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    database_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     config = tmp_path / "leadflow.yaml"
     config.write_text(
         "capture:\n  matching:\n    - {name: domain-company, fields: [email_domain, company]}\n"
     )
     app = create_app(
-        Settings(
-            database_url=database_url, kafka_bootstrap=fresh_broker.bootstrap, config_file=config
-        )  # fmt: skip
+        Settings(database_url=database_url, **bus.settings, config_file=config)  # fmt: skip
     )
     async with running_app(app) as client:
         first = await client.post("/v1/leads", json={"email": "ana@acme.example",
@@ -224,11 +217,11 @@ async def test_a_configured_rule_matches_a_new_address_at_the_same_company(
 
 
 async def test_after_erasure_a_double_submit_of_the_same_form_is_a_new_lead(
-    database_url: str, fresh_broker: EmbeddedKafka
+    database_url: str, bus: Bus
 ) -> None:
     """Issue 10: erasure forgets the answers stored for the lead (single, keyed, batch and
     vendor-payload answers), so nothing replays an erased lead's id."""
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         form = {"email": "gone@acme.example", "first_name": "Gus"}
         first = await client.post("/v1/leads", json=form)
         assert first.status_code == 202, first.text
@@ -260,11 +253,11 @@ async def test_after_erasure_a_double_submit_of_the_same_form_is_a_new_lead(
 
 
 async def test_concurrent_twins_of_a_request_get_one_answer_and_one_effect(
-    database_url: str, fresh_broker: EmbeddedKafka
+    database_url: str, bus: Bus
 ) -> None:
     """The same Idempotency-Key sent concurrently: one effect, every copy gets its answer;
     a copy with another body is refused, whichever copy stored its answer first."""
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         key = {"Idempotency-Key": "twins-1"}
         bodies = [{"email": "ana@twins.example"}, {"email": "bo@twins.example"}] * 6
         answers = await asyncio.gather(
@@ -293,7 +286,7 @@ async def test_concurrent_twins_of_a_request_get_one_answer_and_one_effect(
         )
         assert all(b.json() == batches[0].json() for b in batches)  # replays come from jsonb
         assert [r["status"] for r in batches[0].json()["results"]] == ["accepted", "accepted"]
-        async with TopicReader(fresh_broker.bootstrap, LEAD_ACTIVITY) as out:
+        async with bus.reader(LEAD_ACTIVITY) as out:
             await out.wait_for(lambda r: len(r) >= 1, what="the activity")
             await asyncio.sleep(0.3)
             await out.poll()

@@ -13,26 +13,26 @@ from services.capture.config import Settings
 from services.capture.main import create_app
 from shared.contracts.topics import LEAD_ACTIVITY, LEAD_CAPTURED
 from tests.support.app import running_app
-from tests.support.kafka import TopicReader
+from tests.support.kafka import Bus, TopicReader
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
-def settings(database_url: str, broker: EmbeddedKafka) -> Settings:
-    return Settings(database_url=database_url, kafka_bootstrap=broker.bootstrap)
+def settings(database_url: str, bus: Bus) -> Settings:
+    return Settings(database_url=database_url, **bus.settings)
 
 
 async def test_an_accepted_lead_is_announced_with_its_cleaned_fields(
-    database_url: str, fresh_broker: EmbeddedKafka
+    database_url: str, bus: Bus
 ) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         resp = await client.post("/v1/leads", json={
             "email": "  Ana.Silva@Acme.Example ", "phone": "020 7183 8750", "country": "uk",
             "first_name": "ANA", "source": "Web", "utm_campaign": "launch", "budget": "50k",
         })  # fmt: skip
         assert resp.status_code == 202, resp.text
         lead_id = resp.json()["lead_id"]
-        async with TopicReader(fresh_broker.bootstrap, LEAD_CAPTURED) as out:
+        async with bus.reader(LEAD_CAPTURED) as out:
             await out.wait_for(lambda r: len(r) >= 1, what="lead captured")
         lead = out.records[0]["data"]["lead"]
         assert out.records[0]["subject"] == lead_id
@@ -47,10 +47,10 @@ async def test_an_accepted_lead_is_announced_with_its_cleaned_fields(
 
 
 async def test_a_valid_email_with_any_phone_is_stored_with_the_phone_flagged(
-    database_url: str, fresh_broker: EmbeddedKafka
+    database_url: str, bus: Bus
 ) -> None:
     phones = ["+1 555 0100", "020 7183 8750", "+44 20 7183 875", "ask for Bob", "0"]
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         ids = []
         for i, phone in enumerate(phones):
             body = {"email": f"flagged{i}@example.com", "phone": phone, "country": "Narnia"}
@@ -60,7 +60,7 @@ async def test_a_valid_email_with_any_phone_is_stored_with_the_phone_flagged(
             stored = (await client.get(f"/v1/leads/{ids[-1]}")).json()["profile"]
             assert (stored["phone"], stored["phone_raw"], stored["country"]) == (None, phone, None)
             assert {q["field"] for q in stored["data_quality"]} == {"phone", "country"}
-        async with TopicReader(fresh_broker.bootstrap, LEAD_CAPTURED) as out:
+        async with bus.reader(LEAD_CAPTURED) as out:
             await out.wait_for(lambda r: len(r) >= len(phones), what="flagged leads captured")
         events = {r["subject"]: r["data"]["lead"] for r in out.records}
         for lead_id, phone in zip(ids, phones, strict=True):
@@ -74,26 +74,24 @@ async def test_a_valid_email_with_any_phone_is_stored_with_the_phone_flagged(
 
 
 async def test_concurrent_submissions_of_one_person_end_as_one_lead(
-    database_url: str, fresh_broker: EmbeddedKafka
+    database_url: str, bus: Bus
 ) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         same = [{"email": f"{'BOB' if i % 2 else 'bob'}@acme.example", "source": f"s{i}"}
                 for i in range(40)]  # fmt: skip
         answers = await asyncio.gather(*(client.post("/v1/leads", json=b) for b in same))
         ids = {a.json()["lead_id"] for a in answers}
         assert len(ids) == 1
         assert sorted(a.status_code for a in answers) == [200] * 39 + [202]
-        async with TopicReader(fresh_broker.bootstrap, LEAD_CAPTURED) as out:
+        async with bus.reader(LEAD_CAPTURED) as out:
             await out.wait_for(lambda r: len(r) >= 1, what="one capture")
             await asyncio.sleep(0.3)
             await out.poll()
         assert len(out.records) == 1
 
 
-async def test_a_batch_answers_each_lead_on_its_own(
-    database_url: str, fresh_broker: EmbeddedKafka
-) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+async def test_a_batch_answers_each_lead_on_its_own(database_url: str, bus: Bus) -> None:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         good = generate_leads(3, seed=11)
         body = {"leads": [
             good[0], {"first_name": "no contact"}, good[1], {"email": "x@y.example",
@@ -116,10 +114,8 @@ async def test_a_batch_answers_each_lead_on_its_own(
         assert too_many.json()["problems"][0]["field"] == "leads"
 
 
-async def test_bad_input_gets_a_4xx_naming_the_field(
-    database_url: str, fresh_broker: EmbeddedKafka
-) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+async def test_bad_input_gets_a_4xx_naming_the_field(database_url: str, bus: Bus) -> None:
+    async with running_app(create_app(settings(database_url, bus))) as client:
         cases = [
             (b'{"email": "a@b.example",', 400, "body"),
             (b'{"email": 42}', 422, "email"),
@@ -152,7 +148,9 @@ async def test_bad_input_gets_a_4xx_naming_the_field(
 async def test_leads_are_accepted_while_kafka_is_down_and_flow_when_it_returns(
     database_url: str, fresh_broker: EmbeddedKafka
 ) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker))) as client:
+    async with running_app(
+        create_app(settings(database_url, Bus(fresh_broker.bootstrap)))
+    ) as client:
         fresh_broker.stop()
         leads = generate_leads(20, seed=5)
         answers = []

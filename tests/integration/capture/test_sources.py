@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
-import re
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
@@ -33,10 +28,14 @@ from services.capture.config import Settings
 from services.capture.main import create_app
 from services.capture.sources.auth import hash_api_key
 from tests.support.app import running_app
+from tests.support.http import serving
+from tests.support.kafka import Bus
+from tests.support.metrics import read_metric
+from tests.support.vendors import Payload, b64_hmac, fixture, graph_api_lead, hex_hmac
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vendors"
 KEY = "lf_test_key_for_every_keyed_source"
 OLD_KEY, EXPIRED_KEY = "lf_test_old_key", "lf_test_expired_key"
 SW_SECRET = "whsec_" + base64.b64encode(b"partner-feed-test-secret-32-byte").decode()
@@ -61,26 +60,6 @@ GENERIC_MAPPING = {
 
 
 # -- fixtures and helpers -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Payload:
-    body: bytes
-    content_type: str
-
-
-def fixture(name: str) -> Payload:
-    """A vendor's documented example: leading ``#`` lines are notes (``# content-type: ...``)."""
-    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines(keepends=True)
-    content_type = "application/json"
-    while lines and lines[0].startswith("#"):
-        note = lines.pop(0)
-        if note.lower().startswith("# content-type:"):
-            content_type = note.split(":", 1)[1].strip()
-    text = "".join(lines).strip("\n")
-    if content_type.startswith("multipart/"):  # CRLF on the wire
-        text = text.replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n"
-    return Payload(text.encode(), content_type)
 
 
 def keyed(*keys: dict[str, Any], query: bool = False) -> dict[str, Any]:
@@ -159,36 +138,15 @@ class GraphApi:
         if self.fail_with is not None:
             error = {"message": "An unexpected error has occurred.", "code": 2}
             return JSONResponse({"error": error}, status_code=self.fail_with)
-        lead = json.loads(fixture("meta_lead_ads.json").body)
-        lead["id"] = lead_id
-        for item in lead["field_data"]:
-            if item["name"] == "email":
-                item["values"] = [f"lead{lead_id}@example.com"]
-            if item["name"] == "phone_number":
-                item["values"] = []
-        return JSONResponse(lead)
+        return JSONResponse(graph_api_lead(lead_id))
 
 
 @pytest.fixture
 async def graph_api() -> AsyncIterator[GraphApi]:
     api = GraphApi()
-    app = Starlette(routes=[Route("/v23.0/{lead_id}", api.lead)])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    api.port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="off", ws="none", http="h11", log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(Starlette(routes=[Route("/v23.0/{lead_id}", api.lead)])) as server:
+        api.port = server.port
         yield api
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @pytest.fixture
@@ -201,13 +159,13 @@ def secrets_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 async def client(
-    tmp_path: Path, database_url: str, kafka_bootstrap: str, graph_api: GraphApi, secrets_env: None
+    tmp_path: Path, database_url: str, bus: Bus, graph_api: GraphApi, secrets_env: None
 ) -> AsyncIterator[httpx.AsyncClient]:
     config = tmp_path / "leadflow.yaml"
     config.write_text(yaml.safe_dump(sources_config(graph_api.url)))
     settings = Settings(
         database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
+        **bus.settings,
         config_file=config,
         fetch_backoff_base_s=0.05,
         fetch_backoff_cap_s=0.2,
@@ -224,13 +182,7 @@ async def stored(client: httpx.AsyncClient, lead_id: str) -> dict[str, Any]:
 
 
 async def auth_failures(client: httpx.AsyncClient, source: str, reason: str) -> float:
-    text = (await client.get("/metrics")).text
-    pattern = (
-        r'^leadflow_auth_failures_total\{(?=[^}]*reason="' + re.escape(reason) + r'")'
-        r'(?=[^}]*source="' + re.escape(source) + r'")[^}]*\} (\S+)$'
-    )
-    found = re.search(pattern, text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return await read_metric(client, "leadflow_auth_failures_total", source=source, reason=reason)
 
 
 def outcome(resp: httpx.Response) -> tuple[str, str]:
@@ -241,15 +193,6 @@ def outcome(resp: httpx.Response) -> tuple[str, str]:
     assert resp.status_code in (200, 202), resp.text
     body = resp.json()
     return body["status"], body["lead_id"]
-
-
-def hex_hmac(secret: str, content: bytes) -> str:
-    return hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
-
-
-def b64_hmac(secret: str, content: bytes) -> str:
-    digest = hmac.new(secret.encode(), content, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 def sw_headers(body: bytes, msg_id: str, when: datetime) -> dict[str, str]:
@@ -384,12 +327,15 @@ async def test_the_generic_sources_campaign_fills_in_and_its_mapping_reads_the_b
 
 async def done_fetches(client: httpx.AsyncClient, source: str, count: int) -> list[Any]:
     """The source's finished fetch jobs, once ``count`` of them are done."""
-    for _ in range(400):
+    jobs: list[Any] = []
+
+    async def done() -> bool:
+        nonlocal jobs
         jobs = (await client.get(f"/v1/sources/{source}/fetches?status=done")).json()["jobs"]
-        if len(jobs) >= count:
-            return list(jobs)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"fewer than {count} fetch jobs of {source} done")
+        return len(jobs) >= count
+
+    await eventually(done, timeout=20, what=f"{count} fetch jobs of {source} done")
+    return list(jobs)
 
 
 async def test_a_meta_notification_fetches_each_lead_from_the_graph_api(

@@ -25,9 +25,9 @@ from services.capture.config import Settings
 from services.capture.main import create_app
 from services.capture.sources.auth import hash_api_key
 from shared.contracts.topics import LEAD_CAPTURED
-from tests.integration.capture.test_sources import Payload, fixture
 from tests.support.app import running_app
-from tests.support.kafka import TopicReader
+from tests.support.kafka import Bus
+from tests.support.vendors import Payload, fixture, hex_hmac
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -75,21 +75,15 @@ def config() -> dict[str, Any]:
 
 @pytest.fixture
 async def client(
-    tmp_path: Path, database_url: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, bus: Bus, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     path = tmp_path / "leadflow.yaml"
     path.write_text(yaml.safe_dump(config()))
-    settings = Settings(
-        database_url=database_url, kafka_bootstrap=kafka_bootstrap, config_file=path
-    )
+    settings = Settings(database_url=database_url, **bus.settings, config_file=path)
     async with running_app(create_app(settings)) as http:
         yield http
-
-
-def hex_hmac(secret: str, body: bytes, digest: Any = hashlib.sha256) -> str:
-    return hmac.new(secret.encode(), body, digest).hexdigest()
 
 
 def typeform_signature(body: bytes) -> str:
@@ -185,7 +179,7 @@ def dig(data: dict[str, Any], path: str) -> Any:
 
 
 async def test_every_payload_that_carries_a_person_becomes_a_lead_with_its_metadata(
-    client: httpx.AsyncClient, kafka_bootstrap: str
+    client: httpx.AsyncClient, bus: Bus
 ) -> None:
     ids = {}
     for source, name, expected in PEOPLE:
@@ -204,7 +198,7 @@ async def test_every_payload_that_carries_a_person_becomes_a_lead_with_its_metad
     flagged = await profile(client, ids["unbounce_local_phone.txt"])
     assert {q["field"] for q in flagged["data_quality"]} == {"phone", "country"}
     # the event carries the flags and the exact ids too (no reader rounds a big id)
-    async with TopicReader(kafka_bootstrap, LEAD_CAPTURED) as out:
+    async with bus.reader(LEAD_CAPTURED) as out:
         wanted = set(ids.values())
         await out.wait_for(lambda r: wanted <= {x["subject"] for x in r}, what="vendor leads")
     events = {r["subject"]: r["data"]["lead"] for r in out.records}

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,7 +27,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from leadflow.embedded import EmbeddedKafka
 from services.notifier.config import Settings
 from services.notifier.deps import Deps
 from services.notifier.main import create_app
@@ -43,13 +40,15 @@ from shared.contracts import (
     NurtureStepDue,
     RepRef,
     RoutingTrace,
-    encode,
 )
 from shared.contracts.envelope import Event
 from shared.contracts.topics import NOTIFICATION_DELIVERED
 from shared.db.engine import make_engine
 from shared.service import Runtime
-from tests.support.kafka import TopicReader, produce
+from tests.support.app import running_app
+from tests.support.http import serving
+from tests.support.kafka import Bus
+from tests.support.waits import eventually
 
 pytestmark = [
     pytest.mark.postgres,
@@ -89,28 +88,17 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     rec = Receiver()
-    app = Starlette(routes=[Route("/hooks/{name}", rec.hook, methods=["POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    rec.port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="off", ws="none", http="h11", log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: _true(server.started), what="receiver started")
-    try:
+    async with serving(
+        Starlette(routes=[Route("/hooks/{name}", rec.hook, methods=["POST"])])
+    ) as server:
+        rec.port = server.port
         yield rec
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @dataclass
 class Notifier:
     http: httpx.AsyncClient
-    bootstrap: str
+    bus: Bus
     db: AsyncEngine  # sees the notifier's schema
     runtime: Runtime[Deps]
 
@@ -149,46 +137,25 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
 
 @pytest.fixture
 async def notifier(
-    database_url: str, fresh_broker: EmbeddedKafka, receiver: Receiver, tmp_path: Path
+    database_url: str, bus: Bus, receiver: Receiver, tmp_path: Path
 ) -> AsyncIterator[Notifier]:
     config_file = tmp_path / "leadflow.yaml"
     config_file.write_text(yaml.safe_dump(notifier_config(receiver)))
     settings = Settings(
         database_url=database_url,
-        kafka_bootstrap=fresh_broker.bootstrap,
+        **bus.settings,
         config_file=config_file,
         kafka_partitions=2,
         delivery_tick_s=0.02,
         outbox_relay_interval_s=0.2,
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            await eventually(lambda: _ready(http), what="/readyz 200")
-            db = make_engine(settings.asyncpg_url, "notifier", pool_size=1)
-            try:
-                yield Notifier(http, fresh_broker.bootstrap, db, app.state.runtime)
-            finally:
-                await db.dispose()
-
-
-async def _true(value: bool) -> bool:
-    return value
-
-
-async def _ready(http: httpx.AsyncClient) -> bool:
-    return (await http.get("/readyz")).status_code == 200
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition"
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
+    async with running_app(app, ready_timeout=20) as http:
+        db = make_engine(settings.asyncpg_url, "notifier", pool_size=1)
+        try:
+            yield Notifier(http, bus, db, app.state.runtime)
+        finally:
+            await db.dispose()
 
 
 def assigned(lead_id: str | None = None) -> LeadAssigned:
@@ -217,9 +184,7 @@ def assigned(lead_id: str | None = None) -> LeadAssigned:
 
 async def send(n: Notifier, event: Event, event_id: str | None = None) -> str:
     """Produce one CloudEvent to its real topic, as its producing service would."""
-    eid, value = encode(event, source="router", event_id=event_id, correlationid="corr-42")
-    await produce(n.bootstrap, event.TOPIC, [(event.lead_id.encode(), value)])
-    return eid
+    return await n.bus.send(event, source="router", event_id=event_id, correlationid="corr-42")
 
 
 async def deliveries(n: Notifier, **params: Any) -> list[dict[str, Any]]:
@@ -233,7 +198,7 @@ async def wait_for_status(n: Notifier, lead_id: str, status: str) -> dict[str, A
     async def reached() -> bool:
         return [d["status"] for d in await deliveries(n, lead_id=lead_id)] == [status]
 
-    await eventually(reached, what=f"the delivery for {lead_id} to be {status}")
+    await eventually(reached, what=f"the delivery for {lead_id} to be {status}", every=0.02)
     (found,) = await deliveries(n, lead_id=lead_id)
     return found
 
@@ -254,14 +219,14 @@ async def wait_consumed(n: Notifier, *event_ids: str) -> None:
         )
         return bool(count == len(event_ids))
 
-    await eventually(consumed, what="the events to be consumed")
+    await eventually(consumed, what="the events to be consumed", every=0.02)
 
 
 async def test_assigned_lead_is_delivered_once_as_a_signed_cloudevent(
     notifier: Notifier, receiver: Receiver
 ) -> None:
     event = assigned()
-    async with TopicReader(notifier.bootstrap, NOTIFICATION_DELIVERED) as out:
+    async with notifier.bus.reader(NOTIFICATION_DELIVERED) as out:
         event_id = await send(notifier, event)
         await out.wait_for(lambda r: len(r) >= 1, what="NotificationDelivered")
     (req,) = receiver.requests
@@ -298,7 +263,7 @@ async def test_failing_receiver_is_retried_until_it_accepts(
 ) -> None:
     receiver.script = [500, 503]
     event = assigned()
-    async with TopicReader(notifier.bootstrap, NOTIFICATION_DELIVERED) as out:
+    async with notifier.bus.reader(NOTIFICATION_DELIVERED) as out:
         await send(notifier, event)
         await out.wait_for(lambda r: len(r) >= 1, what="NotificationDelivered")
     assert out.records[0]["data"]["attempts"] == 3

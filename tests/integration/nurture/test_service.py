@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,24 +15,24 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from leadflow.embedded import EmbeddedKafka
 from services.nurture.config import Settings
 from services.nurture.main import create_app
 from shared.contracts import (
     ActivityKind,
     ContactSnapshot,
-    Event,
     LeadActivityRecorded,
     LeadAssigned,
     LeadProfile,
     LeadRoutedToNurture,
     RepRef,
     RoutingTrace,
-    encode,
 )
 from shared.contracts.topics import NURTURE_STEP_DUE, NURTURE_STOPPED, all_topics
 from shared.db.engine import make_engine
-from tests.support.kafka import TopicReader, create_topics, produce
+from tests.support.app import running_app
+from tests.support.events import record
+from tests.support.kafka import Bus, create_topics
+from tests.support.waits import eventually
 
 pytestmark = [
     pytest.mark.postgres,
@@ -67,11 +66,6 @@ def now() -> datetime:
 
 def new_lead() -> str:
     return str(uuid.uuid4())
-
-
-def record(event: Event) -> tuple[bytes, bytes]:
-    _, value = encode(event, source="test")
-    return event.lead_id.encode(), value
 
 
 def routed(lead_id: str, bucket: str, at: datetime | None = None) -> LeadRoutedToNurture:
@@ -118,12 +112,12 @@ def assigned(lead_id: str, at: datetime | None = None) -> LeadAssigned:
 
 
 @pytest.fixture
-def settings(database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path) -> Settings:
+def settings(database_url: str, bus: Bus, tmp_path: Path) -> Settings:
     config = tmp_path / "leadflow.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     return Settings(
         database_url=database_url,
-        kafka_bootstrap=fresh_broker.bootstrap,
+        **bus.settings,
         config_file=config,
         kafka_partitions=3,
         outbox_relay_interval_s=0.2,
@@ -131,34 +125,22 @@ def settings(database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path) -> 
     )
 
 
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+def running(settings: Settings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     """The app with its lifespan entered, once /readyz says 200."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            deadline = asyncio.get_running_loop().time() + 60  # a group rejoin on Tansu takes ~18s
-            while (await client.get("/readyz")).status_code != 200:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise AssertionError("nurture never became ready")
-                await asyncio.sleep(0.1)
-            yield client
+    return running_app(create_app(settings), ready_timeout=60)  # a group rejoin on Tansu: ~18s
 
 
 async def wait_handled(settings: Settings, count: int, timeout: float = 20.0) -> None:
     """Until the consumer has applied ``count`` events (its inbox holds their ids)."""
     engine = make_engine(settings.asyncpg_url, "nurture", pool_size=1)
+
+    async def applied() -> bool:
+        async with engine.connect() as conn:
+            seen = (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
+        return bool(seen >= count)
+
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            async with engine.connect() as conn:
-                seen = (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
-            if seen >= count:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"the consumer applied {seen} of {count} events in time")
-            await asyncio.sleep(0.05)
+        await eventually(applied, timeout, what=f"the consumer to apply {count} events")
     finally:
         await engine.dispose()
 
@@ -179,13 +161,13 @@ def stops_of(records: list[dict[str, Any]], lead_id: str) -> list[dict[str, Any]
     ]
 
 
-async def test_a_routed_lead_gets_every_touch_in_order_then_completes(settings: Settings) -> None:
+async def test_a_routed_lead_gets_every_touch_in_order_then_completes(
+    settings: Settings, bus: Bus
+) -> None:
     lead = new_lead()
     async with running(settings):
-        await produce(
-            settings.kafka_bootstrap, LeadRoutedToNurture.TOPIC, [record(routed(lead, "nurture"))]
-        )
-        async with TopicReader(settings.kafka_bootstrap, NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
+        await bus.produce(LeadRoutedToNurture.TOPIC, [record(routed(lead, "nurture"))])
+        async with bus.reader(NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
             await out.wait_for(lambda r: bool(stops_of(r, lead)), what="the completion")
             await asyncio.sleep(0.5)  # nothing more may follow
     steps = steps_of(out.records, lead)
@@ -201,26 +183,23 @@ async def test_a_routed_lead_gets_every_touch_in_order_then_completes(settings: 
     assert stopped["enrollment_id"] == steps[0]["enrollment_id"]
 
 
-async def test_a_reply_or_an_assignment_stops_the_sequence(settings: Settings) -> None:
+async def test_a_reply_or_an_assignment_stops_the_sequence(settings: Settings, bus: Bus) -> None:
     replier, assignee = new_lead(), new_lead()
     async with running(settings) as client:
-        bootstrap = settings.kafka_bootstrap
-        await produce(
-            bootstrap,
+        await bus.produce(
             LeadRoutedToNurture.TOPIC,
             [record(routed(replier, "cold")), record(routed(assignee, "cold"))],
         )
-        async with TopicReader(bootstrap, NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
+        async with bus.reader(NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
             await out.wait_for(
                 lambda r: bool(steps_of(r, replier) and steps_of(r, assignee)),
                 what="the first touches",
             )
-            await produce(
-                bootstrap,
+            await bus.produce(
                 LeadActivityRecorded.TOPIC,
                 [record(activity(replier, ActivityKind.REPLIED))],
             )
-            await produce(bootstrap, LeadAssigned.TOPIC, [record(assigned(assignee))])
+            await bus.produce(LeadAssigned.TOPIC, [record(assigned(assignee))])
             await out.wait_for(
                 lambda r: bool(stops_of(r, replier) and stops_of(r, assignee)), what="the stops"
             )
@@ -238,21 +217,19 @@ async def test_a_reply_or_an_assignment_stops_the_sequence(settings: Settings) -
 
 async def test_leads_without_a_sequence_or_stopped_before_routing_are_not_enrolled(
     settings: Settings,
+    bus: Bus,
 ) -> None:
     unknown_bucket, assigned_first, never_enrolled = new_lead(), new_lead(), new_lead()
     routed_at = now()
     async with running(settings) as client:
-        bootstrap = settings.kafka_bootstrap
         # The assignment (made after the routing) reaches nurture before the routing does.
-        await produce(bootstrap, LeadAssigned.TOPIC, [record(assigned(assigned_first))])
-        await produce(
-            bootstrap,
+        await bus.produce(LeadAssigned.TOPIC, [record(assigned(assigned_first))])
+        await bus.produce(
             LeadActivityRecorded.TOPIC,
             [record(activity(never_enrolled, ActivityKind.UNSUBSCRIBED))],
         )
         await wait_handled(settings, 2)
-        await produce(
-            bootstrap,
+        await bus.produce(
             LeadRoutedToNurture.TOPIC,
             [
                 record(routed(unknown_bucket, "hot")),
@@ -260,7 +237,7 @@ async def test_leads_without_a_sequence_or_stopped_before_routing_are_not_enroll
             ],
         )
         await wait_handled(settings, 4)
-        async with TopicReader(bootstrap, NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
+        async with bus.reader(NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
             await asyncio.sleep(1.0)
             await out.poll()
         for lead in (unknown_bucket, assigned_first, never_enrolled):
@@ -270,7 +247,9 @@ async def test_leads_without_a_sequence_or_stopped_before_routing_are_not_enroll
     assert out.records == []
 
 
-async def test_http_lists_sequences_shows_a_lead_and_stops_it_by_hand(settings: Settings) -> None:
+async def test_http_lists_sequences_shows_a_lead_and_stops_it_by_hand(
+    settings: Settings, bus: Bus
+) -> None:
     lead = new_lead()
     async with running(settings) as client:
         sequences = (await client.get("/v1/nurture/sequences")).json()
@@ -285,9 +264,7 @@ async def test_http_lists_sequences_shows_a_lead_and_stops_it_by_hand(settings: 
         missing = await client.post(f"/v1/leads/{lead}/nurture:stop", json={"reason": "asked"})
         assert (missing.status_code, missing.json()["error"]) == (404, "not_enrolled")
 
-        await produce(
-            settings.kafka_bootstrap, LeadRoutedToNurture.TOPIC, [record(routed(lead, "cold"))]
-        )
+        await bus.produce(LeadRoutedToNurture.TOPIC, [record(routed(lead, "cold"))])
         await wait_handled(settings, 1)
         shown = (await client.get(f"/v1/leads/{lead}/nurture")).json()
         [enrollment] = shown["enrollments"]
@@ -300,7 +277,7 @@ async def test_http_lists_sequences_shows_a_lead_and_stops_it_by_hand(settings: 
         bad_id = await client.get("/v1/leads/not-a-uuid/nurture")
         assert bad_id.status_code == 422
 
-        async with TopicReader(settings.kafka_bootstrap, NURTURE_STOPPED) as out:
+        async with bus.reader(NURTURE_STOPPED) as out:
             stopped = await client.post(
                 f"/v1/leads/{lead}/nurture:stop", json={"reason": "asked by phone"}
             )
@@ -317,13 +294,15 @@ async def test_http_lists_sequences_shows_a_lead_and_stops_it_by_hand(settings: 
 
 async def test_touches_due_while_the_service_was_down_fire_once_it_is_back(
     settings: Settings,
+    bus: Bus,
 ) -> None:
     lead = new_lead()
-    bootstrap = settings.kafka_bootstrap
-    await create_topics(bootstrap, *all_topics(), partitions=settings.kafka_partitions)
-    async with TopicReader(bootstrap, NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
+    await create_topics(
+        bus.bootstrap, *all_topics(bus.prefix), partitions=settings.kafka_partitions
+    )
+    async with bus.reader(NURTURE_STEP_DUE, NURTURE_STOPPED) as out:
         async with running(settings):
-            await produce(bootstrap, LeadRoutedToNurture.TOPIC, [record(routed(lead, "nurture"))])
+            await bus.produce(LeadRoutedToNurture.TOPIC, [record(routed(lead, "nurture"))])
             await out.wait_for(lambda r: bool(steps_of(r, lead)), what="the first touch")
         assert [s["step"] for s in steps_of(out.records, lead)] == [1]
         await asyncio.sleep(1.5)  # touch 2 falls due while no service is running

@@ -16,14 +16,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from leadflow.embedded import EmbeddedKafka
 from services.router.config import Settings
 from services.router.main import create_app
-from shared import clock
-from shared.contracts import LeadProfile, LeadScored, encode
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_SCORED
 from tests.support.app import running_app
-from tests.support.kafka import TopicReader, produce
+from tests.support.events import lead_scored, record
+from tests.support.kafka import Bus, TopicReader
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -40,17 +38,11 @@ ACTOR = {"X-Actor": "ops@example.com"}
 
 
 def scored(lead_id: str) -> tuple[bytes, bytes]:
-    now = clock.now()
-    event = LeadScored(
-        lead_id=lead_id, score=85, fit=60, engagement=25, bucket="hot", qualified=True,
-        model_version="t1", contributions=[], scored_at=now, captured_at=now,
-        lead=LeadProfile(source="web", email=f"{lead_id[:8]}@example.com", country="GB"),
-    )  # fmt: skip
-    return lead_id.encode(), encode(event, source="test")[1]
+    return record(lead_scored(lead_id, email=f"{lead_id[:8]}@example.com", country="GB"))
 
 
-def settings(database_url: str, broker: EmbeddedKafka, path: Path, **kw: Any) -> Settings:
-    return Settings(database_url=database_url, kafka_bootstrap=broker.bootstrap,
+def settings(database_url: str, bus: Bus, path: Path, **kw: Any) -> Settings:
+    return Settings(database_url=database_url, **bus.settings,
                     config_file=path, waiting_retry_s=0.2, kafka_partitions=3, **kw)  # fmt: skip
 
 
@@ -63,16 +55,16 @@ def config(tmp_path: Path) -> Path:
 
 @asynccontextmanager
 async def router(
-    database_url: str, broker: EmbeddedKafka, path: Path, **kw: Any
+    database_url: str, bus: Bus, path: Path, **kw: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(create_app(settings(database_url, broker, path, **kw))) as client:
+    async with running_app(create_app(settings(database_url, bus, path, **kw))) as client:
         yield client
 
 
-async def assign(out: TopicReader, bootstrap: str, n: int) -> list[dict[str, Any]]:
+async def assign(out: TopicReader, bus: Bus, n: int) -> list[dict[str, Any]]:
     """Produce ``n`` scored leads and return their assignments."""
     ids = [str(uuid.uuid4()) for _ in range(n)]
-    await produce(bootstrap, LEAD_SCORED, [scored(i) for i in ids])
+    await bus.produce(LEAD_SCORED, [scored(i) for i in ids])
     await out.wait_for(partial(_has_all, set(ids)), what=f"{n} assignments")
     return [r["data"] for r in out.records if r["subject"] in ids]
 
@@ -87,12 +79,11 @@ async def versions(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 async def test_a_rep_set_offline_gets_nothing_and_a_rep_set_online_takes_the_waiting_lead(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
-    bootstrap = fresh_broker.bootstrap
-    async with router(database_url, fresh_broker, config) as client:
-        async with TopicReader(bootstrap, LEAD_ASSIGNED) as out:
-            before = await assign(out, bootstrap, 2)
+    async with router(database_url, bus, config) as client:
+        async with bus.reader(LEAD_ASSIGNED) as out:
+            before = await assign(out, bus, 2)
             assert {a["rep"]["rep_id"] for a in before} == {"ana", "ben"}
             assert {a["trace"]["config_version"] for a in before} == {1}
 
@@ -100,7 +91,7 @@ async def test_a_rep_set_offline_gets_nothing_and_a_rep_set_online_takes_the_wai
                                         json={"online": False}, headers=ACTOR)  # fmt: skip
             assert answer.status_code == 200, answer.text
             assert answer.json()["version"] == 2 and answer.headers["ETag"] == '"2"'
-            after = await assign(out, bootstrap, 6)
+            after = await assign(out, bus, 6)
             assert {a["rep"]["rep_id"] for a in after} == {"ben"}
             assert {a["trace"]["config_version"] for a in after} == {2}
             stored = (await client.get(f"/v1/leads/{after[0]['lead_id']}/assignment")).json()
@@ -110,7 +101,7 @@ async def test_a_rep_set_offline_gets_nothing_and_a_rep_set_online_takes_the_wai
             await client.patch("/v1/admin/reps/ben/availability", json={"online": False},
                                headers=ACTOR)  # fmt: skip
             waiting = str(uuid.uuid4())
-            await produce(bootstrap, LEAD_SCORED, [scored(waiting)])
+            await bus.produce(LEAD_SCORED, [scored(waiting)])
             await asyncio.sleep(0.8)
             decision = (await client.get(f"/v1/leads/{waiting}/assignment")).json()
             assert decision["status"] == "waiting" and decision["config_version"] == 3
@@ -122,9 +113,9 @@ async def test_a_rep_set_offline_gets_nothing_and_a_rep_set_online_takes_the_wai
 
 
 async def test_invalid_changes_answer_422_naming_the_key_and_store_nothing(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
-    async with router(database_url, fresh_broker, config) as client:
+    async with router(database_url, bus, config) as client:
         queue = {"department": "sales", "region": "uk", "members": ["ana", "zed"]}
         bad = await client.put("/v1/admin/queues/sales", json=queue, headers=ACTOR)
         assert bad.status_code == 422, bad.text
@@ -159,9 +150,9 @@ async def test_invalid_changes_answer_422_naming_the_key_and_store_nothing(
 
 
 async def test_a_stale_if_match_is_409_and_changes_nothing(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
-    async with router(database_url, fresh_broker, config) as client:
+    async with router(database_url, bus, config) as client:
         etag = (await client.get("/v1/admin/config")).headers["ETag"]
         assert etag == '"1"'
         body = {"id": "cat", "name": "Cat", "timezone": "UTC", "skills": ["vip"]}
@@ -177,9 +168,9 @@ async def test_a_stale_if_match_is_409_and_changes_nothing(
 
 
 async def test_every_change_is_a_version_with_an_audit_row(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
-    async with router(database_url, fresh_broker, config) as client:
+    async with router(database_url, bus, config) as client:
         headers = {**ACTOR, "X-Reason": "parental leave"}
         away = {"out_of_office": [{"from": "2026-08-03", "to": "2026-08-14"}]}
         await client.patch("/v1/admin/reps/ana/availability", headers=headers, json=away)
@@ -213,14 +204,13 @@ async def test_every_change_is_a_version_with_an_audit_row(
 
 
 async def test_reload_reads_the_edited_file_and_a_restart_keeps_api_changes(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
-    bootstrap = fresh_broker.bootstrap
     edited = CONFIG.replace("members: [ana, ben]", "members: [ana, ben, cat]").replace(
         "  queues:", "    - {id: cat, name: Cat, timezone: Europe/London}\n  queues:"
     )
-    async with router(database_url, fresh_broker, config) as client:
-        async with TopicReader(bootstrap, LEAD_ASSIGNED) as out:
+    async with router(database_url, bus, config) as client:
+        async with bus.reader(LEAD_ASSIGNED) as out:
             config.write_text(edited)
             reloaded = await client.post("/v1/admin/config:reload", headers=ACTOR)
             assert reloaded.status_code == 200, reloaded.text
@@ -228,7 +218,7 @@ async def test_reload_reads_the_edited_file_and_a_restart_keeps_api_changes(
             assert {"path": "reps[cat]", "before": None}.items() <= reloaded.json()["diff"][
                 0
             ].items()
-            assigned = await assign(out, bootstrap, 6)
+            assigned = await assign(out, bus, 6)
             assert {a["rep"]["rep_id"] for a in assigned} == {"ana", "ben", "cat"}
             again = await client.post("/v1/admin/config:reload", headers=ACTOR)
             assert again.json()["changed"] is False
@@ -240,12 +230,12 @@ async def test_reload_reads_the_edited_file_and_a_restart_keeps_api_changes(
             await client.patch("/v1/admin/reps/cat/availability", json={"online": False},
                                headers=ACTOR)  # fmt: skip
     # Restart with the file as it was last read: the API change (version 3) stays in force.
-    async with router(database_url, fresh_broker, config) as client:
+    async with router(database_url, bus, config) as client:
         current = (await client.get("/v1/admin/config")).json()
         assert (current["version"], current["config"]["reps"][2]["online"]) == (3, False)
     # Restart after editing the file: the file wins, as a new version.
     config.write_text(edited.replace("name: Cat", "name: Catherine"))
-    async with router(database_url, fresh_broker, config) as client:
+    async with router(database_url, bus, config) as client:
         current = (await client.get("/v1/admin/config")).json()
         assert (current["version"], current["origin"]) == (4, "file")
         assert current["config"]["reps"][2]["name"] == "Catherine"
@@ -254,9 +244,9 @@ async def test_reload_reads_the_edited_file_and_a_restart_keeps_api_changes(
 
 
 async def test_rollback_puts_an_old_version_back_as_a_new_one(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
-    async with router(database_url, fresh_broker, config) as client:
+    async with router(database_url, bus, config) as client:
         await client.patch("/v1/admin/reps/ana/availability", json={"online": False}, headers=ACTOR)
         await client.post("/v1/admin/reps", headers=ACTOR,
                           json={"id": "cat", "name": "Cat", "timezone": "UTC"})  # fmt: skip
@@ -275,20 +265,18 @@ async def test_rollback_puts_an_old_version_back_as_a_new_one(
 
 
 async def test_writes_need_the_token_when_one_is_set_and_loopback_when_not(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
     body = {"online": False}
     path = "/v1/admin/reps/ana/availability"
-    async with router(
-        database_url, fresh_broker, config, admin_token=SecretStr("s3cret")
-    ) as client:
+    async with router(database_url, bus, config, admin_token=SecretStr("s3cret")) as client:
         assert (await client.patch(path, json=body, headers=ACTOR)).status_code == 401
         wrong = {**ACTOR, "Authorization": "Bearer nope"}
         assert (await client.patch(path, json=body, headers=wrong)).status_code == 401
         right = {**ACTOR, "Authorization": "Bearer s3cret"}
         assert (await client.patch(path, json=body, headers=right)).status_code == 200
         assert (await client.get("/v1/admin/config")).status_code == 200  # reads stay open
-    app = create_app(settings(database_url, fresh_broker, config))
+    app = create_app(settings(database_url, bus, config))
     async with running_app(app) as local:
         remote = httpx.ASGITransport(app=app, client=("10.1.2.3", 4567))
         async with httpx.AsyncClient(transport=remote, base_url="http://test") as client:
@@ -299,19 +287,18 @@ async def test_writes_need_the_token_when_one_is_set_and_loopback_when_not(
 
 
 async def test_two_replicas_both_use_a_change_made_through_one_of_them(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
-    bootstrap = fresh_broker.bootstrap
     async with (
-        router(database_url, fresh_broker, config) as b,
-        TopicReader(bootstrap, LEAD_ASSIGNED) as out,
+        router(database_url, bus, config) as b,
+        bus.reader(LEAD_ASSIGNED) as out,
     ):
-        async with router(database_url, fresh_broker, config) as a:
-            await assign(out, bootstrap, 6)  # both have routed with version 1
+        async with router(database_url, bus, config) as a:
+            await assign(out, bus, 6)  # both have routed with version 1
             offline = {"online": False}
             changed = await a.patch("/v1/admin/reps/ana/availability", json=offline, headers=ACTOR)
             assert changed.json()["version"] == 2
-            assigned = await assign(out, bootstrap, 60)
+            assigned = await assign(out, bus, 60)
             assert {x["rep"]["rep_id"] for x in assigned} == {"ben"}
             assert {x["trace"]["config_version"] for x in assigned} == {2}
             for client in (a, b):
@@ -321,5 +308,5 @@ async def test_two_replicas_both_use_a_change_made_through_one_of_them(
                 simulated = (await client.post("/v1/routing:simulate", json=body)).json()
                 assert (simulated["rep_id"], simulated["config_version"]) == ("ben", 2)
         # Replica A (which made the change) is gone: B alone routes, with version 2.
-        alone = await assign(out, bootstrap, 10)
+        alone = await assign(out, bus, 10)
         assert {(x["rep"]["rep_id"], x["trace"]["config_version"]) for x in alone} == {("ben", 2)}

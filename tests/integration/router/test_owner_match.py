@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
-from leadflow.embedded import EmbeddedKafka
 from services.router.config import Settings
 from services.router.main import create_app
 from shared import clock
-from shared.contracts import LeadProfile, LeadScored, encode
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_SCORED
 from tests.support.app import running_app
-from tests.support.kafka import TopicReader, produce
+from tests.support.events import lead_scored, record
+from tests.support.kafka import Bus, TopicReader
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -44,26 +43,17 @@ def off_hours_now() -> str:
 
 
 def scored(email: str, company: str | None) -> tuple[bytes, bytes]:
-    lead_id = str(uuid.uuid4())
-    now = clock.now()
-    event = LeadScored(
-        lead_id=lead_id, score=85, fit=60, engagement=25, bucket="hot", qualified=True,
-        model_version="t1", contributions=[], scored_at=now, captured_at=now,
-        lead=LeadProfile(source="web", email=email, company=company, country="GB"),
-    )  # fmt: skip
-    return lead_id.encode(), encode(event, source="test")[1]
+    return record(lead_scored(str(uuid.uuid4()), email=email, company=company, country="GB"))
 
 
-def settings(database_url: str, broker: EmbeddedKafka, path: Path) -> Settings:
-    return Settings(database_url=database_url, kafka_bootstrap=broker.bootstrap,
+def settings(database_url: str, bus: Bus, path: Path) -> Settings:
+    return Settings(database_url=database_url, **bus.settings,
                     config_file=path, waiting_retry_s=0.2, kafka_partitions=3)  # fmt: skip
 
 
-async def route_one(
-    out: TopicReader, bootstrap: str, record: tuple[bytes, bytes]
-) -> dict[str, Any]:
+async def route_one(out: TopicReader, bus: Bus, record: tuple[bytes, bytes]) -> dict[str, Any]:
     """Produce one scored lead and wait for its assignment (one at a time: order matters)."""
-    await produce(bootstrap, LEAD_SCORED, [record])
+    await bus.produce(LEAD_SCORED, [record])
     subject = record[0].decode()
     records = await out.wait_for(
         lambda r: any(x["subject"] == subject for x in r), what=f"assignment of {subject}"
@@ -73,14 +63,13 @@ async def route_one(
 
 
 async def test_an_accounts_next_lead_goes_to_its_owner_unless_at_capacity_or_off_hours(
-    database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
+    database_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     path = tmp_path / "leadflow.yaml"
     path.write_text(config(""))
-    bootstrap = fresh_broker.bootstrap
-    async with TopicReader(bootstrap, LEAD_ASSIGNED) as out:
-        async with running_app(create_app(settings(database_url, fresh_broker, path))) as client:
-            first = await route_one(out, bootstrap, scored("kim@acme.example", "Acme Ltd"))
+    async with bus.reader(LEAD_ASSIGNED) as out:
+        async with running_app(create_app(settings(database_url, bus, path))) as client:
+            first = await route_one(out, bus, scored("kim@acme.example", "Acme Ltd"))
             assert (first["rep"]["rep_id"], first["trace"]["strategy"]) == ("ana", "round_robin")
 
             body = {"lead": {"source": "web", "email": "x@acme.example"}, "bucket": "hot"}
@@ -90,7 +79,7 @@ async def test_an_accounts_next_lead_goes_to_its_owner_unless_at_capacity_or_off
             )  # fmt: skip
 
             # Same company, free-mail address: matched on the company name.
-            second = await route_one(out, bootstrap, scored("lee@gmail.com", "ACME"))
+            second = await route_one(out, bus, scored("lee@gmail.com", "ACME"))
             assert second["rep"]["rep_id"] == "ana"
             assert second["trace"]["strategy"] == "owner_match"
             assert second["trace"]["account"] == "acme"
@@ -98,11 +87,11 @@ async def test_an_accounts_next_lead_goes_to_its_owner_unless_at_capacity_or_off
                 "existing owner ana of account acme: assigned"
             )
 
-            other = await route_one(out, bootstrap, scored("max@globex.example", "Globex"))
+            other = await route_one(out, bus, scored("max@globex.example", "Globex"))
             assert other["rep"]["rep_id"] == "ben"  # the rotation was left where it was
 
             # ana has max_open 2: the next acme lead falls through to the rotation.
-            third = await route_one(out, bootstrap, scored("sam@acme.example", None))
+            third = await route_one(out, bus, scored("sam@acme.example", None))
             assert (third["rep"]["rep_id"], third["trace"]["strategy"]) == ("cat", "round_robin")
             assert (
                 "existing owner ana of account acme.example skipped: at capacity: max_open 2"
@@ -117,8 +106,8 @@ async def test_an_accounts_next_lead_goes_to_its_owner_unless_at_capacity_or_off
 
         # ana's hours change (config edit and restart): now she is off hours.
         path.write_text(config(off_hours_now()).replace("max_open: 2", "max_open: 9"))
-        async with running_app(create_app(settings(database_url, fresh_broker, path))):
-            fourth = await route_one(out, bootstrap, scored("pat@acme.example", "Acme"))
+        async with running_app(create_app(settings(database_url, bus, path))):
+            fourth = await route_one(out, bus, scored("pat@acme.example", "Acme"))
             assert fourth["rep"]["rep_id"] in {"ben", "cat"}
             assert fourth["trace"]["strategy"] == "round_robin"
             assert (

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from leadflow.embedded import EmbeddedKafka
 from services.router.config import Settings
 from services.router.main import create_app
 from shared import clock
-from shared.contracts import LeadActivityRecorded, LeadProfile, LeadScored, encode
+from shared.contracts import LeadActivityRecorded
 from shared.contracts.capture import ActivityKind
 from shared.contracts.topics import (
     LEAD_ACTIVITY,
@@ -24,7 +23,8 @@ from shared.contracts.topics import (
     LEAD_SCORED,
 )
 from tests.support.app import running_app
-from tests.support.kafka import TopicReader, produce
+from tests.support.events import lead_scored, record
+from tests.support.kafka import Bus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -54,19 +54,13 @@ routing:
 
 
 def scored(lead_id: str, bucket: str = "hot", **profile: Any) -> tuple[bytes, bytes]:
-    now = clock.now()
-    event = LeadScored(
-        lead_id=lead_id, score=85, fit=60, engagement=25, bucket=bucket, qualified=True,
-        model_version="t1", contributions=[], scored_at=now, captured_at=now,
-        lead=LeadProfile(source="web", email=f"{lead_id[:8]}@acme.example", **profile),
-    )  # fmt: skip
-    return lead_id.encode(), encode(event, source="test")[1]
+    return record(lead_scored(lead_id, bucket=bucket, **profile))
 
 
-def settings(database_url: str, broker: EmbeddedKafka, config: Path) -> Settings:
+def settings(database_url: str, bus: Bus, config: Path) -> Settings:
     return Settings(
         database_url=database_url,
-        kafka_bootstrap=broker.bootstrap,
+        **bus.settings,
         config_file=config,
         waiting_retry_s=0.2,
         kafka_partitions=3,
@@ -89,14 +83,13 @@ def lead_ids(n: int) -> list[str]:
 
 
 async def test_routes_gb_shoes_round_robin_with_trace(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
     ids = lead_ids(9)
-    async with running_app(create_app(settings(database_url, fresh_broker, config))) as client:
-        async with TopicReader(fresh_broker.bootstrap, LEAD_ASSIGNED) as out:
+    async with running_app(create_app(settings(database_url, bus, config))) as client:
+        async with bus.reader(LEAD_ASSIGNED) as out:
             for done, lead_id in enumerate(ids):  # one at a time: rotation order is observable
-                await produce(fresh_broker.bootstrap, LEAD_SCORED,
-                              [scored(lead_id, country="GB", interest="shoes")])  # fmt: skip
+                await bus.produce(LEAD_SCORED, [scored(lead_id, country="GB", interest="shoes")])
                 await out.wait_for(partial(_more_than, done), what="assignment")
         reps = [r["data"]["rep"]["rep_id"] for r in out.records]
         assert reps == ["ana", "ben", "cat"] * 3
@@ -111,14 +104,12 @@ async def test_routes_gb_shoes_round_robin_with_trace(
 
 
 async def test_nurture_bucket_goes_to_nurture_and_a_known_lead_keeps_its_owner(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
     cold, hot = lead_ids(2)
-    async with running_app(create_app(settings(database_url, fresh_broker, config))):
-        async with TopicReader(
-            fresh_broker.bootstrap, LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE
-        ) as out:
-            await produce(fresh_broker.bootstrap, LEAD_SCORED, [
+    async with running_app(create_app(settings(database_url, bus, config))):
+        async with bus.reader(LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE) as out:
+            await bus.produce(LEAD_SCORED, [
                 scored(cold, bucket="nurture", country="GB", interest="shoes"),
                 scored(hot, country="GB", interest="shoes"),
                 scored(hot, country="GB", interest="shoes"),  # re-scored: keeps its owner
@@ -137,13 +128,14 @@ async def test_nurture_bucket_goes_to_nurture_and_a_known_lead_keeps_its_owner(
 
 
 async def test_capacity_cap_holds_and_waiting_leads_are_assigned_when_capacity_frees(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
     ids = lead_ids(3)
-    async with running_app(create_app(settings(database_url, fresh_broker, config))) as client:
-        async with TopicReader(fresh_broker.bootstrap, LEAD_ASSIGNED) as out:
-            await produce(fresh_broker.bootstrap, LEAD_SCORED,
-                          [scored(i, country="US", interest="software") for i in ids])  # fmt: skip
+    async with running_app(create_app(settings(database_url, bus, config))) as client:
+        async with bus.reader(LEAD_ASSIGNED) as out:
+            await bus.produce(
+                LEAD_SCORED, [scored(i, country="US", interest="software") for i in ids]
+            )
             await out.wait_for(lambda r: len(r) >= 2, what="two assignments")
             await asyncio.sleep(0.6)  # the waiting retry runs every 0.2 s
             await out.poll()
@@ -155,17 +147,16 @@ async def test_capacity_cap_holds_and_waiting_leads_are_assigned_when_capacity_f
                 lead_id=out.records[0]["subject"], activity_id=str(uuid.uuid4()),
                 kind=ActivityKind.WON, occurred_at=clock.now(), recorded_at=clock.now(),
             )  # fmt: skip
-            await produce(fresh_broker.bootstrap, LEAD_ACTIVITY,
-                          [(won.lead_id.encode(), encode(won, source="test")[1])])  # fmt: skip
+            await bus.produce(LEAD_ACTIVITY, [record(won)])
             await out.wait_for(lambda r: len(r) >= 3, what="the waiting lead assigned")
         assert out.records[2]["subject"] == waiting[0]
         assert out.records[2]["data"]["rep"]["rep_id"] == "dan"
 
 
 async def test_simulate_explains_without_side_effects(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
-    async with running_app(create_app(settings(database_url, fresh_broker, config))) as client:
+    async with running_app(create_app(settings(database_url, bus, config))) as client:
         body = {"lead": {"source": "web", "country": "US", "interest": "hardware"}, "bucket": "hot"}
         first = (await client.post("/v1/routing:simulate", json=body)).json()
         second = (await client.post("/v1/routing:simulate", json=body)).json()
@@ -179,15 +170,16 @@ async def test_simulate_explains_without_side_effects(
 
 
 async def test_two_router_replicas_never_double_assign_and_stay_fair(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
     ids = lead_ids(300)
-    app_a = create_app(settings(database_url, fresh_broker, config))
-    app_b = create_app(settings(database_url, fresh_broker, config))
+    app_a = create_app(settings(database_url, bus, config))
+    app_b = create_app(settings(database_url, bus, config))
     async with running_app(app_a), running_app(app_b):
-        async with TopicReader(fresh_broker.bootstrap, LEAD_ASSIGNED) as out:
-            await produce(fresh_broker.bootstrap, LEAD_SCORED,
-                          [scored(i, country="GB", interest="apparel") for i in ids])  # fmt: skip
+        async with bus.reader(LEAD_ASSIGNED) as out:
+            await bus.produce(
+                LEAD_SCORED, [scored(i, country="GB", interest="apparel") for i in ids]
+            )
             await out.wait_for(lambda r: len({x["subject"] for x in r}) >= 300, timeout=60,
                                what="300 leads assigned")  # fmt: skip
             await asyncio.sleep(0.5)

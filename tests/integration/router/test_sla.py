@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from leadflow.embedded import EmbeddedKafka
 from services.router.config import Settings
 from services.router.main import create_app
 from shared import clock
-from shared.contracts import LeadActivityRecorded, LeadProfile, LeadScored, encode
+from shared.contracts import LeadActivityRecorded
 from shared.contracts.capture import ActivityKind
 from shared.contracts.topics import (
     LEAD_ACTIVITY,
@@ -27,7 +26,8 @@ from shared.contracts.topics import (
     LEAD_SLA_WARNING,
 )
 from tests.support.app import running_app
-from tests.support.kafka import TopicReader, produce
+from tests.support.events import lead_scored, record
+from tests.support.kafka import Bus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -58,13 +58,7 @@ SLA_TOPICS = (LEAD_ASSIGNED, LEAD_SLA_WARNING, LEAD_SLA_BREACHED)
 
 
 def scored(lead_id: str, bucket: str) -> tuple[bytes, bytes]:
-    now = clock.now()
-    event = LeadScored(
-        lead_id=lead_id, score=85, fit=60, engagement=25, bucket=bucket, qualified=True,
-        model_version="t1", contributions=[], scored_at=now, captured_at=now,
-        lead=LeadProfile(source="web", email=f"{lead_id[:8]}@acme.example", country="GB"),
-    )  # fmt: skip
-    return lead_id.encode(), encode(event, source="test")[1]
+    return record(lead_scored(lead_id, bucket=bucket, country="GB"))
 
 
 def contacted(lead_id: str, rep_id: str) -> tuple[bytes, bytes]:
@@ -72,13 +66,13 @@ def contacted(lead_id: str, rep_id: str) -> tuple[bytes, bytes]:
         lead_id=lead_id, activity_id=str(uuid.uuid4()), kind=ActivityKind.CONTACTED,
         occurred_at=clock.now(), recorded_at=clock.now(), channel="call", rep_id=rep_id,
     )  # fmt: skip
-    return lead_id.encode(), encode(event, source="test")[1]
+    return record(event)
 
 
-def settings(database_url: str, broker: EmbeddedKafka, config: Path) -> Settings:
+def settings(database_url: str, bus: Bus, config: Path) -> Settings:
     return Settings(
         database_url=database_url,
-        kafka_bootstrap=broker.bootstrap,
+        **bus.settings,
         config_file=config,
         waiting_retry_s=0.2,
         sla_tick_s=0.1,
@@ -106,12 +100,12 @@ def at(text: str) -> datetime:
 
 
 async def test_uncontacted_lead_is_warned_breached_reassigned_then_escalated(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
     lead = str(uuid.uuid4())
-    async with running_app(create_app(settings(database_url, fresh_broker, config))) as client:
-        async with TopicReader(fresh_broker.bootstrap, *SLA_TOPICS) as out:
-            await produce(fresh_broker.bootstrap, LEAD_SCORED, [scored(lead, "hot")])
+    async with running_app(create_app(settings(database_url, bus, config))) as client:
+        async with bus.reader(*SLA_TOPICS) as out:
+            await bus.produce(LEAD_SCORED, [scored(lead, "hot")])
             await out.wait_for(
                 lambda r: len(of(r, lead, "sla_breached")) >= 3, timeout=30,
                 what="three breaches: ana, ben, then the escalated boss",
@@ -182,30 +176,29 @@ async def test_uncontacted_lead_is_warned_breached_reassigned_then_escalated(
 
 
 async def test_contact_before_the_deadline_stops_the_clock(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
     lead, won_lead = str(uuid.uuid4()), str(uuid.uuid4())
-    async with running_app(create_app(settings(database_url, fresh_broker, config))) as client:
-        async with TopicReader(fresh_broker.bootstrap, *SLA_TOPICS) as out:
-            await produce(fresh_broker.bootstrap, LEAD_SCORED, [scored(lead, "warm")])
+    async with running_app(create_app(settings(database_url, bus, config))) as client:
+        async with bus.reader(*SLA_TOPICS) as out:
+            await bus.produce(LEAD_SCORED, [scored(lead, "warm")])
             await out.wait_for(lambda r: of(r, lead, "assigned") != [], what="the assignment")
             assignment = of(out.records, lead, "assigned")[0]
             assert assignment["rep"]["rep_id"] == "ana"
-            await produce(fresh_broker.bootstrap, LEAD_ACTIVITY, [contacted(lead, "ana")])
+            await bus.produce(LEAD_ACTIVITY, [contacted(lead, "ana")])
             due = at(assignment["sla_due_at"])  # warm: 4s, warning at 3s
             while (now := clock.now()) < due + timedelta(seconds=1.5):
                 await asyncio.sleep(min(0.2, (due + timedelta(seconds=1.5) - now).total_seconds()))
                 await out.poll()
             view = (await client.get(f"/v1/leads/{lead}/assignment")).json()
             # A won lead counts for its owner and frees the capacity.
-            await produce(fresh_broker.bootstrap, LEAD_SCORED, [scored(won_lead, "warm")])
+            await bus.produce(LEAD_SCORED, [scored(won_lead, "warm")])
             await out.wait_for(lambda r: of(r, won_lead, "assigned") != [], what="second lead")
             won = LeadActivityRecorded(
                 lead_id=won_lead, activity_id=str(uuid.uuid4()), kind=ActivityKind.WON,
                 occurred_at=clock.now(), recorded_at=clock.now(),
             )  # fmt: skip
-            await produce(fresh_broker.bootstrap, LEAD_ACTIVITY,
-                          [(won_lead.encode(), encode(won, source="test")[1])])  # fmt: skip
+            await bus.produce(LEAD_ACTIVITY, [record(won)])
             for _ in range(100):
                 ben = (await client.get("/v1/reps/ben/stats")).json()
                 if ben["won"]:
@@ -234,19 +227,19 @@ async def test_contact_before_the_deadline_stops_the_clock(
 
 
 async def test_timers_survive_a_restart_and_two_replicas_fire_each_once(
-    database_url: str, fresh_broker: EmbeddedKafka, config: Path
+    database_url: str, bus: Bus, config: Path
 ) -> None:
     leads = [str(uuid.uuid4()) for _ in range(10)]
-    async with running_app(create_app(settings(database_url, fresh_broker, config))):
-        async with TopicReader(fresh_broker.bootstrap, LEAD_ASSIGNED) as first:
-            await produce(fresh_broker.bootstrap, LEAD_SCORED, [scored(i, "hot") for i in leads])
+    async with running_app(create_app(settings(database_url, bus, config))):
+        async with bus.reader(LEAD_ASSIGNED) as first:
+            await bus.produce(LEAD_SCORED, [scored(i, "hot") for i in leads])
             await first.wait_for(lambda r: len(r) >= 10, what="ten assignments")
     # Down while every deadline (2s) passes.
     await asyncio.sleep(2.5)
-    app_a = create_app(settings(database_url, fresh_broker, config))
-    app_b = create_app(settings(database_url, fresh_broker, config))
+    app_a = create_app(settings(database_url, bus, config))
+    app_b = create_app(settings(database_url, bus, config))
     async with running_app(app_a), running_app(app_b):
-        async with TopicReader(fresh_broker.bootstrap, *SLA_TOPICS) as out:
+        async with bus.reader(*SLA_TOPICS) as out:
             await out.wait_for(
                 lambda r: len([x for x in r if kind(x) == "sla_breached"]) >= 30, timeout=40,
                 what="every lead breached by its three reps",

@@ -30,9 +30,8 @@ from tests.integration.scorer.test_service import (
     captured,
     of,
     scorer,
-    wait_until,
 )
-from tests.support.kafka import TopicReader
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 __all__ = ["scorer"]  # the fixture, shared with test_service
@@ -40,7 +39,7 @@ __all__ = ["scorer"]  # the fixture, shared with test_service
 
 async def test_a_merged_profile_update_rescores_the_lead(scorer: Scorer) -> None:
     lead = str(uuid4())
-    async with TopicReader(scorer.bootstrap, LeadScored.TOPIC) as out:
+    async with scorer.bus.reader(LeadScored.TOPIC) as out:
         await scorer.send(captured(lead, country="FR"))
         await out.wait_for(lambda r: len(of(r, LeadScored, lead)) >= 1, what="first score")
         profile = LeadProfile(source="web", email="x@example.com", country="GB",
@@ -70,7 +69,7 @@ async def test_a_merged_profile_update_rescores_the_lead(scorer: Scorer) -> None
 async def test_fading_engagement_disqualifies_a_lead_once(scorer: Scorer) -> None:
     lead = str(uuid4())
     model = scoring_model_from_mapping(yaml.safe_load(CONFIG), Path("test.yaml"))
-    async with TopicReader(scorer.bootstrap, LeadScored.TOPIC, LeadDisqualified.TOPIC) as out:
+    async with scorer.bus.reader(LeadScored.TOPIC, LeadDisqualified.TOPIC) as out:
         await scorer.send(captured(lead, country="GB", company_size=5000))  # fit 40
         await scorer.send(activity(lead, "email_clicked", clock.now()))  # +10, fades
         await out.wait_for(
@@ -94,7 +93,7 @@ async def test_fading_engagement_disqualifies_a_lead_once(scorer: Scorer) -> Non
 
 async def test_an_erased_lead_is_forgotten_and_stays_forgotten(scorer: Scorer) -> None:
     lead = str(uuid4())
-    async with TopicReader(scorer.bootstrap, LeadScored.TOPIC) as out:
+    async with scorer.bus.reader(LeadScored.TOPIC) as out:
         await scorer.send(captured(lead, country="GB"))
         await scorer.send(activity(lead, "replied"))
         await out.wait_for(lambda r: len(of(r, LeadScored, lead)) >= 1, what="score")
@@ -108,7 +107,7 @@ async def test_an_erased_lead_is_forgotten_and_stays_forgotten(scorer: Scorer) -
             )
             return left == 0
 
-        await wait_until(forgotten)
+        await eventually(forgotten, timeout=15, what="the lead forgotten")
         scored_before = len(of(out.records, LeadScored, lead))
         await scorer.send(activity(lead, "meeting_booked"))  # late: must not revive it
         await scorer.send(captured(lead, country="GB"))  # a redelivery: same

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +16,6 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from leadflow.embedded import EmbeddedKafka
 from services.scorer.config import Settings, scoring_model_from_mapping
 from services.scorer.handlers import make_batch_handler
 from services.scorer.main import MIGRATIONS, create_app
@@ -35,7 +34,9 @@ from shared.contracts.envelope import Envelope, Event
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
 from shared.db.uow import UnitOfWork
-from tests.support.kafka import TopicReader, produce
+from tests.support.app import running_app
+from tests.support.kafka import Bus
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -76,58 +77,34 @@ def activity(lead_id: str, kind: str, occurred_at: datetime = NOW) -> LeadActivi
 @dataclass
 class Scorer:
     http: httpx.AsyncClient
-    bootstrap: str
+    bus: Bus
     db: AsyncEngine
 
     async def send(self, event: Event, *, event_id: str | None = None, key: str = "") -> str:
         """Produce one event the way capture would; returns its event id."""
-        eid, value = encode(event, source="capture", event_id=event_id)
-        await produce(self.bootstrap, event.TOPIC, [((key or event.lead_id).encode(), value)])
-        return eid
+        return await self.bus.send(event, source="capture", event_id=event_id, key=key)
 
     async def count(self, sql: str, **params: Any) -> int:
         async with self.db.connect() as conn:
             return int((await conn.execute(text(sql), params)).scalar_one())
 
 
-async def wait_ready(http: httpx.AsyncClient, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (response := await http.get("/readyz")).status_code != 200:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"scorer not ready after {timeout}s: {response.text}")
-        await asyncio.sleep(0.1)
-
-
-async def wait_until(check: Callable[[], Any], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
-async def scorer(
-    database_url: str, fresh_broker: EmbeddedKafka, tmp_path: Path
-) -> AsyncIterator[Scorer]:
+async def scorer(database_url: str, bus: Bus, tmp_path: Path) -> AsyncIterator[Scorer]:
     config = tmp_path / "leadflow.yaml"
     config.write_text(CONFIG)
     settings = Settings(
         database_url=database_url,
-        kafka_bootstrap=fresh_broker.bootstrap,
+        **bus.settings,
         kafka_partitions=3,
         config_file=config,
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            await wait_ready(http)
-            db = make_engine(settings.asyncpg_url, "scorer")
-            try:
-                yield Scorer(http, fresh_broker.bootstrap, db)
-            finally:
-                await db.dispose()
+    async with running_app(create_app(settings)) as http:
+        db = make_engine(settings.asyncpg_url, "scorer")
+        try:
+            yield Scorer(http, bus, db)
+        finally:
+            await db.dispose()
 
 
 def of(records: list[dict[str, Any]], event: type[Event], lead_id: str) -> list[dict[str, Any]]:
@@ -140,7 +117,7 @@ def contributions(record: dict[str, Any]) -> list[tuple[str, str, float]]:
 
 async def test_scores_a_captured_lead_and_rescores_it_on_activity(scorer: Scorer) -> None:
     lead = str(uuid4())
-    async with TopicReader(scorer.bootstrap, LeadScored.TOPIC, LeadQualified.TOPIC) as out:
+    async with scorer.bus.reader(LeadScored.TOPIC, LeadQualified.TOPIC) as out:
         captured_id = await scorer.send(captured(lead, country="GB", company_size=5000))
         records = await out.wait_for(lambda r: len(of(r, LeadScored, lead)) >= 1, what="score")
         first = of(records, LeadScored, lead)[0]
@@ -189,16 +166,18 @@ async def test_an_activity_before_its_lead_counts_once_the_lead_arrives(scorer: 
     lead = str(uuid4())
     early = activity(lead, "meeting_booked", NOW - timedelta(days=2))
     await scorer.send(early)
-    await wait_until(
+    await eventually(
         lambda: scorer.count(
             "SELECT count(*) FROM activities WHERE activity_id = :id", id=early.activity_id
-        )
+        ),
+        timeout=15,
+        what="the early activity stored",
     )
     response = await scorer.http.get(f"/v1/leads/{lead}/score")
     assert response.status_code == 404
     assert response.json()["error"] == "unknown_lead"
 
-    async with TopicReader(scorer.bootstrap, LeadScored.TOPIC) as out:
+    async with scorer.bus.reader(LeadScored.TOPIC) as out:
         captured_id = await scorer.send(captured(lead, country="US", company_size=12))
         await out.wait_for(lambda r: len(of(r, LeadScored, lead)) >= 1, what="score")
         await asyncio.sleep(0.3)
@@ -216,14 +195,12 @@ async def test_a_redelivered_or_repeated_capture_is_scored_once(scorer: Scorer) 
     _, repeat = encode(captured(lead, country="US"), source="capture")  # new id, known lead
     _, after = encode(captured(sentinel), source="capture")
     key = lead.encode()
-    async with TopicReader(scorer.bootstrap, LeadScored.TOPIC) as out:
-        await produce(scorer.bootstrap, LeadCaptured.TOPIC, [(key, value), (key, value)])
+    async with scorer.bus.reader(LeadScored.TOPIC) as out:
+        await scorer.bus.produce(LeadCaptured.TOPIC, [(key, value), (key, value)])
         await out.wait_for(lambda r: len(of(r, LeadScored, lead)) >= 1, what="first score")
         # the lead is known now; one key keeps these on one partition, in order, so once the
         # sentinel is scored the redelivery and the repeat before it have been handled
-        await produce(
-            scorer.bootstrap, LeadCaptured.TOPIC, [(key, value), (key, repeat), (key, after)]
-        )
+        await scorer.bus.produce(LeadCaptured.TOPIC, [(key, value), (key, repeat), (key, after)])
         await out.wait_for(lambda r: len(of(r, LeadScored, sentinel)) >= 1, what="sentinel")
         await asyncio.sleep(0.3)
         await out.poll()

@@ -20,6 +20,7 @@ from shared.db.migrate import migrate
 from shared.db.outbox import OutboxRelay, RelaySettings
 from shared.db.uow import UnitOfWork
 from tests.support.kafka import TopicReader, create_topics, produce
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -120,14 +121,6 @@ async def applied_rows(engine) -> list[tuple[str, int]]:
         return [(r[0], r[1]) for r in rows]
 
 
-async def wait_until(predicate, timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
 async def test_applies_each_event_once_and_publishes_what_it_emits(harness: Harness) -> None:
     items = [harness.record(n, lead=f"lead-{n % 7}")[1] for n in range(200)]
     await produce(harness.bootstrap, harness.Pinged.TOPIC, items)
@@ -149,7 +142,7 @@ async def test_redelivered_events_are_skipped_by_the_inbox(harness: Harness) -> 
     # the same event delivered three times (producer retry, rebalance, relay re-publish)
     await produce(harness.bootstrap, harness.Pinged.TOPIC, [first, first, second, first])
     await harness.start()
-    await wait_until(lambda: _count(harness.engine, 2))
+    await eventually(lambda: _count(harness.engine, 2), timeout=15, what="2 applied")
     await asyncio.sleep(0.5)
     assert await applied_rows(harness.engine) == [("lead-1", 1), ("lead-1", 2)]
 
@@ -165,7 +158,7 @@ async def test_events_applied_before_a_crash_are_not_applied_again(harness: Harn
         )
     await produce(harness.bootstrap, harness.Pinged.TOPIC, [first, second])
     await harness.start()
-    await wait_until(lambda: _count(harness.engine, 1))
+    await eventually(lambda: _count(harness.engine, 1), timeout=15, what="1 applied")
     await asyncio.sleep(0.5)
     assert await applied_rows(harness.engine) == [("lead-1", 2)]
 
@@ -181,7 +174,7 @@ async def test_poison_goes_to_the_dead_letter_topic_without_blocking(harness: Ha
     await harness.start()
     async with TopicReader(harness.bootstrap, dead_letter_topic(harness.group)) as dlq:
         await dlq.wait_for(lambda r: len(r) >= 2, what="2 dead letters")
-    await wait_until(lambda: _count(harness.engine, 2))
+    await eventually(lambda: _count(harness.engine, 2), timeout=15, what="2 applied")
     assert [n for _, n in await applied_rows(harness.engine)] == [1, 3]
     errors = sorted(dict(rec.headers)["dlq-error"].decode() for rec in dlq.raw)
     assert errors[0].startswith("ValueError: cannot handle n=2")

@@ -17,7 +17,8 @@ from shared.contracts.messages import OutgoingMessage
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
 from shared.db.outbox import OutboxRelay, RelaySettings, adopt_broker, write_outbox
-from tests.support.kafka import create_topics, produce
+from shared.recovery import prune_once
+from tests.support.kafka import Bus, create_topics, produce
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -127,3 +128,27 @@ async def test_committed_offsets_are_read_per_partition(kafka_bootstrap: str, un
         (topic, 0): 1,
         (topic, 1): None,
     }
+
+
+async def test_under_a_prefix_rows_are_pruned_by_what_the_prefixed_group_read(
+    engine: AsyncEngine, bus: Bus
+) -> None:
+    """The outbox and ``readers`` name the topic ``t`` and the group ``g``; on the broker they
+    are ``<prefix>t`` and ``<prefix>g`` (``LEADFLOW_TOPIC_PREFIX``)."""
+    await create_topics(bus.bootstrap, bus.topic("t"), partitions=1)
+    await bus.produce("t", [(b"k", b"v")] * 3)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bus.bootstrap, group_id=bus.group("g"), enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(bus.topic("t"), 0)])
+        await consumer.commit({TopicPartition(bus.topic("t"), 0): 2})
+    finally:
+        await consumer.stop()
+    await _published_rows(engine, [("read", "t", 0, 1, 700), ("unread", "t", 0, 2, 700)])
+    relay = OutboxRelay(
+        engine, KafkaPublisher(bus.bootstrap, client_id="t"), RelaySettings(retain_s=600)
+    )
+    assert await prune_once(relay, bus.bootstrap, {"t": ("g",)}, bus.prefix) == 1
+    assert await _ids(engine) == {"unread"}
