@@ -55,8 +55,10 @@ def replay(key: idempotency.RequestKey, stored: answer_store.StoredAnswer) -> An
     return Answer(stored.status_code, stored.response, replayed=True)
 
 
-# Runs inside the open unit of work for the requests not answered before (their positions),
-# returns their answers in that order; the caller commits.
+# Runs inside the open unit of work for the requests not answered before (their positions)
+# and returns their answers in that order; answer_once stores them and commits. It may run
+# again after a lost race (its first run rolled back), so it acts only through the unit of
+# work; if it raises, nothing is stored and the exception propagates.
 Effect = Callable[[UnitOfWork, list[int]], Awaitable[list[Answer]]]
 
 
