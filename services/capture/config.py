@@ -36,8 +36,8 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from services.capture.matching import FIELDS as MATCH_FIELDS
-from services.capture.matching import MatchRule
+from services.capture.domain.identity import FIELDS as MATCH_FIELDS
+from services.capture.domain.identity import MatchRule
 from services.capture.sources.auth import HASH_PREFIX, decode_whsec
 from services.capture.sources.fetch_rules import RetryPolicy
 from services.capture.sources.mapping import MAPPING_TARGETS, is_mapping_target

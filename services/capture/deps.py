@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from services.capture.domain.identity import MatchRule
 from services.capture.intake import IntakeBatcher
-from services.capture.matching import MatchRule
 from services.capture.sources.fetch_jobs import Fetcher
 from services.capture.sources.ingest import Catalog
 from shared.service import Runtime, get_runtime

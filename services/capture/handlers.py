@@ -1,18 +1,31 @@
-"""Capture's use cases: accept a lead, record an activity. Load, decide, save, emit."""
+"""Capture's effects: capture leads, record activities, erase a person. Load, decide with
+the domain, save, emit — in the unit of work the use case opened (:mod:`.intake`,
+:mod:`.activities`, :mod:`.answers`), which commits it with what else belongs to the same
+transaction (the stored answer, a finished fetch job). Nothing here knows about HTTP."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from services.capture import domain, identity, store
-from services.capture.matching import MatchRule, account_keys, keys_of
+from services.capture.domain.identity import (
+    MatchRule,
+    account_keys,
+    identity_of,
+    keys_of,
+    match_key,
+    resolve_batch,
+    rule_candidates,
+    rule_matches,
+)
+from services.capture.domain.lead import CleanLead
+from services.capture.domain.merge import merge_profile
+from services.capture.store import erasure as erasure_store
+from services.capture.store import leads as lead_store
 from shared.contracts import (
     ActivityKind,
     FieldChange,
@@ -38,66 +51,56 @@ class UnknownLead(LookupError):
     """No lead has this id."""
 
 
-def _matched_by(key: str) -> str:
-    return "phone" if key.startswith("tel:") else "email"
-
-
-# Runs inside the capture transaction with the results, e.g. to store the answers given.
-BeforeCommit = Callable[[AsyncConnection, list[CaptureResult]], Awaitable[None]]
-
-
 async def capture_leads(
     uow: UnitOfWork,
-    leads: Sequence[domain.CleanLead],
+    leads: Sequence[CleanLead],
     now: datetime,
-    before_commit: BeforeCommit | None = None,
     rules: tuple[MatchRule, ...] = (),
 ) -> list[CaptureResult]:
     """New people become leads and are announced; a known person (by e-mail, by phone when
     there is no e-mail, then by the configured match rules) is merged into their lead, not
     doubled — also within the batch and across races — and the merge is recorded and
-    announced when it changed something."""
-    keys = [store.match_key(lead.email, lead.phone) for lead in leads]
+    announced when it changed something.
+
+    Runs in the caller's open unit of work (:mod:`services.capture.intake`), which commits it
+    with whatever else belongs to the same transaction (the stored answer, a fetch job)."""
+    keys = [match_key(lead.email, lead.phone) for lead in leads]
     via: dict[int, str] = {}  # submissions matched by a configured rule: the rule's name
-    async with uow:
-        existing = await _matches(uow, leads)
-        if rules:
-            await _match_by_rules(uow, leads, keys, existing, via, rules)
-        batch = identity.resolve_batch(leads, keys, existing, rules, via)
-        keys, via = batch.keys, batch.via
-        fresh = {
-            key: store.NewLead(str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile)
-            for key, p in batch.new_people.items()
-        }
-        inserted = await store.insert_leads(uow.conn, list(fresh.values()), now)
-        if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
-            existing.update(await _matches(uow, leads))
-        new_ids = {key: new.lead_id for key, new in fresh.items() if new.lead_id in inserted}
-        await store.insert_match_keys(
-            uow.conn,
-            [(k, new.lead_id) for new in fresh.values() if new.lead_id in inserted
-             for k in keys_of(rules, new.profile)],
-        )  # fmt: skip
-        merging = [(i, lead, keys[i]) for i, lead in enumerate(leads) if keys[i] not in new_ids]
-        merged = await _merge(uow, merging, existing, now, via, rules)
-        for new in fresh.values():
-            if new.lead_id in inserted:
-                uow.emit(
-                    LeadCaptured(
-                        lead_id=new.lead_id,
-                        captured_at=now,
-                        lead=_published(new.profile),
-                    )
+    existing = await _matches(uow, leads)
+    if rules:
+        await _match_by_rules(uow, leads, keys, existing, via, rules)
+    batch = resolve_batch(leads, keys, existing, rules, via)
+    keys, via = batch.keys, batch.via
+    fresh = {
+        key: lead_store.NewLead(
+            str(uuid.uuid4()), p.first.email, p.phone, p.first.source, p.profile
+        )
+        for key, p in batch.new_people.items()
+    }
+    inserted = await lead_store.insert_leads(uow.conn, list(fresh.values()), now)
+    if len(inserted) < len(fresh):  # concurrent submissions won some: merge into theirs
+        existing.update(await _matches(uow, leads))
+    new_ids = {key: new.lead_id for key, new in fresh.items() if new.lead_id in inserted}
+    await lead_store.insert_match_keys(
+        uow.conn,
+        [(k, new.lead_id) for new in fresh.values() if new.lead_id in inserted
+         for k in keys_of(rules, new.profile)],
+    )  # fmt: skip
+    merging = [(i, lead, keys[i]) for i, lead in enumerate(leads) if keys[i] not in new_ids]
+    merged = await _merge(uow, merging, existing, now, via, rules)
+    for new in fresh.values():
+        if new.lead_id in inserted:
+            uow.emit(
+                LeadCaptured(
+                    lead_id=new.lead_id,
+                    captured_at=now,
+                    lead=_published(new.profile),
                 )
-        results = _results(keys, new_ids, merged, via)
-        if before_commit is not None:
-            await before_commit(uow.conn, results)
-        await uow.commit()
-    _count_flags(leads)
-    return results
+            )
+    return _results(keys, new_ids, merged, via)
 
 
-def _count_flags(leads: Sequence[domain.CleanLead]) -> None:
+def count_flags(leads: Sequence[CleanLead]) -> None:
     """Every value kept raw and flagged, by lead field (attributes paths as ``attributes``)."""
     for lead in leads:
         for flag in lead.data_quality:
@@ -107,7 +110,7 @@ def _count_flags(leads: Sequence[domain.CleanLead]) -> None:
 
 async def _match_by_rules(
     uow: UnitOfWork,
-    leads: Sequence[domain.CleanLead],
+    leads: Sequence[CleanLead],
     keys: list[str],
     existing: dict[str, str],
     via: dict[int, str],
@@ -117,23 +120,16 @@ async def _match_by_rules(
 
     The rule keys are locked for the transaction first, so two concurrent submissions that
     match each other by a rule cannot both create a lead."""
-    candidates = {
-        i: rule_keys
-        for i, lead in enumerate(leads)
-        if keys[i] not in existing and (rule_keys := keys_of(rules, lead.as_profile()))
-    }
+    candidates = rule_candidates(leads, keys, existing, rules)
     if not candidates:
         return
     wanted = sorted({k for ks in candidates.values() for k in ks})
-    await store.lock_match_keys(uow.conn, wanted)
-    found = await store.find_rule_matches(uow.conn, wanted)
-    for i, rule_keys in candidates.items():
-        for rule_key in rule_keys:
-            if rule_key in found:
-                keys[i] = f"lead:{found[rule_key]}"
-                existing[keys[i]] = found[rule_key]
-                via[i] = rule_key.split(":", 1)[0]
-                break
+    await lead_store.lock_match_keys(uow.conn, wanted)
+    found = await lead_store.find_rule_matches(uow.conn, wanted)
+    for i, match in rule_matches(candidates, found).items():
+        keys[i] = f"lead:{match.lead_id}"
+        existing[keys[i]] = match.lead_id
+        via[i] = match.rule
 
 
 def _results(
@@ -148,7 +144,7 @@ def _results(
         if i in merged:
             results.append(merged[i])
         elif new_ids[key] in seen_new:  # a later copy within the batch
-            matched_by = via.get(i) or _matched_by(key)
+            matched_by = via.get(i) or identity_of(key)
             results.append(CaptureResult(new_ids[key], duplicate=True, matched_by=matched_by))
         else:
             seen_new.add(new_ids[key])
@@ -158,7 +154,7 @@ def _results(
 
 async def _merge(
     uow: UnitOfWork,
-    submissions: list[tuple[int, domain.CleanLead, str]],
+    submissions: list[tuple[int, CleanLead, str]],
     existing: dict[str, str],
     now: datetime,
     via: dict[int, str],
@@ -167,22 +163,22 @@ async def _merge(
     """Merge submissions for known leads into them, in order; record and announce changes."""
     if not submissions:
         return {}
-    profiles = await store.lock_profiles(uow.conn, sorted({existing[k] for _, _, k in submissions}))
+    profiles = await lead_store.lock_profiles(
+        uow.conn, sorted({existing[k] for _, _, k in submissions})
+    )
     changed: dict[str, dict[str, Any]] = {}
-    records: list[store.MergeRecord] = []
+    records: list[lead_store.MergeRecord] = []
     results: dict[int, CaptureResult] = {}
     for i, lead, key in submissions:
-        lead_id, matched_by = existing[key], via.get(i) or _matched_by(key)
-        profile, changes = domain.merge_profile(
-            profiles[lead_id], lead, keep_phone=matched_by == "phone"
-        )
+        lead_id, matched_by = existing[key], via.get(i) or identity_of(key)
+        profile, changes = merge_profile(profiles[lead_id], lead, keep_phone=matched_by == "phone")
         results[i] = CaptureResult(
             lead_id, True, matched_by, tuple(dict.fromkeys(c.field for c in changes))
         )
         if not changes:
             continue
         profiles[lead_id] = changed[lead_id] = profile
-        record = store.MergeRecord(
+        record = lead_store.MergeRecord(
             merge_id=str(uuid.uuid4()),
             lead_id=lead_id,
             matched_by=matched_by,
@@ -202,18 +198,18 @@ async def _merge(
                 lead=_published(profile),
             )
         )
-    await store.update_profiles(uow.conn, changed, now)
-    await store.insert_merges(uow.conn, records)
-    await store.insert_match_keys(
+    await lead_store.update_profiles(uow.conn, changed, now)
+    await lead_store.insert_merges(uow.conn, records)
+    await lead_store.insert_match_keys(
         uow.conn, [(k, lid) for lid, p in changed.items() for k in keys_of(rules, p)]
     )
     return results
 
 
-async def _matches(uow: UnitOfWork, leads: Sequence[domain.CleanLead]) -> dict[str, str]:
+async def _matches(uow: UnitOfWork, leads: Sequence[CleanLead]) -> dict[str, str]:
     emails = sorted({lead.email for lead in leads if lead.email})
     phones = sorted({lead.phone for lead in leads if not lead.email and lead.phone})
-    return await store.find_matches(uow.conn, emails, phones)
+    return await lead_store.find_matches(uow.conn, emails, phones)
 
 
 @dataclass(frozen=True)
@@ -227,71 +223,44 @@ class ActivityInput:
     details: dict[str, Any]
 
 
-async def record_activity(
-    uow: UnitOfWork,
-    lead_id: str,
-    activity: ActivityInput,
-    now: datetime,
-    before_commit: Callable[[AsyncConnection, str], Awaitable[None]] | None = None,
-) -> str:
-    """An activity on a known lead is stored and announced to scoring, routing and nurture.
-
-    ``before_commit`` runs in the same transaction with the new activity id (to store the
-    answer, so a retry cannot record the activity twice)."""
-
-    async def remember(conn: AsyncConnection, ids: list[str | None]) -> None:
-        if before_commit is not None and ids[0] is not None:
-            await before_commit(conn, ids[0])
-
-    (activity_id,) = await record_activities(uow, [(lead_id, activity)], now, remember)
-    if activity_id is None:
-        raise UnknownLead(lead_id)
-    return activity_id
-
-
 async def record_activities(
     uow: UnitOfWork,
     activities: Sequence[tuple[str, ActivityInput]],
     now: datetime,
-    before_commit: Callable[[AsyncConnection, list[str | None]], Awaitable[None]] | None = None,
 ) -> list[str | None]:
-    """Store and announce activities of known leads in one transaction; the id of each,
-    or None where the lead is unknown (or erased) — those are not recorded."""
-    async with uow:
-        known = await store.existing_leads(uow.conn, sorted({lead for lead, _ in activities}))
-        ids: list[str | None] = []
-        rows: list[store.ActivityRow] = []
-        for lead_id, activity in activities:
-            if lead_id not in known:
-                ids.append(None)
-                continue
-            event = LeadActivityRecorded(
-                lead_id=lead_id,
-                activity_id=str(uuid.uuid4()),
-                kind=activity.kind,
-                occurred_at=activity.occurred_at,
-                recorded_at=now,
-                channel=activity.channel,
-                rep_id=activity.rep_id,
-                amount=activity.amount,
-                reason=activity.reason,
-                details=activity.details,
+    """Store and announce activities of known leads, in the caller's open unit of work; the
+    id of each, or None where the lead is unknown (or erased) — those are not recorded."""
+    known = await lead_store.existing_leads(uow.conn, sorted({lead for lead, _ in activities}))
+    ids: list[str | None] = []
+    rows: list[lead_store.ActivityRow] = []
+    for lead_id, activity in activities:
+        if lead_id not in known:
+            ids.append(None)
+            continue
+        event = LeadActivityRecorded(
+            lead_id=lead_id,
+            activity_id=str(uuid.uuid4()),
+            kind=activity.kind,
+            occurred_at=activity.occurred_at,
+            recorded_at=now,
+            channel=activity.channel,
+            rep_id=activity.rep_id,
+            amount=activity.amount,
+            reason=activity.reason,
+            details=activity.details,
+        )
+        ids.append(event.activity_id)
+        rows.append(
+            lead_store.ActivityRow(
+                event.activity_id,
+                lead_id,
+                activity.kind.value,
+                activity.occurred_at,
+                event.model_dump(mode="json"),
             )
-            ids.append(event.activity_id)
-            rows.append(
-                store.ActivityRow(
-                    event.activity_id,
-                    lead_id,
-                    activity.kind.value,
-                    activity.occurred_at,
-                    event.model_dump(mode="json"),
-                )
-            )
-            uow.emit(event)
-        await store.insert_activities(uow.conn, rows, now)
-        if before_commit is not None:
-            await before_commit(uow.conn, ids)
-        await uow.commit()
+        )
+        uow.emit(event)
+    await lead_store.insert_activities(uow.conn, rows, now)
     return ids
 
 
@@ -300,11 +269,11 @@ async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: dat
     answers naming it, and tell every service to do the same. True if erased now, False if
     it was erased before."""
     async with uow:
-        if await store.erase_lead(uow.conn, lead_id, reason, now):
+        if await erasure_store.erase_lead(uow.conn, lead_id, reason, now):
             uow.emit(LeadErased(lead_id=lead_id, erased_at=now, reason=reason))
             await uow.commit()
             return True
-        if await store.erased_at(uow.conn, lead_id) is not None:
+        if await erasure_store.erased_at(uow.conn, lead_id) is not None:
             return False
     raise UnknownLead(lead_id)
 

@@ -1,9 +1,12 @@
-"""Group commit for single-lead requests.
+"""The one way leads come in: single (``POST /v1/leads``), batch (``POST /v1/leads:batch``),
+vendor sources, CSV import and fetched records all end in :func:`capture`, and the requests
+that answer once (single and batch) get their answer from :func:`answers.answer_once`, stored
+in the capture's transaction.
 
-Each ``POST /v1/leads`` waits until its lead is committed, but concurrent requests share
-one transaction: while one batch is being written, the next requests queue up and go in
-the next batch. There is no added wait: a lone request is written at once; under load,
-hundreds share one commit instead of paying one each.
+Single leads are group-committed: each ``POST /v1/leads`` waits until its lead is committed,
+but concurrent requests share one transaction: while one batch is being written, the next
+requests queue up and go in the next batch. There is no added wait: a lone request is
+written at once; under load, hundreds share one commit instead of paying one each.
 """
 
 from __future__ import annotations
@@ -11,54 +14,143 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from services.capture import domain, handlers, store
-from services.capture.answers import Answer, lead_answer, replay
+from services.capture import handlers
+from services.capture.answers import Answer, answer_once, answer_one, lead_answer
+from services.capture.domain.identity import MatchRule
+from services.capture.domain.lead import CleanLead, Problem
 from services.capture.idempotency import RequestKey
-from services.capture.matching import MatchRule
 from shared import clock
 from shared.bus.consumer import is_transient
 from shared.db.uow import UnitOfWork
+from shared.observability import metrics
 
 if TYPE_CHECKING:
     from services.capture.deps import CaptureRuntime
 
 log = logging.getLogger(__name__)
 
+Status = Literal["accepted", "duplicate", "rejected"]
+BATCH_ROUTE = "/v1/leads:batch"
+
+
+async def capture(
+    uow: UnitOfWork, leads: Sequence[CleanLead], now: datetime, rules: tuple[MatchRule, ...]
+) -> list[handlers.CaptureResult]:
+    """Capture cleaned leads in the open unit of work; the flagged values are counted once
+    it commits."""
+    results = await handlers.capture_leads(uow, leads, now, rules)
+    uow.after_commit(lambda: handlers.count_flags(leads))
+    return results
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one lead of a request (or one CSV row)."""
+
+    index: int
+    status: Status
+    lead_id: str | None = None
+    problems: tuple[Problem, ...] = ()
+    matched_by: str | None = None  # for a duplicate
+    changed: tuple[str, ...] = ()  # for a duplicate: the fields the merge changed
+
+
+async def capture_each(
+    runtime: CaptureRuntime,
+    count: int,
+    valid: list[tuple[int, CleanLead]],
+    rejected: dict[int, Outcome],
+) -> list[Outcome]:
+    """Several leads in one transaction; each answered on its own, in request order."""
+    if not valid:  # nothing to store: no transaction
+        return [rejected[i] for i in range(count)]
+    uow = runtime.uow()
+    async with uow:
+        outcomes = await _capture_each(uow, runtime, count, valid, rejected)
+        await uow.commit()
+    return outcomes
+
+
+async def _capture_each(
+    uow: UnitOfWork,
+    runtime: CaptureRuntime,
+    count: int,
+    valid: list[tuple[int, CleanLead]],
+    rejected: dict[int, Outcome],
+) -> list[Outcome]:
+    outcomes = dict(rejected)
+    if valid:
+        leads = [lead for _, lead in valid]
+        results = await capture(uow, leads, clock.now(), runtime.deps.match_rules)
+        for (i, _), r in zip(valid, results, strict=True):
+            status: Status = "duplicate" if r.duplicate else "accepted"
+            outcomes[i] = Outcome(i, status, r.lead_id, (), r.matched_by, r.changed)
+    return [outcomes[i] for i in range(count)]
+
+
+async def submit_batch(
+    runtime: CaptureRuntime,
+    key: RequestKey,
+    count: int,
+    valid: list[tuple[int, CleanLead]],
+    rejected: dict[int, Outcome],
+) -> Answer:
+    """``POST /v1/leads:batch``: each lead answered on its own, the answer given once."""
+
+    async def effect(uow: UnitOfWork) -> Answer:
+        outcomes = await _capture_each(uow, runtime, count, valid, rejected)
+        if rejected:
+            inc = metrics.rejected_inputs.labels(BATCH_ROUTE, "invalid_lead").inc
+            uow.after_commit(lambda: inc(len(rejected)))
+        return Answer(200, _batch_body(outcomes))
+
+    return await answer_one(runtime, key, effect)
+
+
+def _batch_body(outcomes: list[Outcome]) -> dict[str, object]:
+    """The body ``BatchOut`` documents (:mod:`services.capture.api.leads`), as JSON."""
+    return {
+        "accepted": sum(o.status == "accepted" for o in outcomes),
+        "duplicates": sum(o.status == "duplicate" for o in outcomes),
+        "rejected": sum(o.status == "rejected" for o in outcomes),
+        "results": [
+            {
+                "index": o.index,
+                "status": o.status,
+                "lead_id": o.lead_id,
+                "matched_by": o.matched_by,
+                "updated_fields": list(o.changed),
+                "problems": [{"field": p.field, "problem": p.problem} for p in o.problems],
+            }
+            for o in outcomes
+        ],
+    }
+
 
 @dataclass
 class _Pending:
-    lead: domain.CleanLead
+    lead: CleanLead
     key: RequestKey
     done: asyncio.Future[Answer]
 
 
 class IntakeBatcher:
-    """Built with the service's dependencies; writes once :meth:`start` gave it the database."""
+    """Built with the service's dependencies; writes once :meth:`start` gave it the runtime."""
 
-    def __init__(
-        self,
-        *,
-        max_batch: int = 500,
-        writers: int = 2,
-        match_rules: tuple[MatchRule, ...] = (),
-    ) -> None:
-        self._match_rules = match_rules
+    def __init__(self, *, max_batch: int = 500, writers: int = 2) -> None:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writers = writers
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self, engine: AsyncEngine, make_uow: Callable[[], UnitOfWork]) -> None:
-        self._engine = engine
-        self._make_uow = make_uow
+    def start(self, runtime: CaptureRuntime) -> None:
+        self._runtime = runtime
         self._tasks = [
             asyncio.create_task(self._write_forever(), name=f"intake-writer-{i}")
             for i in range(self._writers)
@@ -71,7 +163,7 @@ class IntakeBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def submit(self, lead: domain.CleanLead, key: RequestKey) -> Answer:
+    async def submit(self, lead: CleanLead, key: RequestKey) -> Answer:
         """Return once the lead (or the lead it matched) and the answer are durably stored;
         a request already answered (same key) gets its stored answer instead."""
         pending = _Pending(lead, key, asyncio.get_running_loop().create_future())
@@ -88,9 +180,14 @@ class IntakeBatcher:
                 await self._write(batch)
 
     async def _write(self, batch: list[_Pending]) -> None:
+        rules = self._runtime.deps.match_rules
+
+        async def effect(uow: UnitOfWork, todo: list[int]) -> list[Answer]:
+            results = await capture(uow, [batch[i].lead for i in todo], clock.now(), rules)
+            return [lead_answer(r) for r in results]
+
         try:
-            firsts, twins = await self._answer_known(batch)
-            given = await self._capture(firsts) if firsts else {}
+            answers = await answer_once(self._runtime, [p.key for p in batch], effect)
         except Exception as exc:
             if len(batch) > 1 and not is_transient(exc):
                 # One bad lead must not fail its neighbours: write each on its own.
@@ -100,90 +197,20 @@ class IntakeBatcher:
                         await self._write([p])
                 return
             log.warning("intake of %d lead(s) failed: %s", len(batch), exc)
-            _fail(batch, exc)
-            return
-        for p, first in twins:  # the same request twice in one batch: one answer
-            _settle(p, replay, p.key, given[first.key.key])
-
-    async def _answer_known(
-        self, batch: list[_Pending]
-    ) -> tuple[list[_Pending], list[tuple[_Pending, _Pending]]]:
-        """Settle requests answered before; split the rest into first copies and twins."""
-        now = clock.now()
-        async with self._engine.connect() as conn:
-            stored = await store.get_answers(conn, list({p.key.key for p in batch}), now)
-        firsts: dict[str, _Pending] = {}
-        twins: list[tuple[_Pending, _Pending]] = []
-        for p in batch:
-            if (answer := stored.get(p.key.key)) is not None:
-                _settle(p, replay, p.key, answer)
-            elif p.key.key in firsts:
-                twins.append((p, firsts[p.key.key]))
+            answers = [exc] * len(batch)
+        for p, answer in zip(batch, answers, strict=True):
+            if p.done.done():
+                continue
+            if isinstance(answer, Exception):
+                p.done.set_exception(answer)
             else:
-                firsts[p.key.key] = p
-        return list(firsts.values()), twins
-
-    async def _capture(self, batch: list[_Pending]) -> dict[str, store.StoredAnswer]:
-        """Capture the leads; settle each request; return the answers given, by key."""
-        now = clock.now()
-        lost: set[str] = set()
-
-        async def remember(conn: AsyncConnection, results: list[handlers.CaptureResult]) -> None:
-            fresh: dict[str, tuple[store.StoredAnswer, datetime]] = {}
-            for p, result in zip(batch, results, strict=True):
-                answer = lead_answer(result)
-                stored = store.StoredAnswer(p.key.fingerprint, answer.status_code, answer.body)
-                fresh[p.key.key] = (stored, p.key.expires_at(now))
-            lost.update(set(fresh) - await store.remember_answers(conn, fresh, now))
-
-        uow = self._make_uow()
-        results = await handlers.capture_leads(
-            uow, [p.lead for p in batch], now, remember, self._match_rules
-        )
-        theirs: dict[str, store.StoredAnswer] = {}
-        if lost:  # a concurrent twin answered first: give its answer
-            async with self._engine.connect() as conn:
-                theirs = await store.get_answers(conn, sorted(lost), now)
-        given: dict[str, store.StoredAnswer] = {}
-        for p, result in zip(batch, results, strict=True):
-            if p.key.key in theirs:
-                given[p.key.key] = theirs[p.key.key]
-                _settle(p, replay, p.key, theirs[p.key.key])
-            else:
-                answer = lead_answer(result)
-                given[p.key.key] = store.StoredAnswer(
-                    p.key.fingerprint, answer.status_code, answer.body
-                )
-                _settle(p, lambda _key, a: a, p.key, answer)
-        return given
-
-
-def _settle(
-    pending: _Pending,
-    answer: Callable[[RequestKey, Any], Answer],
-    key: RequestKey,
-    arg: Any,
-) -> None:
-    """Resolve a waiting request with its answer, or with the error computing it raised
-    (e.g. an Idempotency-Key reused for another body)."""
-    if pending.done.done():
-        return
-    try:
-        pending.done.set_result(answer(key, arg))
-    except Exception as exc:
-        pending.done.set_exception(exc)
-
-
-def _fail(batch: list[_Pending], exc: Exception) -> None:
-    for p in batch:
-        if not p.done.done():
-            p.done.set_exception(exc)
+                p.done.set_result(answer)
 
 
 @asynccontextmanager
 async def running_intake(runtime: CaptureRuntime) -> AsyncIterator[None]:
     """The service's group-commit writer, writing while the service runs."""
-    runtime.deps.intake.start(runtime.engine, runtime.uow)
+    runtime.deps.intake.start(runtime)
     try:
         yield
     finally:

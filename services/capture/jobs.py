@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from services.capture.deps import CaptureRuntime, Deps
-from services.capture.sources import replays
+from services.capture.store import replays as replay_store
 from shared import clock
 from shared.config import ConfigError
 from shared.periodic import Job
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 async def purge_replays(runtime: CaptureRuntime) -> None:
     """Forget signed message ids once their timestamp could no longer pass the check."""
-    removed = await replays.purge(runtime.engine, clock.now())
+    removed = await replay_store.purge(runtime.engine, clock.now())
     if removed:
         log.info("purged %d replay id(s) past their window", removed)
 

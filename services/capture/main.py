@@ -6,7 +6,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.capture import api, jobs, sources_api
+from services.capture import jobs
+from services.capture.api import activities, fetches, leads, sources
 from services.capture.config import Settings, load_capture
 from services.capture.deps import Deps
 from services.capture.intake import IntakeBatcher, running_intake
@@ -23,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     deps = Deps(
         catalog=Catalog.of(loaded.sources),
         match_rules=loaded.match_rules,
-        intake=IntakeBatcher(match_rules=loaded.match_rules),
+        intake=IntakeBatcher(),
         fetcher=fetch_jobs.Fetcher(settings.fetch_policy()),
     )
     spec = ServiceSpec(
@@ -33,13 +34,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         " and announces them on Kafka once they are durably stored.",
         migrations=MIGRATIONS,
         deps=deps,
-        routers=[api.router, sources_api.router],
+        routers=[leads.router, activities.router, sources.router, fetches.router],
         resources=[running_intake, jobs.running_sources(loaded.error)],
         jobs=[
             jobs.PURGING_REPLAYS,
             fetch_jobs.fetching_due_jobs(deps.fetcher, settings.fetch_tick_s),
             fetch_jobs.watching_fetch_backlog(settings.fetch_metrics_s),
         ],
-        body_limits={"/v1/leads:batch": 8 * 1_048_576, **sources_api.csv_limits(loaded.sources)},
+        body_limits={"/v1/leads:batch": 8 * 1_048_576, **sources.csv_limits(loaded.sources)},
     )
     return create_service_app(spec, settings)

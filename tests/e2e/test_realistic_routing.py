@@ -39,7 +39,7 @@ import httpx
 import pytest
 
 from leadflow.samples import generate_leads
-from services.capture.domain import clean_lead
+from services.capture.domain.cleaning import clean_lead
 from shared import clock
 from shared.config import DEFAULT_CONFIG_FILE
 from shared.contracts import LeadProfile, LeadScored

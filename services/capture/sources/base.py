@@ -3,7 +3,7 @@
 A parser turns one inbound request, exactly as the vendor sends it, into raw leads shaped
 like the body of ``POST /v1/leads`` (``email``, ``phone``, ``first_name``, ``last_name``,
 ``company``, ``country``, ``utm_*``, ... plus ``attributes`` for everything else). Cleaning
-and validation stay in :func:`services.capture.domain.clean_lead`; the parser only reads
+and validation stay in :func:`services.capture.domain.cleaning.clean_lead`; the parser only reads
 the vendor's shape. The caller sets ``source`` (the configured source's name).
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.capture.domain import Problem
+from services.capture.domain.lead import Problem
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.capture.domain import Problem
+from services.capture.domain.lead import Problem
 from services.capture.sources.mapping import csv_columns, csv_row_lead
 
 

@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from prometheus_client import Counter, Gauge
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.capture import handlers
-from services.capture.sources import fetch_rules, fetch_store, vendor_api
+from services.capture import intake
+from services.capture.sources import fetch_rules, vendor_api
 from services.capture.sources.base import InboundRequest, PayloadError
 from services.capture.sources.fetch_rules import (
     ApiAnswer,
@@ -36,6 +35,7 @@ from services.capture.sources.fetch_rules import (
 from services.capture.sources.ingest import Catalog, clean_all
 from services.capture.sources.model import Source
 from services.capture.sources.notifications import FETCH_KINDS, Notice, linkedin_form_of
+from services.capture.store import fetch_jobs as fetch_store
 from shared import clock
 from shared.periodic import Job
 
@@ -99,10 +99,6 @@ class Fetcher:
                 yield
             finally:
                 self._http = None
-
-
-class _ClaimLost(Exception):
-    """Another worker claimed the job since (our lease ran out): store nothing."""
 
 
 async def schedule(
@@ -270,17 +266,13 @@ async def _linkedin_form_locked(
 async def _store(runtime: CaptureRuntime, job: fetch_store.Job, leads: list[Any]) -> None:
     """The lead through capture's intake, the job marked done in the same transaction."""
     now = clock.now()
-
-    async def mark_done(conn: AsyncConnection, results: list[handlers.CaptureResult]) -> None:
-        if not await fetch_store.finish(conn, job, "done", now, lead_id=results[0].lead_id):
-            raise _ClaimLost(job.job_id)
-
     uow = runtime.uow()
-    try:
-        await handlers.capture_leads(uow, leads, now, mark_done, rules=runtime.deps.match_rules)
-    except _ClaimLost:
-        log.info("fetch job %s was claimed again meanwhile; nothing stored twice", job.job_id)
-        return
+    async with uow:
+        results = await intake.capture(uow, leads, now, runtime.deps.match_rules)
+        if not await fetch_store.finish(uow.conn, job, "done", now, lead_id=results[0].lead_id):
+            log.info("fetch job %s was claimed again meanwhile; nothing stored twice", job.job_id)
+            return
+        await uow.commit()
     FETCHED.labels(job.source, job.vendor).inc()
 
 

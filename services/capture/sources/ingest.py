@@ -1,40 +1,32 @@
 """Source requests become leads: parse the vendor's body, attribute, clean, store.
 
-The use cases behind :mod:`services.capture.sources_api`. Leads go in through capture's own
-code: :func:`services.capture.domain.clean_lead`, then the group-commit intake for a single
-lead (the same answer as ``POST /v1/leads``) or :func:`handlers.capture_leads` for several.
+The use cases behind :mod:`services.capture.api.sources`. Leads go in through capture's one
+entry, :mod:`services.capture.intake`, once cleaned
+(:func:`services.capture.domain.cleaning.clean_lead`): the group-commit intake for a single
+lead (the same answer as ``POST /v1/leads``) or :func:`intake.capture_each` for several.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from services.capture import domain, handlers, idempotency
+from services.capture import idempotency, intake
 from services.capture.answers import Answer
+from services.capture.domain.cleaning import clean_lead
+from services.capture.domain.lead import CleanLead, InvalidLead
+from services.capture.intake import Outcome
 from services.capture.sources.base import InboundRequest, Parser, UnreadableLead
 from services.capture.sources.csv_import import CsvRow
 from services.capture.sources.mapping import with_source
 from services.capture.sources.model import Source, Sources
 from services.capture.sources.vendors import PARSERS, make_generic_parser, make_mapped
-from shared import clock
 
 if TYPE_CHECKING:
     from services.capture.deps import CaptureRuntime
 
-Status = Literal["accepted", "duplicate", "rejected"]
 CSV_CHUNK = 1000  # rows per transaction
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one lead of a request (or one CSV row)."""
-
-    index: int
-    status: Status
-    lead_id: str | None = None
-    problems: tuple[domain.Problem, ...] = ()
 
 
 @dataclass
@@ -73,17 +65,17 @@ def vendor_leads(catalog: Catalog, source: Source, req: InboundRequest) -> list[
 
 def clean_all(
     raws: list[dict[str, Any]], source: Source
-) -> tuple[list[tuple[int, domain.CleanLead]], dict[int, Outcome]]:
+) -> tuple[list[tuple[int, CleanLead]], dict[int, Outcome]]:
     """Attribute and clean each raw lead; the rejected ones with the problems."""
-    valid: list[tuple[int, domain.CleanLead]] = []
+    valid: list[tuple[int, CleanLead]] = []
     rejected: dict[int, Outcome] = {}
     for i, raw in enumerate(raws):
         if isinstance(raw, UnreadableLead):
             rejected[i] = Outcome(i, "rejected", problems=tuple(raw.problems))
             continue
         try:
-            valid.append((i, domain.clean_lead(with_source(raw, source))))
-        except domain.InvalidLead as exc:
+            valid.append((i, clean_lead(with_source(raw, source))))
+        except InvalidLead as exc:
             rejected[i] = Outcome(i, "rejected", problems=tuple(exc.problems))
     return valid, rejected
 
@@ -91,7 +83,7 @@ def clean_all(
 async def submit_one(
     runtime: CaptureRuntime,
     route: str,
-    lead: domain.CleanLead,
+    lead: CleanLead,
     raw: dict[str, Any],
     key: str | None,
 ) -> Answer:
@@ -99,25 +91,6 @@ async def submit_one(
     (and remembered like it, so a vendor's retry of the same body gets the same answer)."""
     request_key = idempotency.request_key(route, raw, key)
     return await runtime.deps.intake.submit(lead, request_key)
-
-
-async def store_many(
-    runtime: CaptureRuntime,
-    count: int,
-    valid: list[tuple[int, domain.CleanLead]],
-    rejected: dict[int, Outcome],
-) -> list[Outcome]:
-    """Several leads in one transaction; each answered on its own, in request order."""
-    outcomes = dict(rejected)
-    if valid:
-        uow = runtime.uow()
-        results = await handlers.capture_leads(
-            uow, [lead for _, lead in valid], clock.now(), rules=runtime.deps.match_rules
-        )
-        for (i, _), result in zip(valid, results, strict=True):
-            status: Status = "duplicate" if result.duplicate else "accepted"
-            outcomes[i] = Outcome(i, status, lead_id=result.lead_id)
-    return [outcomes[i] for i in range(count)]
 
 
 async def import_rows(
@@ -130,6 +103,6 @@ async def import_rows(
     for start in range(0, len(readable), chunk):
         part = readable[start : start + chunk]
         valid, rejected = clean_all([r.lead for r in part], source)
-        outcomes = await store_many(runtime, len(part), valid, rejected)
+        outcomes = await intake.capture_each(runtime, len(part), valid, rejected)
         out += [(r.row, o) for r, o in zip(part, outcomes, strict=True)]
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from services.capture.domain import LEAD_FIELDS
+from services.capture.domain.lead import LEAD_FIELDS
 from services.capture.sources.model import Source
 
 # A mapping may fill any lead field but the source: the configured source names the lead.

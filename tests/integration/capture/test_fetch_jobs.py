@@ -31,8 +31,9 @@ from starlette.routing import Route
 
 from services.capture.config import Settings
 from services.capture.main import create_app
-from services.capture.sources import fetch_jobs, fetch_store
+from services.capture.sources import fetch_jobs
 from services.capture.sources.notifications import FetchRef
+from services.capture.store import fetch_jobs as fetch_store
 from tests.support.app import running_app
 from tests.support.http import LocalServer
 from tests.support.kafka import Bus

@@ -250,3 +250,44 @@ async def test_after_erasure_a_double_submit_of_the_same_form_is_a_new_lead(
         kept = await client.post("/v1/leads", json={"email": "stays@acme.example"})
         assert kept.headers.get("idempotent-replayed") == "true"
         assert kept.json()["lead_id"] == other.json()["lead_id"]
+
+
+async def test_concurrent_twins_of_a_request_get_one_answer_and_one_effect(
+    database_url: str, bus: Bus
+) -> None:
+    """The same Idempotency-Key sent concurrently: one effect, every copy gets its answer;
+    a copy with another body is refused, whichever copy stored its answer first."""
+    async with running_app(create_app(settings(database_url, bus))) as client:
+        key = {"Idempotency-Key": "twins-1"}
+        bodies = [{"email": "ana@twins.example"}, {"email": "bo@twins.example"}] * 6
+        answers = await asyncio.gather(
+            *(client.post("/v1/leads", json=b, headers=key) for b in bodies)
+        )
+        by_body: dict[str, set[int]] = {}
+        for body, answer in zip(bodies, answers, strict=True):
+            by_body.setdefault(body["email"], set()).add(answer.status_code)
+        assert sorted(map(sorted, by_body.values())) == [[202], [422]]
+        ids = {a.json()["lead_id"] for a in answers if a.status_code == 202}
+        assert len(ids) == 1
+
+        lead_id = ids.pop()
+        activity = {"kind": "contacted", "channel": "call"}
+        akey = {"Idempotency-Key": "twins-call-1"}
+        recorded = await asyncio.gather(*(
+            client.post(f"/v1/leads/{lead_id}/activities", json=activity, headers=akey)
+            for _ in range(8)
+        ))  # fmt: skip
+        assert {r.status_code for r in recorded} == {202}
+        assert len({r.json()["activity_id"] for r in recorded}) == 1
+        batch = {"leads": [{"email": "cy@twins.example"}, {"email": "dee@twins.example"}]}
+        bkey = {"Idempotency-Key": "twins-batch-1"}
+        batches = await asyncio.gather(
+            *(client.post("/v1/leads:batch", json=batch, headers=bkey) for _ in range(6))
+        )
+        assert all(b.json() == batches[0].json() for b in batches)  # replays come from jsonb
+        assert [r["status"] for r in batches[0].json()["results"]] == ["accepted", "accepted"]
+        async with bus.reader(LEAD_ACTIVITY) as out:
+            await out.wait_for(lambda r: len(r) >= 1, what="the activity")
+            await asyncio.sleep(0.3)
+            await out.poll()
+        assert len(out.records) == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.capture.domain import clean_lead
+from services.capture.domain.cleaning import clean_lead
 from services.router.config.model import load_routing_config, to_domain
 from services.router.domain.routing import Assigned, route_lead
 from services.scorer.config import load_scoring_model

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.capture.domain import clean_lead
+from services.capture.domain.cleaning import clean_lead
 from services.capture.sources.base import InboundRequest, PayloadError
 from services.capture.sources.notifications import FetchRef, Skipped, linkedin_form_of, notice_of
 from services.capture.sources.vendors import PARSERS

@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
-from services.capture.domain import LEAD_FIELDS, CleanLead, InvalidLead, clean_lead
+from services.capture.domain.cleaning import clean_lead
+from services.capture.domain.lead import LEAD_FIELDS, CleanLead, InvalidLead
 from services.capture.sources.base import (
     InboundRequest,
     PayloadError,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
-from services.capture.domain import LEAD_FIELDS, UTM_KEYS, Problem
+from services.capture.domain.lead import LEAD_FIELDS, UTM_KEYS, Problem
 from services.capture.sources.base import InboundRequest, PayloadError, UnreadableLead
 
 MAX_LEADS = 1000  # same cap as POST /v1/leads:batch

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.capture.domain import UTM_KEYS
+from services.capture.domain.lead import UTM_KEYS
 from services.capture.sources.base import InboundRequest
 
 from ._common import FULL_NAME, VENDOR_CREATED_AT, LeadDraft, arr, at, fail, load_json, obj, text

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from services.capture.domain import LEAD_FIELDS
+from services.capture.domain.lead import LEAD_FIELDS
 from services.capture.sources.base import InboundRequest, Parser, UnreadableLead
 
 from ._common import (

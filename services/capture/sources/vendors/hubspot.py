@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.capture.domain import UTM_KEYS
+from services.capture.domain.lead import UTM_KEYS
 from services.capture.sources.base import InboundRequest
 
 from ._common import (

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.capture.domain import UTM_KEYS
+from services.capture.domain.lead import UTM_KEYS
 from services.capture.sources.base import InboundRequest, VendorPing
 
 from ._common import FULL_NAME, VENDOR_CREATED_AT, LeadDraft, at, fail, load_json, obj, text

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.capture.domain import UTM_KEYS
+from services.capture.domain.lead import UTM_KEYS
 from services.capture.sources.base import InboundRequest
 
 from ._common import FULL_NAME, LeadDraft, at, fail, form_fields, obj, parse_json_text, text

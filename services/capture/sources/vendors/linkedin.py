@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.capture.domain import LEAD_FIELDS
+from services.capture.domain.lead import LEAD_FIELDS
 from services.capture.sources.base import InboundRequest, Parser
 
 from ._common import (

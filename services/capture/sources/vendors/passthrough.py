@@ -3,15 +3,15 @@
 Unknown top-level fields are folded into ``attributes`` the way ``POST /v1/leads`` does (an
 explicit ``attributes`` entry wins over a top-level field of the same name); numbers given for
 text fields (a phone sent as a JSON number) become strings. Everything else, values of the
-wrong type included, is left to :func:`services.capture.domain.clean_lead`, which keeps what
-does not clean raw and flagged.
+wrong type included, is left to :func:`services.capture.domain.cleaning.clean_lead`, which
+keeps what does not clean raw and flagged.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.capture.domain import LEAD_FIELDS
+from services.capture.domain.lead import LEAD_FIELDS
 from services.capture.sources.base import InboundRequest
 
 from ._common import (

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.capture.domain import UTM_KEYS
+from services.capture.domain.lead import UTM_KEYS
 from services.capture.sources.base import InboundRequest, PayloadError
 
 from ._common import FULL_NAME, LeadDraft, fail, form_fields

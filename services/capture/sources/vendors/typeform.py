@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from services.capture.domain import LEAD_FIELDS, UTM_KEYS
+from services.capture.domain.lead import LEAD_FIELDS, UTM_KEYS
 from services.capture.sources.base import InboundRequest, PayloadError
 
 from ._common import (

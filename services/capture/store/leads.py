@@ -1,4 +1,4 @@
-"""Capture's tables and the queries on them. The only module here that speaks SQL."""
+"""Leads, their activities, merge trace and rule match keys: the queries on them."""
 
 from __future__ import annotations
 
@@ -42,15 +42,11 @@ _INSERT_LEADS = text(
 )
 
 
-def match_key(email: str | None, phone: str | None) -> str:
-    """How a person is recognised: by e-mail, or by phone when there is no e-mail."""
-    return email if email else f"tel:{phone}"
-
-
 async def find_matches(
     conn: AsyncConnection, emails: list[str], phones: list[str]
 ) -> dict[str, str]:
-    """Existing leads by match key (see :func:`match_key`), one query for a whole batch."""
+    """Existing leads by match key (:func:`services.capture.domain.identity.match_key`),
+    one query for a whole batch."""
     if not emails and not phones:
         return {}
     rows = await conn.execute(_FIND_MATCHES, {"emails": emails, "phones": phones})
@@ -210,115 +206,6 @@ async def get_merges(conn: AsyncConnection, lead_id: str) -> list[dict[str, Any]
         }
         for r in rows
     ]
-
-
-# --- idempotency -------------------------------------------------------------------------
-
-_GET_ANSWERS = text(
-    "SELECT key, fingerprint, status_code, response FROM idempotency_keys"
-    " WHERE key = ANY(CAST(:keys AS text[])) AND expires_at > :now"
-)
-_REMEMBER = text(
-    "INSERT INTO idempotency_keys"
-    " (key, fingerprint, status_code, response, created_at, expires_at)"
-    " SELECT k, f, s, r, :now, e FROM unnest(CAST(:keys AS text[]), CAST(:prints AS text[]),"
-    " CAST(:statuses AS integer[]), CAST(:responses AS jsonb[]),"
-    " CAST(:expires AS timestamptz[])) AS t(k, f, s, r, e)"
-    " ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
-    " status_code = EXCLUDED.status_code, response = EXCLUDED.response,"
-    " created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at"
-    " WHERE idempotency_keys.expires_at <= EXCLUDED.created_at"
-    " RETURNING key"
-)
-_PURGE_ANSWERS = text(
-    "DELETE FROM idempotency_keys WHERE key = ANY(ARRAY("
-    " SELECT key FROM idempotency_keys WHERE expires_at <= :now LIMIT :limit))"
-)
-
-
-@dataclass(frozen=True)
-class StoredAnswer:
-    fingerprint: str
-    status_code: int
-    response: Any
-
-
-async def get_answers(
-    conn: AsyncConnection, keys: list[str], now: datetime
-) -> dict[str, StoredAnswer]:
-    """Live stored answers for these request keys, in one query."""
-    if not keys:
-        return {}
-    rows = await conn.execute(_GET_ANSWERS, {"keys": keys, "now": now})
-    return {r[0]: StoredAnswer(r[1], r[2], r[3]) for r in rows}
-
-
-async def remember_answers(
-    conn: AsyncConnection,
-    answers: dict[str, tuple[StoredAnswer, datetime]],
-    now: datetime,
-) -> set[str]:
-    """Store answers by key (with their expiry); return the keys stored. A key missing from
-    the result had a live answer already (a concurrent twin got there first)."""
-    if not answers:
-        return set()
-    keys = list(answers)
-    rows = await conn.execute(
-        _REMEMBER,
-        {
-            "keys": keys,
-            "prints": [answers[k][0].fingerprint for k in keys],
-            "statuses": [answers[k][0].status_code for k in keys],
-            "responses": [orjson.dumps(answers[k][0].response).decode() for k in keys],
-            "expires": [answers[k][1] for k in keys],
-            "now": now,
-        },
-    )
-    return {r[0] for r in rows}
-
-
-async def purge_answers(conn: AsyncConnection, now: datetime, limit: int = 10_000) -> int:
-    result = await conn.execute(_PURGE_ANSWERS, {"now": now, "limit": limit})
-    return int(result.rowcount or 0)
-
-
-# --- erasure -----------------------------------------------------------------------------
-
-_ERASE_LEAD = text("DELETE FROM leads WHERE lead_id = :lead_id RETURNING lead_id")
-_RECORD_ERASURE = text(
-    "INSERT INTO erasures (lead_id, erased_at, reason) VALUES (:lead_id, :now, :reason)"
-    " ON CONFLICT DO NOTHING"
-)
-_WAS_ERASED = text("SELECT erased_at FROM erasures WHERE lead_id = :lead_id")
-# Stored answers naming the lead: a single lead's or activity's answer ({lead_id, ...}) and
-# a batch's or vendor payload's ({results: [{lead_id, ...}]}). Erasure is rare and the table
-# only holds answers still inside their window, so a scan is cheaper than an index every
-# answer would pay for.
-_FORGET_ANSWERS = text(
-    "DELETE FROM idempotency_keys"
-    " WHERE response @> jsonb_build_object('lead_id', CAST(:lead_id AS text))"
-    " OR response @> jsonb_build_object('results',"
-    " jsonb_build_array(jsonb_build_object('lead_id', CAST(:lead_id AS text))))"
-)
-
-
-async def erase_lead(
-    conn: AsyncConnection, lead_id: str, reason: str | None, now: datetime
-) -> bool:
-    """Delete the lead with its activities and merge trace, and forget every stored answer
-    that names it (so a double submit of the erased person's form is a new lead, not a
-    pointer to a lead that is gone); False if there was no such lead."""
-    deleted = (await conn.execute(_ERASE_LEAD, {"lead_id": lead_id})).first()
-    if deleted is None:
-        return False
-    await conn.execute(_RECORD_ERASURE, {"lead_id": lead_id, "now": now, "reason": reason})
-    await conn.execute(_FORGET_ANSWERS, {"lead_id": lead_id})
-    return True
-
-
-async def erased_at(conn: AsyncConnection, lead_id: str) -> datetime | None:
-    row = (await conn.execute(_WAS_ERASED, {"lead_id": lead_id})).first()
-    return None if row is None else row[0]
 
 
 # --- configured match rules ----------------------------------------------------------------

@@ -10,7 +10,7 @@ Refusals: ``404 unknown_source``, ``503 source_not_ready`` (a secret's variable 
 ``invalid_lead``, ``400 malformed_csv``. A notification that only points at records (Meta
 leadgen, HubSpot contact events, LinkedIn lead notifications) is answered ``200
 fetch_scheduled`` once a fetch job per record is committed (:mod:`.sources.fetch_jobs`);
-``GET /v1/sources/{source}/fetches`` lists the jobs.
+``GET /v1/sources/{source}/fetches`` lists the jobs (:mod:`services.capture.api.fetches`).
 """
 
 from __future__ import annotations
@@ -18,19 +18,31 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from services.capture.api import source_checks as checks
+from services.capture.api import source_responses
+from services.capture.api.common import respond
+from services.capture.api.source_responses import (
+    NO_LEAD,
+    CsvReport,
+    FetchScheduled,
+    SourceResults,
+    SourcesOut,
+    csv_report,
+    source_out,
+)
 from services.capture.deps import CaptureRuntime, CatalogDep, RuntimeDep
-from services.capture.sources import fetch_jobs, fetch_store, replays, responses
+from services.capture.intake import capture_each
+from services.capture.sources import fetch_jobs
 from services.capture.sources.auth import (
     AuthFailure,
     Verified,
     linkedin_challenge,
     meta_challenge,
-    verify_request,
 )
 from services.capture.sources.base import InboundRequest, PayloadError, VendorPing
 from services.capture.sources.csv_import import CsvError, TooManyRows, read_csv
@@ -38,25 +50,14 @@ from services.capture.sources.ingest import (
     Catalog,
     clean_all,
     import_rows,
-    store_many,
     submit_one,
     vendor_leads,
 )
 from services.capture.sources.mapping import with_source
 from services.capture.sources.model import Source, Sources
 from services.capture.sources.notifications import notice_of
-from services.capture.sources.responses import (
-    NO_LEAD,
-    CsvReport,
-    FetchJobsOut,
-    FetchScheduled,
-    RetriedOut,
-    SourceResults,
-    SourcesOut,
-    csv_report,
-    source_out,
-)
 from services.capture.sources.vendors import google_key_of, return_url
+from services.capture.store import replays as replay_store
 from shared import clock
 from shared.http import ApiError
 from shared.observability import metrics
@@ -66,7 +67,6 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
 LEADS_ROUTE = "/v1/sources/{source}/leads"
 CSV_ROUTE = "/v1/sources/{source}/csv"
-CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 LEAD_ID_HEADER = "Leadflow-Lead-Id"  # on a 303 to retURL: the lead the post became
 LEAD_STATUS_HEADER = "Leadflow-Lead-Status"
 # Vendors that check a webhook URL with a GET before they use it (answered 200, nothing stored)
@@ -121,11 +121,11 @@ async def list_sources(catalog: CatalogDep) -> SourcesOut:
     summary="A vendor's webhook, body exactly as the vendor sends it",
 )
 async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep) -> Any:
-    src = _ready(catalog, source)
-    req = await _inbound(request)
+    src = checks.ready(catalog, source)
+    req = await checks.inbound(request)
     now = clock.now()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
-    verified = _verify(src, req, request, now, google_key)
+    verified = checks.verify(src, req, request, now, google_key)
     answer = await _once(runtime, catalog, src, req, request, verified, now)
     if src.kind == "salesforce_web_to_lead" and answer.status_code < 300:
         if (back := return_url(req)) is not None:  # a browser's post: on to retURL
@@ -145,52 +145,16 @@ async def _once(
     """Ingest, claiming a timestamped signature's message id first so a replay is refused."""
     if verified.replay_id is None or verified.signed_at is None:
         return await _ingest(runtime, catalog, src, req, request)
-    claim = await replays.claim(
+    claim = await replay_store.claim(
         runtime.engine, src.name, verified.replay_id, verified.signed_at, now, src.auth.tolerance_s
     )
     if not claim.fresh:
-        return _seen_before(src, verified, claim.seen_at)
+        return checks.seen_before(src, verified, claim.seen_at)
     try:
         return await _ingest(runtime, catalog, src, req, request)
     except BaseException:
-        await _release(runtime, src, verified)
+        await checks.release_claim(runtime, src, verified)
         raise
-
-
-@router.get(
-    "/{source}/fetches",
-    response_model=FetchJobsOut,
-    responses={404: {"description": "Unknown source"}},
-    summary="The source's fetch jobs (records its notifications pointed at), newest first",
-)
-async def list_fetches(
-    source: str,
-    runtime: RuntimeDep,
-    catalog: CatalogDep,
-    status: Annotated[
-        Literal["pending", "done", "failed", "not_found"] | None,
-        Query(description="Only jobs in this state"),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> FetchJobsOut:
-    if catalog.get(source) is None:
-        raise _unknown(source)
-    async with runtime.engine.connect() as conn:
-        jobs = await fetch_store.list_jobs(conn, source, status, limit)
-    return FetchJobsOut(jobs=[responses.fetch_job_out(j) for j in jobs])
-
-
-@router.post(
-    "/{source}/fetches:retry",
-    response_model=RetriedOut,
-    responses={404: {"description": "Unknown source"}},
-    summary="Try the source's failed fetch jobs again (e.g. after fixing its API token)",
-)
-async def retry_fetches(source: str, runtime: RuntimeDep, catalog: CatalogDep) -> RetriedOut:
-    src = catalog.get(source)
-    if src is None:
-        raise _unknown(source)
-    return RetriedOut(retried=await fetch_jobs.retry_failed(runtime, src))
 
 
 @router.get(
@@ -207,7 +171,7 @@ async def retry_fetches(source: str, runtime: RuntimeDep, catalog: CatalogDep) -
     " Mailchimp's URL check",
 )
 async def handshake(source: str, request: Request, catalog: CatalogDep) -> Response:
-    src = _ready(catalog, source)
+    src = checks.ready(catalog, source)
     query = dict(request.query_params)
     try:
         if src.auth.type == "meta":
@@ -215,12 +179,14 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
         if src.auth.type == "linkedin":
             return JSONResponse(linkedin_challenge(query, src.auth.secret or ""))
         if src.kind in URL_CHECKS:
-            _verify(src, await _inbound(request, with_body=False), request, clock.now(), None)
+            checks.verify(
+                src, await checks.inbound(request, with_body=False), request, clock.now(), None
+            )
             metrics.vendor_tests.labels(src.name).inc()
-            body = responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
+            body = source_responses.vendor_test(URL_CHECKS[src.kind]).model_dump(exclude_none=True)
             return JSONResponse(body)
     except AuthFailure as exc:
-        raise _refusal(src, exc) from None
+        raise checks.refusal(src, exc) from None
     raise ApiError(
         405,
         "method_not_allowed",
@@ -245,7 +211,7 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
 async def import_csv(
     source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep
 ) -> CsvReport:
-    src = _ready(catalog, source)
+    src = checks.ready(catalog, source)
     if src.auth.type != "api_key":
         raise ApiError(
             403,
@@ -254,8 +220,8 @@ async def import_csv(
             " source with api_key auth",
         )
     # An API key is in the headers: check it before reading up to csv.max_bytes of body.
-    _verify(src, await _inbound(request, with_body=False), request, clock.now(), None)
-    _check_csv_type(request.headers.get("content-type", ""))
+    checks.verify(src, await checks.inbound(request, with_body=False), request, clock.now(), None)
+    checks.check_csv_type(request.headers.get("content-type", ""))
     try:
         rows = read_csv(await request.body(), src.mapping, catalog.sources.csv.max_rows)
     except CsvError as exc:
@@ -277,7 +243,7 @@ async def _ingest(
         notice = notice_of(src.kind, req)
         if notice is not None:
             jobs, fresh = await fetch_jobs.schedule(runtime, src, notice, clock.now())
-            scheduled = responses.fetch_scheduled(notice, jobs, fresh)
+            scheduled = source_responses.fetch_scheduled(notice, jobs, fresh)
             return JSONResponse(scheduled.model_dump(mode="json"))
         raws = vendor_leads(catalog, src, req)
     except PayloadError as exc:
@@ -288,9 +254,9 @@ async def _ingest(
     except VendorPing as exc:
         metrics.vendor_tests.labels(src.name).inc()
         log.info("vendor test delivery", extra={"source": src.name})
-        return JSONResponse(responses.vendor_test(exc.message).model_dump(exclude_none=True))
+        return JSONResponse(source_responses.vendor_test(exc.message).model_dump(exclude_none=True))
     if not raws:
-        return JSONResponse(responses.results([], NO_LEAD).model_dump())
+        return JSONResponse(source_responses.results([], NO_LEAD).model_dump())
     valid, rejected = clean_all(raws, src)
     if len(raws) == 1:
         if rejected:
@@ -302,8 +268,8 @@ async def _ingest(
         answer = await submit_one(
             runtime, route, valid[0][1], raw, request.headers.get("idempotency-key")
         )
-        return answer.response()
-    body = responses.results(await store_many(runtime, len(raws), valid, rejected))
+        return respond(answer)
+    body = source_responses.results(await capture_each(runtime, len(raws), valid, rejected))
     if body.rejected:
         metrics.rejected_inputs.labels(LEADS_ROUTE, "invalid_lead").inc(body.rejected)
     return JSONResponse(body.model_dump())
@@ -321,94 +287,3 @@ def _redirect(url: str, answer: Response) -> Response:
         redirect.headers[LEAD_ID_HEADER] = body["lead_id"]
         redirect.headers[LEAD_STATUS_HEADER] = str(body.get("status", ""))
     return redirect
-
-
-def _unknown(name: str) -> ApiError:
-    return ApiError(
-        404,
-        "unknown_source",
-        f"no source named {name!r}",
-        [{"field": "path:source", "problem": f"{name!r} is not configured; see GET /v1/sources"}],
-    )
-
-
-def _ready(catalog: Catalog, name: str) -> Source:
-    src = catalog.get(name)
-    if src is None:
-        raise _unknown(name)
-    if not src.ready:
-        raise ApiError(
-            503,
-            "source_not_ready",
-            f"source {name!r} is not ready (its secrets are not configured); see GET /v1/sources",
-            headers={"Retry-After": "60"},
-        )
-    return src
-
-
-async def _inbound(request: Request, *, with_body: bool = True) -> InboundRequest:
-    return InboundRequest(
-        body=await request.body() if with_body else b"",
-        content_type=request.headers.get("content-type", ""),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        query=dict(request.query_params),
-    )
-
-
-def _verify(
-    src: Source, req: InboundRequest, request: Request, now: datetime, google_key: str | None
-) -> Verified:
-    uri = str(request.url)
-    if src.auth.public_url:
-        query = f"?{request.url.query}" if request.url.query else ""
-        uri = f"{src.auth.public_url}{request.url.path}{query}"
-    try:
-        return verify_request(
-            src.auth, req, method=request.method, uri=uri, now=now, google_key=google_key
-        )
-    except AuthFailure as exc:
-        raise _refusal(src, exc) from None
-
-
-def _refusal(src: Source, exc: AuthFailure) -> ApiError:
-    metrics.auth_failures.labels(src.name, exc.reason).inc()
-    log.info("source auth refused", extra={"source": src.name, "reason": exc.reason})
-    headers = (
-        {"WWW-Authenticate": 'Bearer realm="leadflow"'} if src.auth.type == "api_key" else None
-    )
-    problems = [{"field": "auth", "problem": exc.message}]
-    return ApiError(401, exc.reason, exc.message, problems, headers=headers)
-
-
-def _seen_before(src: Source, verified: Verified, seen_at: datetime | None) -> Response:
-    """The same signed message again: an exact copy (same timestamp) is a replay; the same id
-    signed anew is the vendor re-sending one we handled, acknowledged without a second effect."""
-    if seen_at == verified.signed_at:
-        failure = AuthFailure("replayed_request", "this signed message was already received")
-        raise _refusal(src, failure)
-    message = "this message was already received and handled; not processed again"
-    return JSONResponse(responses.results([], message).model_dump())
-
-
-async def _release(runtime: CaptureRuntime, src: Source, verified: Verified) -> None:
-    assert verified.replay_id is not None and verified.signed_at is not None
-    try:
-        await replays.release(runtime.engine, src.name, verified.replay_id, verified.signed_at)
-    except Exception:  # the original failure matters more; the claim expires anyway
-        log.warning("could not release replay claim", extra={"source": src.name}, exc_info=True)
-
-
-def _check_csv_type(content_type: str) -> None:
-    media, _, params = content_type.partition(";")
-    charset = next(
-        (v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params.split(";"))
-         if k.strip().lower() == "charset"),
-        "utf-8",
-    )  # fmt: skip
-    if media.strip().lower() not in CSV_TYPES or charset not in ("utf-8", "utf8"):
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"send the file as 'Content-Type: text/csv' in UTF-8, not {content_type or 'none'!r}",
-            [{"field": "header:content-type", "problem": "must be text/csv (UTF-8)"}],
-        )

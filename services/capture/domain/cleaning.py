@@ -13,19 +13,24 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from services.capture.domain.lead import (
+    CONTACT_FIELDS,
+    UTM_KEYS,
+    CleanLead,
+    Flag,
+    InvalidLead,
+    Problem,
+)
+from services.capture.domain.storable import SAFE_INTEGER, repair_text, storable
+
 MAX_TEXT = 256
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-CONTACT_FIELDS = ("email", "phone")
-# Integers JavaScript (and any JSON reader that uses doubles) reads exactly: a vendor id
-# beyond this is kept as a decimal string, so no reader of the lead rounds it.
-SAFE_INTEGER = 2**53
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 # A few common names pycountry does not resolve on its own.
 _COUNTRY_ALIASES = {
@@ -42,73 +47,6 @@ _COUNTRY_ALIASES = {
     "south korea": "KR",
     "czech republic": "CZ",
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    field: str
-    problem: str
-
-
-class InvalidLead(ValueError):
-    """The submitted lead cannot be accepted; ``problems`` names each bad field."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.problem}" for p in problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A value that did not clean, kept as sent (``raw``) beside what was wrong with it."""
-
-    field: str
-    problem: str
-    raw: Any = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "problem": self.problem, "raw": self.raw}
-
-
-@dataclass(frozen=True)
-class CleanLead:
-    email: str | None
-    phone: str | None
-    first_name: str | None
-    last_name: str | None
-    company: str | None
-    title: str | None
-    country: str | None
-    interest: str | None
-    industry: str | None
-    company_size: int | None
-    language: str | None
-    source: str
-    channel: str | None
-    campaign: str | None
-    utm: dict[str, str] = field(default_factory=dict)
-    attributes: dict[str, Any] = field(default_factory=dict)
-    email_raw: str | None = None  # the e-mail as sent, when it is not a valid address
-    phone_raw: str | None = None  # the phone as sent, when it does not validate
-    data_quality: tuple[Flag, ...] = ()
-
-    def as_profile(self) -> dict[str, Any]:
-        """The lead as a profile dict; ``dataclasses.asdict`` deep-copies every value and
-        cost ~13 % of capture's CPU on the batch path."""
-        profile = {name: getattr(self, name) for name in _CLEAN_LEAD_FIELDS}
-        profile["utm"] = dict(self.utm)
-        profile["attributes"] = dict(self.attributes)
-        profile["data_quality"] = [f.as_dict() for f in self.data_quality]
-        return profile
-
-
-_CLEAN_LEAD_FIELDS = tuple(f.name for f in fields(CleanLead))
-# What cleaning keeps beside the fields a lead is sent with: containers (utm, attributes)
-# and what it notes about them (raw values, data quality).
-_KEPT_BY_CLEANING = frozenset({"utm", "attributes", "email_raw", "phone_raw", "data_quality"})
-# The fields a lead is sent with (POST /v1/leads, a vendor's body, a mapping): the cleaned
-# lead's own fields, with the UTM parameters flat as they arrive.
-LEAD_FIELDS = frozenset({*(n for n in _CLEAN_LEAD_FIELDS if n not in _KEPT_BY_CLEANING), *UTM_KEYS})
 
 
 def normalise_email(raw: str) -> str:
@@ -323,159 +261,3 @@ def _distinct(flags: list[Flag]) -> tuple[Flag, ...]:
     for f in flags:
         seen.setdefault((f.field, f.problem), f)
     return tuple(seen.values())
-
-
-_INT64 = range(-(2**63), 2**63)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _text_problem(text: str) -> str | None:
-    if "\x00" in text:
-        return "contains a NUL character"
-    if not text.isascii() and _SURROGATE.search(text):
-        return "contains an unpaired UTF-16 surrogate (not valid Unicode)"
-    return None
-
-
-def repair_text(text: str) -> tuple[str, str | None]:
-    """Text PostgreSQL can store: NUL characters and unpaired surrogates (refused by text
-    and jsonb alike) become U+FFFD; the problem, or None when nothing needed repair."""
-    problem = _text_problem(text)
-    if problem is None:
-        return text, None
-    repaired = _SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
-    return repaired, f"{problem}; replaced by U+FFFD"
-
-
-def storable(value: Any, path: str = "", notes: list[Flag] | None = None) -> Any:
-    """``value`` as JSON every reader takes exactly: text repaired (:func:`repair_text`),
-    integers beyond 2^53 as decimal strings (no reader rounds them). Each repair is noted
-    in ``notes`` with its path."""
-    if isinstance(value, str):
-        repaired, problem = repair_text(value)
-        if problem is not None and notes is not None:
-            notes.append(Flag(path, problem, repaired))
-        return repaired
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return value
-    if isinstance(value, int):
-        return value if -SAFE_INTEGER <= value <= SAFE_INTEGER else str(value)
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name, problem = repair_text(str(key))
-            if problem is not None and notes is not None:
-                notes.append(Flag(f"{path}.{name}", f"key {problem}", name))
-            out[name] = storable(item, f"{path}.{name}" if path else name, notes)
-        return out
-    if isinstance(value, list | tuple):
-        return [storable(item, f"{path}[{i}]", notes) for i, item in enumerate(value)]
-    return str(value)
-
-
-def unstorable(value: Any, path: str) -> Problem | None:
-    """Where free-form data holds something JSON storage refuses: NUL characters, lone
-    surrogates (PostgreSQL text/jsonb reject both), integers beyond 64 bits."""
-    if isinstance(value, str):
-        problem = _text_problem(value)
-        return Problem(path, problem) if problem else None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return None if value in _INT64 else Problem(path, "integer beyond 64 bits")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if (problem := _text_problem(str(key))) is not None:
-                return Problem(f"{path}.{key!r}", f"key {problem}")
-            if (found := unstorable(item, f"{path}.{key}")) is not None:
-                return found
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            if (found := unstorable(item, f"{path}[{i}]")) is not None:
-                return found
-    return None
-
-
-# Never overwritten by a later submission: first-touch attribution, and the e-mail that
-# identifies the person. A later touch's source is kept in the merge record instead.
-FIRST_TOUCH_FIELDS = frozenset({"source", "channel", "campaign", "utm", "email"})
-
-
-_MERGED_APART = frozenset({"attributes", "data_quality"})
-
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    old: Any
-    new: Any
-
-
-def merge_profile(
-    existing: Mapping[str, Any], incoming: CleanLead, *, keep_phone: bool = False
-) -> tuple[dict[str, Any], list[Change]]:
-    """Merge a new submission into a known lead's profile: newer non-empty values win,
-    empty fields never erase, attributes merge key by key; first-touch fields stay.
-
-    ``keep_phone`` holds the phone when it is what matched the lead (it is the identity).
-    """
-    merged = dict(existing)
-    changes: list[Change] = []
-    fixed = FIRST_TOUCH_FIELDS | ({"phone"} if keep_phone else set())
-    for name, value in incoming.as_profile().items():
-        if name in fixed or name in _MERGED_APART or value is None:
-            continue
-        old = existing.get(name)
-        if value != old:
-            merged[name] = value
-            changes.append(Change(name, old, value))
-    _merge_quality(existing, incoming, merged, changes)
-    old_attrs: dict[str, Any] = dict(existing.get("attributes") or {})
-    new_attrs = {**old_attrs}
-    for key, value in incoming.attributes.items():
-        if old_attrs.get(key) != value:
-            new_attrs[key] = value
-            changes.append(Change(f"attributes.{key}", old_attrs.get(key), value))
-    known_email = existing.get("email")
-    if incoming.email and known_email and incoming.email != known_email:
-        # matched by another rule with another address: keep it, never replace the first
-        old_alts = list(new_attrs.get("alternate_emails") or [])
-        if incoming.email not in old_alts:
-            new_attrs["alternate_emails"] = [*old_alts, incoming.email]
-            changes.append(
-                Change(
-                    "attributes.alternate_emails", old_alts or None, new_attrs["alternate_emails"]
-                )
-            )
-    merged["attributes"] = new_attrs
-    return merged, changes
-
-
-def _merge_quality(
-    existing: Mapping[str, Any],
-    incoming: CleanLead,
-    merged: dict[str, Any],
-    changes: list[Change],
-) -> None:
-    """Flags follow the values: a field the submission now gives a clean value for loses
-    its old flag (and its ``*_raw`` copy); the submission's own flags are added."""
-    settled = {
-        name
-        for name, value in incoming.as_profile().items()
-        if value is not None and name not in _MERGED_APART and merged.get(name) == value
-    }
-    fresh = [f.as_dict() for f in incoming.data_quality]
-    kept = [
-        f
-        for f in existing.get("data_quality") or []
-        if isinstance(f, dict) and f.get("field") not in settled and f not in fresh
-    ]
-    old = list(existing.get("data_quality") or [])
-    if kept + fresh != old:
-        merged["data_quality"] = kept + fresh
-        changes.append(Change("data_quality", old or None, kept + fresh))
-    for name in CONTACT_FIELDS:
-        raw_name = f"{name}_raw"
-        if name in settled and merged.get(raw_name) is not None and not getattr(incoming, raw_name):
-            changes.append(Change(raw_name, merged[raw_name], None))
-            merged[raw_name] = None

@@ -1,19 +1,13 @@
 """Capture's cleaning rules: what a submitted lead becomes, and what is refused."""
 
-from dataclasses import asdict
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.capture.domain import (
-    InvalidLead,
-    clean_lead,
-    merge_profile,
-    normalise_country,
-    tidy_name,
-)
+from services.capture.domain.cleaning import clean_lead, normalise_country, tidy_name
+from services.capture.domain.lead import InvalidLead
 
 
 @pytest.mark.parametrize(
@@ -159,28 +153,6 @@ def test_a_phone_alone_is_enough_to_contact_the_lead() -> None:
     assert (lead.email, lead.phone) == (None, "+442071838750")
 
 
-def test_a_merge_fills_and_updates_but_keeps_first_touch_and_identity() -> None:
-    first = {"email": "a@b.example", "title": "Dev", "source": "web", "utm_campaign": "spring"}
-    existing = asdict(clean_lead({**first, "attributes": {"k": 1, "j": 2}}))
-    later = {"email": "a@b.example", "title": "CTO", "company": "Acme", "source": "ads"}
-    incoming = clean_lead({**later, "utm_campaign": "autumn", "attributes": {"k": 3}})
-    merged, changes = merge_profile(existing, incoming)
-    assert [(c.field, c.old, c.new) for c in changes] == [
-        ("company", None, "Acme"), ("title", "Dev", "CTO"), ("attributes.k", 1, 3),
-    ]  # fmt: skip
-    assert merged["source"] == "web" and merged["campaign"] == "spring"
-    assert merged["attributes"] == {"k": 3, "j": 2}
-
-
-def test_a_merge_never_erases_and_keeps_the_matching_phone() -> None:
-    existing = asdict(clean_lead({"phone": "+442071838750", "company": "Acme"}))
-    incoming = clean_lead({"phone": "+44 20 7183 8750", "first_name": "bo"})
-    merged, changes = merge_profile(existing, incoming, keep_phone=True)
-    assert [c.field for c in changes] == ["first_name"]
-    assert merged["company"] == "Acme" and merged["phone"] == "+442071838750"
-    assert merge_profile(merged, incoming, keep_phone=True)[1] == []
-
-
 def test_what_storage_would_refuse_is_repaired_and_flagged_and_big_ints_become_text() -> None:
     attributes = {"n": 2**64, "id": 2**53 + 1, "small": 2**53, "k": ["x", "\x00"]}
     lead = clean_lead({"email": "a@b.example", "attributes": attributes})
@@ -188,18 +160,6 @@ def test_what_storage_would_refuse_is_repaired_and_flagged_and_big_ints_become_t
         "n": str(2**64), "id": str(2**53 + 1), "small": 2**53, "k": ["x", "\ufffd"],
     }  # fmt: skip
     assert [(f.field, f.raw) for f in lead.data_quality] == [("attributes.k[1]", "\ufffd")]
-
-
-def test_a_merge_moves_flags_with_the_values() -> None:
-    first = clean_lead({"email": "a@b.example", "phone": "12", "country": "Atlantis"})
-    existing = first.as_profile()
-    later = clean_lead({"email": "a@b.example", "phone": "+44 20 7183 8750"})
-    merged, changes = merge_profile(existing, later)
-    assert (merged["phone"], merged["phone_raw"]) == ("+442071838750", None)
-    assert [f["field"] for f in merged["data_quality"]] == ["country"]
-    assert {c.field for c in changes} == {"phone", "phone_raw", "data_quality"}
-    again, none = merge_profile(merged, later)
-    assert none == [] and again == merged
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,7 +1,7 @@
 """What the source endpoints answer: per-lead results, the CSV report, the source list.
 
 Pydantic models for the OpenAPI document, and the small functions that build them from the
-use cases' :class:`~services.capture.sources.ingest.Outcome` values.
+use cases' :class:`~services.capture.intake.Outcome` values.
 """
 
 from __future__ import annotations
@@ -11,17 +11,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.capture.sources.fetch_store import Job
-from services.capture.sources.ingest import Outcome
+from services.capture.api.common import ProblemOut
+from services.capture.intake import Outcome
 from services.capture.sources.model import Source
 from services.capture.sources.notifications import Notice
+from services.capture.store.fetch_jobs import Job
 
 NO_LEAD = "the payload carries no lead (e.g. an unsubscribe or a cancellation); nothing stored"
-
-
-class ProblemOut(BaseModel):
-    field: str
-    problem: str
 
 
 class ItemResult(BaseModel):

@@ -1,0 +1,152 @@
+"""Activity routes: what happened to a lead, one or a batch. Thin: request model in, use
+case (:mod:`services.capture.activities`), answer out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.capture import activities, handlers, idempotency
+from services.capture.api.common import (
+    ERRORS,
+    MAX_BATCH,
+    IdempotencyKey,
+    ProblemOut,
+    problems_of,
+    respond,
+)
+from services.capture.deps import RuntimeDep
+from services.capture.domain.lead import Problem
+from services.capture.domain.storable import unstorable
+from shared import clock
+from shared.contracts import ActivityKind
+from shared.http import ApiError
+
+router = APIRouter(prefix="/v1", tags=["leads"])
+
+
+class ActivityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ActivityKind
+    occurred_at: datetime | None = Field(None, description="Defaults to now; needs a time zone")
+    channel: str | None = Field(None, max_length=64, description="call, email, sms, ...")
+    rep_id: str | None = Field(None, max_length=128)
+    amount: Decimal | None = Field(None, ge=0, description="Deal value, for won")
+    reason: str | None = Field(None, max_length=512, description="Why, for lost")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActivityAccepted(BaseModel):
+    activity_id: UUID
+    lead_id: UUID
+
+
+@router.post(
+    "/leads/{lead_id}/activities",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ActivityAccepted,
+    responses={404: {"description": "Unknown lead id"}, **ERRORS},
+    summary="Report what happened to a lead (contacted, replied, won, ...)",
+)
+async def submit_activity(
+    lead_id: UUID, body: ActivityIn, runtime: RuntimeDep, key: IdempotencyKey = None
+) -> Any:
+    dumped = body.model_dump(mode="json")
+    now = clock.now()
+    if problems := _activity_problems(body, dumped):
+        raise ApiError(422, "invalid_activity", _summary(problems), problems)
+    request_key = idempotency.request_key(f"/v1/leads/{lead_id}/activities", dumped, key)
+    activity = _activity_input(body, now)
+    try:
+        answer = await activities.record_one(runtime, request_key, str(lead_id), activity, now)
+    except handlers.UnknownLead as exc:
+        raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
+    return respond(answer)
+
+
+class ActivityBatchItem(ActivityIn):
+    lead_id: UUID
+
+
+class ActivityBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    activities: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"Up to {MAX_BATCH} activities, each a POST /v1/leads/{{id}}/activities"
+        " body plus its lead_id",
+    )
+
+
+class ActivityItemResult(BaseModel):
+    index: int = Field(description="Position of the activity in the request")
+    status: Literal["recorded", "rejected"]
+    activity_id: UUID | None = None
+    problems: list[ProblemOut] = Field(default_factory=list, description="Why it was rejected")
+
+
+class ActivityBatchOut(BaseModel):
+    recorded: int
+    rejected: int
+    results: list[ActivityItemResult]
+
+
+@router.post(
+    "/activities:batch",
+    response_model=ActivityBatchOut,
+    responses=ERRORS,
+    summary="Report up to 1,000 activities at once (e.g. a sales tool's sync);"
+    " each is answered on its own",
+)
+async def submit_activities(
+    body: ActivityBatchIn, runtime: RuntimeDep, key: IdempotencyKey = None
+) -> Any:
+    now = clock.now()
+    request_key = idempotency.request_key("/v1/activities:batch", body.model_dump(mode="json"), key)
+    problems: dict[int, list[Problem]] = {}
+    items: list[tuple[int, str, handlers.ActivityInput]] = []
+    for i, raw in enumerate(body.activities):
+        try:
+            item = ActivityBatchItem.model_validate(raw)
+        except ValidationError as exc:
+            problems[i] = problems_of(exc)
+            continue
+        if found := _activity_problems(item, item.model_dump(mode="json")):
+            problems[i] = [Problem(**p) for p in found]
+            continue
+        items.append((i, str(item.lead_id), _activity_input(item, now)))
+    return respond(await activities.record_many(runtime, request_key, items, problems, now))
+
+
+def _activity_problems(body: ActivityIn, dumped: dict[str, Any]) -> list[dict[str, str]]:
+    problems = []
+    if body.occurred_at is not None and body.occurred_at.tzinfo is None:
+        problems.append(
+            {"field": "occurred_at", "problem": "needs a time zone, e.g. 2026-11-25T10:00:00Z"}
+        )
+    if (bad := unstorable(dumped, "body")) is not None:
+        problems.append({"field": bad.field.removeprefix("body."), "problem": bad.problem})
+    return problems
+
+
+def _summary(problems: list[dict[str, str]]) -> str:
+    return "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+
+
+def _activity_input(body: ActivityIn, now: datetime) -> handlers.ActivityInput:
+    return handlers.ActivityInput(
+        kind=body.kind,
+        occurred_at=body.occurred_at or now,
+        channel=body.channel,
+        rep_id=body.rep_id,
+        amount=body.amount,
+        reason=body.reason,
+        details=body.details,
+    )
