@@ -1,4 +1,4 @@
-"""Capture's own periodic job (the fetch jobs' are in :mod:`.sources.fetch_jobs`), and the
+"""Capture's own periodic jobs (the fetch jobs' are in :mod:`.sources.fetch_jobs`), and the
 start-up check of its sources."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from services.capture.deps import CaptureRuntime, Deps
+from services.capture.store import answers as answer_store
 from services.capture.store import replays as replay_store
 from shared import clock
 from shared.config import ConfigError
@@ -25,6 +26,19 @@ async def purge_replays(runtime: CaptureRuntime) -> None:
 
 
 PURGING_REPLAYS: Job[CaptureRuntime] = Job("replay purge", 60, purge_replays, wait_first=True)
+
+
+async def purge_answers(runtime: CaptureRuntime) -> bool:
+    """Forget stored answers past their window (Idempotency-Key 24 h, double submit 10 min),
+    so the table holds only answers a retry may still ask for. A full round goes again."""
+    async with runtime.engine.begin() as conn:
+        removed = await answer_store.purge_answers(conn, clock.now())
+    if removed:
+        log.info("purged %d stored answer(s) past their window", removed)
+    return removed >= answer_store.PURGE_LIMIT
+
+
+PURGING_ANSWERS: Job[CaptureRuntime] = Job("answer purge", 60, purge_answers, wait_first=True)
 
 
 def running_sources(error: ConfigError | None) -> Resource[Deps]:

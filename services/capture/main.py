@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources=[running_intake, jobs.running_sources(loaded.error)],
         jobs=[
             jobs.PURGING_REPLAYS,
+            jobs.PURGING_ANSWERS,
             fetch_jobs.fetching_due_jobs(deps.fetcher, settings.fetch_tick_s),
             fetch_jobs.watching_fetch_backlog(settings.fetch_metrics_s),
         ],

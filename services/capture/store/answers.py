@@ -74,6 +74,9 @@ async def remember_answers(
     return {r[0] for r in rows}
 
 
-async def purge_answers(conn: AsyncConnection, now: datetime, limit: int = 10_000) -> int:
+PURGE_LIMIT = 10_000  # rows per purge statement
+
+
+async def purge_answers(conn: AsyncConnection, now: datetime, limit: int = PURGE_LIMIT) -> int:
     result = await conn.execute(_PURGE_ANSWERS, {"now": now, "limit": limit})
     return int(result.rowcount or 0)
