@@ -6,7 +6,7 @@ transaction (the stored answer, a finished fetch job). Nothing here knows about 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -35,6 +35,7 @@ from shared.contracts import (
     LeadProfile,
     LeadUpdated,
 )
+from shared.contracts.envelope import Event
 from shared.db.uow import UnitOfWork
 from shared.observability import metrics
 
@@ -281,3 +282,9 @@ async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: dat
 def _published(profile: Mapping[str, Any]) -> LeadProfile:
     """The profile as events carry it: the stored one plus its account keys."""
     return LeadProfile.model_validate({**profile, "account": account_keys(profile)})
+
+
+# What capture reacts to on the bus: nothing. It is where leads enter; its use cases are the
+# HTTP commands above (capture_leads through intake.capture, record_activities, erase_lead).
+# The table stands here so a reader finds that answer where every other service keeps it.
+HANDLERS: dict[type[Event], Callable[..., None]] = {}
