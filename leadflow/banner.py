@@ -8,7 +8,9 @@ if TYPE_CHECKING:
     from leadflow.supervisor import Stack
 
 
-def print_banner(stack: Stack) -> None:
+def print_banner(stack: Stack, admin_key: str | None) -> None:
+    """``admin_key``: the local admin key made on this first start (shown this once), or
+    None when the key ring already had one."""
     lines = ["", "Leadflow is up.", ""]
     for name, url in stack.urls().items():
         if name == "webhooks":
@@ -33,10 +35,28 @@ def print_banner(stack: Stack) -> None:
         "  Every process above is supervised: one that dies is restarted (PostgreSQL on the",
         "  same data, the broker on the same port) after a back-off, with a line printed here.",
         "",
+        *_key_lines(stack, admin_key),
         "  Try:  curl -s -XPOST "
-        f"{stack.urls().get('capture', '')}/v1/leads -H 'content-type: application/json' \\",
+        f'{stack.urls().get("capture", "")}/v1/leads -H "Authorization: Bearer $LEADFLOW_KEY" \\',
+        "          -H 'content-type: application/json' \\",
         '          -d \'{"email":"ana@example.co.uk","country":"GB","interest":"shoes"}\'',
         "",
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _key_lines(stack: Stack, admin_key: str | None) -> list[str]:
+    if admin_key is not None:
+        return [
+            "  API key   made on this first start, with every scope; shown only now, keep it:",
+            f"            export LEADFLOW_KEY={admin_key}",
+            f"            (only its hash is stored, in {stack.key_ring};"
+            " `leadflow keys --help` makes narrower ones)",
+            "",
+        ]
+    return [
+        f"  API key   the local-admin key printed on the first start (hash in {stack.key_ring});",
+        f"            lost it? leadflow keys rotate local-admin --file {stack.key_ring}",
+        "",
+    ]

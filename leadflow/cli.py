@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from leadflow import keys_cli
 from leadflow.bench import cli as bench_cli
 from leadflow.chaos import cli as chaos_cli
 from leadflow.embedded import EMBEDDED_PARTITIONS
@@ -51,11 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     topics.add_argument("--replication", type=int, default=1)
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("file", type=Path, nargs="?", default=DEFAULT_CONFIG_FILE)
-    keys = sub.add_parser("keys", help="API keys for capture's sources")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    new_key = keys_sub.add_parser("new", help="print a fresh key and the line for the config")
-    new_key.add_argument("--id", default="key-1", help="the key's id in the config")
-    new_key.add_argument("--expires", help="optional expiry, e.g. 2027-06-01")
+    keys_cli.add_parser(sub)
     docs = sub.add_parser(
         "docs", help="write docs/asyncapi.yaml, docs/openapi/*.json and the k8s ConfigMap"
     )
@@ -77,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(args.file)
         if args.command == "keys":
-            return _new_key(args.id, args.expires)
+            return keys_cli.run(args)
         if args.command == "docs":
             return _docs(args.root, check=args.check)
         if args.command == "bench":
@@ -181,27 +178,6 @@ def _check_config(path: Path, quiet: bool = False) -> int:
             loader(path)
     if not quiet:
         print(f"{path}: valid")
-    return 0
-
-
-def _new_key(key_id: str, expires: str | None) -> int:
-    """A random key for a source: shown once; only its hash goes in the config file."""
-    from datetime import datetime
-
-    from services.capture.sources.auth import hash_api_key, new_api_key
-
-    if expires is not None:
-        try:
-            datetime.fromisoformat(expires)
-        except ValueError:
-            raise SystemExit(f"leadflow keys new: --expires {expires!r} is not a date") from None
-    key = new_api_key()
-    entry = f'{{id: {key_id}, hash: "{hash_api_key(key)}"' + (
-        f", expires: {expires}}}" if expires else "}"
-    )
-    print(f"key (give it to the sender; it is not stored anywhere): {key}")
-    print("add under the source's auth.api_keys:")
-    print(f"  - {entry}")
     return 0
 
 

@@ -24,6 +24,7 @@ from leadflow.embedded import (
     port_open,
     stop_process,
 )
+from leadflow.local_keys import RING_ENV, ensure_local_admin, ring_path
 from leadflow.recycle import recycle_every
 from leadflow.services import DEFAULT_PORTS, available_services, service_entry
 from leadflow.watchdog import Watchdog, print_line
@@ -54,6 +55,7 @@ class UpOptions:
     recycle_broker_s: float = 3600.0  # replace the embedded broker this often (0: never)
     extra_env: dict[str, str] = field(default_factory=dict)
     topic_prefix: str = ""  # LEADFLOW_TOPIC_PREFIX, for the topics made here and the services
+    api_keys_file: Path | None = None  # default: leadflow.local_keys.ring_path(home)
 
 
 def service_ports(capture_port: int) -> dict[str, int]:
@@ -66,6 +68,7 @@ class Stack:
     """The running embedded deployment; also used by the e2e and fault tests."""
 
     def __init__(self, opts: UpOptions) -> None:
+        self.key_ring = opts.api_keys_file or ring_path(opts.home)
         self.opts = opts
         self.pg: EmbeddedPostgres | None = None
         self.kafka: EmbeddedKafka | None = None
@@ -119,6 +122,7 @@ class Stack:
             "LEADFLOW_PORT": str(self.ports[name]),
             "LEADFLOW_KAFKA_PARTITIONS": str(self.opts.partitions),
             "LEADFLOW_TOPIC_PREFIX": self.opts.topic_prefix,
+            RING_ENV: str(self.key_ring),
             # The embedded broker holds a group join for half the session timeout; a short
             # session also hands a killed consumer's partitions over sooner.
             "LEADFLOW_KAFKA_SESSION_TIMEOUT_MS": os.environ.get(
@@ -293,11 +297,12 @@ def run_up(opts: UpOptions) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        admin_key = ensure_local_admin(stack.key_ring)
         stack.start_infrastructure()
         stack.start_sink()
         stack.start_services()
         stack.wait_ready()
-        print_banner(stack)
+        print_banner(stack, admin_key)
         watchdog = Watchdog(stack)
         if stack.kafka is not None and opts.recycle_broker_s > 0:
             threading.Thread(

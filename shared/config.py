@@ -102,6 +102,30 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="/readyz reports Kafka down when the broker has not answered for this long",
     )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="The key ring every authenticated route checks (hashed API keys, written by"
+        " `leadflow keys`); unset and no JWT issuer: every such route answers 401",
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="Accept JWTs from this issuer (`iss`) besides API keys"
+    )
+    jwt_audience: str | None = Field(default=None, description="The `aud` a JWT must name")
+    jwt_jwks_url: str | None = Field(default=None, description="The issuer's JWKS URL")
+    jwt_jwks_file: Path | None = Field(default=None, description="A JWKS file, instead of a URL")
+    jwt_scopes_claim: str = Field(
+        default="scope", description="The claim holding a token's scopes (string or list)"
+    )
+    rate_limit_per_s: float = Field(
+        default=100.0,
+        ge=0,
+        description="Requests a second each credential may make on average (0: no limit); a"
+        " key's own `rate_per_s` overrides it",
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests allowed in a burst")
+    metrics_require_key: bool = Field(
+        default=False, description="/metrics answers only to a credential with `metrics:read`"
+    )
     metrics_interval_s: float = Field(
         default=5.0, gt=0, description="How often outbox backlog and consumer lag are measured"
     )

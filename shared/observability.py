@@ -111,6 +111,11 @@ class _Metrics:
             "Source requests refused with 401 (bad key, signature, timestamp, replay)",
             ["source", "reason"],
         )
+        self.api_refusals = Counter(
+            "leadflow_api_refusals_total",
+            "API requests refused by authentication (401), scope (403) or rate limit (429)",
+            ["route", "reason"],
+        )
         self.flagged_values = Counter(
             "leadflow_flagged_values_total",
             "Values capture kept raw and flagged (data_quality) instead of refusing the lead",

@@ -20,6 +20,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.auth.audit_api import audit_router
+from shared.auth.guard import authorize, build_authenticator, check_every_route_guarded
+from shared.auth.scopes import Scope
 from shared.bus.consumer import BatchConsumer, BatchHandler, ConsumerSettings
 from shared.bus.erasure import EraseHook, honouring_erasure
 from shared.bus.publisher import KafkaPublisher
@@ -218,15 +221,22 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
         description=spec.description,
         lifespan=lifespan,
     )
+    app.state.auth = build_authenticator(settings)
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=spec.max_body_bytes, per_path=spec.body_limits
     )
     app.add_middleware(TimingMiddleware)
     app.include_router(_health_router())
+    app.include_router(audit_router())
     for router in spec.routers:
         app.include_router(router)
+    check_every_route_guarded(app, public=PUBLIC_PATHS)
     return app
+
+
+# Reachable without a credential: probes and (unless LEADFLOW_METRICS_REQUIRE_KEY) metrics.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _housekeeping(settings: ServiceSettings) -> list[Job[Runtime[Any]]]:
@@ -303,8 +313,23 @@ def _health_router() -> APIRouter:
             status_code=200 if ready else 503,
         )
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-    async def metrics_endpoint() -> Response:
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        description="Open to anyone who can reach the port unless LEADFLOW_METRICS_REQUIRE_KEY"
+        " is set; then it needs a credential with scope `metrics:read`.",
+        response_class=Response,
+        responses={
+            401: {"description": "LEADFLOW_METRICS_REQUIRE_KEY is set and no valid credential"},
+            403: {
+                "description": "LEADFLOW_METRICS_REQUIRE_KEY is set; the credential lacks"
+                " scope `metrics:read`"
+            },
+        },
+    )
+    async def metrics_endpoint(request: Request, runtime: RuntimeDep) -> Response:
+        if runtime.settings.metrics_require_key:
+            await authorize(request, Scope.METRICS_READ)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from leadflow.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from tests.support.auth import install_test_ring
 from tests.support.kafka import Bus
 
 # Per-test deadline of e2e tests (the five services as processes); others get pytest's
@@ -28,6 +29,8 @@ E2E_TIMEOUT_S = 300
 # in tests (services started in-process and as subprocesses both read these).
 os.environ.setdefault("LEADFLOW_KAFKA_SESSION_TIMEOUT_MS", "3000")
 os.environ.setdefault("LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "500")
+# Every service started by a test (in-process or as a process) checks this key ring.
+install_test_ring()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,7 +11,7 @@ capture:
       mapping: {interest: attributes.product}   # lead field -> dotted path
       auth:
         type: api_key
-        api_keys:                   # several = rotation; `leadflow keys new` makes one
+        api_keys:                   # several = rotation; `leadflow keys source` makes one
           - {id: web-2026-11, hash: "sha256:<64 hex>", expires: 2027-06-01}
     - name: typeform
       kind: typeform
@@ -111,7 +111,7 @@ class _Model(BaseModel):
 
 class ApiKeyConfig(_Model):
     id: str = Field(pattern=KEY_ID, description="Names the key in logs and for rotation")
-    hash: str = Field(description="sha256:<64 hex digits> of the key (`leadflow keys new`)")
+    hash: str = Field(description="sha256:<64 hex digits> of the key (`leadflow keys source`)")
     expires: datetime | date | None = Field(
         None, description="Refused from this instant (a date: from its midnight UTC)"
     )
@@ -121,7 +121,7 @@ class ApiKeyConfig(_Model):
     def _sha256(cls, value: str) -> str:
         if not value.startswith(HASH_PREFIX) or not _HEX64.match(value[len(HASH_PREFIX) :]):
             raise _error(
-                "must be 'sha256:' + 64 lower-case hex digits (run `leadflow keys new`);"
+                "must be 'sha256:' + 64 lower-case hex digits (run `leadflow keys source`);"
                 " never the key itself"
             )
         return value

@@ -36,6 +36,7 @@ from shared.contracts import (
     LeadUpdated,
 )
 from shared.contracts.envelope import Event
+from shared.db import audit
 from shared.db.uow import UnitOfWork
 from shared.observability import metrics
 
@@ -265,12 +266,15 @@ async def record_activities(
     return ids
 
 
-async def erase_lead(uow: UnitOfWork, lead_id: str, reason: str | None, now: datetime) -> bool:
+async def erase_lead(
+    uow: UnitOfWork, lead_id: str, reason: str | None, now: datetime, actor: str
+) -> bool:
     """Forget the person: delete the lead, its activities, merge trace and the stored
-    answers naming it, and tell every service to do the same. True if erased now, False if
-    it was erased before."""
+    answers naming it, and tell every service to do the same; the audit trail keeps who
+    asked (the id only). True if erased now, False if it was erased before."""
     async with uow:
         if await erasure_store.erase_lead(uow.conn, lead_id, reason, now):
+            await audit.append(uow.conn, actor, "lead.erased", lead_id, {"reason": reason})
             uow.emit(LeadErased(lead_id=lead_id, erased_at=now, reason=reason))
             await uow.commit()
             return True

@@ -45,11 +45,13 @@ def fingerprint(route: str, body: Any) -> str:
     return hashlib.sha256(route.encode() + b"\n" + canonical).hexdigest()
 
 
-def request_key(route: str, body: Any, header: str | None) -> RequestKey:
-    """The key a request is remembered under; a malformed header is a 422 naming it."""
+def request_key(route: str, body: Any, header: str | None, owner: str) -> RequestKey:
+    """The key a request is remembered under, within its ``owner`` (the credential or the
+    source that sent it: one client's key never replays another client's answer); a
+    malformed header is a 422 naming it."""
     print_ = fingerprint(route, body)
     if header is None:
-        return RequestKey(f"auto:{print_}", print_, explicit=False)
+        return RequestKey(f"auto:{owner}:{print_}", print_, explicit=False)
     if not header or len(header) > MAX_KEY_LENGTH or not _PRINTABLE.match(header):
         raise ApiError(
             422,
@@ -63,7 +65,7 @@ def request_key(route: str, body: Any, header: str | None) -> RequestKey:
                 }
             ],
         )
-    return RequestKey(f"key:{header}", print_, explicit=True)
+    return RequestKey(f"key:{owner}:{header}", print_, explicit=True)
 
 
 def check_same_request(key: RequestKey, stored_fingerprint: str) -> None:

@@ -27,6 +27,7 @@ from services.capture.domain.lead import CleanLead, Problem
 from services.capture.idempotency import RequestKey
 from shared import clock
 from shared.bus.consumer import is_transient
+from shared.db import audit
 from shared.db.uow import UnitOfWork
 from shared.observability import metrics
 
@@ -40,11 +41,24 @@ BATCH_ROUTE = "/v1/leads:batch"
 
 
 async def capture(
-    uow: UnitOfWork, leads: Sequence[CleanLead], now: datetime, rules: tuple[MatchRule, ...]
+    uow: UnitOfWork,
+    leads: Sequence[CleanLead],
+    now: datetime,
+    rules: tuple[MatchRule, ...],
+    actors: Sequence[str],
 ) -> list[handlers.CaptureResult]:
-    """Capture cleaned leads in the open unit of work; the flagged values are counted once
-    it commits."""
+    """Capture cleaned leads in the open unit of work, each with an audit entry naming who
+    submitted it (``actors[i]``: a key, a token subject or ``source:<name>``); the flagged
+    values are counted once it commits."""
     results = await handlers.capture_leads(uow, leads, now, rules)
+    await audit.append_many(
+        uow.conn,
+        [
+            (actor, "lead.merged" if r.duplicate else "lead.submitted", r.lead_id,
+             {"source": lead.source})
+            for actor, lead, r in zip(actors, leads, results, strict=True)
+        ],
+    )  # fmt: skip
     uow.after_commit(lambda: handlers.count_flags(leads))
     return results
 
@@ -66,13 +80,14 @@ async def capture_each(
     count: int,
     valid: list[tuple[int, CleanLead]],
     rejected: dict[int, Outcome],
+    actor: str,
 ) -> list[Outcome]:
     """Several leads in one transaction; each answered on its own, in request order."""
     if not valid:  # nothing to store: no transaction
         return [rejected[i] for i in range(count)]
     uow = runtime.uow()
     async with uow:
-        outcomes = await _capture_each(uow, runtime, count, valid, rejected)
+        outcomes = await _capture_each(uow, runtime, count, valid, rejected, actor)
         await uow.commit()
     return outcomes
 
@@ -83,11 +98,13 @@ async def _capture_each(
     count: int,
     valid: list[tuple[int, CleanLead]],
     rejected: dict[int, Outcome],
+    actor: str,
 ) -> list[Outcome]:
     outcomes = dict(rejected)
     if valid:
         leads = [lead for _, lead in valid]
-        results = await capture(uow, leads, clock.now(), runtime.deps.match_rules)
+        actors = [actor] * len(leads)
+        results = await capture(uow, leads, clock.now(), runtime.deps.match_rules, actors)
         for (i, _), r in zip(valid, results, strict=True):
             status: Status = "duplicate" if r.duplicate else "accepted"
             outcomes[i] = Outcome(i, status, r.lead_id, (), r.matched_by, r.changed)
@@ -100,11 +117,12 @@ async def submit_batch(
     count: int,
     valid: list[tuple[int, CleanLead]],
     rejected: dict[int, Outcome],
+    actor: str,
 ) -> Answer:
     """``POST /v1/leads:batch``: each lead answered on its own, the answer given once."""
 
     async def effect(uow: UnitOfWork) -> Answer:
-        outcomes = await _capture_each(uow, runtime, count, valid, rejected)
+        outcomes = await _capture_each(uow, runtime, count, valid, rejected, actor)
         if rejected:
             inc = metrics.rejected_inputs.labels(BATCH_ROUTE, "invalid_lead").inc
             uow.after_commit(lambda: inc(len(rejected)))
@@ -137,6 +155,7 @@ def _batch_body(outcomes: list[Outcome]) -> dict[str, object]:
 class _Pending:
     lead: CleanLead
     key: RequestKey
+    actor: str
     done: asyncio.Future[Answer]
 
 
@@ -163,10 +182,10 @@ class IntakeBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def submit(self, lead: CleanLead, key: RequestKey) -> Answer:
+    async def submit(self, lead: CleanLead, key: RequestKey, actor: str) -> Answer:
         """Return once the lead (or the lead it matched) and the answer are durably stored;
         a request already answered (same key) gets its stored answer instead."""
-        pending = _Pending(lead, key, asyncio.get_running_loop().create_future())
+        pending = _Pending(lead, key, actor, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(pending)
         return await pending.done
 
@@ -183,7 +202,10 @@ class IntakeBatcher:
         rules = self._runtime.deps.match_rules
 
         async def effect(uow: UnitOfWork, todo: list[int]) -> list[Answer]:
-            results = await capture(uow, [batch[i].lead for i in todo], clock.now(), rules)
+            chosen = [batch[i] for i in todo]
+            results = await capture(
+                uow, [p.lead for p in chosen], clock.now(), rules, [p.actor for p in chosen]
+            )
             return [lead_answer(r) for r in results]
 
         try:

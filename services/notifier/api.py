@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from services.notifier import store
 from services.notifier.deps import ConfigDep, RuntimeDep
+from shared.auth.guard import ConfigRead, DeliveriesManage, DeliveriesRead
+from shared.db import audit
 from shared.http import ApiError
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
@@ -79,6 +81,7 @@ def _unknown(delivery_id: UUID) -> ApiError:
 @router.get("/deliveries", response_model=DeliveryList, summary="List deliveries, newest first")
 async def list_deliveries(
     runtime: RuntimeDep,
+    caller: DeliveriesRead,
     lead_id: Annotated[str | None, Query(max_length=64, description="Only this lead's")] = None,
     status_: Annotated[Status | None, Query(alias="status", description="Only this status")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many")] = 50,
@@ -94,11 +97,12 @@ async def list_deliveries(
     responses=_NOT_FOUND,
     summary="One delivery with the CloudEvent sent and every attempt",
 )
-async def read_delivery(delivery_id: UUID, runtime: RuntimeDep) -> Any:
+async def read_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: DeliveriesRead) -> Any:
     async with runtime.engine.connect() as conn:
         found = await store.get_delivery(conn, str(delivery_id))
     if found is None:
         raise _unknown(delivery_id)
+    await audit.append_now(runtime.engine, caller.subject, "delivery.read", str(delivery_id))
     found["event"] = orjson.loads(found.pop("body"))
     return found
 
@@ -110,9 +114,11 @@ async def read_delivery(delivery_id: UUID, runtime: RuntimeDep) -> Any:
     responses={**_NOT_FOUND, 409: {"description": "The delivery is not failed"}},
     summary="Send a failed delivery again now, with a fresh set of attempts",
 )
-async def retry_delivery(delivery_id: UUID, runtime: RuntimeDep) -> Any:
+async def retry_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: DeliveriesManage) -> Any:
     async with runtime.engine.begin() as conn:
         retried = await store.retry_failed(conn, str(delivery_id))
+        if retried is not None:
+            await audit.append(conn, caller.subject, "delivery.retried", str(delivery_id))
         current = None if retried else await store.delivery_status(conn, str(delivery_id))
     if retried is not None:
         return retried
@@ -132,7 +138,7 @@ async def retry_delivery(delivery_id: UUID, runtime: RuntimeDep) -> Any:
     tags=["subscriptions"],
     summary="The configured webhook subscriptions (secrets are never shown)",
 )
-async def list_subscriptions(config: ConfigDep) -> Any:
+async def list_subscriptions(config: ConfigDep, caller: ConfigRead) -> Any:
     return {
         "subscriptions": [
             {

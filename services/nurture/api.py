@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.nurture import domain, handlers, store
 from services.nurture.deps import RulesDep, RuntimeDep
 from shared import clock
+from shared.auth.guard import ConfigRead, LeadsRead, NurtureManage
 from shared.contracts import ContactSnapshot
+from shared.db import audit
 from shared.http import ApiError
 
 router = APIRouter(prefix="/v1", tags=["nurture"])
@@ -88,11 +90,12 @@ class StopOut(BaseModel):
     responses={404: {"description": "The lead was never enrolled"}},
     summary="A lead's nurture enrollments and their touches",
 )
-async def read_lead_nurture(lead_id: UUID, runtime: RuntimeDep) -> Any:
+async def read_lead_nurture(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> Any:
     async with runtime.engine.connect() as conn:
         enrollments = await store.enrollments_of_lead(conn, str(lead_id))
     if not enrollments:
         raise ApiError(404, "unknown_lead", f"lead {lead_id} was never enrolled in nurture")
+    await audit.append_now(runtime.engine, caller.subject, "lead.nurture_read", str(lead_id))
     return {"lead_id": lead_id, "enrollments": enrollments}
 
 
@@ -101,7 +104,7 @@ async def read_lead_nurture(lead_id: UUID, runtime: RuntimeDep) -> Any:
     response_model=SequencesOut,
     summary="The configured sequences, their touch counts and spacing",
 )
-async def list_sequences(rules: RulesDep) -> Any:
+async def list_sequences(rules: RulesDep, caller: ConfigRead) -> Any:
     return {
         "sequences": [
             {
@@ -127,10 +130,14 @@ async def list_sequences(rules: RulesDep) -> Any:
     responses={404: {"description": "The lead has no active enrollment"}},
     summary="Take a lead out of its sequence now (pending touches are cancelled)",
 )
-async def stop_lead_nurture(lead_id: UUID, body: StopIn, runtime: RuntimeDep) -> Any:
+async def stop_lead_nurture(
+    lead_id: UUID, body: StopIn, runtime: RuntimeDep, caller: NurtureManage
+) -> Any:
     uow = runtime.uow()
     try:
-        stopped = await handlers.stop_manually(uow, str(lead_id), body.reason, clock.now())
+        stopped = await handlers.stop_manually(
+            uow, str(lead_id), body.reason, clock.now(), caller.subject
+        )
     except handlers.NotEnrolled as exc:
         raise ApiError(
             404, "not_enrolled", f"lead {lead_id} has no active nurture enrollment"

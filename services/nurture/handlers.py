@@ -28,6 +28,7 @@ from shared.contracts import (
     LeadRoutedToNurture,
     NurtureStopped,
 )
+from shared.db import audit
 from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -170,9 +171,10 @@ def make_batch_handler(rules: domain.NurtureRules, clock: Clock = now) -> BatchH
 
 
 async def stop_manually(
-    uow: UnitOfWork, lead_id: str, reason: str, now: datetime
+    uow: UnitOfWork, lead_id: str, reason: str, now: datetime, actor: str
 ) -> store.EnrollmentStop:
-    """An operator takes a lead out of its sequence at once; its pending touches are cancelled."""
+    """An operator takes a lead out of its sequence at once; its pending touches are
+    cancelled, and the audit trail records who did it."""
     lead = lead_key(lead_id)
     async with uow:
         state = await _load(uow, domain.NurtureRules(), [lead], now)
@@ -181,6 +183,7 @@ async def stop_manually(
         if not state.stop(signal, None, manual=True):
             raise NotEnrolled(lead)
         await _save(uow, state)
+        await audit.append(uow.conn, actor, "nurture.stopped", lead_id, {"reason": reason})
         await uow.commit()
     return state.stopped[0]
 

@@ -22,8 +22,10 @@ from services.router.store import leads as lead_store
 from services.router.store import sla as sla_store
 from services.router.store import stats as stats_store
 from shared import clock
+from shared.auth.guard import ConfigRead, LeadsRead, ReportsRead
 from shared.config import duration_text
 from shared.contracts import LeadProfile
+from shared.db import audit
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
 
@@ -99,7 +101,9 @@ Since = Annotated[
     response_model=SimulateOut,
     summary="Where would this lead go, and why? Uses live loads and rotation; changes nothing",
 )
-async def simulate(body: SimulateIn, runtime: RuntimeDep, source: RoutingDep) -> SimulateOut:
+async def simulate(
+    body: SimulateIn, runtime: RuntimeDep, source: RoutingDep, caller: ConfigRead
+) -> SimulateOut:
     at = body.at or clock.now()
     if at.tzinfo is None:
         raise ApiError(422, "invalid_request", "at: needs a time zone",
@@ -135,17 +139,20 @@ async def simulate(body: SimulateIn, runtime: RuntimeDep, source: RoutingDep) ->
     "/leads/{lead_id}/assignment",
     summary="The router's decision for a lead, with its first-contact SLA clock",
 )
-async def read_assignment(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
+async def read_assignment(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> dict[str, Any]:
     async with runtime.engine.connect() as conn:
         lead = await lead_store.get_lead(conn, str(lead_id))
         clock = await sla_store.clock_view(conn, str(lead_id)) if lead is not None else None
     if lead is None:
         raise ApiError(404, "unknown_lead", f"the router has no decision for lead {lead_id}")
+    await audit.append_now(runtime.engine, caller.subject, "lead.assignment_read", str(lead_id))
     return {**lead, "sla": clock}
 
 
 @router.get("/reps", summary="Reps with their availability now and their workload")
-async def list_reps(runtime: RuntimeDep, source: RoutingDep) -> list[dict[str, Any]]:
+async def list_reps(
+    runtime: RuntimeDep, source: RoutingDep, caller: ConfigRead
+) -> list[dict[str, Any]]:
     now = clock.now()
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
@@ -166,7 +173,9 @@ async def list_reps(runtime: RuntimeDep, source: RoutingDep) -> list[dict[str, A
 
 
 @router.get("/queues", summary="Queues with members, strategy, rotation and waiting leads")
-async def list_queues(runtime: RuntimeDep, source: RoutingDep) -> list[dict[str, Any]]:
+async def list_queues(
+    runtime: RuntimeDep, source: RoutingDep, caller: ConfigRead
+) -> list[dict[str, Any]]:
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
         cursors = await lead_store.load_cursors(conn)
@@ -226,7 +235,7 @@ def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsO
     summary="A rep's figures: assigned, contacted (within SLA), breached, reassigned away, won",
 )
 async def rep_stats(
-    rep_id: str, runtime: RuntimeDep, source: RoutingDep, since: Since = None
+    rep_id: str, runtime: RuntimeDep, source: RoutingDep, caller: ReportsRead, since: Since = None
 ) -> RepStatsOut:
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
@@ -242,7 +251,9 @@ async def rep_stats(
     tags=["reports"],
     summary="Every rep's figures, to compare high and low performers",
 )
-async def reps_report(runtime: RuntimeDep, source: RoutingDep, since: Since = None) -> RepReportOut:
+async def reps_report(
+    runtime: RuntimeDep, source: RoutingDep, caller: ReportsRead, since: Since = None
+) -> RepReportOut:
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
         totals = await stats_store.rep_totals(conn, since)

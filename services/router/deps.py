@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-from pydantic import SecretStr
 
 from services.router.handlers.source import VersionedRouting
 from shared.service import Runtime, get_runtime
@@ -16,7 +15,6 @@ from shared.service import Runtime, get_runtime
 @dataclass(frozen=True)
 class Deps:
     routing: VersionedRouting  # the routing config version in force, read from the database
-    admin_token: SecretStr | None  # what admin writes must carry; None: loopback only
 
 
 RouterRuntime = Runtime[Deps]

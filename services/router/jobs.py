@@ -46,11 +46,6 @@ async def versioned_config(runtime: RouterRuntime) -> AsyncIterator[None]:
     source.open()
     async with runtime.engine.connect() as conn:
         await source.current(conn)  # a stored version this code cannot read stops the start
-    if runtime.deps.admin_token is None:
-        log.warning(
-            "LEADFLOW_ADMIN_TOKEN is not set: the admin API accepts config changes only from"
-            " this machine (loopback clients); set it to allow them from elsewhere"
-        )
     yield
 
 

@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     routing = load_routing(settings.config_file)  # an invalid file stops the start here
     waiting_retry = timedelta(seconds=settings.waiting_retry_s)  # waiting and breached leads
-    deps = Deps(routing=VersionedRouting(routing), admin_token=settings.admin_token)
+    deps = Deps(routing=VersionedRouting(routing))
     spec = ServiceSpec(
         name="router",
         version="1.0.0",

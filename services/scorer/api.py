@@ -12,7 +12,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.scorer import domain, store
 from services.scorer.deps import ConfigDep, ModelDep, RuntimeDep
 from shared import clock
+from shared.auth.guard import ConfigRead, LeadsRead
 from shared.contracts import ActivityKind, LeadProfile
+from shared.db import audit
 from shared.http import ApiError
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -124,11 +126,12 @@ def _contributions(score: domain.Score) -> list[ContributionOut]:
     responses={404: {"description": "The scorer has not scored this lead"}},
     summary="A lead's latest score and the rules behind it",
 )
-async def read_score(lead_id: UUID, runtime: RuntimeDep) -> Any:
+async def read_score(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> Any:
     async with runtime.engine.connect() as conn:
         score = await store.get_score(conn, str(lead_id))
     if score is None:
         raise ApiError(404, "unknown_lead", f"no score for lead {lead_id}")
+    await audit.append_now(runtime.engine, caller.subject, "lead.score_read", str(lead_id))
     return score
 
 
@@ -138,7 +141,7 @@ async def read_score(lead_id: UUID, runtime: RuntimeDep) -> Any:
     responses={422: {"description": "A field is missing or invalid; `problems` names each one"}},
     summary="Score a hypothetical lead with the active model; nothing is stored or sent",
 )
-async def simulate(body: SimulateRequest, model: ModelDep) -> SimulatedScoreOut:
+async def simulate(body: SimulateRequest, model: ModelDep, caller: ConfigRead) -> SimulatedScoreOut:
     now = body.as_of or clock.now()
     activities = [
         domain.ActivityFact(a.kind.value, a.occurred_at, a.channel, a.details)
@@ -159,7 +162,7 @@ async def simulate(body: SimulateRequest, model: ModelDep) -> SimulatedScoreOut:
 
 
 @router.get("/scoring/model", response_model=ModelOut, summary="The active scoring model")
-async def read_model(config: ConfigDep) -> ModelOut:
+async def read_model(config: ConfigDep, caller: ConfigRead) -> ModelOut:
     return ModelOut(
         version=config.model_version,
         threshold=config.threshold,

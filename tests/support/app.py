@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from tests.support.auth import admin_headers
+
 
 @asynccontextmanager
 async def running_app(
@@ -16,7 +18,9 @@ async def running_app(
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=admin_headers()
+        ) as client:
             deadline = asyncio.get_running_loop().time() + ready_timeout
             while (await client.get("/readyz")).status_code != 200:
                 if asyncio.get_running_loop().time() > deadline:

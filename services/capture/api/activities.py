@@ -24,6 +24,7 @@ from services.capture.deps import RuntimeDep
 from services.capture.domain.lead import Problem
 from services.capture.domain.storable import unstorable
 from shared import clock
+from shared.auth.guard import ActivitiesWrite
 from shared.contracts import ActivityKind
 from shared.http import ApiError
 
@@ -55,16 +56,23 @@ class ActivityAccepted(BaseModel):
     summary="Report what happened to a lead (contacted, replied, won, ...)",
 )
 async def submit_activity(
-    lead_id: UUID, body: ActivityIn, runtime: RuntimeDep, key: IdempotencyKey = None
+    lead_id: UUID,
+    body: ActivityIn,
+    runtime: RuntimeDep,
+    caller: ActivitiesWrite,
+    key: IdempotencyKey = None,
 ) -> Any:
     dumped = body.model_dump(mode="json")
     now = clock.now()
     if problems := _activity_problems(body, dumped):
         raise ApiError(422, "invalid_activity", _summary(problems), problems)
-    request_key = idempotency.request_key(f"/v1/leads/{lead_id}/activities", dumped, key)
+    route = f"/v1/leads/{lead_id}/activities"
+    request_key = idempotency.request_key(route, dumped, key, caller.subject)
     activity = _activity_input(body, now)
     try:
-        answer = await activities.record_one(runtime, request_key, str(lead_id), activity, now)
+        answer = await activities.record_one(
+            runtime, request_key, str(lead_id), activity, now, caller.subject
+        )
     except handlers.UnknownLead as exc:
         raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
     return respond(answer)
@@ -106,10 +114,11 @@ class ActivityBatchOut(BaseModel):
     " each is answered on its own",
 )
 async def submit_activities(
-    body: ActivityBatchIn, runtime: RuntimeDep, key: IdempotencyKey = None
+    body: ActivityBatchIn, runtime: RuntimeDep, caller: ActivitiesWrite, key: IdempotencyKey = None
 ) -> Any:
     now = clock.now()
-    request_key = idempotency.request_key("/v1/activities:batch", body.model_dump(mode="json"), key)
+    dumped = body.model_dump(mode="json")
+    request_key = idempotency.request_key("/v1/activities:batch", dumped, key, caller.subject)
     problems: dict[int, list[Problem]] = {}
     items: list[tuple[int, str, handlers.ActivityInput]] = []
     for i, raw in enumerate(body.activities):
@@ -122,7 +131,10 @@ async def submit_activities(
             problems[i] = [Problem(**p) for p in found]
             continue
         items.append((i, str(item.lead_id), _activity_input(item, now)))
-    return respond(await activities.record_many(runtime, request_key, items, problems, now))
+    answer = await activities.record_many(
+        runtime, request_key, items, problems, now, caller.subject
+    )
+    return respond(answer)
 
 
 def _activity_problems(body: ActivityIn, dumped: dict[str, Any]) -> list[dict[str, str]]:

@@ -13,6 +13,8 @@ from services.capture.api.source_responses import FetchJobsOut, RetriedOut
 from services.capture.deps import CatalogDep, RuntimeDep
 from services.capture.sources import fetch_jobs
 from services.capture.store import fetch_jobs as fetch_store
+from shared.auth.guard import SourcesManage
+from shared.db import audit
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
@@ -26,6 +28,7 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 async def list_fetches(
     source: str,
     runtime: RuntimeDep,
+    caller: SourcesManage,
     catalog: CatalogDep,
     status: Annotated[
         Literal["pending", "done", "failed", "not_found"] | None,
@@ -46,8 +49,14 @@ async def list_fetches(
     responses={404: {"description": "Unknown source"}},
     summary="Try the source's failed fetch jobs again (e.g. after fixing its API token)",
 )
-async def retry_fetches(source: str, runtime: RuntimeDep, catalog: CatalogDep) -> RetriedOut:
+async def retry_fetches(
+    source: str, runtime: RuntimeDep, catalog: CatalogDep, caller: SourcesManage
+) -> RetriedOut:
     src = catalog.get(source)
     if src is None:
         raise checks.unknown(source)
-    return RetriedOut(retried=await fetch_jobs.retry_failed(runtime, src))
+    retried = await fetch_jobs.retry_failed(runtime, src)
+    await audit.append_now(
+        runtime.engine, caller.subject, "fetches.retried", source, {"jobs": retried}
+    )
+    return RetriedOut(retried=retried)

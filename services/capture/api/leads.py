@@ -27,6 +27,8 @@ from services.capture.domain.lead import CleanLead, InvalidLead
 from services.capture.store import erasure as erasure_store
 from services.capture.store import leads as lead_store
 from shared import clock
+from shared.auth.guard import LeadsErase, LeadsRead, LeadsWrite
+from shared.db import audit
 from shared.http import ApiError
 
 router = APIRouter(prefix="/v1", tags=["leads"])
@@ -128,14 +130,16 @@ def _raw_lead(body: LeadIn) -> dict[str, Any]:
     responses={200: {"model": LeadAccepted, "description": "Matched an existing lead"}, **ERRORS},
     summary="Submit one lead; 202 once it is durably stored",
 )
-async def submit_lead(body: LeadIn, batcher: IntakeDep, key: IdempotencyKey = None) -> Any:
+async def submit_lead(
+    body: LeadIn, batcher: IntakeDep, caller: LeadsWrite, key: IdempotencyKey = None
+) -> Any:
     raw = _raw_lead(body)
-    request_key = idempotency.request_key("/v1/leads", raw, key)
+    request_key = idempotency.request_key("/v1/leads", raw, key, caller.subject)
     try:
         lead = clean_lead(raw)
     except InvalidLead as exc:
         raise _invalid(exc) from exc
-    return respond(await batcher.submit(lead, request_key))
+    return respond(await batcher.submit(lead, request_key, caller.subject))
 
 
 class BatchIn(BaseModel):
@@ -174,8 +178,11 @@ class BatchOut(BaseModel):
     responses=ERRORS,
     summary="Submit up to 1,000 leads; each is answered on its own, never all-or-nothing",
 )
-async def submit_batch(body: BatchIn, runtime: RuntimeDep, key: IdempotencyKey = None) -> Any:
-    request_key = idempotency.request_key(intake.BATCH_ROUTE, body.model_dump(mode="json"), key)
+async def submit_batch(
+    body: BatchIn, runtime: RuntimeDep, caller: LeadsWrite, key: IdempotencyKey = None
+) -> Any:
+    dumped = body.model_dump(mode="json")
+    request_key = idempotency.request_key(intake.BATCH_ROUTE, dumped, key, caller.subject)
     valid: list[tuple[int, CleanLead]] = []
     rejected: dict[int, intake.Outcome] = {}
     for i, item in enumerate(body.leads):
@@ -185,7 +192,9 @@ async def submit_batch(body: BatchIn, runtime: RuntimeDep, key: IdempotencyKey =
             rejected[i] = intake.Outcome(i, "rejected", problems=tuple(problems_of(exc)))
         except InvalidLead as exc:
             rejected[i] = intake.Outcome(i, "rejected", problems=tuple(exc.problems))
-    answer = await intake.submit_batch(runtime, request_key, len(body.leads), valid, rejected)
+    answer = await intake.submit_batch(
+        runtime, request_key, len(body.leads), valid, rejected, caller.subject
+    )
     return respond(answer)
 
 
@@ -194,12 +203,13 @@ async def submit_batch(body: BatchIn, runtime: RuntimeDep, key: IdempotencyKey =
     summary="Read a lead as capture stored it",
     responses={404: {"description": "Unknown lead id"}, 410: {"description": "Lead erased"}},
 )
-async def read_lead(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
+async def read_lead(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> dict[str, Any]:
     async with runtime.engine.connect() as conn:
         lead = await lead_store.get_lead(conn, str(lead_id))
         if lead is None:
             await _raise_missing(conn, lead_id)
     assert lead is not None
+    await audit.append_now(runtime.engine, caller.subject, "lead.read", str(lead_id))
     return lead
 
 
@@ -223,11 +233,13 @@ class MergeOut(BaseModel):
     summary="The identity-resolution trace: every later submission merged into this lead",
     responses={404: {"description": "Unknown lead id"}, 410: {"description": "Lead erased"}},
 )
-async def read_merges(lead_id: UUID, runtime: RuntimeDep) -> Any:
+async def read_merges(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> Any:
     async with runtime.engine.connect() as conn:
         if not await lead_store.lead_exists(conn, str(lead_id)):
             await _raise_missing(conn, lead_id)
-        return await lead_store.get_merges(conn, str(lead_id))
+        merges = await lead_store.get_merges(conn, str(lead_id))
+    await audit.append_now(runtime.engine, caller.subject, "lead.merges_read", str(lead_id))
+    return merges
 
 
 class ErasureOut(BaseModel):
@@ -249,11 +261,12 @@ class ErasureOut(BaseModel):
 async def erase_lead(
     lead_id: UUID,
     runtime: RuntimeDep,
+    caller: LeadsErase,
     reason: Annotated[str | None, Query(max_length=512, description="Why, for the record")] = None,
 ) -> Any:
     uow = runtime.uow()
     try:
-        erased = await handlers.erase_lead(uow, str(lead_id), reason, clock.now())
+        erased = await handlers.erase_lead(uow, str(lead_id), reason, clock.now(), caller.subject)
     except handlers.UnknownLead as exc:
         raise ApiError(404, "unknown_lead", f"no lead with id {lead_id}") from exc
     if not erased:

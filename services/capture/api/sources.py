@@ -59,6 +59,7 @@ from services.capture.sources.notifications import notice_of
 from services.capture.sources.vendors import google_key_of, return_url
 from services.capture.store import replays as replay_store
 from shared import clock
+from shared.auth.guard import VENDOR_AUTH, ConfigRead, limit_source
 from shared.http import ApiError
 from shared.observability import metrics
 
@@ -99,7 +100,7 @@ def csv_limits(sources: Sources) -> dict[str, int]:
 
 
 @router.get("", response_model=SourcesOut, summary="The configured sources (no secrets)")
-async def list_sources(catalog: CatalogDep) -> SourcesOut:
+async def list_sources(catalog: CatalogDep, caller: ConfigRead) -> SourcesOut:
     return SourcesOut(sources=[source_out(s) for s in catalog.sources.by_name.values()])
 
 
@@ -117,11 +118,12 @@ async def list_sources(catalog: CatalogDep) -> SourcesOut:
         422: {"description": "The body is not the vendor's shape, or the lead is invalid"},
         **_COMMON,
     },
-    openapi_extra={"requestBody": _VENDOR_BODY},
+    openapi_extra={**VENDOR_AUTH, "requestBody": _VENDOR_BODY},
     summary="A vendor's webhook, body exactly as the vendor sends it",
 )
 async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep) -> Any:
     src = checks.ready(catalog, source)
+    limit_source(request, src.name)
     req = await checks.inbound(request)
     now = clock.now()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
@@ -143,15 +145,16 @@ async def _once(
     now: datetime,
 ) -> Response:
     """Ingest, claiming a timestamped signature's message id first so a replay is refused."""
+    actor = f"source:{src.name}/{verified.principal}"
     if verified.replay_id is None or verified.signed_at is None:
-        return await _ingest(runtime, catalog, src, req, request)
+        return await _ingest(runtime, catalog, src, req, request, actor)
     claim = await replay_store.claim(
         runtime.engine, src.name, verified.replay_id, verified.signed_at, now, src.auth.tolerance_s
     )
     if not claim.fresh:
         return checks.seen_before(src, verified, claim.seen_at)
     try:
-        return await _ingest(runtime, catalog, src, req, request)
+        return await _ingest(runtime, catalog, src, req, request, actor)
     except BaseException:
         await checks.release_claim(runtime, src, verified)
         raise
@@ -169,9 +172,11 @@ async def _once(
     },
     summary="Endpoint verification: Meta's hub.challenge, LinkedIn's challengeCode,"
     " Mailchimp's URL check",
+    openapi_extra=VENDOR_AUTH,
 )
 async def handshake(source: str, request: Request, catalog: CatalogDep) -> Response:
     src = checks.ready(catalog, source)
+    limit_source(request, src.name)
     query = dict(request.query_params)
     try:
         if src.auth.type == "meta":
@@ -205,7 +210,10 @@ async def handshake(source: str, request: Request, catalog: CatalogDep) -> Respo
         415: {"description": "Not text/csv"},
         **_COMMON,
     },
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {}}}}},
+    openapi_extra={
+        **VENDOR_AUTH,
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {}}}},
+    },
     summary="Import a CSV export (header row first); each row answered on its own",
 )
 async def import_csv(
@@ -219,8 +227,10 @@ async def import_csv(
             f"source {src.name!r} authenticates with {src.auth.type}; CSV import needs a"
             " source with api_key auth",
         )
+    limit_source(request, src.name)
     # An API key is in the headers: check it before reading up to csv.max_bytes of body.
-    checks.verify(src, await checks.inbound(request, with_body=False), request, clock.now(), None)
+    head = await checks.inbound(request, with_body=False)
+    verified = checks.verify(src, head, request, clock.now(), None)
     checks.check_csv_type(request.headers.get("content-type", ""))
     try:
         rows = read_csv(await request.body(), src.mapping, catalog.sources.csv.max_rows)
@@ -230,14 +240,20 @@ async def import_csv(
     except TooManyRows as exc:
         problems = [{"field": "body", "problem": str(exc)}]
         raise ApiError(413, "too_many_rows", str(exc), problems) from None
-    report = csv_report(await import_rows(runtime, src, rows))
+    actor = f"source:{src.name}/{verified.principal}"
+    report = csv_report(await import_rows(runtime, src, rows, actor))
     if report.rejected:
         metrics.rejected_inputs.labels(CSV_ROUTE, "invalid_lead").inc(report.rejected)
     return report
 
 
 async def _ingest(
-    runtime: CaptureRuntime, catalog: Catalog, src: Source, req: InboundRequest, request: Request
+    runtime: CaptureRuntime,
+    catalog: Catalog,
+    src: Source,
+    req: InboundRequest,
+    request: Request,
+    actor: str,
 ) -> Response:
     try:
         notice = notice_of(src.kind, req)
@@ -266,10 +282,11 @@ async def _ingest(
         route = f"/v1/sources/{src.name}/leads"
         raw = with_source(raws[0], src)
         answer = await submit_one(
-            runtime, route, valid[0][1], raw, request.headers.get("idempotency-key")
+            runtime, route, valid[0][1], raw, request.headers.get("idempotency-key"), actor
         )
         return respond(answer)
-    body = source_responses.results(await capture_each(runtime, len(raws), valid, rejected))
+    outcomes = await capture_each(runtime, len(raws), valid, rejected, actor)
+    body = source_responses.results(outcomes)
     if body.rejected:
         metrics.rejected_inputs.labels(LEADS_ROUTE, "invalid_lead").inc(body.rejected)
     return JSONResponse(body.model_dump())

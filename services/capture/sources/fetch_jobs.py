@@ -268,7 +268,9 @@ async def _store(runtime: CaptureRuntime, job: fetch_store.Job, leads: list[Any]
     now = clock.now()
     uow = runtime.uow()
     async with uow:
-        results = await intake.capture(uow, leads, now, runtime.deps.match_rules)
+        results = await intake.capture(
+            uow, leads, now, runtime.deps.match_rules, [f"source:{job.source}"] * len(leads)
+        )
         if not await fetch_store.finish(uow.conn, job, "done", now, lead_id=results[0].lead_id):
             log.info("fetch job %s was claimed again meanwhile; nothing stored twice", job.job_id)
             return

@@ -86,15 +86,20 @@ async def submit_one(
     lead: CleanLead,
     raw: dict[str, Any],
     key: str | None,
+    actor: str,
 ) -> Answer:
     """One lead through the group-commit intake: answered exactly like ``POST /v1/leads``
     (and remembered like it, so a vendor's retry of the same body gets the same answer)."""
-    request_key = idempotency.request_key(route, raw, key)
-    return await runtime.deps.intake.submit(lead, request_key)
+    request_key = idempotency.request_key(route, raw, key, actor)
+    return await runtime.deps.intake.submit(lead, request_key, actor)
 
 
 async def import_rows(
-    runtime: CaptureRuntime, source: Source, rows: list[CsvRow], chunk: int = CSV_CHUNK
+    runtime: CaptureRuntime,
+    source: Source,
+    rows: list[CsvRow],
+    actor: str,
+    chunk: int = CSV_CHUNK,
 ) -> list[tuple[int, Outcome]]:
     """CSV rows as leads, ``chunk`` rows per transaction; each row answered on its own (a
     person twice in the file, or already known, is a duplicate of that lead)."""
@@ -103,6 +108,6 @@ async def import_rows(
     for start in range(0, len(readable), chunk):
         part = readable[start : start + chunk]
         valid, rejected = clean_all([r.lead for r in part], source)
-        outcomes = await intake.capture_each(runtime, len(part), valid, rejected)
+        outcomes = await intake.capture_each(runtime, len(part), valid, rejected, actor)
         out += [(r.row, o) for r, o in zip(part, outcomes, strict=True)]
     return out

@@ -38,6 +38,7 @@ from services.router.handlers import config as config_handlers
 from services.router.handlers.config import ChangeRejected, Outcome, StaleVersion, UnknownVersion
 from services.router.store import config as config_store
 from shared import clock
+from shared.auth.guard import AuditRead, ConfigRead
 from shared.config import ConfigError
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
@@ -115,7 +116,7 @@ ApplyDep = Annotated[Apply, Depends(_applier)]
 @router.get(
     "/config", response_model=ConfigOut, summary="The routing config in force, with its version"
 )
-async def read_config(runtime: RuntimeDep, response: Response) -> ConfigOut:
+async def read_config(runtime: RuntimeDep, response: Response, caller: ConfigRead) -> ConfigOut:
     async with runtime.engine.connect() as conn:
         number = await config_store.head_version(conn)
         version = await config_store.load_version(conn, number) if number is not None else None
@@ -129,7 +130,7 @@ async def read_config(runtime: RuntimeDep, response: Response) -> ConfigOut:
     "/config/versions", response_model=list[VersionOut], summary="Config versions, newest first"
 )
 async def list_versions(
-    runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    runtime: RuntimeDep, caller: ConfigRead, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[VersionOut]:
     async with runtime.engine.connect() as conn:
         versions = await config_store.list_versions(conn, limit)
@@ -138,7 +139,7 @@ async def list_versions(
 
 @router.get("/config/versions/{version}", response_model=ConfigOut, summary="One version, whole")
 async def read_version(
-    version: Annotated[int, Path(ge=1, le=MAX_VERSION)], runtime: RuntimeDep
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)], runtime: RuntimeDep, caller: ConfigRead
 ) -> ConfigOut:
     async with runtime.engine.connect() as conn:
         stored = await config_store.load_version(conn, version)
@@ -150,6 +151,7 @@ async def read_version(
 @router.get("/audit", response_model=list[AuditOut], summary="Config changes, newest first")
 async def read_audit(
     runtime: RuntimeDep,
+    caller: AuditRead,
     target: Annotated[
         str | None, Query(description="rep:ana, queue:fashion-uk, rules, config; or rep, queue")
     ] = None,

@@ -3,7 +3,7 @@ rescans; the routing config comes from the config file (:mod:`.model`)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from shared.config import ServiceSettings
 
@@ -25,9 +25,4 @@ class Settings(ServiceSettings):
         gt=0,
         allow_inf_nan=False,
         description="Seconds between scans for due SLA warnings and breaches",
-    )
-    admin_token: SecretStr | None = Field(
-        default=None,
-        description="Bearer token the admin API's writes need (LEADFLOW_ADMIN_TOKEN); unset:"
-        " writes are accepted only from this machine (loopback), and a warning is logged",
     )

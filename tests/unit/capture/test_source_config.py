@@ -181,7 +181,7 @@ def test_a_key_expiring_on_a_date_expires_at_its_midnight_utc(tmp_path: Path) ->
 
 
 def test_keys_new_prints_a_key_and_a_config_line_that_accepts_it(tmp_path: Path, capsys) -> None:
-    assert leadflow(["keys", "new", "--id", "web-2026-11", "--expires", "2027-06-01"]) == 0
+    assert leadflow(["keys", "source", "--id", "web-2026-11", "--expires", "2027-06-01"]) == 0
     lines = capsys.readouterr().out.splitlines()
     key = lines[0].rsplit(" ", 1)[1]
     entry = yaml.safe_load(lines[-1].strip().removeprefix("- "))

@@ -1,0 +1,62 @@
+"""Credentials for tests: one key ring for the session (``LEADFLOW_API_KEYS_FILE``, set by
+tests/conftest.py before any service starts, so in-process apps and subprocesses read it),
+holding an all-scope admin key and one key per scope, all without a rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from shared import clock
+from shared.auth import keyring, keys
+from shared.auth.scopes import Scope
+
+# Fixed test keys: secrets of the test ring only (never of a deployment).
+ADMIN_KEY = "lfk_test-admin-" + hashlib.sha256(b"leadflow tests admin").hexdigest()[:32]
+NO_SCOPE_KEY = "lfk_test-none-" + hashlib.sha256(b"leadflow tests none").hexdigest()[:32]
+
+
+def scope_key(scope: Scope) -> str:
+    """The test key holding only ``scope``."""
+    return f"lfk_test-{scope.name.lower()}-" + hashlib.sha256(scope.value.encode()).hexdigest()[:24]
+
+
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def write_test_ring(path: Path) -> Path:
+    now = clock.now()
+    ring: tuple[keys.ApiKey, ...] = ()
+    ring = keys.create(ring, key_id="test-admin", owner="tests", scopes=["*"], now=now,
+                       secret=ADMIN_KEY, rate_per_s=0)  # fmt: skip
+    ring = keys.create(ring, key_id="test-none", owner="tests", scopes=[], now=now,
+                       secret=NO_SCOPE_KEY, rate_per_s=0)  # fmt: skip
+    for scope in Scope:
+        ring = keys.create(ring, key_id=f"test-{scope.name.lower()}", owner="tests",
+                           scopes=[scope.value], now=now, secret=scope_key(scope),
+                           rate_per_s=0)  # fmt: skip
+    keyring.write_keys(path, ring)
+    return path
+
+
+def install_test_ring() -> Path:
+    """The session's ring, made once and named in the environment for every service."""
+    existing = os.environ.get("LEADFLOW_API_KEYS_FILE")
+    if existing and Path(existing).exists():
+        return Path(existing)
+    path = Path(tempfile.mkdtemp(prefix="leadflow-test-keys-")) / "api-keys.json"
+    write_test_ring(path)
+    os.environ["LEADFLOW_API_KEYS_FILE"] = str(path)
+    return path
+
+
+def fuzz_credentials() -> tuple[dict[str, str], dict[str, str]]:
+    """(environment for a service process, headers for its requests): the admin key."""
+    return {"LEADFLOW_API_KEYS_FILE": str(install_test_ring())}, admin_headers()
