@@ -18,6 +18,7 @@ from leadflow.embedded import EmbeddedKafka
 from leadflow.samples import generate_leads
 from leadflow.supervisor import Stack
 from tests.conftest import create_database
+from tests.support.auth import admin_client
 from tests.support.kafka import Bus, TopicReader
 from tests.support.metrics import read_metric_at
 from tests.support.stack import (
@@ -36,7 +37,7 @@ SERVICES = ("capture", "scorer", "router", "nurture", "notifier")
 
 
 async def _ready(stack: Stack, name: str) -> int:
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with admin_client(timeout=5) as client:
         return (await client.get(f"{stack.urls()[name]}/readyz")).status_code
 
 
@@ -52,7 +53,7 @@ async def test_a_broker_that_forgot_everything_loses_no_lead_and_doubles_none(
     async with running_stack(
         database_url, Bus(fresh_broker.bootstrap), tmp_path / "home", write_config(tmp_path)
     ) as stack:
-        async with httpx.AsyncClient(base_url=stack.urls()["capture"], timeout=10) as client:
+        async with admin_client(base_url=stack.urls()["capture"], timeout=10) as client:
             async with TopicReader(fresh_broker.bootstrap, ASSIGNED, NURTURED) as before:
                 ids = await post_leads(client, leads[:100])
                 await before.wait_for(lambda r: len(outcomes(r)) >= 100, timeout=60, what="100")
@@ -101,7 +102,7 @@ async def test_a_service_restarted_on_the_same_broker_republishes_nothing(
     database_url = await create_database(pg_server_url)
     async with running_stack(database_url, bus, tmp_path / "home", write_config(tmp_path)) as stack:
         async with (
-            httpx.AsyncClient(base_url=stack.urls()["capture"], timeout=10) as client,
+            admin_client(base_url=stack.urls()["capture"], timeout=10) as client,
             bus.reader(ASSIGNED, NURTURED) as reader,
         ):
             ids = await post_leads(client, generate_leads(40, seed=12, tag="same"))

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 
 from leadflow.embedded import EmbeddedKafka
 from leadflow.recycle import group_lags, recycle_broker
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
+from tests.support.auth import admin_client
 from tests.support.kafka import Bus, TopicReader
 from tests.support.stack import (
     ASSIGNED,
@@ -33,7 +33,7 @@ async def test_a_recycled_broker_loses_no_lead_and_doubles_none(
     async with running_stack(
         database_url, Bus(fresh_broker.bootstrap), tmp_path / "home", write_config(tmp_path)
     ) as stack:
-        async with httpx.AsyncClient(base_url=stack.urls()["capture"], timeout=10) as client:
+        async with admin_client(base_url=stack.urls()["capture"], timeout=10) as client:
             ids = await post_leads(client, generate_leads(60, seed=31, tag="recycle"))
             old = fresh_broker.cluster_id
             assert await asyncio.to_thread(recycle_broker, fresh_broker, 60.0)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
+from tests.support.auth import admin_client
 from tests.support.kafka import Bus
 from tests.support.stack import running_stack, write_config
 from tests.support.waits import eventually
@@ -46,7 +46,7 @@ async def test_one_delete_makes_every_service_forget_the_lead(
     async with running_stack(database_url, bus, tmp_path / "home", write_config(tmp_path)) as stack:
         db = await asyncpg.connect(database_url)
         try:
-            async with httpx.AsyncClient(base_url=stack.urls()["capture"]) as client:
+            async with admin_client(base_url=stack.urls()["capture"]) as client:
                 leads = generate_leads(6, seed=21)
                 ids = [(await client.post("/v1/leads", json=lead)).json()["lead_id"]
                        for lead in leads]  # fmt: skip

@@ -11,6 +11,7 @@ import pytest
 from leadflow.embedded import EmbeddedPostgres, free_port
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
+from tests.support.auth import admin_client
 from tests.support.kafka import Bus
 from tests.support.stack import ASSIGNED, NURTURED, outcomes, running_stack, write_config
 
@@ -31,7 +32,7 @@ async def test_postgres_restart_loses_no_acknowledged_lead_and_doubles_none(
             database_url, bus, tmp_path / "home", write_config(tmp_path)
         ) as stack:
             async with (
-                httpx.AsyncClient(base_url=stack.urls()["capture"], timeout=10) as client,
+                admin_client(base_url=stack.urls()["capture"], timeout=10) as client,
                 bus.reader(ASSIGNED, NURTURED) as reader,
             ):
                 for i, lead in enumerate(leads):

@@ -9,11 +9,11 @@ import asyncio
 import signal
 from pathlib import Path
 
-import httpx
 import pytest
 
 from leadflow.samples import generate_leads
 from tests.conftest import create_database
+from tests.support.auth import admin_client
 from tests.support.kafka import Bus
 from tests.support.stack import (
     ASSIGNED,
@@ -36,7 +36,7 @@ async def test_posted_leads_come_out_scored_routed_and_assigned(
     async with running_stack(database_url, bus, tmp_path / "home", config) as stack:
         base = stack.urls()["capture"]
         async with (
-            httpx.AsyncClient(base_url=base) as client,
+            admin_client(base_url=base) as client,
             bus.reader(ASSIGNED, NURTURED) as reader,
         ):
             ids = await post_leads(client, leads)
@@ -60,7 +60,7 @@ async def test_bad_input_is_refused_with_the_field_named(
 ) -> None:
     database_url = await create_database(pg_server_url)
     async with running_stack(database_url, bus, tmp_path / "home", write_config(tmp_path)) as stack:
-        async with httpx.AsyncClient(base_url=stack.urls()["capture"]) as client:
+        async with admin_client(base_url=stack.urls()["capture"]) as client:
             bad_json = await client.post(
                 "/v1/leads", content=b'{"email": ', headers={"content-type": "application/json"}
             )
@@ -91,7 +91,7 @@ async def test_killing_a_service_mid_stream_loses_no_lead_and_doubles_none(
     leads = generate_leads(300, seed=3, tag=victim)
     async with running_stack(database_url, bus, tmp_path / "home", write_config(tmp_path)) as stack:
         async with (
-            httpx.AsyncClient(base_url=stack.urls()["capture"]) as client,
+            admin_client(base_url=stack.urls()["capture"]) as client,
             bus.reader(ASSIGNED, NURTURED) as reader,
         ):
             first = await post_leads(client, leads[:100])

@@ -35,7 +35,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from leadflow.samples import generate_leads
@@ -44,6 +43,7 @@ from shared import clock
 from shared.config import DEFAULT_CONFIG_FILE
 from shared.contracts import LeadProfile, LeadScored
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE, LEAD_SCORED
+from tests.support.auth import admin_client
 from tests.support.events import record
 from tests.support.kafka import Bus
 from tests.support.processes import running_replicas
@@ -307,7 +307,7 @@ async def test_fixed_instants_decide_exactly_as_the_config_says(
         running_replicas("router", 1, database_url=database_url,
                          bus=bus, config_file=config,
                          home=tmp_path / "home") as (router,),
-        httpx.AsyncClient(base_url=router.url, timeout=10) as client,
+        admin_client(base_url=router.url, timeout=10) as client,
     ):  # fmt: skip
         answers = await asyncio.gather(*(
             client.post("/v1/routing:simulate", json={
@@ -354,7 +354,7 @@ async def test_live_leads_land_where_the_rules_say_within_hours_and_caps(
     async with (
         running_replicas("router", 1, database_url=database_url, bus=bus,
                          config_file=config, home=tmp_path / "home") as (router,),
-        httpx.AsyncClient(base_url=router.url, timeout=10) as client,
+        admin_client(base_url=router.url, timeout=10) as client,
     ):  # fmt: skip
         async with bus.reader(LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE) as out:
             await bus.produce(LEAD_SCORED, [lead.record() for lead in leads])

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -32,6 +31,7 @@ from shared.contracts.topics import LEAD_ASSIGNED, LEAD_SCORED
 from shared.db.engine import make_engine
 from shared.db.migrate import migrate
 from shared.db.uow import UnitOfWork
+from tests.support.auth import admin_client
 from tests.support.events import lead_scored, record
 from tests.support.kafka import Bus, TopicReader
 from tests.support.processes import ServiceProcess, running_replicas, wait_group_stable
@@ -178,7 +178,7 @@ async def test_router_replicas_assign_every_lead_once_in_rotation_within_caps(
             await wait_for_assignments(reader, len(to_pool) + CAPACITY, timeout=90)
         by_lead = decisions(reader.records)
         handled = [await scored_handled(p) for p in procs]
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with admin_client(timeout=10) as client:
             queues = {q["name"]: q for q in (await client.get(f"{procs[0].url}/v1/queues")).json()}
             reps = {r["rep_id"]: r for r in (await client.get(f"{procs[-1].url}/v1/reps")).json()}
             waiting = [lead for lead in to_capped if lead not in by_lead]

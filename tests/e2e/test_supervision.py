@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from leadflow.samples import generate_leads
+from tests.support.auth import admin_client
 from tests.support.processes import child_processes
 from tests.support.stack import LeadflowUp, leadflow_up
 
@@ -36,7 +37,7 @@ async def _post_and_see_assigned(up: LeadflowUp, seed: int, count: int = 5) -> N
     """Post leads; each is decided, and each assignment's webhook is accepted (signature
     verified) by the receiver on the non-default port."""
     leads = generate_leads(count, seed=seed, tag=f"sup{seed}")
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with admin_client(timeout=10) as client:
         ids = []
         for lead in leads:
             resp = await client.post(f"{up.url('capture')}/v1/leads", json=lead)
@@ -95,7 +96,7 @@ async def test_postgres_and_the_broker_killed_under_leadflow_up_come_back(
         await up.wait_line(r"router restarted", after=seen)
         await _post_and_see_assigned(up, seed=4)
 
-        async with httpx.AsyncClient(timeout=10) as client:  # an unsigned delivery is refused
+        async with admin_client(timeout=10) as client:  # an unsigned delivery is refused
             headers = {"webhook-id": "forged-1", "webhook-timestamp": "1",
                        "webhook-signature": "v1,AAAA"}  # fmt: skip
             forged = await client.post(

@@ -6,12 +6,12 @@ import asyncio
 import socket
 from pathlib import Path
 
-import httpx
 import pytest
 
 from leadflow.embedded import free_port_block
 from leadflow.supervisor import Stack, UpOptions, service_ports
 from tests.conftest import create_database
+from tests.support.auth import admin_client
 from tests.support.kafka import Bus
 from tests.support.stack import write_config
 
@@ -36,7 +36,7 @@ async def test_services_move_to_another_block_when_one_of_their_ports_is_taken(
         await asyncio.to_thread(stack.start_infrastructure)
         await asyncio.to_thread(stack.start_services_on_free_ports)
         assert stack.opts.capture_port != base
-        async with httpx.AsyncClient() as client:
+        async with admin_client() as client:
             for name, url in stack.urls().items():
                 assert (await client.get(f"{url}/readyz")).status_code == 200, name
     finally:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from tests.support.auth import admin_headers
+from tests.support.auth import AdminUnlessGiven
 
 
 @asynccontextmanager
@@ -19,7 +19,7 @@ async def running_app(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=admin_headers()
+            transport=transport, base_url="http://test", auth=AdminUnlessGiven()
         ) as client:
             deadline = asyncio.get_running_loop().time() + ready_timeout
             while (await client.get("/readyz")).status_code != 200:

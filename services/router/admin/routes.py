@@ -46,9 +46,8 @@ from shared.http import ApiError
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong bearer token (or, with no token set, not loopback)"},
     409: {"description": "If-Match names a version that is no longer in force, or it exists"},
-    422: {"description": "Invalid change (each problem at its key) or missing X-Actor"},
+    422: {"description": "Invalid change (each problem at its key)"},
 }
 
 

@@ -37,7 +37,10 @@ class WriteOut(BaseModel):
 class VersionOut(BaseModel):
     version: int
     origin: str = Field(description="file (at start or reloaded), api, or rollback")
-    actor: str = Field(description="Who made it: the X-Actor of the write, or router")
+    actor: str = Field(
+        description="Who made it: the credential (key:<id> or jwt:<subject>), with the X-Actor"
+        " in brackets when the write gave one; router for the file"
+    )
     reason: str | None = None
     created_at: datetime
     file_path: str | None = Field(None, description="origin file: the file read")
