@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth.audit_api import audit_router
-from shared.auth.guard import authorize, build_authenticator, check_every_route_guarded
+from shared.auth.guard import authorize, build_authenticator, guard_routes
 from shared.auth.scopes import Scope
 from shared.bus.consumer import BatchConsumer, BatchHandler, ConsumerSettings
 from shared.bus.erasure import EraseHook, honouring_erasure
@@ -228,15 +228,10 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
     )
     app.add_middleware(TimingMiddleware)
     app.include_router(_health_router())
-    app.include_router(audit_router())
-    for router in spec.routers:
+    for router in (audit_router(), *spec.routers):
+        guard_routes(router)  # every route needs a scope (or a vendor's own signature)
         app.include_router(router)
-    check_every_route_guarded(app, public=PUBLIC_PATHS)
     return app
-
-
-# Reachable without a credential: probes and (unless LEADFLOW_METRICS_REQUIRE_KEY) metrics.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _housekeeping(settings: ServiceSettings) -> list[Job[Runtime[Any]]]:

@@ -9,7 +9,7 @@ A route declares what it needs with one of the aliases at the bottom::
 and gets the verified :class:`Principal`, whose ``subject`` the audit trail records.
 Refusals are the shared error shape: 401 (no or bad credential, with ``WWW-Authenticate``),
 403 ``insufficient_scope``, 429 ``rate_limited`` with ``Retry-After``; never a 5xx.
-:func:`check_every_route_guarded` refuses to start a service with a route that neither
+:func:`guard_routes` refuses to start a service with a route that neither
 requires a scope nor is marked as vendor-authenticated.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, FastAPI, Request, Security
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -151,7 +151,7 @@ async def authorize(request: Request, scope: Scope) -> Principal:
 @functools.cache
 def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """The dependency for routes that need ``scope`` (one function per scope, so FastAPI
-    and :func:`check_every_route_guarded` recognise it)."""
+    and :func:`guard_routes` recognise it)."""
 
     async def guard(
         request: Request, principal: Annotated[Principal, Depends(authenticated)]
@@ -189,11 +189,12 @@ def required_scope(route: APIRoute) -> Scope | None:
     return None
 
 
-def check_every_route_guarded(app: FastAPI, public: frozenset[str]) -> None:
-    """Refuse to build an app with an unguarded route (deny by default), and document each
-    route's scope and refusals in the OpenAPI document."""
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path in public:
+def guard_routes(router: APIRouter) -> None:
+    """Refuse a router with an unguarded route (deny by default: a route must require a
+    scope or be marked :data:`VENDOR_AUTH`), and document each route's scope and refusals in
+    the OpenAPI document. Called on every router of a service before it is included."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
             continue
         scope = required_scope(route)
         if scope is None:

@@ -20,6 +20,8 @@ from shared.auth.scopes import Scope
 
 # Fixed test keys: secrets of the test ring only (never of a deployment).
 ADMIN_KEY = "lfk_test-admin-" + hashlib.sha256(b"leadflow tests admin").hexdigest()[:32]
+SLOW_KEY = "lfk_test-slow-" + hashlib.sha256(b"leadflow tests slow").hexdigest()[:32]
+SLOW_RATE, SLOW_BURST = 0.5, 3  # the slow key: 3 at once, then one every 2 s
 NO_SCOPE_KEY = "lfk_test-none-" + hashlib.sha256(b"leadflow tests none").hexdigest()[:32]
 
 
@@ -58,6 +60,8 @@ def write_test_ring(path: Path) -> Path:
                        secret=ADMIN_KEY, rate_per_s=0)  # fmt: skip
     ring = keys.create(ring, key_id="test-none", owner="tests", scopes=[], now=now,
                        secret=NO_SCOPE_KEY, rate_per_s=0)  # fmt: skip
+    ring = keys.create(ring, key_id="test-slow", owner="tests", scopes=["leads:write"], now=now,
+                       secret=SLOW_KEY, rate_per_s=SLOW_RATE, burst=SLOW_BURST)  # fmt: skip
     for scope in Scope:
         ring = keys.create(ring, key_id=f"test-{scope.name.lower()}", owner="tests",
                            scopes=[scope.value], now=now, secret=scope_key(scope),
