@@ -10,6 +10,7 @@ urllib fetch) and are called off the event loop by :class:`shared.auth.jwt.JwtVe
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -23,6 +24,9 @@ ASYMMETRIC_KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
 # kids costs the identity provider one request per period, while a key rotated in is picked
 # up by the first token that uses it.
 REFETCH_COOLDOWN_S = 30.0
+FILE_CHECK_S = 1.0  # a JWKS file's stat is looked at no more often than this
+
+log = logging.getLogger(__name__)
 
 
 class KeysUnavailable(Exception):
@@ -30,8 +34,13 @@ class KeysUnavailable(Exception):
 
 
 class KeySource(Protocol):
+    def cached(self, kid: str | None) -> PyJWK | None:
+        """The key for ``kid`` from memory, without I/O; None: ask :meth:`key_for`."""
+        ...
+
     def key_for(self, kid: str | None) -> PyJWK | None:
-        """The signing key for ``kid`` (None: the token names none), or None if unknown."""
+        """The signing key for ``kid`` (None: the token names none), or None if unknown;
+        blocking (reads the file, fetches the URL), so called in a worker thread."""
         ...
 
 
@@ -68,18 +77,24 @@ def select_key(keys: list[PyJWK], kid: str | None) -> PyJWK | None:
 
 class FileKeys:
     """A JWKS JSON file, reread whenever its modification time or size changes (a rotated
-    key deployed as a new file, or a mounted Secret updated in place)."""
+    key deployed as a new file, or a mounted Secret updated in place), looked at no more than
+    every :data:`FILE_CHECK_S`. A file that turns unreadable (half-written, removed) leaves
+    the last good keys in use, with a warning."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
+        self._checked_at: float | None = None
         self._keys: list[PyJWK] = []
 
-    def key_for(self, kid: str | None) -> PyJWK | None:
-        return select_key(self._current(), kid)
+    def cached(self, kid: str | None) -> PyJWK | None:
+        checked = self._checked_at
+        if checked is None or time.monotonic() - checked >= FILE_CHECK_S:
+            return None
+        return select_key(self._keys, kid)
 
-    def _current(self) -> list[PyJWK]:
+    def key_for(self, kid: str | None) -> PyJWK | None:
         with self._lock:
             try:
                 stat = self._path.stat()
@@ -87,48 +102,68 @@ class FileKeys:
                 if stamp != self._stamp:
                     document = json.loads(self._path.read_text(encoding="utf-8"))
                     self._keys, self._stamp = parse_jwks(document), stamp
-            except (OSError, ValueError) as error:
-                raise KeysUnavailable(
-                    f"the JWKS file {self._path} cannot be read: {error}"
-                ) from error
-            return self._keys
+            except (OSError, ValueError, KeysUnavailable) as error:
+                if not self._keys:
+                    raise KeysUnavailable(
+                        f"the JWKS file {self._path} cannot be read: {error}"
+                    ) from error
+                log.warning("JWKS file %s unreadable, keeping its last keys: %s", self._path, error)
+            self._checked_at = time.monotonic()
+            return select_key(self._keys, kid)
 
 
 class UrlKeys:
-    """The identity provider's JWKS endpoint through PyJWT's :class:`PyJWKClient`: the set is
-    cached for ``lifespan_s`` and refetched at once for a kid it does not hold (at most once
-    per :data:`REFETCH_COOLDOWN_S`). Redirects are not followed; only http(s) URLs."""
+    """The identity provider's JWKS endpoint, fetched with PyJWT's :class:`PyJWKClient`
+    (redirects not followed, http(s) only) and kept for ``lifespan_s``; a kid the set lacks
+    refetches it at once, at most once per :data:`REFETCH_COOLDOWN_S`. When a fetch fails
+    the last keys stay in use (an identity provider's outage does not lock everyone out)
+    and the fetch is tried again after the cooldown."""
 
     def __init__(self, url: str, timeout_s: float, lifespan_s: float = 300.0) -> None:
         try:
-            self._client = PyJWKClient(
-                url,
-                cache_jwk_set=True,
-                lifespan=lifespan_s,
-                timeout=timeout_s,
-                cooldown_duration=0,  # our own cooldown below counts forced refetches only
-            )
+            self._client = PyJWKClient(url, cache_jwk_set=False, timeout=timeout_s)
         except PyJWTError as error:
             raise ValueError(f"jwks_url: {error}") from error
+        self._lifespan_s = lifespan_s
         self._lock = threading.Lock()
-        self._last_refetch: float | None = None
+        self._keys: list[PyJWK] = []
+        self._fetched_at: float | None = None  # when the keys were last fetched (or tried)
+        self._refetched_at: float | None = None  # the last refetch for an unknown kid
+
+    def cached(self, kid: str | None) -> PyJWK | None:
+        fetched = self._fetched_at
+        if fetched is None or time.monotonic() - fetched >= self._lifespan_s:
+            return None
+        return select_key(self._keys, kid)
 
     def key_for(self, kid: str | None) -> PyJWK | None:
         with self._lock:
-            key = select_key(self._keys(refresh=False), kid)
             now = time.monotonic()
-            if key is None and (
-                self._last_refetch is None or now - self._last_refetch >= REFETCH_COOLDOWN_S
-            ):
-                self._last_refetch = now
-                key = select_key(self._keys(refresh=True), kid)
+            fetched = self._fetched_at is None or now - self._fetched_at >= self._lifespan_s
+            if fetched:
+                self._fetch(now)
+            key = select_key(self._keys, kid)
+            if key is None and not fetched and _past(self._refetched_at, REFETCH_COOLDOWN_S, now):
+                self._refetched_at = now
+                self._fetch(now)
+                key = select_key(self._keys, kid)
             return key
 
-    def _keys(self, refresh: bool) -> list[PyJWK]:
+    def _fetch(self, now: float) -> None:
         try:
-            key_set = self._client.get_jwk_set(refresh=refresh)
-        except PyJWKClientConnectionError as error:
-            raise KeysUnavailable(f"the JWKS endpoint cannot be reached: {error}") from error
-        except (PyJWTError, ValueError) as error:  # not JSON, no keys
-            raise KeysUnavailable(f"the JWKS endpoint answered no usable keys: {error}") from error
-        return signing_keys(key_set)
+            self._keys = signing_keys(self._client.get_jwk_set())
+            self._fetched_at = now
+        except (PyJWTError, ValueError, KeysUnavailable) as error:  # unreachable, not JSON
+            if isinstance(error, PyJWKClientConnectionError):
+                problem = f"the JWKS endpoint cannot be reached: {error}"
+            else:
+                problem = f"the JWKS endpoint answered no usable keys: {error}"
+            if not self._keys:
+                raise KeysUnavailable(problem) from error
+            log.warning("%s; keeping the last keys", problem)
+            # try again after the cooldown, not on every request meanwhile
+            self._fetched_at = now - self._lifespan_s + min(REFETCH_COOLDOWN_S, self._lifespan_s)
+
+
+def _past(moment: float | None, period_s: float, now: float) -> bool:
+    return moment is None or now - moment >= period_s

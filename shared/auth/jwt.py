@@ -6,8 +6,10 @@ asymmetric algorithms (``none`` and the HMAC family can never be configured, so 
 "sign HS256 with the public key as secret" confusion has nothing to confuse) and fits the
 kind of key its ``kid`` names; the signature verifies; ``exp``, ``iss``, ``aud`` and the
 subject claim are present; ``iss`` and ``aud`` are the configured ones; ``exp``/``nbf``/
-``iat`` hold within ``leeway_s``. Every refusal is :class:`Unauthenticated` with a message
-that names what is wrong and never repeats the token.
+``iat`` hold within ``leeway_s``. Keys come only from the configured JWKS: keys or key URLs
+a token's header offers (``jwk``, ``jku``, ``x5u``, ``x5c``) are never used. Every refusal
+is :class:`Unauthenticated` with a message that names what is wrong and never repeats the
+token.
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ class JwtVerifier:
             else UrlKeys(str(settings.jwks_url), settings.jwks_timeout_s, settings.jwks_cache_s)
         )
         self._require = sorted({"exp", "iss", "aud", "sub", settings.subject_claim})
+        self._looking_up = asyncio.Lock()
 
     async def verify(self, token: str) -> Principal:
         if not looks_like_jwt(token):
@@ -149,10 +152,14 @@ class JwtVerifier:
         return Principal(subject=f"jwt:{subject}", scopes=scopes, via="jwt")
 
     async def _key(self, kid: str | None) -> PyJWK:
+        key = self._keys.cached(kid)
+        if key is not None:
+            return key
         try:
-            key = await asyncio.wait_for(
-                asyncio.to_thread(self._keys.key_for, kid), self._settings.jwks_timeout_s
-            )
+            # One lookup in a worker thread at a time: a hung identity provider holds one
+            # thread, not one per request.
+            async with asyncio.timeout(self._settings.jwks_timeout_s), self._looking_up:
+                key = await asyncio.to_thread(self._keys.key_for, kid)
         except TimeoutError:
             log.warning("JWKS lookup took over %ss", self._settings.jwks_timeout_s)
             raise _invalid("the identity provider's keys could not be fetched in time") from None

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared.auth import jwks as jwks_module
 from shared.auth.jwt import JwtSettings, JwtVerifier, looks_like_jwt
 from shared.auth.principal import Principal, Unauthenticated
 from tests.support.http import LocalServer, serving
@@ -386,6 +387,45 @@ async def test_a_slow_provider_is_given_up_on_without_blocking_the_event_loop(
     ticker.cancel()
     assert time.monotonic() - started < 0.9
     assert ticks >= 10  # the loop kept running while the fetch waited
+
+
+async def test_the_jwks_is_fetched_again_when_its_lifespan_ends_and_kept_if_that_fails(
+    idp: tuple[IdentityProvider, LocalServer],
+):
+    provider, server = idp
+    verifier = url_verifier(server, jwks_cache_s=0.2)
+    await verifier.verify(RSA_KEY.sign())
+    await asyncio.sleep(0.3)
+    await verifier.verify(RSA_KEY.sign())
+    assert provider.fetches == 2
+    provider.status = 503  # the identity provider has an outage
+    await asyncio.sleep(0.3)
+    for _ in range(3):  # its last keys are still good; it is asked again after the cooldown
+        assert (await verifier.verify(RSA_KEY.sign())).subject == "jwt:user-1"
+    assert provider.fetches == 3
+
+
+async def test_concurrent_tokens_on_a_cold_cache_make_one_fetch(
+    idp: tuple[IdentityProvider, LocalServer],
+):
+    provider, server = idp
+    provider.delay_s = 0.2
+    verifier = url_verifier(server)
+    principals = await asyncio.gather(*(verifier.verify(RSA_KEY.sign()) for _ in range(10)))
+    assert {p.subject for p in principals} == {"jwt:user-1"}
+    assert provider.fetches == 1
+
+
+async def test_a_jwks_file_that_turns_unreadable_leaves_its_last_keys_in_use(
+    jwks_file: Path, verifier: JwtVerifier, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(jwks_module, "FILE_CHECK_S", 0.0)
+    await verifier.verify(RSA_KEY.sign())
+    jwks_file.write_text('{"keys": [')  # half-written
+    assert (await verifier.verify(RSA_KEY.sign())).subject == "jwt:user-1"
+    jwks_file.write_text(json.dumps(jwks(EC_KEY)))  # written out: the RSA key was removed
+    with pytest.raises(Unauthenticated, match="kid"):
+        await verifier.verify(RSA_KEY.sign())
 
 
 @pytest.mark.parametrize(
