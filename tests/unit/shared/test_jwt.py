@@ -18,6 +18,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt import PyJWK
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.auth import jwks as jwks_module
-from shared.auth.jwt import JwtSettings, JwtVerifier, looks_like_jwt
+from shared.auth.jwt import JwtSettings, JwtVerifier, key_fits, looks_like_jwt
 from shared.auth.principal import Principal, Unauthenticated
 from tests.support.http import LocalServer, serving
 
@@ -426,6 +427,30 @@ async def test_a_jwks_file_that_turns_unreadable_leaves_its_last_keys_in_use(
     jwks_file.write_text(json.dumps(jwks(EC_KEY)))  # written out: the RSA key was removed
     with pytest.raises(Unauthenticated, match="kid"):
         await verifier.verify(RSA_KEY.sign())
+
+
+OCT_KEY = PyJWK({"kty": "oct", "k": _b64(b"s" * 32), "kid": "oct-1"})
+
+
+@pytest.mark.parametrize(
+    ("key", "alg", "fits"),
+    [
+        (PyJWK(RSA_KEY.jwk), "RS256", True),
+        (PyJWK(RSA_KEY.jwk), "PS512", True),
+        (PyJWK(RSA_KEY.jwk), "ES256", False),
+        (PyJWK(RSA_KEY.jwk), "HS256", False),
+        (PyJWK(RSA_KEY.jwk), "EdDSA", False),
+        (PyJWK(EC_KEY.jwk), "ES256", True),
+        (PyJWK(EC_KEY.jwk), "ES384", False),  # a P-256 key signs ES256 only
+        (PyJWK(EC_KEY.jwk), "RS256", False),
+        (PyJWK(ED_KEY.jwk), "EdDSA", True),
+        (PyJWK(ED_KEY.jwk), "ES256", False),
+        (OCT_KEY, "HS256", False),  # a shared secret verifies nothing, even if one got here
+        (OCT_KEY, "RS256", False),
+    ],
+)
+def test_a_key_verifies_only_the_algorithms_of_its_kind(key: PyJWK, alg: str, fits: bool):
+    assert key_fits(key, alg) is fits
 
 
 @pytest.mark.parametrize(
