@@ -99,6 +99,8 @@ class ServiceSpec(Generic[D]):
     make_handler: Callable[[Runtime[D]], BatchHandler] | None = None
     # Deletes what the service holds about erased leads; events for them are dropped anyway.
     erase: EraseHook | None = None
+    # The handler is given the erasures too, after ``erase`` ran (the notifier delivers them).
+    handles_erasures: bool = False
     jobs: Sequence[Job[Runtime[D]]] = ()
     resources: Sequence[Resource[D]] = ()
     max_body_bytes: int = 1_048_576
@@ -182,7 +184,10 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
                 engine=engine,
                 source=spec.name,
                 handle=honouring_erasure(
-                    spec.make_handler(runtime), spec.erase, settings.consumer_group or spec.name
+                    spec.make_handler(runtime),
+                    spec.erase,
+                    settings.consumer_group or spec.name,
+                    pass_on_erasures=spec.handles_erasures,
                 ),
                 relay=relay,
                 dead_letters=publisher,

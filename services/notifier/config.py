@@ -14,9 +14,10 @@ Example::
           max_attempts: 8
           enabled: true
 
-Events: lead.assigned, lead.qualified, lead.routed_to_nurture, nurture.step_due,
-lead.sla_breached, lead.gone_cold. A secret is ``whsec_`` plus base64 of 24 to 64 random
-bytes; make one with ``python -c "import base64, os;
+Events: the names in :data:`services.notifier.domain.EVENT_SHORT_NAMES` (lead.assigned,
+lead.qualified, lead.routed_to_nurture, nurture.step_due, lead.sla_breached, lead.erased, ...);
+``lead.erased`` ignores ``when`` (it carries the lead id and erasure time only). A secret
+is ``whsec_`` plus base64 of 24 to 64 random bytes; make one with ``python -c "import base64, os;
 print('whsec_' + base64.b64encode(os.urandom(32)).decode())"``.
 """
 

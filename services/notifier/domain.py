@@ -25,6 +25,7 @@ from typing import Any, TypeAlias
 from standardwebhooks.webhooks import Webhook
 
 from shared.conditions import ALWAYS, Condition, evaluate
+from shared.contracts import LeadErased
 
 EVENT_SHORT_NAMES = (
     "lead.assigned",
@@ -35,7 +36,12 @@ EVENT_SHORT_NAMES = (
     "lead.sla_warning",
     "lead.sla_breached",
     "lead.gone_cold",
+    "lead.erased",
 )
+ERASED = LeadErased.TYPE
+# What a subscriber is told of an erasure: which lead to forget and when. Not the requester's
+# free-text reason, nor who asked (an audit fact, kept in Leadflow's audit trail).
+ERASURE_NOTICE_FIELDS = ("lead_id", "erased_at")
 
 MAX_JITTER = 0.25
 
@@ -105,12 +111,22 @@ Outcome: TypeAlias = Delivered | Retry | GaveUp
 def matching_subscriptions(
     event_type: str, data: Mapping[str, Any], subs: Iterable[Subscription]
 ) -> list[Subscription]:
-    """An enabled subscription gets an event of a type it lists when its condition holds."""
+    """An enabled subscription gets an event of a type it lists when its condition holds. An
+    erasure goes to every enabled subscription listing it, whatever the condition: it
+    carries none of the fields a condition reads, and a receiver that was sent the lead must
+    be able to forget it too."""
     return [
         sub
         for sub in subs
-        if sub.enabled and event_type in sub.event_types and evaluate(sub.when, data)
+        if sub.enabled
+        and event_type in sub.event_types
+        and (event_type == ERASED or evaluate(sub.when, data))
     ]
+
+
+def erasure_notice(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An erasure is delivered with the lead id and erasure time only: no personal data."""
+    return {name: data[name] for name in ERASURE_NOTICE_FIELDS if name in data}
 
 
 def backoff_delay(attempt: int, base_s: float, max_s: float, jitter: float) -> float:

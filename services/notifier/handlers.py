@@ -1,4 +1,5 @@
 """The notifier's use cases for consumed events: plan one webhook delivery per subscriber.
+An erasure is one of them (``lead.erased``), delivered without any personal data.
 
 Consumed events only plan deliveries (rows in ``deliveries``, written in the consumer's
 batch transaction, leased for their first attempt); once that commits they are handed to the
@@ -11,6 +12,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import orjson
+
 from services.notifier import domain, store
 from services.notifier.handoff import DeliveryHandoff
 from shared.bus.consumer import BatchHandler
@@ -18,6 +21,7 @@ from shared.bus.dispatch import batch_handler
 from shared.contracts import (
     LeadAssigned,
     LeadDisqualified,
+    LeadErased,
     LeadQualified,
     LeadRoutedToNurture,
     LeadSlaBreached,
@@ -51,14 +55,7 @@ def plan_deliveries(plan: DeliveryPlan, env: Envelope) -> None:
     )
     if not subs:
         return
-    _, body = encode(
-        env.data,
-        source=env.source,
-        event_id=env.id,
-        time=env.time,
-        causationid=env.causationid,
-        correlationid=env.correlationid,
-    )
+    body = _body(env)
     plan.planned.extend(
         store.NewDelivery(
             delivery_id=delivery_id_for(sub.name, env.id),
@@ -71,6 +68,24 @@ def plan_deliveries(plan: DeliveryPlan, env: Envelope) -> None:
         )
         for sub in subs
     )
+
+
+def _body(env: Envelope) -> bytes:
+    """The CloudEvent to POST: the event as consumed (its own id, source, time, correlation),
+    an erasure cut down to :func:`domain.erasure_notice`."""
+    _, body = encode(
+        env.data,
+        source=env.source,
+        event_id=env.id,
+        time=env.time,
+        causationid=env.causationid,
+        correlationid=env.correlationid,
+    )
+    if env.type != domain.ERASED:
+        return body
+    doc = orjson.loads(body)
+    doc["data"] = domain.erasure_notice(doc["data"])
+    return orjson.dumps(doc)
 
 
 def make_batch_handler(
@@ -100,4 +115,8 @@ HANDLERS: dict[type[Event], Handler] = {
     LeadSlaBreached: plan_deliveries,
     LeadRoutedToNurture: plan_deliveries,
     NurtureStepDue: plan_deliveries,
+    # Given after the erase hook deleted the lead's other deliveries (handles_erasures in
+    # main.py); the erasure's own delivery is kept by store.erase, so it is sent, retried
+    # and audited like any other.
+    LeadErased: plan_deliveries,
 }

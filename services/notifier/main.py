@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router],
         consumes=topics_consumed_by("notifier"),
         erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
+        handles_erasures=True,  # lead.erased is delivered to the subscribers that ask for it
         deps=deps,
         make_handler=lambda runtime: handlers.make_batch_handler(
             delivery.rules, runtime.deps.handoff, delivery.lease_s

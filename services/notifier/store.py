@@ -14,7 +14,10 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.contracts import LeadErased
 from shared.db.columns import column_params
+
+ERASED = LeadErased.TYPE
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
@@ -100,11 +103,14 @@ _CLAIM_DUE = text(
     " RETURNING d.delivery_id, d.subscription, d.event_id, d.event_type, d.lead_id, d.body,"
     "  d.attempts, d.round_start"
 )
+# A delivery erased while its attempt was in flight (lead.erased) has no row left to record
+# the attempt against: that attempt is forgotten with it.
 _INSERT_ATTEMPTS = text(
     "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms)"
     " SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS int[]),"
     " CAST(:ats AS timestamptz[]), CAST(:codes AS int[]), CAST(:errors AS text[]),"
-    " CAST(:durations AS int[]))"
+    " CAST(:durations AS int[])) AS u(delivery_id)"
+    " WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.delivery_id = u.delivery_id)"
     " ON CONFLICT DO NOTHING"
 )
 # Only the lease holder's outcome counts: the row must still be pending at this attempt.
@@ -286,10 +292,13 @@ async def delivery_status(conn: AsyncConnection, delivery_id: str) -> str | None
     return str(row[0]) if row is not None else None
 
 
-_ERASE = text("DELETE FROM deliveries WHERE lead_id = ANY(CAST(:ids AS text[]))")
+_ERASE = text(
+    "DELETE FROM deliveries WHERE lead_id = ANY(CAST(:ids AS text[])) AND event_type <> :erased"
+)
 
 
 async def erase(conn: AsyncConnection, lead_ids: list[str]) -> None:
     """Forget erased leads: their deliveries (payloads hold personal data) and attempts;
-    pending ones are never sent."""
-    await conn.execute(_ERASE, {"ids": lead_ids})
+    pending ones are never sent. The erasure notices themselves (lead id and time only) stay,
+    to be sent, retried and audited: telling the subscribers is part of the erasure."""
+    await conn.execute(_ERASE, {"ids": lead_ids, "erased": ERASED})

@@ -44,8 +44,14 @@ def live_events(envelopes: Sequence[Envelope], erased: Collection[str]) -> list[
     return [e for e in envelopes if e.subject not in erased or is_erasure(e)]
 
 
-def honouring_erasure(handle: BatchHandler, erase: EraseHook | None, group: str) -> BatchHandler:
-    """Wrap a batch handler so erasure requests are applied and erased leads stay erased."""
+def honouring_erasure(
+    handle: BatchHandler, erase: EraseHook | None, group: str, *, pass_on_erasures: bool = False
+) -> BatchHandler:
+    """Wrap a batch handler so erasure requests are applied and erased leads stay erased.
+
+    With ``pass_on_erasures`` the handler is also given the erasures themselves, after the
+    ``erase`` hook ran in the same transaction (the notifier delivers them to the webhook
+    subscribers that ask for them: what it writes for an erasure outlives the erase)."""
 
     async def handle_batch(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
         erased_now = list(
@@ -55,8 +61,9 @@ def honouring_erasure(handle: BatchHandler, erase: EraseHook | None, group: str)
             await uow.conn.execute(_RECORD, {"ids": erased_now})
             if erase is not None:
                 await erase(uow, erased_now)
-        live = [e for e in live_events(envelopes, erased_now) if not is_erasure(e)]
-        dropped = len(envelopes) - len(live) - sum(is_erasure(e) for e in envelopes)
+        kept = live_events(envelopes, erased_now)
+        dropped = len(envelopes) - len(kept)
+        live = kept if pass_on_erasures else [e for e in kept if not is_erasure(e)]
         if dropped:
             metrics.events_dropped_erased.labels(group).inc(dropped)
         if live:

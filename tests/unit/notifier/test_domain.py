@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -20,13 +21,20 @@ from services.notifier.domain import (
     Subscription,
     backoff_delay,
     claims_from_table,
+    erasure_notice,
     event_type_for,
     matching_subscriptions,
     next_step,
     signed_headers,
 )
 from shared.conditions import parse_condition
-from shared.contracts import LeadAssigned, LeadQualified, LeadRoutedToNurture, NurtureStepDue
+from shared.contracts import (
+    LeadAssigned,
+    LeadErased,
+    LeadQualified,
+    LeadRoutedToNurture,
+    NurtureStepDue,
+)
 from shared.contracts.envelope import Event
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -35,6 +43,7 @@ OTHER_SECRET = "whsec_" + base64.b64encode(bytes(range(48))).decode()
 ASSIGNED = "io.leadflow.lead.assigned.v1"
 QUALIFIED = "io.leadflow.lead.qualified.v1"
 STEP_DUE = "io.leadflow.nurture.step_due.v1"
+ERASED = "io.leadflow.lead.erased.v1"
 
 CRM = Subscription(
     name="crm",
@@ -75,6 +84,7 @@ ALL_SUBS = (CRM, HOT, UK_FASHION, PAUSED)
         ("nurture.step_due", "io.leadflow.nurture.step_due.v1"),
         ("lead.sla_breached", "io.leadflow.lead.sla_breached.v1"),
         ("lead.gone_cold", "io.leadflow.lead.gone_cold.v1"),
+        ("lead.erased", "io.leadflow.lead.erased.v1"),
     ],
 )
 def test_a_short_event_name_maps_to_its_cloudevents_type(short: str, expected: str) -> None:
@@ -88,6 +98,7 @@ def test_a_short_event_name_maps_to_its_cloudevents_type(short: str, expected: s
         ("lead.qualified", LeadQualified),
         ("lead.routed_to_nurture", LeadRoutedToNurture),
         ("nurture.step_due", NurtureStepDue),
+        ("lead.erased", LeadErased),
     ],
 )
 def test_mapped_types_are_the_types_producers_publish(short: str, contract: type[Event]) -> None:
@@ -128,6 +139,38 @@ def test_enabled_subscriptions_get_listed_events_whose_condition_holds(
 
 def test_a_disabled_subscription_gets_nothing() -> None:
     assert matching_subscriptions(ASSIGNED, {}, [PAUSED]) == []
+
+
+def test_an_erasure_reaches_every_enabled_subscription_listing_it_whatever_its_condition() -> None:
+    def erasing(sub: Subscription, enabled: bool = True) -> Subscription:
+        return replace(sub, event_types=sub.event_types | {ERASED}, enabled=enabled)
+
+    subs = [erasing(HOT), erasing(UK_FASHION), CRM, erasing(PAUSED, enabled=False)]
+    data = {"lead_id": "l-1", "erased_at": "2026-12-05T04:00:00+00:00"}
+    assert [s.name for s in matching_subscriptions(ERASED, data, subs)] == [
+        "hot-leads",
+        "uk-fashion",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "notice"),
+    [
+        (
+            {"lead_id": "l-1", "erased_at": "2026-12-05T04:00:00Z", "reason": "asked by tom@x.io"},
+            {"lead_id": "l-1", "erased_at": "2026-12-05T04:00:00Z"},
+        ),
+        (
+            {"lead_id": "l-1", "erased_at": "2026-12-05T04:00:00Z", "requested_by": "jwt:tom@x.io"},
+            {"lead_id": "l-1", "erased_at": "2026-12-05T04:00:00Z"},
+        ),
+        ({"lead_id": "l-1"}, {"lead_id": "l-1"}),
+    ],
+)
+def test_an_erasure_notice_carries_the_lead_id_and_time_only(
+    data: dict[str, Any], notice: dict[str, Any]
+) -> None:
+    assert erasure_notice(data) == notice
 
 
 @pytest.mark.parametrize(
