@@ -25,12 +25,14 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.auth.jwt import JwtSettings, JwtVerifier, looks_like_jwt
 from shared.auth.keyring import KeyRing
 from shared.auth.principal import Principal, Unauthenticated
 from shared.auth.ratelimit import Limit, Limiter, retry_after
 from shared.auth.scopes import SCOPE_HELP, Scope
 from shared.clock import Clock
 from shared.clock import now as utc_now
+from shared.config import ConfigError, ServiceSettings
 from shared.http import ApiError
 from shared.observability import metrics
 
@@ -56,11 +58,6 @@ class TokenVerifier(Protocol):
     """Verifies a JWT (see :mod:`shared.auth.jwt`)."""
 
     async def verify(self, token: str) -> Principal: ...
-
-
-def looks_like_jwt(token: str) -> bool:
-    """Three dot-separated parts: an API key (``lfk_...``) never is one."""
-    return token.count(".") == 2 and not token.startswith("lfk_")
 
 
 @dataclass
@@ -167,14 +164,32 @@ def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
 _SCOPE_OF: dict[Callable[..., Any], Scope] = {}
 
 
-def build_authenticator(settings: Any, tokens: TokenVerifier | None = None) -> Authenticator:
-    """From a service's settings (``LEADFLOW_API_KEYS_FILE``, ``LEADFLOW_RATE_LIMIT_*``)."""
+def build_authenticator(settings: ServiceSettings) -> Authenticator:
+    """From a service's settings (``LEADFLOW_API_KEYS_FILE``, ``LEADFLOW_JWT_*``,
+    ``LEADFLOW_RATE_LIMIT_*``); a JWT setting that cannot work stops the start, naming it."""
     return Authenticator(
         ring=KeyRing(settings.api_keys_file),
-        tokens=tokens,
+        tokens=_token_verifier(settings),
         default_limit=Limit(settings.rate_limit_per_s, settings.rate_limit_burst),
         limiter=Limiter(),
     )
+
+
+def _token_verifier(settings: ServiceSettings) -> JwtVerifier | None:
+    if settings.jwt_issuer is None:
+        return None
+    try:
+        return JwtVerifier(
+            JwtSettings(
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience or "",
+                jwks_url=settings.jwt_jwks_url,
+                jwks_file=settings.jwt_jwks_file,
+                scopes_claim=settings.jwt_scopes_claim,
+            )
+        )
+    except ValueError as exc:
+        raise ConfigError(f"LEADFLOW_JWT_*: {exc}") from None
 
 
 def required_scope(route: APIRoute) -> Scope | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import APIRouter
 
-from shared.auth.guard import VENDOR_AUTH, LeadsRead, guard_routes, looks_like_jwt
+from shared.auth.guard import VENDOR_AUTH, LeadsRead, guard_routes
 
 
 def test_a_route_without_a_scope_stops_the_service_from_starting() -> None:
@@ -34,7 +34,3 @@ def test_a_guarded_route_is_documented_with_its_scope_and_refusals() -> None:
     guarded = router.routes[0]
     assert guarded.openapi_extra == {"x-required-scope": "leads:read"}  # type: ignore[attr-defined]
     assert {"401", "403", "429"} <= set(guarded.responses)  # type: ignore[attr-defined]
-
-
-def test_an_api_key_is_never_taken_for_a_jwt() -> None:
-    assert looks_like_jwt("eyJ.eyJ.sig") and not looks_like_jwt("lfk_a.b.c")
