@@ -72,8 +72,13 @@ async def running_stack(
 class LeadflowUp:
     """``leadflow up`` as a real process on free ports, its output collected line by line."""
 
-    def __init__(self, home: Path, extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self, home: Path, extra_args: list[str] | None = None, own_keys: bool = False
+    ) -> None:
+        """``own_keys``: as a user runs it, with the key ring of its home (made on the first
+        start, its admin key printed) instead of the test session's ring."""
         self.home = home
+        self.own_keys = own_keys
         self.capture_port = free_port_block()
         self.kafka_port, self.pg_port, self.sink_port = free_port(), free_port(), free_port()
         self.ports = service_ports(self.capture_port)
@@ -89,12 +94,16 @@ class LeadflowUp:
         return f"http://127.0.0.1:{self.sink_port}"
 
     def start(self) -> None:
+        env = dict(os.environ)
+        if self.own_keys:
+            env.pop("LEADFLOW_API_KEYS_FILE", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "leadflow", "up", "--home", str(self.home),
              "--port", str(self.capture_port), "--kafka-port", str(self.kafka_port),
              "--pg-port", str(self.pg_port), "--webhook-sink-port", str(self.sink_port),
              *self.extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env=env,
         )  # fmt: skip
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -133,9 +142,11 @@ class LeadflowUp:
 
 
 @asynccontextmanager
-async def leadflow_up(home: Path, extra_args: list[str] | None = None) -> AsyncIterator[LeadflowUp]:
+async def leadflow_up(
+    home: Path, extra_args: list[str] | None = None, own_keys: bool = False
+) -> AsyncIterator[LeadflowUp]:
     """A running ``leadflow up`` (the banner printed), stopped with SIGTERM on exit."""
-    up = LeadflowUp(home, extra_args)
+    up = LeadflowUp(home, extra_args, own_keys)
     up.start()
     try:
         await up.wait_line(r"^Leadflow is up\.", timeout=180)
