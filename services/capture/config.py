@@ -96,6 +96,10 @@ class Settings(ServiceSettings):
     fetch_backoff_base_s: float = Field(30.0, gt=0)
     fetch_backoff_cap_s: float = Field(3600.0, gt=0)
     fetch_give_up_after_s: float = Field(7 * 86400.0, gt=0)
+    # Each vendor source's token bucket (its posts authenticate by signature, not by a key of
+    # the ring): requests a second on average (0: no limit) and in a burst; 429 beyond.
+    source_rate_limit_per_s: float = Field(50.0, ge=0)
+    source_rate_limit_burst: int = Field(500, ge=1)
 
     def fetch_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -12,6 +12,7 @@ from services.capture.domain.identity import MatchRule
 from services.capture.intake import IntakeBatcher
 from services.capture.sources.fetch_jobs import Fetcher
 from services.capture.sources.ingest import Catalog
+from shared.auth.ratelimit import Limit
 from shared.service import Runtime, get_runtime
 
 
@@ -21,6 +22,7 @@ class Deps:
     match_rules: tuple[MatchRule, ...]  # which fields make two leads one person
     intake: IntakeBatcher  # group commit of single leads, writing while the service runs
     fetcher: Fetcher  # what the fetch jobs share (policy, wake-up, vendors' HTTP client)
+    source_limit: Limit  # each vendor source's token bucket
 
 
 CaptureRuntime = Runtime[Deps]

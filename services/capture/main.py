@@ -13,6 +13,7 @@ from services.capture.deps import Deps
 from services.capture.intake import IntakeBatcher, running_intake
 from services.capture.sources import fetch_jobs
 from services.capture.sources.ingest import Catalog
+from shared.auth.ratelimit import Limit
 from shared.service import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         match_rules=loaded.match_rules,
         intake=IntakeBatcher(),
         fetcher=fetch_jobs.Fetcher(settings.fetch_policy()),
+        source_limit=Limit(settings.source_rate_limit_per_s, settings.source_rate_limit_burst),
     )
     spec = ServiceSpec(
         name="capture",

@@ -245,11 +245,11 @@ AuditRead = Annotated[Principal, Depends(require(Scope.AUDIT_READ))]
 MetricsRead = Annotated[Principal, Depends(require(Scope.METRICS_READ))]
 
 
-def limit_source(request: Request, source: str) -> None:
+def limit_source(request: Request, source: str, limit: Limit) -> None:
     """A vendor source's own token bucket (its requests authenticate by signature, not by
-    a key of the ring), at the service's default rate: 429 with Retry-After beyond it."""
+    a key of the ring): 429 with Retry-After beyond it."""
     auth: Authenticator = request.app.state.auth
-    wait = auth.limiter.wait_for(f"source:{source}", auth.default_limit, auth.monotonic())
+    wait = auth.limiter.wait_for(f"source:{source}", limit, auth.monotonic())
     if wait > 0:
         raise _refuse(
             request, 429, "rate_limited",

@@ -123,7 +123,7 @@ async def list_sources(catalog: CatalogDep, caller: ConfigRead) -> SourcesOut:
 )
 async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep) -> Any:
     src = checks.ready(catalog, source)
-    limit_source(request, src.name)
+    limit_source(request, src.name, runtime.deps.source_limit)
     req = await checks.inbound(request)
     now = clock.now()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
@@ -174,9 +174,11 @@ async def _once(
     " Mailchimp's URL check",
     openapi_extra=VENDOR_AUTH,
 )
-async def handshake(source: str, request: Request, catalog: CatalogDep) -> Response:
+async def handshake(
+    source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep
+) -> Response:
     src = checks.ready(catalog, source)
-    limit_source(request, src.name)
+    limit_source(request, src.name, runtime.deps.source_limit)
     query = dict(request.query_params)
     try:
         if src.auth.type == "meta":
@@ -227,7 +229,7 @@ async def import_csv(
             f"source {src.name!r} authenticates with {src.auth.type}; CSV import needs a"
             " source with api_key auth",
         )
-    limit_source(request, src.name)
+    limit_source(request, src.name, runtime.deps.source_limit)
     # An API key is in the headers: check it before reading up to csv.max_bytes of body.
     head = await checks.inbound(request, with_body=False)
     verified = checks.verify(src, head, request, clock.now(), None)
