@@ -93,3 +93,27 @@ async def test_an_idempotency_key_belongs_to_the_client_that_sent_it(
         )
         assert mine.status_code == theirs.status_code == 202, theirs.text
         assert mine.json()["lead_id"] != theirs.json()["lead_id"]
+
+
+async def test_a_vendor_source_over_its_rate_limit_gets_429_and_others_do_not(
+    database_url: str, bus: Bus
+) -> None:
+    settings = Settings(
+        database_url=database_url, **bus.settings,
+        source_rate_limit_per_s=0.01, source_rate_limit_burst=2,
+    )  # fmt: skip
+    async with running_app(create_app(settings)) as client:
+        website = {"X-Api-Key": "lf_demo_website"}
+        answers = [
+            await client.post(
+                "/v1/sources/website/leads", json={"email": f"v{i}@example.com"}, headers=website
+            )  # fmt: skip
+            for i in range(3)
+        ]
+        assert [a.status_code for a in answers] == [202, 202, 429], answers[-1].text
+        assert answers[-1].headers["Retry-After"].isdigit()
+        other = await client.post(
+            "/v1/sources/events/leads", json={"email": "e@example.com"},
+            headers={"X-Api-Key": "lf_demo_events"},
+        )  # fmt: skip
+        assert other.status_code != 429  # each source has its own bucket
