@@ -207,3 +207,30 @@ class TimingMiddleware:
             metrics.http_seconds.labels(scope["method"], route, str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),  # a JSON answer is never sniffed as a page
+    (b"cache-control", b"no-store"),  # answers carry personal data: no cache keeps them
+]
+
+
+class SecurityHeadersMiddleware:
+    """Headers every answer carries (OWASP API8, security misconfiguration)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in _SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

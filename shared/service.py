@@ -34,7 +34,12 @@ from shared.db.inbox import purge_old
 from shared.db.migrate import migrate
 from shared.db.outbox import OutboxRelay, RelaySettings, outbox_backlog
 from shared.db.uow import UnitOfWork
-from shared.http import BodyLimitMiddleware, TimingMiddleware, install_error_handlers
+from shared.http import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    TimingMiddleware,
+    install_error_handlers,
+)
 from shared.observability import configure_logging
 from shared.periodic import Job
 from shared.recovery import BrokerAdoption, prune_once, readers_of
@@ -231,6 +236,7 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=spec.max_body_bytes, per_path=spec.body_limits
     )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TimingMiddleware)
     app.include_router(_health_router())
     for router in (audit_router(), *spec.routers):

@@ -33,7 +33,10 @@ async def test_writes_reads_and_erasures_are_audited_with_the_credential(
         # a writer may not read personal data, a reader may not erase
         assert (await client.get(f"/v1/leads/{lead_id}", headers=writer)).status_code == 403
         assert (await client.delete(f"/v1/leads/{lead_id}", headers=reader)).status_code == 403
-        assert (await client.get(f"/v1/leads/{lead_id}", headers=reader)).status_code == 200
+        read = await client.get(f"/v1/leads/{lead_id}", headers=reader)
+        assert read.status_code == 200
+        assert read.headers["cache-control"] == "no-store"  # personal data: never cached
+        assert read.headers["x-content-type-options"] == "nosniff"
         eraser = bearer(scope_key(Scope.LEADS_ERASE))
         erased = await client.delete(f"/v1/leads/{lead_id}?reason=asked", headers=eraser)
         assert erased.status_code == 202, erased.text
