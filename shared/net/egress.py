@@ -6,7 +6,7 @@ multicast, unspecified and reserved addresses, and the cloud metadata endpoints
 (169.254.169.254, fd00:ec2::254, 100.100.100.200, 168.63.129.16), are refused, unless an
 operator allow-lists them. IPv6 forms that carry an IPv4 address (IPv4-mapped
 ``::ffff:a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``) are judged by the IPv4
-address inside; Teredo (``2001::/32``) is refused outright.
+address inside; Teredo (``2001::/32``, inside the reserved ``2001::/23``) is refused.
 
 The table is explicit rather than ``ipaddress.is_private``/``is_global``, whose ranges
 differ between Python versions; anything else that is not globally routable is refused as
@@ -71,8 +71,7 @@ _REFUSED_V6: tuple[tuple[ipaddress.IPv6Network, str], ...] = (
     (_V6("64:ff9b:1::/48"), PRIVATE),  # local-use NAT64
     (_V6("fe80::/10"), LINK_LOCAL),
     (_V6("ff00::/8"), MULTICAST),
-    (_V6("2001::/32"), RESERVED),  # Teredo: carries an obfuscated IPv4 address
-    (_V6("2001:2::/48"), RESERVED),  # benchmarking
+    (_V6("2001::/23"), RESERVED),  # IETF protocol assignments, Teredo (hides an IPv4)
     (_V6("2001:db8::/32"), RESERVED),  # documentation
     (_V6("3fff::/20"), RESERVED),  # documentation (RFC 9637)
 )
@@ -137,11 +136,14 @@ def classify(address: IPAddress) -> Refusal | None:
         for network, kind in _REFUSED_V6:
             if address in network:
                 return Refusal(address, kind)
-        return None if address in _GLOBAL_UNICAST_V6 else Refusal(address, RESERVED)
-    for network4, kind in _REFUSED_V4:
-        if address in network4:
-            return Refusal(address, kind)
-    return None
+        if address not in _GLOBAL_UNICAST_V6:
+            return Refusal(address, RESERVED)
+    else:
+        for network4, kind in _REFUSED_V4:
+            if address in network4:
+                return Refusal(address, kind)
+    # Belt and braces: whatever else this Python's table calls not global.
+    return None if address.is_global else Refusal(address, RESERVED)
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -204,7 +206,7 @@ class AllowEntry:
         if address is not None:
             return cls(network=ipaddress.ip_network(address), port=port)
         name = normal_host(host)
-        if host.startswith("[") or not _HOST_NAME.match(name):
+        if raw.startswith("[") or not _HOST_NAME.match(name):
             raise ValueError(f"{raw!r} is not an address, network or host name ({_EXAMPLES})")
         return cls(host=name, port=port)
 
