@@ -41,7 +41,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
@@ -52,7 +51,7 @@ from services.notifier.config import ALLOW_SETTING
 from shared import clock
 from shared.contracts import NotificationDelivered
 from shared.net.egress import EgressPolicy
-from shared.net.resolver import EgressRefused, GuardedResolver, default_port, literal_refusal
+from shared.net.resolver import EgressRefused, GuardedResolver, literal_refusal
 
 if TYPE_CHECKING:
     from services.notifier.deps import NotifierRuntime
@@ -197,14 +196,13 @@ async def post_once(
     code: int | None = None
     error: str | None = None
     refused: str | None = None
-    literal = literal_refusal(egress, sub.url) if sub is not None else None
+    blocked = literal_refusal(egress, sub.url, ALLOW_SETTING) if sub is not None else None
     if sub is None:
         error = f"not sent: subscription {claimed.subscription!r} is no longer in the config"
     elif not sub.enabled:
         error = f"not sent: subscription {claimed.subscription!r} is disabled in the config"
-    elif literal is not None:
-        host = urlsplit(sub.url).hostname or ""
-        error, refused = literal.message(host, default_port(sub.url), ALLOW_SETTING), literal.kind
+    elif blocked is not None:  # an IP literal: aiohttp does not ask the resolver about it
+        error, refused = str(blocked), blocked.refusal.kind
     else:
         headers = domain.signed_headers(sub.secret, claimed.delivery_id, at, claimed.body)
         headers["content-type"] = CONTENT_TYPE

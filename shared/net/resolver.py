@@ -45,11 +45,12 @@ def default_port(url: str) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def literal_refusal(policy: EgressPolicy, url: str) -> Refusal | None:
+def literal_refusal(policy: EgressPolicy, url: str, setting: str) -> EgressRefused | None:
     """Why the URL's host, when it is an IP literal, may not be connected to (else None)."""
-    host = urlsplit(url).hostname or ""
+    host, port = urlsplit(url).hostname or "", default_port(url)
     address = parse_ip(host)
-    return None if address is None else policy.refusal(host, address, default_port(url))
+    found = None if address is None else policy.refusal(host, address, port)
+    return None if found is None else EgressRefused(found, found.message(host, port, setting))
 
 
 class GuardedResolver(AbstractResolver):
