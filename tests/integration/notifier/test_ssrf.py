@@ -30,7 +30,7 @@ from services.notifier.main import create_app
 from services.notifier.store import ClaimedDelivery
 from shared.config import ConfigError
 from shared.net.egress import AllowEntry, EgressPolicy, IPAddress
-from shared.net.lookup import Target
+from shared.net.lookup import Target, resolve_names
 from shared.net.resolver import EgressRefused, GuardedResolver
 from tests.integration.notifier.test_service import (
     SECRET,
@@ -203,3 +203,9 @@ async def test_the_guarded_resolver_keeps_only_the_allowed_addresses_of_a_mixed_
     dns = ScriptedDns("127.0.0.1", "93.184.215.14", "169.254.169.254")
     resolver = GuardedResolver(EgressPolicy(), SETTING, inner=dns)
     assert [a["host"] for a in await resolver.resolve("crm.example.com", 443)] == ["93.184.215.14"]
+
+
+def test_names_are_looked_up_at_load_and_a_name_that_does_not_resolve_is_reported() -> None:
+    resolved, failed = resolve_names([("localhost", 80), ("nowhere.invalid", 443)], timeout_s=10)
+    assert ipaddress.ip_address("127.0.0.1") in resolved[("localhost", 80)]
+    assert set(failed) == {("nowhere.invalid", 443)}
