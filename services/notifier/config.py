@@ -4,6 +4,7 @@ Example::
 
     notifier:
       retry: {base_s: 1, max_s: 300}
+      allow_private_targets: ["127.0.0.1:8099", "10.1.0.0/16"]   # see below
       subscriptions:
         - name: crm
           url: https://crm.example.com/hooks/leadflow
@@ -19,21 +20,46 @@ lead.qualified, lead.routed_to_nurture, nurture.step_due, lead.sla_breached, lea
 ``lead.erased`` ignores ``when`` (it carries the lead id and erasure time only). A secret
 is ``whsec_`` plus base64 of 24 to 64 random bytes; make one with ``python -c "import base64, os;
 print('whsec_' + base64.b64encode(os.urandom(32)).decode())"``.
+
+SSRF guard: a subscription may not reach a loopback, private, link-local, carrier-grade
+NAT, multicast, reserved or cloud metadata address (:mod:`shared.net.egress`) unless
+``allow_private_targets`` lists it: ``10.1.0.0/16`` (a network), ``127.0.0.1:8099`` or
+``[::1]:8099`` (an address, optionally one port), ``crm.internal[:8443]`` (a host name as
+written in the URL, whatever it resolves to). :func:`load_notifier_config` refuses a
+subscription whose URL host is such an address, or a name that resolves to one now; the
+delivery worker checks the address of every connection again (DNS may change).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from services.notifier import domain
 from shared.conditions import parse_condition
-from shared.config import ServiceSettings, load_section
+from shared.config import ConfigError, ServiceSettings, load_section
+from shared.net.egress import AllowEntry, EgressPolicy, IPAddress, parse_ip
+from shared.net.lookup import Target, resolve_names
+from shared.net.resolver import default_port
+
+log = logging.getLogger(__name__)
+
+ALLOW_SETTING = "notifier.allow_private_targets"
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 SECRET_PREFIX = "whsec_"
@@ -142,13 +168,30 @@ class RetryConfig(BaseModel):
         return self
 
 
+def _allow_entry(text: str) -> str:
+    AllowEntry.parse(text)
+    return text.strip()
+
+
+AllowTarget = Annotated[str, AfterValidator(_allow_entry)]
+
+
 class NotifierConfig(BaseModel):
-    """The notifier section: webhook subscriptions (unique names) and the retry policy."""
+    """The notifier section: webhook subscriptions (unique names), the retry policy and the
+    non-public addresses subscriptions may reach."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     subscriptions: tuple[SubscriptionConfig, ...] = Field((), description="Outbound webhooks")
     retry: RetryConfig = Field(default_factory=RetryConfig, description="Retry backoff")
+    allow_private_targets: tuple[AllowTarget, ...] = Field(
+        (),
+        description="Loopback/private/link-local/metadata addresses webhooks may reach anyway:"
+        " '10.1.0.0/16', '127.0.0.1:8099', '[::1]:8099', 'crm.internal:8443'",
+    )
+
+    def egress_policy(self) -> EgressPolicy:
+        return EgressPolicy(tuple(AllowEntry.parse(t) for t in self.allow_private_targets))
 
     @field_validator("subscriptions")
     @classmethod
@@ -166,6 +209,7 @@ class NotifierConfig(BaseModel):
         return domain.NotifierRules(
             subscriptions=tuple(s.to_domain() for s in self.subscriptions),
             retry=domain.RetryPolicy(base_s=self.retry.base_s, max_s=self.retry.max_s),
+            egress=self.egress_policy(),
         )
 
 
@@ -185,6 +229,58 @@ class Settings(ServiceSettings):
     )
 
 
+def names_to_resolve(config: NotifierConfig) -> list[Target]:
+    """The (host, port) of every enabled subscription whose URL names a host (not an IP
+    literal) that no allow-list entry vouches for by name."""
+    policy = config.egress_policy()
+    targets: list[Target] = []
+    for sub in config.subscriptions:
+        host, port = _host(sub.url), default_port(sub.url)
+        if sub.enabled and parse_ip(host) is None and not policy.trusts_name(host, port):
+            targets.append((host, port))
+    return targets
+
+
+def target_problems(
+    config: NotifierConfig, resolved: Mapping[Target, list[IPAddress]]
+) -> list[str]:
+    """``subscriptions[i].url: why`` for each subscription whose URL host is an IP literal,
+    or (per ``resolved``) a name resolving now to an address the allow-list does not cover;
+    disabled subscriptions are checked for literals only (their names are not looked up)."""
+    policy = config.egress_policy()
+    problems: list[str] = []
+    for i, sub in enumerate(config.subscriptions):
+        host, port = _host(sub.url), default_port(sub.url)
+        literal = parse_ip(host)
+        addresses = [literal] if literal is not None else resolved.get((host, port), [])
+        for address in addresses:
+            refusal = policy.refusal(host, address, port)
+            if refusal is not None:
+                why = refusal.message(host, port, ALLOW_SETTING)
+                problems.append(f"subscriptions[{i}].url: subscription {sub.name!r}: {why}")
+                break
+    return problems
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
 def load_notifier_config(path: Path) -> NotifierConfig:
-    """Read and validate the ``notifier`` section of the config file at ``path``."""
-    return load_section(path, "notifier", NotifierConfig)
+    """Read and validate the ``notifier`` section of the config file at ``path``, then refuse
+    subscriptions that point at internal addresses (SSRF guard; names are resolved now, and
+    one that does not resolve yet is only warned about)."""
+    config = load_section(path, "notifier", NotifierConfig)
+    resolved, failed = resolve_names(names_to_resolve(config))
+    for (host, port), why in failed.items():
+        log.warning(
+            "notifier: cannot resolve webhook host %s:%s now (%s); its address is checked at"
+            " delivery",
+            host,
+            port,
+            why,
+        )
+    problems = target_problems(config, resolved)
+    if problems:
+        raise ConfigError("\n".join(f"{path}: notifier.{p}" for p in problems))
+    return config

@@ -18,6 +18,14 @@ stays open while a receiver is slow:
    whose lease ran out cannot overwrite its successor). ``NotificationDelivered`` goes out
    through the outbox of that transaction.
 
+Every connection goes through the SSRF guard: a URL whose host is an IP literal is checked
+before the POST (:func:`~shared.net.resolver.literal_refusal`), and a host name's addresses
+are checked each time the client resolves it (:class:`~shared.net.resolver.GuardedResolver`
+on the connector), so a name that resolved to a public address at config load and to
+127.0.0.1 now (DNS rebinding) is not connected to. A refused attempt fails the delivery at
+once with the reason (counted in ``leadflow_webhook_refused_total``); redirects are never
+followed, so no receiver can send the worker elsewhere.
+
 If a worker dies between 1 and 3, the lease expires and the delivery is tried again, so a
 receiver may see one ``webhook-id`` twice; Standard Webhooks receivers dedupe on it. A
 delivery whose subscription was removed from (or disabled in) the config fails with a
@@ -39,8 +47,11 @@ import orjson
 from prometheus_client import Counter
 
 from services.notifier import domain, store
+from services.notifier.config import ALLOW_SETTING
 from shared import clock
 from shared.contracts import NotificationDelivered
+from shared.net.egress import EgressPolicy
+from shared.net.resolver import EgressRefused, GuardedResolver, literal_refusal
 
 if TYPE_CHECKING:
     from services.notifier.deps import NotifierRuntime
@@ -56,6 +67,12 @@ ATTEMPTS = Counter(
     "leadflow_webhook_attempts_total",
     "Webhook delivery attempts by subscription and outcome",
     ["subscription", "outcome"],
+)
+REFUSED = Counter(
+    "leadflow_webhook_refused_total",
+    "Webhook attempts not sent because the SSRF guard refused the target address, by kind"
+    " (loopback, private, link-local, cloud metadata, ...)",
+    ["subscription", "kind"],
 )
 
 
@@ -93,7 +110,11 @@ async def deliver_due(runtime: NotifierRuntime) -> None:
     # webhook against ~1.4 ms for httpx (docs/performance.md).
     async with aiohttp.ClientSession(
         headers={"user-agent": USER_AGENT},
-        connector=aiohttp.TCPConnector(limit=0, limit_per_host=cfg.concurrency),
+        connector=aiohttp.TCPConnector(
+            limit=0,
+            limit_per_host=cfg.concurrency,
+            resolver=GuardedResolver(cfg.rules.egress, ALLOW_SETTING),
+        ),
     ) as client:
         while True:
             try:
@@ -132,7 +153,7 @@ async def deliver_round(
 
     async def post(c: store.ClaimedDelivery) -> store.AttemptRecord:
         async with slots:
-            return await post_once(client, subs.get(c.subscription), c)
+            return await post_once(client, subs.get(c.subscription), c, cfg.rules.egress)
 
     records = await asyncio.gather(*(post(c) for c in claimed))
     updates = [
@@ -148,9 +169,11 @@ async def deliver_round(
             if u.status == "delivered" and c.delivery_id in applied:
                 uow.emit(_delivered_event(c, u), causationid=c.event_id, correlationid=_corr(c))
         await uow.commit()
-    for c, u in zip(claimed, updates, strict=True):
+    for c, r, u in zip(claimed, records, updates, strict=True):
         outcome = u.status if u.status != "pending" else "retry"
         ATTEMPTS.labels(c.subscription, outcome).inc()
+        if r.refused is not None:
+            REFUSED.labels(c.subscription, r.refused).inc()
         if u.status == "failed":
             log.warning(
                 "webhook delivery failed: %s",
@@ -161,17 +184,25 @@ async def deliver_round(
 
 
 async def post_once(
-    client: aiohttp.ClientSession, sub: domain.Subscription | None, claimed: store.ClaimedDelivery
+    client: aiohttp.ClientSession,
+    sub: domain.Subscription | None,
+    claimed: store.ClaimedDelivery,
+    egress: EgressPolicy,
 ) -> store.AttemptRecord:
-    """POST one signed delivery (unless its subscription is gone or disabled) and time it."""
+    """POST one signed delivery (unless its subscription is gone or disabled, or the SSRF
+    guard refuses its address) and time it."""
     at = clock.now()
     started = time.perf_counter()
     code: int | None = None
     error: str | None = None
+    refused: str | None = None
+    blocked = literal_refusal(egress, sub.url, ALLOW_SETTING) if sub is not None else None
     if sub is None:
         error = f"not sent: subscription {claimed.subscription!r} is no longer in the config"
     elif not sub.enabled:
         error = f"not sent: subscription {claimed.subscription!r} is disabled in the config"
+    elif blocked is not None:  # an IP literal: aiohttp does not ask the resolver about it
+        error, refused = str(blocked), blocked.refusal.kind
     else:
         headers = domain.signed_headers(sub.secret, claimed.delivery_id, at, claimed.body)
         headers["content-type"] = CONTENT_TYPE
@@ -188,6 +219,11 @@ async def post_once(
                 error = f"HTTP {code}: {peek.decode('utf-8', 'replace')}".rstrip(": ")
         except TimeoutError:
             error = f"timed out after {sub.timeout_s:g}s"
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, EgressRefused):
+                error, refused = str(exc.os_error), exc.os_error.refusal.kind
+            else:
+                error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         except aiohttp.ClientError as exc:
             error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         except Exception as exc:  # never let one delivery abort the round
@@ -201,6 +237,7 @@ async def post_once(
         status_code=code,
         error=error[:MAX_ERROR_CHARS] if error else None,
         duration_ms=duration_ms,
+        refused=refused,
     )
 
 
@@ -217,7 +254,8 @@ def settle(
             claimed.delivery_id, claimed.attempts, "failed", None, None, record.error
         )
     attempt = claimed.attempt_in_round
-    outcome = domain.next_step(record.status_code, attempt, sub.max_attempts)
+    refused = record.refused is not None
+    outcome = domain.next_step(record.status_code, attempt, sub.max_attempts, refused)
     base = (claimed.delivery_id, claimed.attempts)
     if isinstance(outcome, domain.Delivered):
         delivered_at = record.at + timedelta(milliseconds=record.duration_ms)

@@ -8,7 +8,9 @@ way (https://www.standardwebhooks.com): ``webhook-id``, ``webhook-timestamp`` an
 After each attempt :func:`next_step` says what to do: 2xx is delivered; 410 Gone and other
 4xx (except 408 and 429) give up at once, since resending the same request cannot help;
 5xx, 408, 429, redirects (not followed) and network errors retry with exponential backoff
-until ``max_attempts``.
+until ``max_attempts``. An attempt the SSRF guard refused (the target address is loopback,
+private, metadata, ... and not allow-listed) gives up at once too: the address will not be
+allowed until the config changes.
 
 Pure functions over frozen dataclasses: no I/O, no clock, no randomness (the caller
 passes the jitter and the timestamp in).
@@ -26,6 +28,7 @@ from standardwebhooks.webhooks import Webhook
 
 from shared.conditions import ALWAYS, Condition, evaluate
 from shared.contracts import LeadErased
+from shared.net.egress import EgressPolicy
 
 EVENT_SHORT_NAMES = (
     "lead.assigned",
@@ -81,6 +84,7 @@ class NotifierRules:
 
     subscriptions: tuple[Subscription, ...] = ()
     retry: RetryPolicy = RetryPolicy()
+    egress: EgressPolicy = EgressPolicy()  # which non-public addresses deliveries may reach
 
 
 @dataclass(frozen=True)
@@ -157,10 +161,15 @@ def signed_headers(secret: str, msg_id: str, timestamp: datetime, body: bytes) -
     }
 
 
-def next_step(status_code: int | None, attempt: int, max_attempts: int) -> Outcome:
-    """2xx delivers; 410 and other 4xx but 408/429 give up; the rest retry up to max_attempts."""
+def next_step(
+    status_code: int | None, attempt: int, max_attempts: int, refused: bool = False
+) -> Outcome:
+    """2xx delivers; a refused target, 410 and other 4xx but 408/429 give up; the rest retry
+    up to max_attempts."""
     if attempt < 1 or max_attempts < 1:
         raise ValueError("attempt and max_attempts must be 1 or more")
+    if refused:
+        return GaveUp(reason="not sent: target address refused", attempts=attempt)
     if status_code is not None and not 100 <= status_code <= 599:
         raise ValueError(f"not an HTTP status code: {status_code}")
     if status_code is not None and 200 <= status_code <= 299:

@@ -64,6 +64,9 @@ class AttemptRecord:
     status_code: int | None
     error: str | None
     duration_ms: int
+    # Not stored: set when the SSRF guard refused the target address (its kind, e.g.
+    # "loopback"), so the attempt never left; ``error`` says why.
+    refused: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,7 +80,11 @@ class Receiver:
         body = await request.body()
         self.requests.append(Received(request.url.path, dict(request.headers), body))
         code = self.script.pop(0) if self.script else 200
-        return Response(b"ok" if code < 300 else b"receiver says no", status_code=code)
+        # A redirect points at another hook on this receiver: following it would show.
+        headers = {"location": self.url("redirected")} if 300 <= code <= 399 else None
+        return Response(
+            b"ok" if code < 300 else b"receiver says no", status_code=code, headers=headers
+        )
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/{name}"
@@ -107,6 +112,8 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
     return {
         "notifier": {
             "retry": {"base_s": 0.05, "max_s": 0.2},
+            # The receiver is on this machine: the SSRF guard must be told to let it through.
+            "allow_private_targets": [f"127.0.0.1:{receiver.port}"],
             "subscriptions": [
                 {
                     "name": "crm",
@@ -139,9 +146,17 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
 async def notifier(
     database_url: str, bus: Bus, receiver: Receiver, tmp_path: Path
 ) -> AsyncIterator[Notifier]:
+    async with running_notifier(database_url, bus, notifier_config(receiver), tmp_path) as n:
+        yield n
+
+
+def notifier_settings(
+    database_url: str, bus: Bus, config: dict[str, Any], tmp_path: Path
+) -> Settings:
+    """The notifier's settings for a test, with ``config`` written as its YAML file."""
     config_file = tmp_path / "leadflow.yaml"
-    config_file.write_text(yaml.safe_dump(notifier_config(receiver)))
-    settings = Settings(
+    config_file.write_text(yaml.safe_dump(config))
+    return Settings(
         database_url=database_url,
         **bus.settings,
         config_file=config_file,
@@ -149,6 +164,14 @@ async def notifier(
         delivery_tick_s=0.02,
         outbox_relay_interval_s=0.2,
     )
+
+
+@asynccontextmanager
+async def running_notifier(
+    database_url: str, bus: Bus, config: dict[str, Any], tmp_path: Path
+) -> AsyncIterator[Notifier]:
+    """The notifier app, started on ``config``, for the block."""
+    settings = notifier_settings(database_url, bus, config, tmp_path)
     app = create_app(settings)
     async with running_app(app, ready_timeout=20) as http:
         db = make_engine(settings.asyncpg_url, "notifier", pool_size=1)
@@ -278,6 +301,18 @@ async def test_failing_receiver_is_retried_until_it_accepts(
     assert [(a["attempt"], a["status_code"]) for a in log] == [(1, 500), (2, 503), (3, 200)]
     assert log[0]["error"] == "HTTP 500: receiver says no"
     assert log[2]["error"] is None
+
+
+async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
+    notifier: Notifier, receiver: Receiver
+) -> None:
+    receiver.script = [302]
+    event = assigned()
+    await send(notifier, event)
+    delivery = await wait_for_status(notifier, event.lead_id, "delivered")
+    assert [r.path for r in receiver.requests] == ["/hooks/crm", "/hooks/crm"]
+    detail = (await notifier.http.get(f"/v1/deliveries/{delivery['delivery_id']}")).json()
+    assert [(a["attempt"], a["status_code"]) for a in detail["attempt_log"]] == [(1, 302), (2, 200)]
 
 
 async def test_gone_receiver_fails_after_one_attempt_and_can_be_retried(

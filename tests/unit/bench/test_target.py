@@ -16,6 +16,7 @@ def test_enabled_webhook_subscriptions_post_to_the_bench_receiver() -> None:
     assert enabled
     assert all(s["url"] == "http://127.0.0.1:5555" + HOOK_PATH for s in enabled)
     assert all(not s["url"].startswith("http://127.0.0.1:5555") for s in subs if s not in enabled)
+    assert "127.0.0.1:5555" in config["notifier"]["allow_private_targets"]  # the SSRF guard
 
 
 def test_the_demo_nurture_touch_interval_is_removed() -> None:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import ipaddress
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.notifier.config import NotifierConfig, load_notifier_config
+from services.notifier.config import (
+    NotifierConfig,
+    load_notifier_config,
+    names_to_resolve,
+    target_problems,
+)
 from services.notifier.domain import matching_subscriptions
 from shared.config import ConfigError, validate_section
+from shared.net.egress import IPAddress
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sections" / "notifier.yaml"
 FILE = Path("leadflow.yaml")
@@ -51,6 +58,8 @@ def test_the_example_section_validates() -> None:
         "io.leadflow.lead.sla_breached.v1",
     }
     assert (slack.name, slack.enabled) == ("slack-hot-leads", False)
+    assert not rules.egress.refusal("127.0.0.1", ipaddress.ip_address("127.0.0.1"), 8099)
+    assert rules.egress.refusal("127.0.0.1", ipaddress.ip_address("127.0.0.1"), 8100)
     assert slack.event_types == {"io.leadflow.lead.qualified.v1"}
     assert (rules.retry.base_s, rules.retry.max_s) == (1, 300)
 
@@ -193,9 +202,119 @@ def test_a_bad_secret_error_does_not_echo_the_secret() -> None:
         ),
         ({"retry": {"base_s": 0}}, "notifier.retry.base_s: Input should be greater than 0"),
         ({"retry": {"jitter": 0.1}}, "notifier.retry.jitter: Extra inputs are not permitted"),
+        (
+            {"allow_private_targets": ["127.0.0.1:8099", "10.1.2.3/16"]},
+            "notifier.allow_private_targets[1]: Value error, '10.1.2.3/16' is not a network in"
+            " CIDR notation (10.1.2.3/16 has host bits set); did you mean 10.1.0.0/16?",
+        ),
+        (
+            {"allow_private_targets": ["crm internal"]},
+            "notifier.allow_private_targets[0]: Value error, 'crm internal' is not an address,"
+            " network or host name",
+        ),
+        (
+            {"allow_private_targets": ["127.0.0.1:http"]},
+            "notifier.allow_private_targets[0]: Value error, '127.0.0.1:http': the port must be"
+            " a number from 1 to 65535",
+        ),
     ],
 )
 def test_a_config_mistake_is_reported_under_its_key(section: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         _validate(section)
     assert f"leadflow.yaml: {expected}" in str(caught.value)
+
+
+def _problems(
+    section: dict[str, Any], resolved: dict[tuple[str, int], list[str]] | None = None
+) -> list[str]:
+    answers: dict[tuple[str, int], list[IPAddress]] = {
+        target: [ipaddress.ip_address(a) for a in addresses]
+        for target, addresses in (resolved or {}).items()
+    }
+    return target_problems(_validate(section), answers)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:8099/hooks", "refused: 127.0.0.1 is a loopback address"),
+        ("http://10.0.0.1/hooks", "refused: 10.0.0.1 is a private address"),
+        ("http://169.254.169.254/latest", "refused: 169.254.169.254 is a cloud metadata address"),
+        ("https://[::1]/hooks", "refused: ::1 is a loopback address"),
+        ("https://[::ffff:127.0.0.1]/hooks", "refused: ::ffff:127.0.0.1 is a loopback address"),
+    ],
+)
+def test_a_subscription_to_an_internal_address_is_refused_naming_it_and_why(
+    url: str, why: str
+) -> None:
+    (problem,) = _problems({"subscriptions": [_sub(url=url)]})
+    assert problem.startswith(f"subscriptions[0].url: subscription 'crm': {why}; allow-list it")
+
+
+def test_a_disabled_subscription_to_an_internal_address_is_refused_too() -> None:
+    section = {"subscriptions": [_sub(url="http://10.0.0.1/hooks", enabled=False)]}
+    assert _problems(section) != []
+
+
+def test_a_name_resolving_to_an_internal_address_is_refused() -> None:
+    section = {"subscriptions": [_sub(url="https://crm.example.com/hooks")]}
+    (problem,) = _problems(section, {("crm.example.com", 443): ["93.184.215.14", "10.0.0.7"]})
+    assert "crm.example.com resolves to 10.0.0.7, which is a private address" in problem
+
+
+def test_a_name_resolving_to_public_addresses_or_not_yet_at_all_is_accepted() -> None:
+    section = {"subscriptions": [_sub(url="https://crm.example.com/hooks")]}
+    assert _problems(section, {("crm.example.com", 443): ["93.184.215.14"]}) == []
+    assert _problems(section, {}) == []  # unresolved: checked again at delivery
+
+
+@pytest.mark.parametrize(
+    "allow",
+    [["127.0.0.1:8099"], ["127.0.0.1"], ["127.0.0.0/8"], ["10.0.0.0/8", "127.0.0.1:8099"]],
+)
+def test_an_allow_listed_internal_address_is_accepted(allow: list[str]) -> None:
+    section = {
+        "allow_private_targets": allow,
+        "subscriptions": [_sub(url="http://127.0.0.1:8099/hooks")],
+    }
+    assert _problems(section) == []
+
+
+def test_an_allow_list_entry_for_another_port_does_not_cover_the_subscription() -> None:
+    section = {
+        "allow_private_targets": ["127.0.0.1:8100"],
+        "subscriptions": [_sub(url="http://127.0.0.1:8099/hooks")],
+    }
+    assert len(_problems(section)) == 1
+
+
+def test_only_enabled_subscriptions_with_names_not_vouched_for_are_looked_up() -> None:
+    config = _validate(
+        {
+            "allow_private_targets": ["crm.internal"],
+            "subscriptions": [
+                _sub(name="a", url="https://crm.example.com/hooks"),
+                _sub(name="b", url="http://hooks.example.com:8080/x"),
+                _sub(name="c", url="http://10.0.0.1/x"),
+                _sub(name="d", url="https://off.example.com/x", enabled=False),
+                _sub(name="e", url="https://crm.internal/x"),
+            ],
+        }
+    )
+    assert names_to_resolve(config) == [("crm.example.com", 443), ("hooks.example.com", 8080)]
+
+
+def test_loading_refuses_an_internal_target_with_the_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "leadflow.yaml"
+    path.write_text(
+        "notifier:\n  subscriptions:\n"
+        f"    - {{name: crm, url: 'http://10.0.0.1/x', secret: '{SECRET}',"
+        " events: [lead.assigned]}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_notifier_config(path)
+    assert str(caught.value).startswith(
+        f"{path}: notifier.subscriptions[0].url: subscription 'crm': refused: 10.0.0.1 is a"
+        " private address"
+    )

@@ -315,6 +315,13 @@ def test_delivery_outcome_follows_the_status_code(
     assert next_step(status, attempt, max_attempts) == expected
 
 
+@pytest.mark.parametrize("attempt", [1, 3, 8])
+def test_a_delivery_whose_target_address_is_refused_gives_up_at_once(attempt: int) -> None:
+    assert next_step(None, attempt, 8, refused=True) == GaveUp(
+        reason="not sent: target address refused", attempts=attempt
+    )
+
+
 @pytest.mark.parametrize(
     ("status", "attempt", "max_attempts", "message"),
     [

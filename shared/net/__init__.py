@@ -1,0 +1,1 @@
+"""Network mechanisms: which addresses outbound calls may reach (SSRF guard)."""
