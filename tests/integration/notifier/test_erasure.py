@@ -99,6 +99,7 @@ def config(receiver: Receiver) -> dict[str, Any]:
     return {
         "notifier": {
             "retry": {"base_s": 0.05, "max_s": 0.2},
+            "allow_private_targets": [f"127.0.0.1:{receiver.port}"],
             "subscriptions": [
                 sub("crm", ["lead.assigned", "lead.erased"], max_attempts=30, timeout_s=2),
                 # its condition reads the bucket, which an erasure does not carry
