@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -84,6 +85,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     bench.add_argument("--database-url", help="its PostgreSQL, for the commit ceiling")
     bench.add_argument("--pids", help="name=pid,... of its processes, for CPU figures")
     bench.add_argument(
+        "--api-key",
+        help="its API key, scope leads:write, no rate limit (with --target-capture; default:"
+        " $LEADFLOW_KEY). The embedded Leadflow makes its own",
+    )
+    bench.add_argument(
         "--show", type=Path, help="print the tables of an earlier JSON file and exit"
     )
     bench.add_argument("--markdown", action="store_true", help="with --show: as Markdown")
@@ -93,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the bench (or show an earlier result) as the options say."""
     from rich.console import Console
 
-    from leadflow.bench.run import SCENARIOS, BenchOptions, run_bench, show
+    from leadflow.bench.run import API_KEY_ENV, SCENARIOS, BenchOptions, run_bench, show
     from leadflow.bench.target import parse_pids
 
     console = Console() if sys.stdout.isatty() else Console(width=120)
@@ -109,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         pids = parse_pids(args.pids)
     except ValueError as exc:
         raise SystemExit(f"leadflow bench: {exc}") from exc
+    api_key = (args.api_key or os.environ.get(API_KEY_ENV, "")).strip() or None
     opts = BenchOptions(
         rates=rates,
         batch_rates=batch_rates,
@@ -133,5 +140,6 @@ def run(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         pids=pids,
         keep_home=args.keep_home,
+        api_key=api_key if args.target_capture else None,
     )
     return run_bench(opts, console)

@@ -27,10 +27,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from leadflow.bench import ceilings, report, scenarios, skeleton, tables
-from leadflow.bench.client import HttpPool, make_pool
+from leadflow.bench.client import HttpPool, authorization, make_pool
 from leadflow.bench.collect import TopicCollector
 from leadflow.bench.load import (
     BATCH_PATH,
+    LEADS_PATH,
     LeadFeed,
     LoadResult,
     batch_loop,
@@ -52,6 +53,8 @@ PAUSE_S = 1.0  # between phases, so one's tail does not run into the next one's 
 SINGLE_MAX_GUESS = 3000  # leads/s, for generating leads ahead; topped up if exceeded
 BATCH_MAX_GUESS = 8000
 IDLE_S = 3.0  # idle CPU baseline measured for this long before each run
+API_KEY_ENV = "LEADFLOW_KEY"  # the key for --target-capture when --api-key is not given
+NEW_KEY_COMMAND = "leadflow keys new bench --scope leads:write --rate 0"
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class BenchOptions:
     database_url: str | None = None
     pids: dict[str, int] = field(default_factory=dict)
     keep_home: bool = False
+    api_key: str | None = field(default=None, repr=False)  # for --target-capture only
 
 
 def show(path: Path, console: Console, as_markdown: bool = False) -> int:
@@ -95,6 +99,15 @@ def run_bench(opts: BenchOptions, console: Console) -> int:
     """Run the bench; print the table, write the JSON; 1 if a lead was lost or doubled."""
     if opts.target_capture and not opts.bootstrap:
         raise SystemExit("--target-capture needs --bootstrap HOST:PORT")
+    if opts.target_capture and not opts.api_key:
+        raise SystemExit(
+            "--target-capture needs an API key with scope leads:write: --api-key KEY or"
+            f" ${API_KEY_ENV} (make one with `{NEW_KEY_COMMAND}`)"
+        )
+    try:
+        authorization(opts.api_key)
+    except ValueError as exc:
+        raise SystemExit(f"leadflow bench: {exc}") from exc
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             doc = runner.run(_bench(opts, console))
@@ -137,14 +150,19 @@ async def _bench(opts: BenchOptions, console: Console) -> dict[str, Any]:
             embedded: EmbeddedTarget | None = None
             failed = True
             try:
-                if opts.target_capture and opts.bootstrap:
+                if opts.target_capture and opts.bootstrap and opts.api_key:
                     target = external_target(
-                        opts.target_capture, opts.bootstrap, opts.database_url, opts.pids
+                        opts.target_capture,
+                        opts.bootstrap,
+                        opts.database_url,
+                        opts.pids,
+                        opts.api_key,
                     )
                 else:
                     embedded = EmbeddedTarget(opts.partitions, keep_home=opts.keep_home)
                     tick(f"run {index + 1}/{opts.runs}: starting the embedded Leadflow", 0, 1)
                     target = await asyncio.to_thread(embedded.start)
+                await _check_key(opts, target)
                 target.watched.append(Watched("bench", os.getpid()))
                 settings = settings or _settings(opts, target)
                 runs.append(await _measured_run(opts, target, f"{token}r{index}", tick, advance))
@@ -217,7 +235,7 @@ async def _one_run(
     out["ceilings"]["idle_cpu_pct"] = dict(idle)
     advance()
     tick("ceiling: GET /healthz at full speed", 0, opts.ceiling_duration)
-    pool = make_pool(opts.client, target.capture_url, opts.concurrency)
+    pool = make_pool(opts.client, target.capture_url, opts.concurrency, target.api_key)
     try:
         out["ceilings"]["trivial_endpoint"] = await ceilings.trivial_endpoint(
             pool, opts.concurrency, opts.ceiling_duration, LoadResult("healthz"), target.watched
@@ -255,7 +273,7 @@ async def _one_run(
     ) -> None:
         await asyncio.sleep(PAUSE_S)
         await settle(sc.name)
-        pool = make_pool(opts.client, target.capture_url, size)
+        pool = make_pool(opts.client, target.capture_url, size, target.api_key)
         try:
             figures = await run_scenario(
                 sc, lambda r: drive(pool, r), target, collector, arrivals, backlog, waits, tick
@@ -324,7 +342,7 @@ async def _open_batches(
 
 async def _batch_missing(opts: BenchOptions, target: Target) -> str | None:
     """Why the batch endpoint cannot be benchmarked (an empty batch answers 404/405), or None."""
-    pool = make_pool(opts.client, target.capture_url, 1)
+    pool = make_pool(opts.client, target.capture_url, 1, target.api_key)
     try:
         status, _ = await pool.request("POST", BATCH_PATH, b'{"leads":[]}')
     finally:
@@ -332,8 +350,26 @@ async def _batch_missing(opts: BenchOptions, target: Target) -> str | None:
     return f"POST {BATCH_PATH} answered {status}" if status in (404, 405) else None
 
 
+async def _check_key(opts: BenchOptions, target: Target) -> None:
+    """Stop before measuring if capture refuses the bench's key (every lead would be a 401
+    or 403): an empty lead is answered 422 once the key got past the gate."""
+    pool = make_pool(opts.client, target.capture_url, 1, target.api_key)
+    try:
+        status, body = await pool.request("POST", LEADS_PATH, b"{}")
+    finally:
+        await pool.aclose()
+    if status in (401, 403, 429):
+        message = orjson.loads(body).get("message", "") if body.startswith(b"{") else ""
+        raise SystemExit(
+            f"leadflow bench: {target.capture_url} refused the bench's API key"
+            f" ({status}: {message or body[:200]!r}); it needs scope leads:write and no rate"
+            f" limit: `{NEW_KEY_COMMAND}`"
+        )
+
+
 def _settings(opts: BenchOptions, target: Target) -> dict[str, Any]:
     settings = asdict(opts)
+    settings.pop("api_key")  # a secret: not in the JSON file
     settings["out"] = str(opts.out) if opts.out else None
     settings["target"] = target.description
     settings["watched"] = {w.name: w.pid for w in target.watched}

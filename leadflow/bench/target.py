@@ -3,7 +3,10 @@
 The embedded target is ``leadflow up`` in a temporary home on free ports, with a copy of
 ``examples/leadflow.yaml`` in which the notifier's subscription posts to the bench's own
 webhook receiver, and the demo-only 30-second nurture touch interval is removed (it would
-add a stream of nurture webhooks unrelated to the leads being measured).
+add a stream of nurture webhooks unrelated to the leads being measured). Its services check
+a key ring of their own in that home (not ``$LEADFLOW_API_KEYS_FILE``, which may be a ring
+the developer shares with other stacks), holding one key for the bench: ``leads:write``,
+with no rate limit, so the bench measures the pipeline and not the limiter.
 """
 
 from __future__ import annotations
@@ -23,10 +26,14 @@ import yaml
 
 from leadflow.bench.resources import Watched
 from leadflow.embedded import free_port, free_port_block
+from leadflow.local_keys import issue
 from leadflow.supervisor import Stack, UpOptions
+from shared.auth.scopes import Scope
 from shared.config import DEFAULT_CONFIG_FILE
 
 HOOK_PATH = "/hooks/leadflow"
+BENCH_KEY_ID = "bench"
+BENCH_SCOPES = (Scope.LEADS_WRITE.value,)  # all the bench does is post leads
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Target:
     capture_url: str
     bootstrap: str
     database_url: str | None
+    api_key: str | None  # sent as a bearer token to the services (never to the receiver)
     watched: list[Watched] = field(default_factory=list)
     receiver_url: str | None = None
     home: Path | None = None
@@ -81,8 +89,11 @@ class EmbeddedTarget:
                 kafka_port=free_port(),
                 pg_port=free_port(),
                 partitions=self.partitions,
+                api_keys_file=self.home / "api-keys.json",
             )
         )
+        # Before the services start, so their first look at the ring finds the key.
+        api_key = issue(self.stack.key_ring, BENCH_KEY_ID, BENCH_SCOPES, rate_per_s=0)
         self.stack.start_infrastructure()
         self.stack.start_services_on_free_ports()
         self._wait_receiver(receiver_url)
@@ -90,6 +101,7 @@ class EmbeddedTarget:
             capture_url=self.stack.urls()["capture"],
             bootstrap=self.stack.bootstrap,
             database_url=self.stack.database_url,
+            api_key=api_key,
             watched=self._watched(),
             receiver_url=receiver_url,
             home=self.home,
@@ -143,7 +155,11 @@ class EmbeddedTarget:
 
 
 def external_target(
-    capture_url: str, bootstrap: str, database_url: str | None, pids: dict[str, int]
+    capture_url: str,
+    bootstrap: str,
+    database_url: str | None,
+    pids: dict[str, int],
+    api_key: str,
 ) -> Target:
     """A Leadflow someone else runs; CPU is known only for the ``--pids`` given."""
     watched = [Watched(name, pid, tree=name == "postgres") for name, pid in pids.items()]
@@ -151,6 +167,7 @@ def external_target(
         capture_url=capture_url.rstrip("/"),
         bootstrap=bootstrap,
         database_url=database_url,
+        api_key=api_key,
         watched=watched,
         description=f"external ({capture_url}, Kafka {bootstrap})",
     )

@@ -1,4 +1,5 @@
-"""Reading what came out, from the services' own APIs and the demo receiver's tally."""
+"""Reading what came out, from the services' own APIs (with the tool's API key) and the
+demo receiver's tally (without it: the receiver is not Leadflow's and needs none)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ class Collector:
     the final round, which asks everything once more (a double shows up late)."""
 
     def __init__(
-        self, urls: dict[str, str], receiver_url: str, acknowledged: Iterable[str]
+        self, urls: dict[str, str], receiver_url: str, acknowledged: Iterable[str], api_key: str
     ) -> None:
         self.urls = urls
+        self._auth = bearer(api_key)
         self.receiver_url = receiver_url
         self.acknowledged = frozenset(acknowledged)
         self.decisions: dict[str, str] = {}
@@ -49,20 +51,20 @@ class Collector:
         await self._tally()
         return Evidence(self.acknowledged, dict(self.decisions), self.webhooks, self.enrollments)
 
-    async def _get(self, url: str) -> httpx.Response | None:
+    async def _get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response | None:
         async with self._gate:
             try:
-                return await self._client.get(url)
+                return await self._client.get(url, headers=headers)
             except httpx.HTTPError:
                 return None
 
     async def _decision(self, lead: str) -> None:
-        resp = await self._get(f"{self.urls['router']}/v1/leads/{lead}/assignment")
+        resp = await self._get(f"{self.urls['router']}/v1/leads/{lead}/assignment", self._auth)
         if resp is not None and resp.status_code == 200:
             self.decisions[lead] = str(resp.json()["status"])
 
     async def _enrollments(self, lead: str) -> None:
-        resp = await self._get(f"{self.urls['nurture']}/v1/leads/{lead}/nurture")
+        resp = await self._get(f"{self.urls['nurture']}/v1/leads/{lead}/nurture", self._auth)
         if resp is not None and resp.status_code in (200, 404):
             self.enrollments[lead] = (
                 len(resp.json()["enrollments"]) if resp.status_code == 200 else 0
@@ -76,10 +78,15 @@ class Collector:
             self.rejected = int(body["rejected"])
 
 
-async def dead_letter_counters(urls: dict[str, str]) -> dict[str, float]:
-    """``leadflow_dead_letters_total`` of every service (counted since its last start)."""
+def bearer(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+async def dead_letter_counters(urls: dict[str, str], api_key: str) -> dict[str, float]:
+    """``leadflow_dead_letters_total`` of every service (counted since its last start; the
+    key is for a deployment that sets ``LEADFLOW_METRICS_REQUIRE_KEY``)."""
     out: dict[str, float] = {}
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, headers=bearer(api_key)) as client:
         for name, url in urls.items():
             try:
                 text = (await client.get(f"{url}/metrics")).text

@@ -5,7 +5,9 @@ acknowledged lead came out exactly once (:mod:`leadflow.chaos.proof`).
 The stack is ``leadflow up``'s own (:class:`leadflow.supervisor.Stack` and
 :class:`leadflow.watchdog.Watchdog`), in a temporary home on free ports, with the demo
 receiver counting the webhooks. A fault kills its target only once the previous target is
-back, so each kill is a separate outage.
+back, so each kill is a separate outage. The stack checks a key ring of its own in the
+home, holding one key for this tool (post leads, read decisions, nurture state and metrics;
+no rate limit, so the limiter refuses nothing the proof would then miss).
 """
 
 from __future__ import annotations
@@ -19,19 +21,29 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import yaml
 
-from leadflow.chaos.evidence import Collector, dead_letter_counters, dead_letter_records
+from leadflow.chaos.evidence import (
+    Collector,
+    bearer,
+    dead_letter_counters,
+    dead_letter_records,
+)
 from leadflow.chaos.plan import Fault, fault_times
 from leadflow.chaos.proof import Figures, judge, settled
 from leadflow.embedded import EMBEDDED_PARTITIONS, free_port, free_port_block
+from leadflow.local_keys import issue
 from leadflow.samples import generate_leads
 from leadflow.supervisor import Stack, UpOptions
 from leadflow.watchdog import Watchdog, print_line
+from shared.auth.scopes import Scope
 from shared.config import DEFAULT_CONFIG_FILE
+
+CHAOS_KEY_ID = "chaos"
+CHAOS_SCOPES = (Scope.LEADS_WRITE.value, Scope.LEADS_READ.value, Scope.METRICS_READ.value)
 
 
 @dataclass
@@ -86,20 +98,29 @@ def chaos_config(home: Path) -> Path:
     return path
 
 
+class Supervised(NamedTuple):
+    stack: Stack
+    watchdog: Watchdog
+    api_key: str  # the tool's key, for the services (not for the demo receiver)
+
+
 @asynccontextmanager
 async def supervised_stack(
     home: Path, partitions: int = EMBEDDED_PARTITIONS, say: Callable[[str], None] = print_line
-) -> AsyncIterator[tuple[Stack, Watchdog]]:
+) -> AsyncIterator[Supervised]:
     """``leadflow up`` in-process: the embedded stack on free ports with the demo receiver,
-    every child watched by a :class:`Watchdog` in a thread; all stopped on exit."""
+    every child watched by a :class:`Watchdog` in a thread; all stopped on exit. Its key
+    ring is ``<home>/api-keys.json`` (never a shared ``$LEADFLOW_API_KEYS_FILE``)."""
     home.mkdir(parents=True, exist_ok=True)
     stack = Stack(
         UpOptions(
             home=home, config_file=chaos_config(home), capture_port=free_port_block(),
             kafka_port=free_port(), pg_port=free_port(), sink_port=free_port(),
-            partitions=partitions, ready_timeout=120,
+            partitions=partitions, ready_timeout=120, api_keys_file=home / "api-keys.json",
         )
     )  # fmt: skip
+    # Before the services start, so their first look at the ring finds the key.
+    api_key = issue(stack.key_ring, CHAOS_KEY_ID, CHAOS_SCOPES, rate_per_s=0)
     stop = threading.Event()
     watcher: threading.Thread | None = None
     try:
@@ -109,7 +130,7 @@ async def supervised_stack(
         watchdog = Watchdog(stack, say=say)
         watcher = threading.Thread(target=watchdog.run, args=(stop,), daemon=True)
         watcher.start()
-        yield stack, watchdog
+        yield Supervised(stack, watchdog, api_key)
     finally:
         stop.set()
         if watcher is not None:
@@ -120,19 +141,19 @@ async def supervised_stack(
 async def run_chaos(opts: ChaosOptions, say: Callable[[str], None] = print_line) -> Report:
     home = opts.home or Path(tempfile.mkdtemp(prefix="leadflow-chaos-"))
     try:
-        async with supervised_stack(home, opts.partitions, say) as (stack, watchdog):
+        async with supervised_stack(home, opts.partitions, say) as (stack, watchdog, key):
             say(f"stack up in {home}; posting {opts.leads} leads at {opts.rate:g}/s")
-            return await _drive(opts, stack, watchdog, say)
+            return await _drive(opts, stack, watchdog, key, say)
     finally:
         if opts.home is None and not opts.keep_home:
             shutil.rmtree(home, ignore_errors=True)
 
 
 async def _drive(
-    opts: ChaosOptions, stack: Stack, watchdog: Watchdog, say: Callable[[str], None]
+    opts: ChaosOptions, stack: Stack, watchdog: Watchdog, key: str, say: Callable[[str], None]
 ) -> Report:
     urls = stack.urls()
-    load = Load(urls["capture"], generate_leads(opts.leads, seed=opts.seed, tag="chaos"))
+    load = Load(urls["capture"], generate_leads(opts.leads, seed=opts.seed, tag="chaos"), key)
     started = time.monotonic()
     load_s = opts.leads / opts.rate
     faults_task = asyncio.create_task(_inject(opts.faults, load_s, stack, watchdog, say, started))
@@ -141,7 +162,7 @@ async def _drive(
     say(f"load done in {loaded - started:.1f}s: {len(load.acknowledged)} acknowledged,"
         f" {load.refused} refused {load.refusals}")  # fmt: skip
     faults = await faults_task
-    collector = Collector(urls, urls["webhooks"], load.acknowledged)
+    collector = Collector(urls, urls["webhooks"], load.acknowledged, key)
     try:
         settle_s = await settle(collector, opts.settle_timeout, loaded, say)
         await asyncio.sleep(2.0)  # anything doubled late still arrives before the final look
@@ -149,7 +170,9 @@ async def _drive(
     finally:
         await collector.aclose()
     dead = {
-        "counters": await dead_letter_counters({n: u for n, u in urls.items() if n != "webhooks"}),
+        "counters": await dead_letter_counters(
+            {n: u for n, u in urls.items() if n != "webhooks"}, key
+        ),
         "topics": await dead_letter_records(stack.bootstrap),
     }
     return Report(
@@ -216,8 +239,9 @@ def _ready_names(stack: Stack, target: str) -> list[str]:
 class Load:
     """Posts leads at a steady rate, open loop; remembers which were acknowledged."""
 
-    def __init__(self, capture_url: str, leads: list[dict[str, Any]]) -> None:
+    def __init__(self, capture_url: str, leads: list[dict[str, Any]], api_key: str) -> None:
         self.capture_url = capture_url
+        self._headers = bearer(api_key)
         self.leads = leads
         self.acknowledged: list[str] = []
         self.refusals: dict[str, int] = {}
@@ -226,7 +250,7 @@ class Load:
         gate = asyncio.Semaphore(concurrency)
         limits = httpx.Limits(max_connections=concurrency)
         async with httpx.AsyncClient(
-            base_url=self.capture_url, timeout=30, limits=limits
+            base_url=self.capture_url, timeout=30, limits=limits, headers=self._headers
         ) as client:
             start = time.monotonic()
             tasks = []

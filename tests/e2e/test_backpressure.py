@@ -27,23 +27,23 @@ RATE = 40.0  # leads/s: the whole load arrives while the target is down
 
 async def _outage_while_posting(tmp_path: Path, target: str, down_s: float) -> None:
     lines: list[str] = []
-    async with supervised_stack(tmp_path / "home", say=lines.append) as (stack, watchdog):
+    async with supervised_stack(tmp_path / "home", say=lines.append) as (stack, watchdog, key):
         urls = stack.urls()
         watchdog.hold(target, down_s)
         stack.kill(target)
-        load = Load(urls["capture"], generate_leads(LEADS, seed=5, tag=f"bp-{target}"))
+        load = Load(urls["capture"], generate_leads(LEADS, seed=5, tag=f"bp-{target}"), key)
         await load.run(RATE)
         assert stack.exit_status(target) is not None, "the load outlasted the outage"
         assert (len(load.acknowledged), load.refused) == (LEADS, 0), "capture stopped accepting"
         loaded = time.monotonic()
-        collector = Collector(urls, urls["webhooks"], load.acknowledged)
+        collector = Collector(urls, urls["webhooks"], load.acknowledged, key)
         try:
             settle_s = await settle(collector, 120, loaded, lines.append)
             figures = judge(await collector.collect(final=True))
         finally:
             await collector.aclose()
         services = {n: u for n, u in urls.items() if n != "webhooks"}
-        counters = await dead_letter_counters(services)
+        counters = await dead_letter_counters(services, key)
         topics = await dead_letter_records(stack.bootstrap)
     summary = json.dumps(
         {"figures": figures.as_dict(), "settle_s": settle_s, "counters": counters,
