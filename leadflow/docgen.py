@@ -231,13 +231,16 @@ def asyncapi_document() -> dict[str, Any]:
 
 
 def openapi_documents() -> dict[str, dict[str, Any]]:
-    """Each present service's OpenAPI document; the apps are built, never started."""
+    """Each present service's OpenAPI document; the apps are built, never started (with
+    throwaway demo secrets when none are set: the example config names them)."""
+    from leadflow.demo_secrets import throwaway_demo_secrets
     from leadflow.services import available_services, service_entry
 
     docs: dict[str, dict[str, Any]] = {}
-    for name in available_services():
-        entry = service_entry(name)
-        docs[name] = entry.create_app(entry.settings_cls()).openapi()
+    with throwaway_demo_secrets():
+        for name in available_services():
+            entry = service_entry(name)
+            docs[name] = entry.create_app(entry.settings_cls()).openapi()
     return docs
 
 
