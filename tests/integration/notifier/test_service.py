@@ -111,7 +111,7 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
                 {
                     "name": "crm",
                     "url": receiver.url("crm"),
-                    "secret": SECRET,
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
                     "events": ["lead.assigned"],
                     "timeout_s": 2,
                     "max_attempts": 4,
@@ -119,14 +119,14 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
                 {
                     "name": "hot-leads",
                     "url": receiver.url("hot-leads"),
-                    "secret": SECRET,
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
                     "events": ["lead.qualified"],
                     "when": {"field": "bucket", "eq": "hot"},
                 },
                 {
                     "name": "paused",
                     "url": receiver.url("paused"),
-                    "secret": PAUSED_SECRET,
+                    "secret": "${LEADFLOW_TEST_PAUSED_SECRET}",
                     "events": ["lead.assigned", "nurture.step_due"],
                     "enabled": False,
                 },
@@ -137,8 +137,16 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
 
 @pytest.fixture
 async def notifier(
-    database_url: str, bus: Bus, receiver: Receiver, tmp_path: Path
+    database_url: str,
+    bus: Bus,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Notifier]:
+    # Secrets the two ways a deployment gives them: a variable, and a file a variable names.
+    monkeypatch.setenv("LEADFLOW_TEST_CRM_SECRET", SECRET)
+    (tmp_path / "paused-secret").write_text(PAUSED_SECRET + "\n")
+    monkeypatch.setenv("LEADFLOW_TEST_PAUSED_SECRET_FILE", str(tmp_path / "paused-secret"))
     config_file = tmp_path / "leadflow.yaml"
     config_file.write_text(yaml.safe_dump(notifier_config(receiver)))
     settings = Settings(

@@ -7,9 +7,12 @@ import logging
 import sys
 from typing import Any
 
+import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
 
+from shared.http import ApiError, install_error_handlers
 from shared.observability import JsonFormatter
 from shared.redaction import RedactingFilter, redact
 
@@ -105,3 +108,26 @@ def test_access_lines_lose_their_query_string() -> None:
         202,
     )
     assert doc["msg"] == '127.0.0.1:50000 - "POST /v1/sources/unbounce/leads HTTP/1.1" 202'
+
+
+async def test_a_refusal_never_repeats_an_email_or_phone_it_was_given() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/refuse")
+    async def refuse() -> None:
+        raise ApiError(
+            409,
+            "duplicate",
+            "jane@example.com is already lead 3f2a9c10-1234-4abc-8def-123456789012",
+            [{"field": "phone", "problem": "+44 20 7946 0958 is taken"}],
+        )
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = (await client.get("/refuse")).json()
+    assert answer == {
+        "error": "duplicate",
+        "message": "<email> is already lead 3f2a9c10-1234-4abc-8def-123456789012",
+        "problems": [{"field": "phone", "problem": "<phone> is taken"}],
+    }
