@@ -13,8 +13,10 @@ run starting with ``0`` (``07700900123``). Kept as they are: UUIDs, ISO dates an
 timestamps, IPv4 addresses, hex digests, decimals (``1234.567``) and digit runs not
 starting with ``0`` (counts, offsets, epoch times, ports).
 
-Cost: a message with no ``@`` and fewer than 7 digits is returned after two C-level
-searches; the full pass runs only on the rest.
+Cost, measured on the shared 2-core test machine: a line with no ``@`` and no run of 7+
+digit-or-separator characters costs ~1 µs (two C-level searches); one with a UUID ~15 µs,
+one with an address, a number and a timestamp ~26 µs, next to ~19 µs for formatting and
+writing the JSON line itself.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _KEEP = re.compile(
     r"|(?<![\w-])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}(?![\w-])"  # hex digests, ids
 )
 _PHONE = re.compile(r"(?<![\w.+/-])\+?\(?\d[\d().\-/ ]{5,24}\d\)?(?!\w|[-.]\d)")
-_MANY_DIGITS = re.compile(r"(?:\d\D{0,3}){7}")
+_PHONE_ISH = re.compile(r"\d[\d().\-/ ]{5,}\d")  # what any phone match contains
 _PLACEHOLDER = 0xE000  # Unicode private use: neither a digit nor a word character
 _PLACEHOLDERS = 4096
 _HELD = re.compile("[\ue000-\uefff]")
@@ -45,7 +47,7 @@ def redact(text: str) -> str:
     """``text`` with e-mail addresses and phone numbers masked (see the module doc)."""
     if "@" in text:
         text = _EMAIL.sub(_email, text)
-    if not _MANY_DIGITS.search(text):
+    if not _PHONE_ISH.search(text):
         return text
     if _HELD.search(text):  # a line with private-use characters: no placeholders
         return _PHONE.sub(_phone, text)
