@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -88,13 +89,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from leadflow.demo_secrets import demo_secret_env
     from leadflow.supervisor import UpOptions, run_up
     from shared.config import ServiceSettings
 
+    home = args.home.resolve()
+    # The example config's demo secrets: made once in the home, inherited by every child.
+    os.environ.update(demo_secret_env(home, os.environ))
     _check_config(args.config, quiet=True)
     return run_up(
         UpOptions(
-            home=args.home.resolve(),
+            home=home,
             config_file=args.config.resolve(),
             host=args.host,
             capture_port=args.port,

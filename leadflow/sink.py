@@ -22,14 +22,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from shared.config import read_config_file
+from shared.config import read_section
+from shared.redaction import RedactingFilter
 
 log = logging.getLogger("leadflow.sink")
 
 
 def secrets_for(config_file: Path, port: int) -> list[str]:
     """Secrets of the subscriptions whose URL is this sink."""
-    section = read_config_file(config_file).get("notifier") or {}
+    section = read_section(config_file, "notifier") or {}
     return [
         str(sub["secret"])
         for sub in section.get("subscriptions") or []
@@ -116,6 +117,8 @@ def main() -> None:
     parser.add_argument("--config", type=Path, required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    for handler in logging.getLogger().handlers:  # it plays the CRM, but logs like Leadflow
+        handler.addFilter(RedactingFilter())
     app = create_sink(secrets_for(args.config, args.port))
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 

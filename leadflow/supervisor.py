@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from leadflow.banner import print_banner
+from leadflow.demo_secrets import demo_secret_env
 from leadflow.embedded import (
     EMBEDDED_PARTITIONS,
     EmbeddedKafka,
@@ -80,6 +81,9 @@ class Stack:
     # -- infrastructure -------------------------------------------------------------
     def start_infrastructure(self) -> None:
         self.opts.home.mkdir(parents=True, exist_ok=True)
+        # The example config's demo secrets, for the services and the demo receiver.
+        given = {**os.environ, **self.opts.extra_env}
+        self.opts.extra_env = {**demo_secret_env(self.opts.home, given), **self.opts.extra_env}
         if not self.database_url:
             self.pg = EmbeddedPostgres(self.opts.home / "pgdata", self.opts.pg_port)
             self.pg.start()

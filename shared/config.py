@@ -4,6 +4,11 @@ Nothing outside this module reads ``os.environ``. Every service has its own
 ``Settings`` subclass; the YAML file holds the business configuration (sources,
 scoring, queues, reps, cadences, subscriptions) and each service validates the
 section it owns with its own pydantic model through :func:`load_section`.
+
+Secrets never sit in the file. A secret-typed value (:data:`SecretReference`) must be a
+``${NAME}`` reference, and every ``${NAME}`` (and every ``LEADFLOW_*`` setting) can come
+from the variable itself or from a file named by ``NAME_FILE`` (the Docker and Kubernetes
+secret-file convention): one rule for every secret, whatever service reads it.
 """
 
 from __future__ import annotations
@@ -13,11 +18,17 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "examples" / "leadflow.yaml"
 
@@ -137,7 +148,39 @@ class ServiceSettings(BaseSettings):
         for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url[len(prefix) :]
-        raise ConfigError(f"LEADFLOW_DATABASE_URL: unsupported scheme in {url!r}")
+        scheme = url.partition("://")[0] if "://" in url else "(none)"
+        raise ConfigError(f"LEADFLOW_DATABASE_URL: unsupported scheme {scheme!r}")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """``LEADFLOW_<SETTING>_FILE`` beside the plain variables (see :func:`lookup_variable`)."""
+        files = SettingFilesSource(settings_cls)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+
+
+class SettingFilesSource(PydanticBaseSettingsSource):
+    """Each setting from the file ``LEADFLOW_<SETTING>_FILE`` names, e.g.
+    ``LEADFLOW_DATABASE_URL_FILE=/run/secrets/db-url``: a Kubernetes Secret mounted as a
+    file never shows in ``/proc/<pid>/environ`` or ``kubectl describe``."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.settings_cls.model_config.get("env_prefix") or "")
+        found: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            value = lookup_variable(f"{prefix}{name.upper()}", os.environ, files_only=True)
+            if value is not None:
+                found[name] = value
+        return found
 
 
 class ConfigError(Exception):
@@ -148,7 +191,9 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Parse the YAML file into a mapping, or say clearly why not."""
+    """Parse the YAML file into a mapping, or say clearly why not. ``${...}`` references are
+    left as written: :func:`read_section` resolves one section's, so a service needs only
+    the variables of the section it owns (capture never sees the notifier's secrets)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -161,21 +206,57 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
-    interpolated: dict[str, Any] = interpolate(data, os.environ, path)
-    return interpolated
+    return data
+
+
+def read_section(path: Path, key: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One top-level section of the file, its ``${...}`` references resolved."""
+    section = read_config_file(path).get(key)
+    return interpolate(section, os.environ if environ is None else environ, path, (key,))
 
 
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+_REFERENCE = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")
+FILE_SUFFIX = "_FILE"
+
+
+class FromEnvironment(str):
+    """A config value that was one whole ``${NAME}`` reference in the file, so a validator
+    can tell a secret given the right way from one written inline (:data:`SecretReference`);
+    pydantic turns it into a plain ``str``."""
+
+    __slots__ = ()
+
+
+def lookup_variable(
+    name: str, environ: Mapping[str, str], *, files_only: bool = False
+) -> str | None:
+    """``NAME``'s value: the variable itself, or the content of the file ``NAME_FILE``
+    names (one trailing newline dropped, as ``echo`` and editors leave one); None when
+    neither is set. Both set, or an unreadable file, is a ConfigError naming them."""
+    file_name = environ.get(name + FILE_SUFFIX)
+    if file_name is None:
+        return None if files_only else environ.get(name)
+    if name in environ:
+        raise ConfigError(f"both {name} and {name}{FILE_SUFFIX} are set; set one")
+    try:
+        text = Path(file_name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{name}{FILE_SUFFIX}={file_name}: cannot read the file: {why}") from exc
+    return text.removesuffix("\n").removesuffix("\r")
 
 
 def interpolate(
     data: Any, environ: Mapping[str, str], path: Path, at: tuple[int | str, ...] = ()
 ) -> Any:
-    """``${NAME}`` and ``${NAME:-default}`` in string values replaced from ``environ``, so
-    one file serves several deployments (``leadflow up --webhook-sink-port`` moves the
-    example's demo subscriptions this way). Only values are touched, after parsing, so a
-    variable never changes the file's structure; an unset variable without a default is an
-    error naming the key. Nothing else with a ``$`` changes (password hashes stay as they are).
+    """``${NAME}`` and ``${NAME:-default}`` in string values replaced from ``environ`` (or
+    the file ``NAME_FILE`` names, see :func:`lookup_variable`), so one file serves several
+    deployments (``leadflow up --webhook-sink-port`` moves the example's demo subscriptions
+    this way) and holds no secret. Only values are touched, after parsing, so a variable
+    never changes the file's structure; an unset variable without a default is an error
+    naming the key. A value that is one whole ``${NAME}`` comes back as
+    :class:`FromEnvironment`. Nothing else with a ``$`` changes (password hashes stay).
     """
     if isinstance(data, dict):
         return {k: interpolate(v, environ, path, (*at, k)) for k, v in data.items()}
@@ -186,13 +267,38 @@ def interpolate(
 
     def value(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        if name in environ:
-            return environ[name]
+        try:
+            found = lookup_variable(name, environ)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {dotted_path(list(at))}: {exc}") from None
+        if found is not None:
+            return found
         if default is None:
-            raise ConfigError(f"{path}: {dotted_path(list(at))}: ${{{name}}} is not set")
+            raise ConfigError(
+                f"{path}: {dotted_path(list(at))}: ${{{name}}} is not set (set {name}, or"
+                f" {name}{FILE_SUFFIX} to a file holding the value)"
+            )
         return default
 
-    return _VARIABLE.sub(value, data)
+    text = _VARIABLE.sub(value, data)
+    return FromEnvironment(text) if _REFERENCE.fullmatch(data) else text
+
+
+INLINE_SECRET = (
+    "put secrets in an environment variable (${NAME}) or a file, not in the config: write"
+    " ${NAME} here and set NAME, or NAME_FILE to a file holding the secret"
+)
+
+
+def _reference_only(value: Any) -> Any:
+    if isinstance(value, FromEnvironment):
+        return str(value)
+    raise PydanticCustomError("inline_secret", INLINE_SECRET)
+
+
+SecretReference = Annotated[SecretStr, BeforeValidator(_reference_only)]
+"""A secret in the YAML file: only a ``${NAME}`` reference is accepted (resolved from the
+variable or ``NAME_FILE``); a literal, even in a default, is refused at load."""
 
 
 def validate_section(path: Path, data: dict[str, Any], key: str, model: type[M]) -> M:
@@ -203,11 +309,14 @@ def validate_section(path: Path, data: dict[str, Any], key: str, model: type[M])
         problems = [
             f"{path}: {dotted_path((key, *err['loc']))}: {err['msg']}" for err in exc.errors()
         ]
-        raise ConfigError("\n".join(problems)) from exc
+        # Not chained: pydantic's own text repeats each input, and an input may be a secret.
+        raise ConfigError("\n".join(problems)) from None
 
 
-def load_section(path: Path, key: str, model: type[M]) -> M:
-    return validate_section(path, read_config_file(path), key, model)
+def load_section(
+    path: Path, key: str, model: type[M], environ: Mapping[str, str] | None = None
+) -> M:
+    return validate_section(path, {key: read_section(path, key, environ)}, key, model)
 
 
 def dotted_path(parts: tuple[int | str, ...] | list[int | str]) -> str:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.config import dotted_path
 from shared.db.errors import is_outage
 from shared.observability import metrics
+from shared.redaction import redact
 
 
 class ApiError(Exception):
@@ -70,8 +71,11 @@ def _route_of(request: Request) -> str:
 
 
 def error_response(request: Request, exc: ApiError) -> JSONResponse:
+    """The refusal as JSON. Its texts pass through :func:`redact`: a refusal is logged,
+    cached and shown by clients, and never repeats an e-mail address or phone number."""
     metrics.rejected_inputs.labels(_route_of(request), exc.error).inc()
-    body = {"error": exc.error, "message": exc.message, "problems": exc.problems}
+    problems = [{k: redact(v) for k, v in p.items()} for p in exc.problems]
+    body = {"error": exc.error, "message": redact(exc.message), "problems": problems}
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 

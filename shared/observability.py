@@ -1,4 +1,5 @@
-"""Structured JSON logs and the Prometheus metrics every service exposes."""
+"""Structured JSON logs, with e-mail addresses and phone numbers masked
+(:mod:`shared.redaction`), and the Prometheus metrics every service exposes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter, Gauge, Histogram
+
+from shared.redaction import RedactingFilter
 
 _STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -29,17 +32,26 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         doc.update({k: v for k, v in record.__dict__.items() if k not in _STD_ATTRS})
-        if record.exc_info:
+        if record.exc_text:
+            doc["exc"] = record.exc_text  # RedactingFilter formatted (and masked) it
+        elif record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(doc, default=str).decode()
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
+    """One JSON handler on the root logger, every record through :class:`RedactingFilter`.
+    uvicorn's loggers lose their own handlers and propagate here, so its error and access
+    lines are JSON and redacted too (access lines also lose their query strings)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 

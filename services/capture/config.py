@@ -18,9 +18,11 @@ capture:
       auth: {type: typeform, secret_env: LEADFLOW_SECRET_TYPEFORM}   # never in the file
 ```
 
-Secrets are read from the environment variables the file names (this module is the only
-reader of ``os.environ``). A variable that is unset does not stop the service: that source
-answers ``503 source_not_ready`` naming it, and ``GET /v1/sources`` shows it.
+Secrets are read from the environment variables the file names, or from the file the
+variable ``<NAME>_FILE`` names (shared.config.lookup_variable; an unreadable file stops the
+service naming it). This module is the only reader of ``os.environ``. A variable that is
+unset does not stop the service: that source answers ``503 source_not_ready`` naming it,
+and ``GET /v1/sources`` shows it.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from services.capture.sources.model import (
 )
 from services.capture.sources.vendors import PARSERS, make_generic_parser
 from services.capture.sources.vendors.hubspot import PROPERTIES as HUBSPOT_PROPERTIES
-from shared.config import ConfigError, ServiceSettings, load_section
+from shared.config import ConfigError, ServiceSettings, load_section, lookup_variable
 
 SECTION = "capture"
 NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -378,12 +380,16 @@ def to_domain(config: CaptureConfig, environ: Mapping[str, str]) -> Sources:
 def _source(config: SourceConfig, environ: Mapping[str, str]) -> Source:
     problems: list[str] = []
 
-    def secret(name: str | None) -> str | None:
+    def secret(name: str | None, required: bool = True) -> str | None:
         if name is None:
             return None
-        value = environ.get(name, "").strip()
+        try:
+            value = (lookup_variable(name, environ) or "").strip()
+        except ConfigError as exc:
+            raise ConfigError(f"capture: source {config.name}: {exc}") from None
         if not value:
-            problems.append(f"{name} is not set")
+            if required:
+                problems.append(f"{name} is not set")
             return None
         return value
 
@@ -408,7 +414,7 @@ def _source(config: SourceConfig, environ: Mapping[str, str]) -> Source:
             url=(config.api.api_url or url).rstrip("/"),
             version=config.api.api_version or version,
             # Unset, the source still takes full records; its fetch jobs wait for the token.
-            access_token=environ.get(config.api.access_token_env, "").strip() or None,
+            access_token=secret(config.api.access_token_env, required=False),
             timeout_s=config.api.timeout_s,
             properties=tuple(config.api.properties or DEFAULT_HUBSPOT_PROPERTIES),
         )

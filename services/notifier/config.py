@@ -8,7 +8,7 @@ Example::
       subscriptions:
         - name: crm
           url: https://crm.example.com/hooks/leadflow
-          secret: whsec_<base64 of 24-64 random bytes>    # Standard Webhooks secret
+          secret: ${LEADFLOW_CRM_WEBHOOK_SECRET}   # whsec_<base64 of 24-64 random bytes>
           events: [lead.assigned, nurture.step_due]
           when: {field: bucket, eq: hot}                    # optional, over the event data
           timeout_s: 5
@@ -19,7 +19,9 @@ Events: the names in :data:`services.notifier.domain.EVENT_SHORT_NAMES` (lead.as
 lead.qualified, lead.routed_to_nurture, nurture.step_due, lead.sla_breached, lead.erased, ...);
 ``lead.erased`` ignores ``when`` (it carries the lead id and erasure time only). A secret
 is ``whsec_`` plus base64 of 24 to 64 random bytes; make one with ``python -c "import base64, os;
-print('whsec_' + base64.b64encode(os.urandom(32)).decode())"``.
+print('whsec_' + base64.b64encode(os.urandom(32)).decode())"``. It is never written in the
+file: ``secret`` must be a ``${NAME}`` reference, resolved from the variable ``NAME`` or the
+file ``NAME_FILE`` names (shared.config.SecretReference); a literal is refused at load.
 
 SSRF guard: a subscription may not reach a loopback, private, link-local, carrier-grade
 NAT, multicast, reserved or cloud metadata address (:mod:`shared.net.egress`) unless
@@ -52,7 +54,7 @@ from pydantic import (
 
 from services.notifier import domain
 from shared.conditions import parse_condition
-from shared.config import ConfigError, ServiceSettings, load_section
+from shared.config import ConfigError, SecretReference, ServiceSettings, load_section
 from shared.net.egress import AllowEntry, EgressPolicy, IPAddress, parse_ip
 from shared.net.lookup import Target, resolve_names
 from shared.net.resolver import default_port
@@ -98,7 +100,9 @@ class SubscriptionConfig(BaseModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="Unique subscription name")
     url: str = Field(description="http(s) URL the deliveries are POSTed to")
-    secret: SecretStr = Field(description="Standard Webhooks signing secret, whsec_<base64>")
+    secret: SecretReference = Field(
+        description="Standard Webhooks signing secret, whsec_<base64>: a ${NAME} reference"
+    )
     events: tuple[str, ...] = Field(min_length=1, description="Event short names")
     when: dict[str, Any] | None = Field(None, description="Condition over the event data")
     timeout_s: float = Field(5.0, gt=0, le=60, description="Per-attempt HTTP timeout")

@@ -154,3 +154,139 @@ def test_image_runs_as_non_root_without_dev_dependencies() -> None:
     assert re.search(r"^USER 10001", dockerfile, flags=re.MULTILINE)
     assert "HEALTHCHECK" in dockerfile and "/readyz" in dockerfile
     assert "[dev]" not in dockerfile
+
+
+# -- secrets: names in the ConfigMap, values only in Secrets ------------------------------
+
+SECTION_OWNERS = {
+    "capture": "capture",
+    "scoring": "scorer",
+    "routing": "router",
+    "nurture": "nurture",
+    "notifier": "notifier",
+}
+# What a secret looks like, whatever key holds it.
+SECRET_SHAPES = {
+    "Standard Webhooks secret": re.compile(r"whsec_[A-Za-z0-9+/=]{8,}"),
+    "Leadflow API key": re.compile(r"\blf_[A-Za-z0-9_-]{16,}"),
+    "password in a URL": re.compile(r"://[^/\s:@]+:[^/\s@$]+@"),
+    "bearer token": re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}"),
+    "JWT": re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\."),
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+}
+# Keys that hold a secret: their value must be a ${NAME} reference.
+SECRET_KEYS = re.compile(
+    r"^(secret|token|password|passwd|api_key|access_token|client_secret|private_key|app_secret)$"
+)
+REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(:-[^}]*)?\}")
+
+
+def walk(node: Any, at: str = "") -> list[tuple[str, str, Any]]:
+    """(path, key, value) of every scalar in a parsed YAML document."""
+    if isinstance(node, dict):
+        return [w for k, v in node.items() for w in walk(v, f"{at}.{k}" if at else str(k))]
+    if isinstance(node, list):
+        return [w for i, v in enumerate(node) for w in walk(v, f"{at}[{i}]")]
+    return [(at, at.rsplit(".", 1)[-1].split("[")[0], node)]
+
+
+def config_in_configmap() -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load(configmap_data()["leadflow.yaml"])
+    return config
+
+
+def test_the_configmap_holds_no_secret() -> None:
+    path = K8S / "configmap.yaml"
+    text = path.read_text(encoding="utf-8")
+    found = [
+        f"{what} in {path.name}" for what, shape in SECRET_SHAPES.items() if shape.search(text)
+    ]
+    scalars = [*walk(documents(path)[0]), *walk(config_in_configmap())]
+    for at, key, value in scalars:
+        if SECRET_KEYS.match(key) and not (
+            isinstance(value, str) and REFERENCE.fullmatch(value) and ":-" not in value
+        ):
+            found.append(f"{at}: a secret key with a value that is not a ${{NAME}} reference")
+    assert not found, found
+
+
+def test_the_secret_shapes_would_catch_an_inline_secret() -> None:
+    # The check above is only as good as its shapes: each one catches what it names.
+    samples = {
+        "Standard Webhooks secret": "secret: whsec_bGVhZGZsb3ctZGVtby1zZWNyZXQ=",
+        "Leadflow API key": "key: lf_3q2p9XcVb8N1mK7LzR4tY6wE0",
+        "password in a URL": "url: postgresql://leadflow:hunter2@db:5432/leadflow",
+        "bearer token": "Authorization: Bearer abcdef0123456789",
+        "JWT": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig",
+        "private key": "-----BEGIN RSA PRIVATE KEY-----",
+        "AWS access key": "AKIAIOSFODNN7EXAMPLE",
+    }
+    assert samples.keys() == SECRET_SHAPES.keys()
+    for what, sample in samples.items():
+        assert SECRET_SHAPES[what].search(sample), what
+    assert not SECRET_SHAPES["password in a URL"].search("url: postgresql://u:${DB_PW}@db/x")
+
+
+def variables_needed(section: str, node: Any) -> set[str]:
+    """Every variable a section reads: ${NAME} without a default, and capture's *_env."""
+    needed: set[str] = set()
+    for _, key, value in walk(node):
+        if not isinstance(value, str):
+            continue
+        needed |= {m.group(1) for m in REFERENCE.finditer(value) if m.group(2) is None}
+        if section == "capture" and key.endswith("_env"):
+            needed.add(value)
+    return needed
+
+
+def secret_keys(name: str) -> set[str]:
+    """The keys secret.example.yaml shows for the Secret ``name``."""
+    docs = documents(K8S / "secret.example.yaml")
+    found = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == name]
+    assert len(found) == 1, f"secret.example.yaml shows no Secret {name!r}"
+    return set(found[0].get("stringData") or found[0].get("data") or {})
+
+
+def variables_given(service: str) -> dict[str, str]:
+    """Variable -> where the service's pod gets it (a Secret, a ConfigMap, a literal)."""
+    container = find("Deployment", service)["spec"]["template"]["spec"]["containers"][0]
+    given: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "secretRef" in source:
+            ref = source["secretRef"]["name"]
+            given |= {key: f"Secret {ref}" for key in secret_keys(ref)}
+    for entry in container.get("env", []):
+        value_from = entry.get("valueFrom") or {}
+        if "secretKeyRef" in value_from:
+            given[entry["name"]] = f"Secret {value_from['secretKeyRef']['name']}"
+        elif "configMapKeyRef" in value_from:
+            given[entry["name"]] = "ConfigMap"
+        else:
+            given[entry["name"]] = "literal"
+    return given
+
+
+def test_every_variable_the_config_needs_comes_from_a_secret_in_its_services_pods() -> None:
+    config = config_in_configmap()
+    assert set(config) <= set(SECTION_OWNERS), set(config) - set(SECTION_OWNERS)
+    missing = []
+    for section, service in SECTION_OWNERS.items():
+        given = variables_given(service)
+        for name in sorted(variables_needed(section, config.get(section))):
+            source = given.get(name) or given.get(name + "_FILE")
+            if source is None or not source.startswith("Secret "):
+                missing.append(f"{section} needs {name}; {service} gets it from {source}")
+    assert not missing, missing
+    assert variables_needed("notifier", config["notifier"]) == {"LEADFLOW_DEMO_WEBHOOK_SECRET"}
+
+
+def test_compose_takes_every_secret_the_config_needs_from_the_environment() -> None:
+    config = yaml.safe_load((ROOT / "examples" / "leadflow.yaml").read_text("utf-8"))
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert not [what for what, shape in SECRET_SHAPES.items() if shape.search(text)]
+    services = compose()["services"]
+    for section, service in SECTION_OWNERS.items():
+        env = services[service]["environment"]
+        for name in variables_needed(section, config.get(section)):
+            assert str(env.get(name, "")).startswith("${" + name), (service, name)

@@ -89,7 +89,9 @@ def parse_phone(raw: str, country: str | None) -> Phone:
         hint = "" if country else " (give a +country prefix or the lead's country)"
         raise ValueError(f"not a phone number: {exc}{hint}") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"{raw!r} is not a valid phone number")
+        # The number is never repeated: problems reach answers, events and logs.
+        where = f" in {country}" if country else ""
+        raise ValueError(f"not a valid phone number (no such number{where})")
     e164 = str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
     return Phone(e164, number.extension or None)
 

@@ -24,7 +24,7 @@ from services.router.config.document import Problem, section_hash
 from services.router.config.model import SECTION
 from services.router.store import config as config_store
 from services.router.store import leads as lead_store
-from shared.config import read_config_file
+from shared.config import read_section
 from shared.db.uow import UnitOfWork
 
 SYSTEM_ACTOR = "router"
@@ -120,7 +120,7 @@ async def import_file(
     """The file's routing config as the one in force: at start only when it changed since it
     was last read (see the module doc); on a reload whenever it differs from the version in
     force. Raises ConfigError when the file cannot be read."""
-    section = read_config_file(path).get(SECTION) or {}
+    section = read_section(path, SECTION) or {}
     digest = section_hash(section)
     head = await _locked_head(uow, expected)
     last = await config_store.last_file_version(uow.conn)

@@ -118,7 +118,7 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
                 {
                     "name": "crm",
                     "url": receiver.url("crm"),
-                    "secret": SECRET,
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
                     "events": ["lead.assigned"],
                     "timeout_s": 2,
                     "max_attempts": 4,
@@ -126,14 +126,14 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
                 {
                     "name": "hot-leads",
                     "url": receiver.url("hot-leads"),
-                    "secret": SECRET,
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
                     "events": ["lead.qualified"],
                     "when": {"field": "bucket", "eq": "hot"},
                 },
                 {
                     "name": "paused",
                     "url": receiver.url("paused"),
-                    "secret": PAUSED_SECRET,
+                    "secret": "${LEADFLOW_TEST_PAUSED_SECRET}",
                     "events": ["lead.assigned", "nurture.step_due"],
                     "enabled": False,
                 },
@@ -144,8 +144,16 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
 
 @pytest.fixture
 async def notifier(
-    database_url: str, bus: Bus, receiver: Receiver, tmp_path: Path
+    database_url: str,
+    bus: Bus,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Notifier]:
+    # Secrets the two ways a deployment gives them: a variable, and a file a variable names.
+    monkeypatch.setenv("LEADFLOW_TEST_CRM_SECRET", SECRET)
+    (tmp_path / "paused-secret").write_text(PAUSED_SECRET + "\n")
+    monkeypatch.setenv("LEADFLOW_TEST_PAUSED_SECRET_FILE", str(tmp_path / "paused-secret"))
     async with running_notifier(database_url, bus, notifier_config(receiver), tmp_path) as n:
         yield n
 

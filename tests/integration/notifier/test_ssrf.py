@@ -60,12 +60,23 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield rec
 
 
+@pytest.fixture(autouse=True)
+def crm_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subscriptions' secret, given as a deployment gives it (secrets are never inline)."""
+    monkeypatch.setenv("LEADFLOW_TEST_CRM_SECRET", SECRET)
+
+
 def section(url: str, allow: Iterable[str] = ()) -> dict[str, Any]:
     return {
         "notifier": {
             "allow_private_targets": list(allow),
             "subscriptions": [
-                {"name": "crm", "url": url, "secret": SECRET, "events": ["lead.assigned"]}
+                {
+                    "name": "crm",
+                    "url": url,
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
+                    "events": ["lead.assigned"],
+                }  # fmt: skip
             ],
         }
     }

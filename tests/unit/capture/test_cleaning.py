@@ -106,6 +106,25 @@ def test_a_valid_email_with_any_phone_string_is_kept_with_the_phone_flagged(phon
     assert profile["phone_raw"] == phone and profile["data_quality"][0]["field"] == "phone"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"email": "jane.doe@@example", "phone": "+44 20 7183 875"},
+        {"email": "jane doe@example.com", "phone": "+1 555 0100", "country": "US"},
+        {"email": "jane@example", "phone": "020 7183 875", "country": "GB"},
+    ],
+)
+def test_a_problem_names_the_field_and_never_repeats_the_address_or_number(
+    raw: dict[str, Any],
+) -> None:
+    with pytest.raises(InvalidLead) as err:
+        clean_lead(raw)
+    problems = " ".join(p.problem for p in err.value.problems)
+    assert {p.field for p in err.value.problems} == {"email", "phone"}
+    assert raw["email"] not in problems and raw["phone"] not in problems
+    assert "jane" not in problems and "7183" not in problems and "0100" not in problems
+
+
 def test_a_phone_extension_is_kept_beside_the_e164_number() -> None:
     lead = clean_lead({"email": "a@b.example", "phone": "+1 415 555 0100 ext 12"})
     assert (lead.phone, lead.attributes["phone_extension"], lead.data_quality) == (

@@ -34,10 +34,25 @@ def errors(tmp_path: Path, sources: list[dict[str, Any]], **capture: Any) -> str
     return str(caught.value)
 
 
-def test_the_example_has_one_source_per_kind_and_validates() -> None:
-    config = load_capture_config(EXAMPLE)
+def test_the_example_has_one_source_per_kind_and_validates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = load_capture_config(EXAMPLE)  # capture needs none of the notifier's secrets
     assert {s.kind for s in config.sources} == set(KINDS)
+    monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET", "whsec_" + "A" * 44)
     assert leadflow(["check-config", str(EXAMPLE)]) == 0
+
+
+def test_check_config_names_a_secret_variable_that_is_not_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("LEADFLOW_DEMO_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("LEADFLOW_DEMO_WEBHOOK_SECRET_FILE", raising=False)
+    assert leadflow(["check-config", str(EXAMPLE)]) == 2
+    assert (
+        "notifier.subscriptions[0].secret: ${LEADFLOW_DEMO_WEBHOOK_SECRET} is not set"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_missing_section_means_no_sources(tmp_path: Path) -> None:
@@ -150,6 +165,28 @@ def test_secrets_come_from_the_environment_and_an_unset_one_makes_the_source_not
     assert set(sources["m"].problems) == {"META_SECRET is not set", "META_TOKEN is not set"}
     graph = sources["m"].graph
     assert graph is not None and graph.url == "https://graph.facebook.com"
+
+
+def test_a_source_secret_can_come_from_the_file_its_variable_file_names(tmp_path: Path) -> None:
+    path = write(tmp_path, [
+        {"name": "tf", "kind": "typeform",
+         "auth": {"type": "typeform", "secret_env": "LEADFLOW_SECRET_TF"}},
+        {"name": "hs", "kind": "hubspot_contact", "auth": keyed(),
+         "api": {"access_token_env": "HS_TOKEN"}},
+    ])  # fmt: skip
+    (tmp_path / "tf").write_text("s3cret\n")
+    (tmp_path / "hs").write_text("pat-na1-x")
+    env = {"LEADFLOW_SECRET_TF_FILE": str(tmp_path / "tf"), "HS_TOKEN_FILE": str(tmp_path / "hs")}
+    sources = load_sources(path, env).by_name
+    assert sources["tf"].ready and sources["tf"].auth.secret == "s3cret"
+    api = sources["hs"].fetch_api
+    assert api is not None and api.access_token == "pat-na1-x"
+    with pytest.raises(ConfigError) as caught:
+        load_sources(path, {"LEADFLOW_SECRET_TF_FILE": str(tmp_path / "gone")})
+    assert str(caught.value) == (
+        f"capture: source tf: LEADFLOW_SECRET_TF_FILE={tmp_path / 'gone'}: cannot read the"
+        " file: No such file or directory"
+    )
 
 
 def test_hubspot_and_linkedin_fetch_settings_default_to_the_vendors_apis(tmp_path: Path) -> None:

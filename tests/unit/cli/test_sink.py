@@ -1,5 +1,6 @@
 """The demo receiver accepts only deliveries signed with its subscription's secret."""
 
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import httpx
 import orjson
 import pytest
 
+from leadflow.demo_secrets import demo_secret_env
 from leadflow.sink import create_sink, secrets_for, summary
 from services.notifier.domain import signed_headers
 from shared.config import DEFAULT_CONFIG_FILE
@@ -81,5 +83,27 @@ def test_the_receiver_finds_the_secret_of_the_subscription_that_follows_its_port
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LEADFLOW_WEBHOOK_SINK_PORT", "18123")
+    monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET", SECRET)
     assert secrets_for(DEFAULT_CONFIG_FILE, 18123) == [SECRET, SECRET]
     assert secrets_for(DEFAULT_CONFIG_FILE, 8099) == []
+
+
+def test_leadflow_up_makes_the_demo_secret_once_readable_only_by_its_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = demo_secret_env(tmp_path, {})
+    path = Path(first["LEADFLOW_DEMO_WEBHOOK_SECRET_FILE"])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert demo_secret_env(tmp_path, {}) == first
+    secret = path.read_text().strip()
+    assert secret.startswith("whsec_") and secret != SECRET
+    monkeypatch.setenv("LEADFLOW_WEBHOOK_SINK_PORT", "18123")
+    monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET_FILE", str(path))
+    assert secrets_for(DEFAULT_CONFIG_FILE, 18123) == [secret, secret]
+
+
+def test_a_demo_secret_the_user_gives_is_not_replaced(tmp_path: Path) -> None:
+    assert demo_secret_env(tmp_path, {"LEADFLOW_DEMO_WEBHOOK_SECRET": SECRET}) == {}
+    assert demo_secret_env(tmp_path, {"LEADFLOW_DEMO_WEBHOOK_SECRET_FILE": "/x"}) == {}
+    assert not (tmp_path / "secrets").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import ipaddress
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from services.notifier.config import (
     target_problems,
 )
 from services.notifier.domain import matching_subscriptions
-from shared.config import ConfigError, validate_section
+from shared.config import INLINE_SECRET, ConfigError, interpolate, validate_section
 from shared.net.egress import IPAddress
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sections" / "notifier.yaml"
@@ -25,11 +26,22 @@ FILE = Path("leadflow.yaml")
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
 
-def _sub(**overrides: Any) -> dict[str, Any]:
+# Secrets are never in the file: each test secret is a ${NAME} reference whose value sits in
+# this environment, as the variable's would.
+ENV: dict[str, str] = {}
+
+
+def _ref(secret: str) -> str:
+    name = "SECRET_" + hashlib.sha256(secret.encode()).hexdigest()[:12].upper()
+    ENV[name] = secret
+    return "${" + name + "}"
+
+
+def _sub(secret: str = SECRET, **overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "name": "crm",
         "url": "https://crm.example.com/hooks/leadflow",
-        "secret": SECRET,
+        "secret": _ref(secret),
         "events": ["lead.assigned"],
     }
     base.update(overrides)
@@ -37,7 +49,13 @@ def _sub(**overrides: Any) -> dict[str, Any]:
 
 
 def _validate(section: dict[str, Any]) -> NotifierConfig:
-    return validate_section(FILE, {"notifier": section}, "notifier", NotifierConfig)
+    resolved = interpolate(section, ENV, FILE, ("notifier",))
+    return validate_section(FILE, {"notifier": resolved}, "notifier", NotifierConfig)
+
+
+@pytest.fixture(autouse=True)
+def _demo_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET", SECRET)
 
 
 def test_the_example_section_validates() -> None:
@@ -318,3 +336,47 @@ def test_loading_refuses_an_internal_target_with_the_file_and_key(tmp_path: Path
         f"{path}: notifier.subscriptions[0].url: subscription 'crm': refused: 10.0.0.1 is a"
         " private address"
     )
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        SECRET,  # the secret itself
+        "whsec_${TAIL}",  # partly a variable
+        "${LEADFLOW_UNSET_SECRET:-" + SECRET + "}",  # the secret as a default
+    ],
+)
+def test_a_secret_written_in_the_file_is_refused(written: str) -> None:
+    section = {"subscriptions": [{**_sub(), "secret": written}]}
+    with pytest.raises(ConfigError) as caught:
+        validate_section(
+            FILE,
+            {"notifier": interpolate(section, {"TAIL": "x"}, FILE, ("notifier",))},
+            "notifier",
+            NotifierConfig,
+        )
+    assert str(caught.value) == f"leadflow.yaml: notifier.subscriptions[0].secret: {INLINE_SECRET}"
+    assert str(caught.value).startswith(
+        "leadflow.yaml: notifier.subscriptions[0].secret: put secrets in an environment"
+        " variable (${NAME}) or a file, not in the config"
+    )
+    assert SECRET not in str(caught.value)
+
+
+def test_a_secret_comes_from_the_file_its_variable_file_names(tmp_path: Path) -> None:
+    secret_file = tmp_path / "crm-secret"
+    secret_file.write_text(SECRET + "\n")
+    section = {"subscriptions": [{**_sub(), "secret": "${CRM_SECRET}"}]}
+    env = {"CRM_SECRET_FILE": str(secret_file)}
+    resolved = interpolate(section, env, FILE, ("notifier",))
+    config = validate_section(FILE, {"notifier": resolved}, "notifier", NotifierConfig)
+    assert config.to_domain().subscriptions[0].secret == SECRET
+
+
+def test_the_example_file_loads_its_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+    monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET", other)
+    crm = load_notifier_config(EXAMPLE).to_domain().subscriptions[0]
+    assert crm.secret == other

@@ -5,7 +5,16 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from shared.config import ConfigError, ServiceSettings, dotted_path, interpolate, load_section
+from shared.config import (
+    ConfigError,
+    FromEnvironment,
+    ServiceSettings,
+    dotted_path,
+    interpolate,
+    load_section,
+    lookup_variable,
+    read_section,
+)
 
 
 class Section(BaseModel):
@@ -86,3 +95,59 @@ def test_an_unset_variable_without_a_default_names_the_key() -> None:
         ConfigError, match=r"f.yaml: notifier.subscriptions\[0\].url: \$\{HOOK_HOST\} is not set"
     ):
         interpolate(data, {}, Path("f.yaml"))
+
+
+def test_a_variable_can_come_from_the_file_its_name_file_variable_names(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t\n")
+    out = interpolate({"a": {"token": "${TOKEN}"}}, {"TOKEN_FILE": str(secret)}, Path("f.yaml"))
+    assert out == {"a": {"token": "s3cr3t"}}  # one trailing newline dropped
+    assert isinstance(out["a"]["token"], FromEnvironment)
+
+
+def test_only_a_whole_reference_is_marked_as_coming_from_the_environment() -> None:
+    out = interpolate(["${A}", "x${A}", "${A:-d}", "${B:-d}", "plain"], {"A": "1"}, Path("f"))
+    assert [isinstance(v, FromEnvironment) for v in out] == [True, False, False, False, False]
+
+
+def test_an_unreadable_secret_file_names_the_key_the_variable_and_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    data = {"notifier": {"subscriptions": [{"secret": "${CRM}"}]}}
+    with pytest.raises(ConfigError) as caught:
+        interpolate(data, {"CRM_FILE": str(missing)}, Path("f.yaml"))
+    assert str(caught.value) == (
+        f"f.yaml: notifier.subscriptions[0].secret: CRM_FILE={missing}: cannot read the file:"
+        " No such file or directory"
+    )
+
+
+def test_a_variable_given_both_ways_is_refused() -> None:
+    with pytest.raises(ConfigError, match="both CRM and CRM_FILE are set; set one"):
+        lookup_variable("CRM", {"CRM": "a", "CRM_FILE": "/x"})
+
+
+def test_a_service_resolves_only_the_variables_of_its_own_section(tmp_path: Path) -> None:
+    path = tmp_path / "leadflow.yaml"
+    path.write_text("s: {name: '${NAME}'}\nother: {secret: '${UNSET_SECRET}'}\n")
+    assert load_section(path, "s", Section, {"NAME": "capture"}).name == "capture"
+    with pytest.raises(ConfigError, match=r"other.secret: \$\{UNSET_SECRET\} is not set"):
+        read_section(path, "other", {})
+
+
+def test_every_setting_can_come_from_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = tmp_path / "database-url"
+    url.write_text("postgresql://leadflow:pw@db:5432/leadflow\n")
+    monkeypatch.delenv("LEADFLOW_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LEADFLOW_DATABASE_URL_FILE", str(url))
+    assert ServiceSettings().database_url == "postgresql://leadflow:pw@db:5432/leadflow"
+    monkeypatch.setenv("LEADFLOW_DATABASE_URL", "postgresql://other")
+    with pytest.raises(ConfigError, match="both LEADFLOW_DATABASE_URL and"):
+        ServiceSettings()
+
+
+def test_a_database_url_error_does_not_echo_its_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        _ = ServiceSettings(database_url="mysql://u:hunter2@h/db").asyncpg_url
+    assert "hunter2" not in str(caught.value)
