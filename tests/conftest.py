@@ -31,6 +31,11 @@ os.environ.setdefault("LEADFLOW_KAFKA_SESSION_TIMEOUT_MS", "3000")
 os.environ.setdefault("LEADFLOW_KAFKA_HEARTBEAT_INTERVAL_MS", "500")
 # Every service started by a test (in-process or as a process) checks this key ring.
 install_test_ring()
+# The example config names its demo webhook secret (${LEADFLOW_DEMO_WEBHOOK_SECRET}); services a
+# test starts on that config get this one (leadflow up makes its own when none is set).
+os.environ.setdefault(
+    "LEADFLOW_DEMO_WEBHOOK_SECRET", "whsec_bGVhZGZsb3ctdGVzdC1zZXNzaW9uLXNlY3JldC0xMjM0"
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

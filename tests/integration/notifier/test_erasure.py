@@ -94,7 +94,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 def config(receiver: Receiver) -> dict[str, Any]:
     def sub(name: str, events: list[str], **more: Any) -> dict[str, Any]:
-        return {"name": name, "url": receiver.url(name), "secret": SECRET, "events": events, **more}
+        return {"name": name, "url": receiver.url(name), "secret": "${LEADFLOW_TEST_CRM_SECRET}",
+                "events": events, **more}  # fmt: skip
 
     return {
         "notifier": {
@@ -116,8 +117,13 @@ def config(receiver: Receiver) -> dict[str, Any]:
 
 @pytest.fixture
 async def notifier(
-    database_url: str, bus: Bus, receiver: Receiver, tmp_path: Path
+    database_url: str,
+    bus: Bus,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Notifier]:
+    monkeypatch.setenv("LEADFLOW_TEST_CRM_SECRET", SECRET)
     config_file = tmp_path / "leadflow.yaml"
     config_file.write_text(yaml.safe_dump(config(receiver)))
     settings = Settings(

@@ -99,6 +99,7 @@ def test_leadflow_up_makes_the_demo_secret_once_readable_only_by_its_user(
     secret = path.read_text().strip()
     assert secret.startswith("whsec_") and secret != SECRET
     monkeypatch.setenv("LEADFLOW_WEBHOOK_SINK_PORT", "18123")
+    monkeypatch.delenv("LEADFLOW_DEMO_WEBHOOK_SECRET", raising=False)  # the file alone
     monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET_FILE", str(path))
     assert secrets_for(DEFAULT_CONFIG_FILE, 18123) == [secret, secret]
 

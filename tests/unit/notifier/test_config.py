@@ -323,11 +323,14 @@ def test_only_enabled_subscriptions_with_names_not_vouched_for_are_looked_up() -
     assert names_to_resolve(config) == [("crm.example.com", 443), ("hooks.example.com", 8080)]
 
 
-def test_loading_refuses_an_internal_target_with_the_file_and_key(tmp_path: Path) -> None:
+def test_loading_refuses_an_internal_target_with_the_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADFLOW_TEST_CRM_SECRET", SECRET)
     path = tmp_path / "leadflow.yaml"
     path.write_text(
         "notifier:\n  subscriptions:\n"
-        f"    - {{name: crm, url: 'http://10.0.0.1/x', secret: '{SECRET}',"
+        "    - {name: crm, url: 'http://10.0.0.1/x', secret: '${LEADFLOW_TEST_CRM_SECRET}',"
         " events: [lead.assigned]}\n"
     )
     with pytest.raises(ConfigError) as caught:
