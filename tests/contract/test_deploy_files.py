@@ -101,6 +101,28 @@ def test_k8s_deployment_has_probes_secrets_config_and_scrape_annotations(service
     assert find("Service", service)["spec"]["ports"][0]["port"] == port
 
 
+@pytest.mark.parametrize("service", list(DEFAULT_PORTS))
+def test_every_k8s_deployment_reads_the_key_ring_from_a_secret(service: str) -> None:
+    pod = find("Deployment", service)["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    ring = Path(container_env(container)["LEADFLOW_API_KEYS_FILE"])
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    mount = mounts[str(ring.parent)]
+    assert mount["readOnly"] is True
+    assert volumes[mount["name"]]["secret"]["secretName"] == "leadflow-api-keys"
+    example = [d for d in documents(K8S / "secret.example.yaml") if d["metadata"]["name"]
+               == "leadflow-api-keys"]  # fmt: skip
+    assert ring.name in example[0]["stringData"]
+
+
+def test_compose_services_read_the_key_ring() -> None:
+    for name in DEFAULT_PORTS:
+        service = compose()["services"][name]
+        ring = service["environment"]["LEADFLOW_API_KEYS_FILE"]
+        assert any(str(v).endswith(f":{Path(ring).parent}:ro") for v in service["volumes"])
+
+
 @pytest.mark.parametrize("service", CONSUMERS)
 def test_consumers_scale_on_lag_of_every_topic_they_consume(service: str) -> None:
     scaled = find("ScaledObject", service)["spec"]
