@@ -253,9 +253,10 @@ def first_contact_kind(response: timedelta | None, policy: FairnessPolicy) -> Ev
     return None
 
 
-def share_units(weight: int, multiplier: float, steps: int = 20) -> int:
-    """A rep's weight times their multiplier in whole units (1/20 of a weight), at least one,
-    so weighted rotation can interleave reps whose shares are not integers."""
+def share_units(weight: int, multiplier: float, steps: int = 100) -> int:
+    """A rep's weight times their multiplier in whole units (hundredths of a weight), at
+    least one, so weighted rotation can interleave reps whose shares are not integers. A
+    twentieth was too coarse: 0.77 against 1.08 came out 15 : 22, 4 % off the ratio."""
     return max(1, round(weight * multiplier * steps))
 
 

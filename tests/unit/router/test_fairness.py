@@ -239,9 +239,9 @@ def test_every_event_kind_has_a_default_effect_of_the_right_sign() -> None:
 
 @pytest.mark.parametrize(
     ("weight", "multiplier", "units"),
-    [(1, 1.0, 20), (3, 1.0, 60), (1, 0.7, 14), (2, 1.15, 46), (1, 0.01, 1)],
+    [(1, 1.0, 100), (3, 1.0, 300), (1, 0.7, 70), (2, 1.155, 231), (1, 0.001, 1)],
 )
-def test_share_units_are_weight_times_multiplier_in_twentieths(
+def test_share_units_are_weight_times_multiplier_in_hundredths(
     weight: int, multiplier: float, units: int
 ) -> None:
     assert share_units(weight, multiplier) == units
