@@ -27,7 +27,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from services.router.config.fields import Lowered, Model, error, fail, lower
+from services.router.config.fields import Lowered, Model, fail, lower
 from services.router.config.sla import Duration
 from services.router.domain.fairness import (
     DEFAULT_EFFECTS,
@@ -46,18 +46,12 @@ LoadWeight = Annotated[int, Field(strict=True, ge=1, le=100)]
 LoadWeightsField = dict[Lowered, LoadWeight] | None
 
 
-def _kind(value: Any) -> Any:
-    value = lower(value)
-    if isinstance(value, str) and value not in EVENT_KINDS:
-        raise error(f"unknown kind {value!r}; use one of {', '.join(EVENT_KINDS)}")
-    return value
-
-
-Kind = Annotated[EventKind, BeforeValidator(_kind)]
+def _lower_keys(value: Any) -> Any:
+    return {lower(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class FairnessModel(Model):
-    effects: dict[Kind, float] = Field(
+    effects: Annotated[dict[str, float], BeforeValidator(_lower_keys)] = Field(
         default_factory=dict,
         description="Change to the multiplier per event kind, e.g. {sla_breach: -0.1};"
         " unlisted kinds keep their defaults, 0 turns one off",
@@ -74,6 +68,9 @@ class FairnessModel(Model):
     @model_validator(mode="after")
     def _signs(self) -> FairnessModel:
         for kind, effect in self.effects.items():
+            if kind not in EVENT_KINDS:
+                message = f"unknown kind {kind!r}; use one of {', '.join(EVENT_KINDS)}"
+                fail(("effects", kind), message, kind)
             if abs(effect) > 1:
                 fail(("effects", kind), f"must be between -1 and 1, got {effect}", effect)
             if kind in PENALTIES and effect > 0:
