@@ -246,9 +246,14 @@ def _check(
     rep = routing.reps.get(rep_id)
     if rep is None:
         return False, "not a configured rep"
+    load = _load(loads, rep_id)
+    return check_rep(rep, queue, load, now, facts, exclude, incoming_weight(routing, facts))
+
+
+def incoming_weight(routing: Routing, facts: Mapping[str, Any]) -> int:
+    """What the lead being routed weighs on its rep: its bucket's ``load_weights`` weight."""
     bucket = facts.get("bucket")
-    incoming = routing.lead_weight(bucket if isinstance(bucket, str) else None)
-    return check_rep(rep, queue, _load(loads, rep_id), now, facts, exclude, incoming)
+    return routing.lead_weight(bucket if isinstance(bucket, str) else None)
 
 
 def _load(loads: Mapping[str, RepLoad], rep_id: str) -> RepLoad:

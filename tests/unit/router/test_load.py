@@ -4,6 +4,7 @@ daily, weekly and monthly caps count in the rep's own calendar (weeks start on M
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,16 @@ from services.router.domain.load import (
     roll_load,
     weighted_open,
 )
-from services.router.domain.model import LoadWeights, Queue, Rep, RepLoad, Routing, Strategy
+from services.router.domain.model import (
+    LoadWeights,
+    OwnerMatch,
+    Queue,
+    Rep,
+    RepLoad,
+    Routing,
+    Strategy,
+)
+from services.router.domain.owners import AccountOwner
 from services.router.domain.routing import Assigned, apply_assignment, route_lead
 from services.router.domain.strategies import check_rep, choose_rep
 
@@ -264,3 +274,16 @@ def test_a_cap_is_reached_when_the_addition_would_pass_it(
     limit: int | None, used: int, adding: int, reached: bool
 ) -> None:
     assert cap_reached(limit, used, adding) is reached
+
+
+def test_the_existing_owner_is_held_to_the_weighted_cap_too() -> None:
+    queue, routing = setup(rep("ana", max_open=10), rep("ben"), strategy="round_robin")
+    routing = replace(routing, owner_match=OwnerMatch(("email_domain",)))
+    owners = {("email_domain", "acme.example"): (AccountOwner("ana", NOW - timedelta(days=3)),)}
+    loads = {"ana": RepLoad("ana", 3, open_weight=8)}
+    facts = {"email": "kim@acme.example"}
+    cold = route_lead(facts, "cold", routing, loads, {}, NOW, owners=owners)
+    assert isinstance(cold, Assigned) and cold.rep_id == "ana"
+    hot = route_lead(facts, "hot", routing, loads, {}, NOW, owners=owners)
+    assert isinstance(hot, Assigned) and hot.rep_id == "ben"
+    assert "existing owner ana of account acme.example skipped: at capacity" in hot.trace
