@@ -28,7 +28,7 @@ from services.router.domain.model import (
     Routing,
     Strategy,
 )
-from services.router.domain.owners import AccountOwner
+from services.router.domain.owners import AccountOwner, AccountOwners
 from services.router.domain.routing import Assigned, apply_assignment, route_lead
 from services.router.domain.strategies import check_rep, choose_rep
 
@@ -279,7 +279,9 @@ def test_a_cap_is_reached_when_the_addition_would_pass_it(
 def test_the_existing_owner_is_held_to_the_weighted_cap_too() -> None:
     queue, routing = setup(rep("ana", max_open=10), rep("ben"), strategy="round_robin")
     routing = replace(routing, owner_match=OwnerMatch(("email_domain",)))
-    owners = {("email_domain", "acme.example"): (AccountOwner("ana", NOW - timedelta(days=3)),)}
+    owners: AccountOwners = {
+        ("email_domain", "acme.example"): (AccountOwner("ana", NOW - timedelta(days=3)),)
+    }
     loads = {"ana": RepLoad("ana", 3, open_weight=8)}
     facts = {"email": "kim@acme.example"}
     cold = route_lead(facts, "cold", routing, loads, {}, NOW, owners=owners)
