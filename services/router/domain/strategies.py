@@ -161,10 +161,13 @@ def _least_loaded(
     lightest = _per_share(_load(loads, best))
     ties = sum(1 for _, rep_id in eligible if _per_share(_load(loads, rep_id)) == lightest)
     best_load = _load(loads, best)
-    if _neutral(best_load):
-        picked_reason = f"fewest open leads ({best_load.open_leads})"
-    else:
+    looked_at = [_load(loads, rep_id) for _, rep_id in eligible]
+    if any(load.multiplier != 1.0 for load in looked_at):
         picked_reason = f"lightest load per share ({_load_text(best_load)})"
+    elif any(load.open_weight is not None for load in looked_at):
+        picked_reason = f"lightest load ({_load_text(best_load)})"
+    else:
+        picked_reason = f"fewest open leads ({best_load.open_leads})"
     if ties > 1:
         picked_reason += f", first in rotation of {ties} tied"
     candidates = []
@@ -199,17 +202,12 @@ def _per_share(load: RepLoad) -> float:
     return load.effort / load.multiplier if load.multiplier > 0 else float("inf")
 
 
-def _neutral(load: RepLoad) -> bool:
-    return load.open_weight is None and load.multiplier == 1.0
-
-
 def _load_text(load: RepLoad) -> str:
-    """``3 open leads``; weighted ``load 6 (2 open leads)``; with a multiplier ``..., multiplier
-    0.80: 7.50 per share``."""
-    if load.open_weight is None:
-        text = f"{load.open_leads} open leads"
-    else:
-        text = f"load {load.open_weight} ({load.open_leads} open leads)"
+    """``3 open leads``; weighted ``2 open leads weighing 6``; with a multiplier ``...,
+    multiplier 0.80: 7.50 per share``."""
+    text = f"{load.open_leads} open leads"
+    if load.open_weight is not None:
+        text += f" weighing {load.open_weight}"
     if load.multiplier != 1.0:
         text += f", multiplier {load.multiplier:.2f}: {_per_share(load):.2f} per share"
     return text

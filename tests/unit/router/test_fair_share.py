@@ -151,3 +151,14 @@ def test_the_multiplier_scales_the_configured_weight() -> None:
     loads = {"ana": RepLoad("ana", multiplier=0.5), "ben": RepLoad("ben", multiplier=1.5)}
     # 2 x 0.5 = 1 against 1 x 1.5: 100 and 150 hundredths, reduced to 2 : 3
     assert shares(routing, loads, ("ana", "ben")) == [("ana", 2), ("ben", 3)]
+
+
+def test_least_loaded_says_it_compared_load_per_share_when_any_multiplier_differs() -> None:
+    routing = org("least_loaded")
+    loads = {"ana": RepLoad("ana", 3), "ben": RepLoad("ben", 2, multiplier=0.5)}
+    choice = choose_rep(routing.queues["inbound"], routing, loads, 0, START, {})
+    assert choice.rep_id == "ana"
+    assert [(c.reason, c.multiplier) for c in choice.candidates] == [
+        ("lightest load per share (3 open leads)", None),
+        ("eligible, 2 open leads, multiplier 0.50: 4.00 per share", 0.5),
+    ]

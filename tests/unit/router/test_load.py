@@ -83,8 +83,8 @@ def test_least_loaded_sends_the_lead_to_the_rep_with_three_cold_leads() -> None:
     choice = choose_rep(queue, routing, loads, 0, NOW, {"bucket": "warm"})
     assert choice.rep_id == "ben"
     assert [c.reason for c in choice.candidates] == [
-        "eligible, load 6 (2 open leads)",
-        "lightest load per share (load 3 (3 open leads))",
+        "eligible, 2 open leads weighing 6",
+        "lightest load (3 open leads weighing 3)",
     ]
 
 
