@@ -246,6 +246,14 @@ def clear_override(
     return _settled(history, entry, policy)
 
 
+def contributions_by_kind(explanation: Explanation) -> Mapping[str, float]:
+    """The explanation's contributions summed per kind, e.g. for a rep's report."""
+    totals: dict[str, float] = {}
+    for c in explanation.contributions:
+        totals[c.entry.kind] = round(totals.get(c.entry.kind, 0.0) + c.value, 6)
+    return totals
+
+
 def first_contact_kind(response: timedelta | None, policy: FairnessPolicy) -> EventKind | None:
     """The owner's first contact within ``fast_first_contact`` of the assignment is rewarded."""
     if response is not None and response <= policy.fast_first_contact:
@@ -265,11 +273,3 @@ def _settled(
 ) -> LedgerEntry:
     own = [e for e in history if e.rep_id == entry.rep_id]
     return replace(entry, multiplier_after=multiplier_at([*own, entry], entry.at, policy))
-
-
-def contributions_by_kind(explanation: Explanation) -> Mapping[str, float]:
-    """The explanation's contributions summed per kind, e.g. for a rep's report."""
-    totals: dict[str, float] = {}
-    for c in explanation.contributions:
-        totals[c.entry.kind] = round(totals.get(c.entry.kind, 0.0) + c.value, 6)
-    return totals
