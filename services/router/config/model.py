@@ -13,6 +13,13 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import InitErrorDetails, ValidationError
 
+from services.router.config.fairness import (
+    DEFAULT_BUCKET,
+    FairnessModel,
+    LoadWeightsField,
+    fairness_policy,
+    load_weights,
+)
 from services.router.config.fields import Lowered, Model, Report, error, fail
 from services.router.config.owners import OwnerMatchField, owner_match
 from services.router.config.reps import RepModel, rep_domain
@@ -86,6 +93,14 @@ class RoutingConfig(Model):
     owner_match: OwnerMatchField = Field(
         None, description="Existing-owner match for every queue without its own; absent: off"
     )
+    load_weights: LoadWeightsField = Field(
+        None,
+        description="An open lead's weight on its rep by bucket, e.g. {hot: 3, warm: 2, cold: 1};"
+        " 'default' weighs unlisted buckets; absent: every lead weighs 1",
+    )
+    fairness: FairnessModel | None = Field(
+        None, description="How reps' records move their share; absent: every multiplier is 1"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> RoutingConfig:
@@ -126,6 +141,10 @@ class RoutingConfig(Model):
                 problem(("rules", ri, "name"), f"rule name {DEFAULT_RULE!r} is reserved", rule.name)
             if rule.queue not in queues:
                 problem(("rules", ri, "queue"), f"unknown queue {rule.queue!r}", rule.queue)
+        for bucket in self.load_weights or {}:
+            if bucket in nurture and bucket != DEFAULT_BUCKET:
+                message = f"bucket {bucket!r} is a nurture bucket: its leads never reach a rep"
+                problem(("load_weights", bucket), message, bucket)
         if self.default_queue not in queues:
             problem(("default_queue",), f"unknown queue {self.default_queue!r}", self.default_queue)
         if problems:
@@ -142,6 +161,8 @@ def to_domain(config: RoutingConfig) -> Routing:
         default_queue=config.default_queue,
         nurture_buckets=frozenset(config.nurture_buckets),
         owner_match=owner_match(config.owner_match),
+        load_weights=load_weights(config.load_weights),
+        fairness=fairness_policy(config.fairness),
     )
 
 

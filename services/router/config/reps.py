@@ -85,6 +85,12 @@ class RepModel(Model):
     weight: int = Field(1, ge=1, description="Share in weighted round robin")
     max_open: int | None = Field(None, ge=1, description="Cap on concurrent open leads")
     max_per_day: int | None = Field(None, ge=1, description="Cap on leads assigned per day")
+    max_per_week: int | None = Field(
+        None, ge=1, description="Cap on leads assigned per week (Monday to Sunday, local)"
+    )
+    max_per_month: int | None = Field(
+        None, ge=1, description="Cap on leads assigned per calendar month (local)"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -96,6 +102,17 @@ class RepModel(Model):
                 f"unknown time zone {value!r} (use an IANA name like Europe/London)"
             ) from None
         return value
+
+    @model_validator(mode="after")
+    def _caps_nest(self) -> RepModel:
+        caps = [("max_per_day", self.max_per_day), ("max_per_week", self.max_per_week)]
+        caps.append(("max_per_month", self.max_per_month))
+        given = [(key, cap) for key, cap in caps if cap is not None]
+        for (short, smaller), (long, larger) in zip(given, given[1:], strict=False):
+            if larger < smaller:
+                message = f"{long} {larger} is below {short} {smaller}"
+                fail((long,), message, larger)
+        return self
 
 
 def minutes(clock: str) -> int:
@@ -125,4 +142,6 @@ def rep_domain(rep: RepModel) -> Rep:
         weight=rep.weight,
         max_open=rep.max_open,
         max_per_day=rep.max_per_day,
+        max_per_week=rep.max_per_week,
+        max_per_month=rep.max_per_month,
     )

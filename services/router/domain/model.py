@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
+from services.router.domain.fairness import FairnessPolicy
 from shared.conditions import Condition
 
 Strategy = Literal["round_robin", "weighted_round_robin", "least_loaded"]
@@ -69,6 +70,25 @@ class Rep:
     weight: int = 1
     max_open: int | None = None
     max_per_day: int | None = None
+    max_per_week: int | None = None
+    max_per_month: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadWeights:
+    """What an open lead weighs on its rep, by bucket (``routing.load_weights``): a hot lead
+    is more work than a cold one. Buckets compare without case; unlisted ones weigh
+    ``default``."""
+
+    by_bucket: tuple[tuple[str, int], ...] = ()
+    default: int = 1
+
+    def weight_of(self, bucket: str | None) -> int:
+        wanted = (bucket or "").strip().casefold()
+        for name, weight in self.by_bucket:
+            if name.casefold() == wanted:
+                return weight
+        return self.default
 
 
 @dataclass(frozen=True)
@@ -150,6 +170,12 @@ class Routing:
     default_queue: str
     nurture_buckets: frozenset[str] = frozenset({"nurture"})
     owner_match: OwnerMatch | None = None
+    load_weights: LoadWeights | None = None
+    fairness: FairnessPolicy | None = None
+
+    def lead_weight(self, bucket: str | None) -> int:
+        """What a lead of ``bucket`` weighs on its rep: 1 unless ``load_weights`` says."""
+        return self.load_weights.weight_of(bucket) if self.load_weights is not None else 1
 
     def owner_match_of(self, queue: Queue) -> OwnerMatch | None:
         """The queue's own setting, else the routing-wide one; None when matching is off."""
@@ -166,24 +192,52 @@ class Routing:
 
 @dataclass(frozen=True)
 class RepLoad:
-    """How busy a rep is right now: open leads, and leads assigned in the rep's local day."""
+    """How busy a rep is right now, and how big a share they should get.
+
+    ``open_leads`` counts open leads; ``open_weight`` is their weight by bucket (None: no
+    ``load_weights``, every lead weighs 1), see :attr:`effort`. ``assigned_today``,
+    ``assigned_week`` and ``assigned_month`` count assignments since the rep's local
+    midnight, Monday and first of the month (``domain.load.roll_load`` starts them again;
+    None: not counted, e.g. a load read from where only the daily count is kept).
+    ``multiplier`` is the rep's fairness multiplier in force (``domain.fairness``; 1.0 is
+    neutral), read by the share-based strategies; it is not load and is never stored here.
+    """
 
     rep_id: str
     open_leads: int = 0
     assigned_today: int = 0
+    open_weight: int | None = None
+    assigned_week: int | None = None
+    assigned_month: int | None = None
+    multiplier: float = 1.0
 
-    def plus_one(self) -> RepLoad:
-        """A new assignment adds one open lead and one lead assigned today."""
-        return RepLoad(self.rep_id, self.open_leads + 1, self.assigned_today + 1)
+    @property
+    def effort(self) -> int:
+        """The weighted open load capacity and least-loaded compare (the count when unweighted)."""
+        return self.open_leads if self.open_weight is None else self.open_weight
+
+    def plus_one(self, weight: int = 1) -> RepLoad:
+        """A new assignment adds one open lead of ``weight`` and one to each counted period."""
+        open_weight = None if self.open_weight is None and weight == 1 else self.effort + weight
+        return replace(
+            self,
+            open_leads=self.open_leads + 1,
+            assigned_today=self.assigned_today + 1,
+            open_weight=open_weight,
+            assigned_week=None if self.assigned_week is None else self.assigned_week + 1,
+            assigned_month=None if self.assigned_month is None else self.assigned_month + 1,
+        )
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A rep a strategy looked at, and why it could or could not take the lead."""
+    """A rep a strategy looked at, and why it could or could not take the lead;
+    ``multiplier`` is the fairness multiplier a share-based strategy applied (None: none)."""
 
     rep_id: str
     eligible: bool
     reason: str
+    multiplier: float | None = None
 
 
 @dataclass(frozen=True)

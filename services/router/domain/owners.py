@@ -28,7 +28,7 @@ from services.router.domain.model import (
     RepLoad,
     Routing,
 )
-from services.router.domain.strategies import check_rep
+from services.router.domain.strategies import check_rep, incoming_weight
 from shared.contracts.accounts import AccountKeys
 
 AccountKey = tuple[AccountField, str]
@@ -130,7 +130,7 @@ def offer_to_owner(
     (_, account), rep_id = found
     rep = routing.reps[rep_id]
     load = loads.get(rep_id) or RepLoad(rep_id)
-    ok, why = check_rep(rep, queue, load, now, facts, exclude)
+    ok, why = check_rep(rep, queue, load, now, facts, exclude, incoming_weight(routing, facts))
     if ok:
         step = f"existing owner {rep_id} of account {account}: assigned"
         candidate = Candidate(rep_id, True, f"existing owner of account {account} ({why})")

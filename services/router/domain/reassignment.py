@@ -11,7 +11,7 @@ from typing import Any
 from services.router.domain.model import Escalation, Rep, RepLoad, Routing, SlaPolicy
 from services.router.domain.routing import Offer, QueueAttempt, offer_lead
 from services.router.domain.sla import SlaClock, sla_deadline
-from services.router.domain.strategies import check_rep
+from services.router.domain.strategies import check_rep, incoming_weight
 
 ESCALATION_STRATEGY = "escalation"
 
@@ -144,7 +144,8 @@ def _escalate(
     # A named rep is checked like any rep (availability, caps), but not for the queue's
     # skills or language: the queue's own members are the ones who missed it.
     plain = replace(routing.queues[clock.queue], required_skills=frozenset(), match_language=False)
-    ok, why = check_rep(rep, plain, loads.get(rep.id) or RepLoad(rep.id), now, facts)
+    load = loads.get(rep.id) or RepLoad(rep.id)
+    ok, why = check_rep(rep, plain, load, now, facts, incoming=incoming_weight(routing, facts))
     if not ok:
         return Stay(f"{head}; {rep.id} cannot take it now: {why}; stays with {clock.rep_id}", True)
     return _hand_to(clock, policy, rep, now, assignment_id, queue=clock.queue,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -206,16 +206,20 @@ def load_for_today(
     if stored is None or stored_day is None:
         return RepLoad(rep_id), today
     if stored_day < today:
-        return RepLoad(rep_id, stored.open_leads, 0), today
+        return replace(stored, assigned_today=0), today
     return stored, max(today, stored_day)
 
 
 def apply_assignment(
-    decision: Assigned, loads: Mapping[str, RepLoad], cursors: Mapping[str, int]
+    decision: Assigned,
+    loads: Mapping[str, RepLoad],
+    cursors: Mapping[str, int],
+    weight: int = 1,
 ) -> tuple[dict[str, RepLoad], dict[str, int]]:
-    """After an assignment the rep has one more lead and the used queue's cursor moves on."""
+    """After an assignment the rep has one more lead (of ``weight``: ``routing.lead_weight``
+    of its bucket) and the used queue's cursor moves on."""
     current = loads.get(decision.rep_id) or RepLoad(decision.rep_id)
     return (
-        {**loads, decision.rep_id: current.plus_one()},
+        {**loads, decision.rep_id: current.plus_one(weight)},
         {**cursors, decision.queue: decision.next_cursor},
     )
