@@ -29,8 +29,8 @@ OFFICE = ContactWindow()  # Mon-Fri 09:00-18:00
 EVERY_DAY_9_TO_6 = ContactWindow(days=frozenset(range(7)))
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -183,17 +183,17 @@ def test_cap_days_are_the_leads_calendar_days() -> None:
 
 def test_a_full_day_moves_the_touch_to_the_next_opening_not_to_midnight() -> None:
     rules = ContactRules(window=OFFICE, caps=PressureCaps(per_day=1))
-    assert next_contact_time(
-        utc(2026, 3, 4, 15), [utc(2026, 3, 4, 9, 30)], rules, LONDON
-    ) == utc(2026, 3, 5, 9)
+    assert next_contact_time(utc(2026, 3, 4, 15), [utc(2026, 3, 4, 9, 30)], rules, LONDON) == utc(
+        2026, 3, 5, 9
+    )
 
 
 def test_a_full_week_before_the_clocks_change_moves_to_monday_nine_local() -> None:
     rules = ContactRules(window=OFFICE, caps=PressureCaps(per_week=1))
     # a touch on Mon 23 Mar fills London's week; Mon 30 Mar 09:00 BST is 08:00 UTC
-    assert next_contact_time(
-        utc(2026, 3, 25, 10), [utc(2026, 3, 23, 10)], rules, LONDON
-    ) == utc(2026, 3, 30, 8)
+    assert next_contact_time(utc(2026, 3, 25, 10), [utc(2026, 3, 23, 10)], rules, LONDON) == utc(
+        2026, 3, 30, 8
+    )
 
 
 def test_no_caps_and_an_open_window_leave_the_time_alone() -> None:
@@ -316,3 +316,21 @@ def test_a_contact_time_is_open_and_within_the_caps(
 
 def test_always_open_is_open_at_every_moment() -> None:
     assert is_open(utc(2026, 3, 8, 7, 0), ALWAYS_OPEN, NEW_YORK)
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (utc(2026, 3, 4, 8, 59), False),
+        (utc(2026, 3, 4, 9, 0), True),
+        (utc(2026, 3, 4, 17, 59), True),
+        (utc(2026, 3, 4, 18, 0), False),  # the end is exclusive
+        (utc(2026, 3, 7, 12, 0), False),  # Saturday
+        (utc(2026, 3, 30, 8, 0), True),  # Monday 09:00 BST
+        (utc(2026, 3, 30, 17, 0), False),  # Monday 18:00 BST
+    ],
+)
+def test_the_window_opens_at_its_start_and_closes_at_its_end_in_london(
+    moment: datetime, expected: bool
+) -> None:
+    assert is_open(moment, OFFICE, LONDON) is expected
