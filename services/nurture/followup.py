@@ -180,3 +180,14 @@ def schedule_touches(
         out.append(ScheduledTouch(step, total, touch.mode, due, skip))
         anchor = due
     return tuple(out)
+
+
+# Outcomes that end a rep's follow-up plan; an opt-out only suppresses its channel, and a
+# reply keeps the plan going (the rep still owes the touches until the deal is decided).
+_PLAN_ENDS: dict[str, str] = {"won": "converted", "lost": "closed"}
+
+
+def plan_end_reason(activity_kind: str) -> str | None:
+    """A won or lost lead's plan ends ('converted: won', 'closed: lost'); nothing else ends it."""
+    kind = str(activity_kind)
+    return f"{_PLAN_ENDS[kind]}: {kind}" if kind in _PLAN_ENDS else None

@@ -22,6 +22,7 @@ from services.nurture.followup import (
     ScheduledTouch,
     SettledTouch,
     cycle_touch_count,
+    plan_end_reason,
     plan_for_bucket,
     plan_from_cycle,
     schedule_touches,
@@ -244,3 +245,17 @@ def test_due_times_never_fall_in_quiet_time_and_never_break_the_caps(
 def _week(moment: datetime, zone: ZoneInfo) -> tuple[int, int]:
     day: date = moment.astimezone(zone).date()
     return day.isocalendar()[0], day.isocalendar()[1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("won", "converted: won"),
+        ("lost", "closed: lost"),
+        ("replied", None),
+        ("unsubscribed", None),
+        ("called", None),
+    ],
+)
+def test_only_a_won_or_lost_deal_ends_the_follow_up_plan(kind: str, reason: str | None) -> None:
+    assert plan_end_reason(kind) == reason
