@@ -47,7 +47,8 @@ class TouchStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ReportedActivity:
-    """An activity as the follow-up rules need it (from ``LeadActivityRecorded``)."""
+    """An activity as the follow-up rules need it (from ``LeadActivityRecorded``): ``at`` is
+    its ``occurred_at`` (when the rep made the call), not when capture stored it."""
 
     kind: str
     at: datetime
