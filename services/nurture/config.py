@@ -1,5 +1,8 @@
 """The ``nurture`` section of the YAML config: sequences per bucket, and what stops them.
 
+``contact`` (quiet hours, pressure caps, lead zones) and ``followups`` (rep follow-up plans
+per bucket) are validated by :mod:`services.nurture.followup_config`.
+
 Example::
 
     nurture:
@@ -26,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_settings import SettingsConfigDict
 
 from services.nurture import domain
+from services.nurture.followup_config import ContactConfig, Followups
 from shared.config import ServiceSettings, load_section, parse_duration
 from shared.contracts.capture import ActivityKind
 
@@ -153,6 +157,13 @@ class NurtureConfig(BaseModel):
     stop_on: tuple[ActivityKind, ...] = Field(
         tuple(ActivityKind(kind) for kind in domain.DEFAULT_STOP_ON),
         description="Activity kinds that end a lead's sequence",
+    )
+    contact: ContactConfig = Field(
+        default_factory=ContactConfig,
+        description="Quiet hours, pressure caps and lead zones for every touch",
+    )
+    followups: Followups = Field(
+        default_factory=dict, description="Follow-up plan per bucket for the owning rep"
     )
 
     @field_validator("sequences")
