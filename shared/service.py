@@ -33,6 +33,7 @@ from shared.db.outbox import OutboxRelay, RelaySettings, outbox_backlog
 from shared.db.uow import UnitOfWork
 from shared.http import BodyLimitMiddleware, TimingMiddleware, install_error_handlers
 from shared.observability import configure_logging
+from shared.openapi import document_refusals
 from shared.periodic import Job
 from shared.recovery import BrokerAdoption, prune_once, readers_of
 from shared.retry import retry
@@ -226,6 +227,7 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
     app.include_router(_health_router())
     for router in spec.routers:
         app.include_router(router)
+    document_refusals(app)
     return app
 
 

@@ -88,8 +88,10 @@ async def list_deliveries(
     return {"deliveries": rows}
 
 
+# ``:uuid`` so that ``GET /v1/deliveries/<id>:retry`` is no delivery id but the retry route
+# asked with the wrong method (405, Allow: POST); a path that is no UUID is then a 404.
 @router.get(
-    "/deliveries/{delivery_id}",
+    "/deliveries/{delivery_id:uuid}",
     response_model=DeliveryDetail,
     responses=_NOT_FOUND,
     summary="One delivery with the CloudEvent sent and every attempt",

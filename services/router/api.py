@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from services.router.deps import RoutingDep, RuntimeDep
 from services.router.domain.availability import is_available
@@ -26,17 +26,25 @@ from shared.config import duration_text
 from shared.contracts import LeadProfile
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
+from shared.params import IsoDate, IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["routing"])
+
+
+class SimulatedLead(LeadProfile):
+    """A lead profile as capture would send it, its values taken only as the document types
+    them (strict: no ``false`` for a number)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class SimulateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lead: LeadProfile = Field(description="The lead as capture would clean it")
-    score: float = Field(0, description="Score to assume")
+    lead: SimulatedLead = Field(description="The lead as capture would clean it")
+    score: StrictFloat = Field(0, description="Score to assume")
     bucket: str = Field("warm", min_length=1, description="Bucket to assume")
-    at: datetime | None = Field(None, description="Decide as of this time (default: now)")
+    at: IsoDateTime | None = Field(None, description="Decide as of this time (default: now)")
 
 
 class CandidateOut(BaseModel):
@@ -90,7 +98,7 @@ class RepReportOut(BaseModel):
 
 
 Since = Annotated[
-    date | None, Query(description="Count from this UTC day on (YYYY-MM-DD); default: all")
+    IsoDate | None, Query(description="Count from this UTC day on (YYYY-MM-DD); default: all")
 ]
 
 
@@ -133,6 +141,7 @@ async def simulate(body: SimulateIn, runtime: RuntimeDep, source: RoutingDep) ->
 
 @router.get(
     "/leads/{lead_id}/assignment",
+    responses={404: {"description": "The router has decided nothing for this lead"}},
     summary="The router's decision for a lead, with its first-contact SLA clock",
 )
 async def read_assignment(lead_id: UUID, runtime: RuntimeDep) -> dict[str, Any]:
@@ -221,6 +230,7 @@ def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsO
 
 @router.get(
     "/reps/{rep_id}/stats",
+    responses={404: {"description": "No rep of that id in the config or the figures"}},
     response_model=RepStatsOut,
     tags=["reports"],
     summary="A rep's figures: assigned, contacted (within SLA), breached, reassigned away, won",

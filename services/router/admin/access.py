@@ -10,8 +10,14 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 
+from services.router.admin.schema import MAX_VERSION
 from services.router.deps import RouterRuntime, RuntimeDep
-from shared.http import ApiError, safe_text
+from shared.http import ApiError
+
+# What the headers may hold: the schema says so and validation refuses the rest (422).
+_NOT_BLANK = r"\S"
+_DIGITS = f"[0-9]{{1,{len(str(MAX_VERSION))}}}"
+IF_MATCH = rf'^\s*(\*|(W/)?"{_DIGITS}"|{_DIGITS})\s*$'
 
 
 @dataclass(frozen=True)
@@ -27,27 +33,36 @@ class Writer:
 async def writer(
     request: Request,
     runtime: RuntimeDep,
+    x_actor: Annotated[
+        str,
+        Header(
+            alias="X-Actor",
+            description="Who makes the change, for the audit log (1-200 characters)",
+            min_length=1,
+            max_length=200,
+            pattern=_NOT_BLANK,
+        ),
+    ],
     authorization: Annotated[
         str | None, Header(description="Bearer <LEADFLOW_ADMIN_TOKEN>")
     ] = None,
-    x_actor: Annotated[
-        str | None, Header(alias="X-Actor", description="Who makes the change (required)")
-    ] = None,
     x_reason: Annotated[
-        str | None, Header(alias="X-Reason", description="Why, for the audit log")
+        str | None,
+        Header(alias="X-Reason", description="Why, for the audit log", max_length=1000),
     ] = None,
     if_match: Annotated[
-        str | None, Header(alias="If-Match", description="The version the change is based on")
+        str | None,
+        Header(
+            alias="If-Match",
+            description='The version the change is based on: 3, "3" (its ETag) or W/"3";'
+            " * or no header: whatever version is in force",
+            pattern=IF_MATCH,
+        ),
     ] = None,
 ) -> Writer:
     _authorise(request, runtime, authorization)
-    actor = (x_actor or "").strip()
-    if not actor or len(actor) > 200:
-        problem = "required on admin writes: who makes the change (1-200 characters)"
-        raise ApiError(422, "invalid_request", f"X-Actor: {problem}",
-                       [{"field": "header:X-Actor", "problem": problem}])  # fmt: skip
-    reason = (x_reason or "").strip()[:1000] or None
-    return Writer(actor, reason, _expected_version(if_match))
+    reason = (x_reason or "").strip() or None
+    return Writer(x_actor.strip(), reason, _expected_version(if_match))
 
 
 WriterDep = Annotated[Writer, Depends(writer)]
@@ -78,14 +93,10 @@ def _loopback(host: str) -> bool:
 
 
 def _expected_version(if_match: str | None) -> int | None:
+    """The version ``If-Match`` names (validated against :data:`IF_MATCH` already)."""
     if if_match is None or if_match.strip() == "*":
         return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not (text.isascii() and text.isdigit()):
-        problem = f'must be a config version number, e.g. 3 or "3"; got {safe_text(if_match)!r}'
-        raise ApiError(422, "invalid_request", f"If-Match: {problem}",
-                       [{"field": "header:If-Match", "problem": problem}])  # fmt: skip
-    return int(text)
+    return int(if_match.strip().removeprefix("W/").strip('"'))
 
 
 def etag(response: Response, version: int | None) -> None:
