@@ -76,15 +76,19 @@ def error_response(request: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers on the request's path (RFC 9110 wants
-    them all in a 405's ``Allow``; Starlette names only those of the first route it found)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    them all in a 405's ``Allow``; Starlette names only those of the first route it found):
+    each method asked of the routes as they match a request, nested routers included."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -2,7 +2,8 @@
 
 pydantic's lax mode reads more than the OpenAPI document admits: a ``date`` or ``datetime``
 query parameter takes ``0.5`` as a Unix timestamp, a ``datetime`` takes one without a time
-zone. A client (and schemathesis, which CI runs over every document) trusts the document,
+zone; text takes a NUL character, which PostgreSQL cannot compare or store. A client (and
+schemathesis, which CI runs over every document) trusts the document,
 so these types refuse what it does not allow (422, naming the parameter).
 """
 
@@ -26,6 +27,10 @@ def _text_like(pattern: re.Pattern[str], example: str) -> Any:
 
     return check
 
+
+NO_NUL = r"^[^\x00]*$"
+"""The pattern of a text parameter that reaches PostgreSQL, whose text cannot hold NUL: the
+document says so and validation refuses it (422), where the database would fail (500)."""
 
 IsoDate = Annotated[date, BeforeValidator(_text_like(_DATE, "2026-11-25"))]
 """A day, ``YYYY-MM-DD`` (RFC 3339 ``full-date``)."""

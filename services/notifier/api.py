@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from services.notifier import store
 from services.notifier.deps import ConfigDep, RuntimeDep
 from shared.http import ApiError
+from shared.params import NO_NUL
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
@@ -79,7 +80,9 @@ def _unknown(delivery_id: UUID) -> ApiError:
 @router.get("/deliveries", response_model=DeliveryList, summary="List deliveries, newest first")
 async def list_deliveries(
     runtime: RuntimeDep,
-    lead_id: Annotated[str | None, Query(max_length=64, description="Only this lead's")] = None,
+    lead_id: Annotated[
+        str | None, Query(max_length=64, pattern=NO_NUL, description="Only this lead's")
+    ] = None,
     status_: Annotated[Status | None, Query(alias="status", description="Only this status")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many")] = 50,
 ) -> Any:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from services.router.deps import RoutingDep, RuntimeDep
@@ -26,7 +26,7 @@ from shared.config import duration_text
 from shared.contracts import LeadProfile
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
-from shared.params import IsoDate, IsoDateTime
+from shared.params import NO_NUL, IsoDate, IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 
@@ -236,7 +236,10 @@ def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsO
     summary="A rep's figures: assigned, contacted (within SLA), breached, reassigned away, won",
 )
 async def rep_stats(
-    rep_id: str, runtime: RuntimeDep, source: RoutingDep, since: Since = None
+    rep_id: Annotated[str, Path(pattern=NO_NUL)],
+    runtime: RuntimeDep,
+    source: RoutingDep,
+    since: Since = None,
 ) -> RepStatsOut:
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing

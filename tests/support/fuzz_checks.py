@@ -44,6 +44,24 @@ def refusals_say_what_is_wrong(ctx: Any, response: schemathesis.Response, case: 
             assert problem.get("field") and problem.get("problem"), f"vague problem: {problem}"
 
 
+@schemathesis.check
+def a_405_allows_the_documented_methods(
+    ctx: Any, response: schemathesis.Response, case: Any
+) -> None:
+    """A 405's ``Allow`` names exactly the methods the document gives the path (schemathesis
+    checks that it is there; this checks what it says)."""
+    if response.status_code != 405:
+        return
+    path_item = case.operation.schema.raw_schema["paths"][case.operation.path]
+    documented = {m.upper() for m in path_item if m.lower() in _HTTP_METHODS}
+    allow = ",".join(response.headers.get("allow", []))
+    allowed = {m.strip().upper() for m in allow.split(",") if m.strip()}
+    assert allowed == documented, f"Allow: {allow!r}, documented: {sorted(documented)}"
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
 @schemathesis.hook
 def filter_failure(ctx: Any, failure: Any, case: Any, response: schemathesis.Response) -> bool:
     """Keep every failure except a valid request's business refusal (see the module doc)."""

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import handlers, idempotency, intake
@@ -28,6 +28,7 @@ from services.capture.store import erasure as erasure_store
 from services.capture.store import leads as lead_store
 from shared import clock
 from shared.http import ApiError
+from shared.params import NO_NUL
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -36,7 +37,7 @@ router = APIRouter(prefix="/v1", tags=["leads"])
 _LooseText = Annotated[Any, WithJsonSchema({"description": "Text"})]
 # The one rule the document can state about contacts: an e-mail or a phone is given. Whether
 # it validates (email-validator, libphonenumber) no JSON Schema can say: 422 invalid_lead.
-_A_CONTACT = [
+_A_CONTACT: list[JsonValue] = [
     {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
     for name in ("email", "phone")
 ]
@@ -257,7 +258,9 @@ class ErasureOut(BaseModel):
 async def erase_lead(
     lead_id: UUID,
     runtime: RuntimeDep,
-    reason: Annotated[str | None, Query(max_length=512, description="Why, for the record")] = None,
+    reason: Annotated[
+        str | None, Query(max_length=512, pattern=NO_NUL, description="Why, for the record")
+    ] = None,
 ) -> Any:
     uow = runtime.uow()
     try:

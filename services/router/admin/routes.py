@@ -40,7 +40,7 @@ from shared import clock
 from shared.config import ConfigError
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
-from shared.params import IsoDateTime
+from shared.params import NO_NUL, IsoDateTime
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -165,7 +165,10 @@ async def read_version(
 async def read_audit(
     runtime: RuntimeDep,
     target: Annotated[
-        str | None, Query(description="rep:ana, queue:fashion-uk, rules, config; or rep, queue")
+        str | None,
+        Query(
+            pattern=NO_NUL, description="rep:ana, queue:fashion-uk, rules, config; or rep, queue"
+        ),
     ] = None,
     since: Annotated[
         IsoDateTime | None, Query(description="Changes at or after (RFC 3339, with its zone)")
