@@ -6,9 +6,10 @@ request the document allows to be taken (2xx, or 401/403/404/409/429). Two answe
 requests are right nonetheless, and :func:`business_refusals_are_no_failure` lets exactly
 those through:
 
-* a 422 whose ``error`` names a rule no JSON Schema can state (:data:`BUSINESS_RULES`):
+* a 4xx whose ``error`` names a rule no JSON Schema can state (:data:`BUSINESS_RULES`):
   whether an e-mail address or phone number validates, a rep's working hours start before
-  they end, a queue's members exist in the config in force;
+  they end, a queue's members exist in the config in force, a vendor payload has the shape
+  its source's kind needs;
 * a documented 410: the resource existed and was erased (schemathesis knows only 404);
 * a documented 405: this resource does not answer the method others on the path do (a
   capture source whose vendor has no GET handshake), with ``Allow`` naming what it does.
@@ -27,6 +28,10 @@ _ADMIN_WRITES = ("POST /v1/admin/reps", "PUT /v1/admin/reps/{rep_id}",
                  "PUT /v1/admin/queues/{name}", "PUT /v1/admin/rules")  # fmt: skip
 BUSINESS_RULES: dict[str, frozenset[str]] = {
     "POST /v1/leads": frozenset({"invalid_lead"}),
+    # one document for every source: what a vendor's payload or a CSV must hold is the
+    # source's kind's, named by the source in the path
+    "POST /v1/sources/{source}/leads": frozenset({"invalid_payload", "invalid_lead"}),
+    "POST /v1/sources/{source}/csv": frozenset({"malformed_csv"}),
     **{label: frozenset({"invalid_config"}) for label in _ADMIN_WRITES},
 }
 
@@ -77,7 +82,7 @@ def filter_failure(ctx: Any, failure: Any, case: Any, response: schemathesis.Res
     status = response.status_code
     if status in (405, 410) and _documents(case, status):
         return False
-    if status == 422:
+    if 400 <= status < 500:
         error = _error_code(response)
         return error not in BUSINESS_RULES.get(case.operation.label, frozenset())
     return True
