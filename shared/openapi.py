@@ -51,6 +51,12 @@ SHARED_REFUSALS: dict[str, str] = {
 }
 
 
+_RETRY_AFTER = {
+    "description": "Seconds to wait before retrying (sent while storage is down)",
+    "schema": {"type": "integer", "minimum": 0},
+}
+
+
 def _refusals_for(path: str, operation: dict[str, Any]) -> list[str]:
     """Which shared refusals an operation can meet: body ones only with a body, 422 with
     any input, 503 on every route that reads or writes storage."""
@@ -92,6 +98,8 @@ def with_refusals(document: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status[0] in "45":
                     response.setdefault("content", error_content)
+            if "503" in responses and path not in _NO_STORAGE:
+                responses["503"].setdefault("headers", {"Retry-After": _RETRY_AFTER})
     return document
 
 

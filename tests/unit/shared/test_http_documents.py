@@ -76,6 +76,7 @@ def test_shared_refusals_are_documented_where_they_apply_in_the_error_shape() ->
     assert sorted(create) == ["200", "400", "404", "413", "422", "503"]
     assert all(create[s]["content"] == error for s in ("400", "404", "413", "422", "503"))
     assert create["404"]["description"] == "No such shelf"  # the route's own words stay
+    assert create["503"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
     read = document["paths"]["/v1/things/{thing_id}"]["get"]["responses"]
     assert sorted(read) == ["200", "422", "503"]  # no body: no 400 or 413
     assert sorted(document["paths"]["/healthz"]["get"]["responses"]) == ["200"]
