@@ -41,6 +41,7 @@ from shared.http import (
     install_error_handlers,
 )
 from shared.observability import configure_logging
+from shared.openapi import document_refusals
 from shared.periodic import Job
 from shared.recovery import BrokerAdoption, prune_once, readers_of
 from shared.retry import retry
@@ -242,6 +243,7 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
     for router in (audit_router(), *spec.routers):
         guard_routes(router)  # every route needs a scope (or a vendor's own signature)
         app.include_router(router)
+    document_refusals(app)
     return app
 
 

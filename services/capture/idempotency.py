@@ -24,7 +24,9 @@ KEY_TTL = timedelta(hours=24)
 DOUBLE_SUBMIT_WINDOW = timedelta(minutes=10)
 MAX_KEY_LENGTH = 255
 HEADER = "Idempotency-Key"
-_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+# A key: printable ASCII, no spaces (the documented pattern; the code checks this one)
+KEY_PATTERN = rf"^[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}$"
+_PRINTABLE = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,12 @@ def request_key(route: str, body: Any, header: str | None, owner: str) -> Reques
 
 
 def check_same_request(key: RequestKey, stored_fingerprint: str) -> None:
-    """A key names one request: replaying it with another body or route is a client bug."""
+    """A key names one request: replaying it with another body or route is a client bug.
+    409, not the 422 the IETF draft suggests: the request is valid in itself (with a fresh key
+    it would be taken); what it conflicts with is the answer stored under its key."""
     if stored_fingerprint != key.fingerprint:
         raise ApiError(
-            422,
+            409,
             "idempotency_key_reused",
             f"{HEADER} was already used for a different request",
             [

@@ -15,6 +15,7 @@ from services.notifier.deps import ConfigDep, RuntimeDep
 from shared.auth.guard import ConfigRead, DeliveriesManage, DeliveriesRead
 from shared.db import audit
 from shared.http import ApiError
+from shared.params import NO_NUL
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
@@ -82,7 +83,9 @@ def _unknown(delivery_id: UUID) -> ApiError:
 async def list_deliveries(
     runtime: RuntimeDep,
     caller: DeliveriesRead,
-    lead_id: Annotated[str | None, Query(max_length=64, description="Only this lead's")] = None,
+    lead_id: Annotated[
+        str | None, Query(max_length=64, pattern=NO_NUL, description="Only this lead's")
+    ] = None,
     status_: Annotated[Status | None, Query(alias="status", description="Only this status")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many")] = 50,
 ) -> Any:
@@ -91,8 +94,10 @@ async def list_deliveries(
     return {"deliveries": rows}
 
 
+# ``:uuid`` so that ``GET /v1/deliveries/<id>:retry`` is no delivery id but the retry route
+# asked with the wrong method (405, Allow: POST); a path that is no UUID is then a 404.
 @router.get(
-    "/deliveries/{delivery_id}",
+    "/deliveries/{delivery_id:uuid}",
     response_model=DeliveryDetail,
     responses=_NOT_FOUND,
     summary="One delivery with the CloudEvent sent and every attempt",

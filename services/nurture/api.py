@@ -67,7 +67,9 @@ class SequencesOut(BaseModel):
 class StopIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=200, description="Why the lead leaves nurture")
+    reason: str = Field(
+        min_length=1, max_length=200, pattern=r"\S", description="Why the lead leaves nurture"
+    )
 
     @field_validator("reason")
     @classmethod

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from services.router.deps import RoutingDep, RuntimeDep
 from services.router.domain.availability import is_available
@@ -28,17 +28,25 @@ from shared.contracts import LeadProfile
 from shared.db import audit
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
+from shared.params import NO_NUL, IsoDate, IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["routing"])
+
+
+class SimulatedLead(LeadProfile):
+    """A lead profile as capture would send it, its values taken only as the document types
+    them (strict: no ``false`` for a number)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class SimulateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lead: LeadProfile = Field(description="The lead as capture would clean it")
-    score: float = Field(0, description="Score to assume")
+    lead: SimulatedLead = Field(description="The lead as capture would clean it")
+    score: StrictFloat = Field(0, description="Score to assume")
     bucket: str = Field("warm", min_length=1, description="Bucket to assume")
-    at: datetime | None = Field(None, description="Decide as of this time (default: now)")
+    at: IsoDateTime | None = Field(None, description="Decide as of this time (default: now)")
 
 
 class CandidateOut(BaseModel):
@@ -92,7 +100,7 @@ class RepReportOut(BaseModel):
 
 
 Since = Annotated[
-    date | None, Query(description="Count from this UTC day on (YYYY-MM-DD); default: all")
+    IsoDate | None, Query(description="Count from this UTC day on (YYYY-MM-DD); default: all")
 ]
 
 
@@ -137,6 +145,7 @@ async def simulate(
 
 @router.get(
     "/leads/{lead_id}/assignment",
+    responses={404: {"description": "The router has decided nothing for this lead"}},
     summary="The router's decision for a lead, with its first-contact SLA clock",
 )
 async def read_assignment(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> dict[str, Any]:
@@ -230,12 +239,17 @@ def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsO
 
 @router.get(
     "/reps/{rep_id}/stats",
+    responses={404: {"description": "No rep of that id in the config or the figures"}},
     response_model=RepStatsOut,
     tags=["reports"],
     summary="A rep's figures: assigned, contacted (within SLA), breached, reassigned away, won",
 )
 async def rep_stats(
-    rep_id: str, runtime: RuntimeDep, source: RoutingDep, caller: ReportsRead, since: Since = None
+    rep_id: Annotated[str, Path(pattern=NO_NUL)],
+    runtime: RuntimeDep,
+    source: RoutingDep,
+    caller: ReportsRead,
+    since: Since = None,
 ) -> RepStatsOut:
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing

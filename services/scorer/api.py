@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.scorer import domain, store
 from services.scorer.deps import ConfigDep, ModelDep, RuntimeDep
@@ -16,6 +16,7 @@ from shared.auth.guard import ConfigRead, LeadsRead
 from shared.contracts import ActivityKind, LeadProfile
 from shared.db import audit
 from shared.http import ApiError
+from shared.params import IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -45,9 +46,10 @@ class LeadScoreOut(ScoreOut):
 
 
 class SimulatedLead(LeadProfile):
-    """A lead profile as capture would send it; unknown fields are refused, not ignored."""
+    """A lead profile as capture would send it; unknown fields are refused, not ignored, and
+    values are taken only as the document types them (strict: no ``false`` for a number)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     source: str = Field("api", description="Source the lead came from")
 
@@ -56,7 +58,7 @@ class SimulatedActivity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ActivityKind = Field(description="What happened")
-    occurred_at: AwareDatetime = Field(description="When, with a time zone")
+    occurred_at: IsoDateTime = Field(description="When, with a time zone")
     channel: str | None = Field(None, max_length=64, description="call, email, sms, ...")
     details: dict[str, Any] = Field(default_factory=dict, description="Free-form details")
 
@@ -76,7 +78,7 @@ class SimulateRequest(BaseModel):
     activities: list[SimulatedActivity] = Field(
         default_factory=list, max_length=MAX_SIMULATED_ACTIVITIES, description="What it did"
     )
-    as_of: AwareDatetime | None = Field(None, description="Score as of this moment; default now")
+    as_of: IsoDateTime | None = Field(None, description="Score as of this moment; default now")
 
 
 class SimulatedScoreOut(ScoreOut):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from shared.auth.guard import AuditRead
 from shared.db import audit
+from shared.params import NO_NUL, IsoDateTime
 
 
 class AuditEntryOut(BaseModel):
@@ -35,11 +36,15 @@ def audit_router() -> APIRouter:
     async def read_audit(
         request: Request,
         caller: AuditRead,
-        actor: Annotated[str | None, Query(max_length=200)] = None,
-        action: Annotated[str | None, Query(max_length=100)] = None,
-        target: Annotated[str | None, Query(max_length=200)] = None,
-        since: Annotated[datetime | None, Query(description="From this time (inclusive)")] = None,
-        until: Annotated[datetime | None, Query(description="Before this time")] = None,
+        actor: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+        action: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+        target: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+        since: Annotated[
+            IsoDateTime | None, Query(description="From this time (inclusive, ISO 8601)")
+        ] = None,
+        until: Annotated[
+            IsoDateTime | None, Query(description="Before this time (ISO 8601)")
+        ] = None,
         before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> AuditPage:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from services.capture import activities, handlers, idempotency
 from services.capture.api.common import (
@@ -22,13 +22,23 @@ from services.capture.api.common import (
 )
 from services.capture.deps import RuntimeDep
 from services.capture.domain.lead import Problem
-from services.capture.domain.storable import unstorable
+from services.capture.domain.storable import repair_text, storable
 from shared import clock
 from shared.auth.guard import ActivitiesWrite
 from shared.contracts import ActivityKind
 from shared.http import ApiError
 
 router = APIRouter(prefix="/v1", tags=["leads"])
+
+
+# What pydantic reads as a Decimal of 0 or more, and nothing else (no "", "1e3" or "NaN").
+_AMOUNT = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"},
+        {"type": "null"},
+    ]
+}
 
 
 class ActivityIn(BaseModel):
@@ -38,7 +48,9 @@ class ActivityIn(BaseModel):
     occurred_at: datetime | None = Field(None, description="Defaults to now; needs a time zone")
     channel: str | None = Field(None, max_length=64, description="call, email, sms, ...")
     rep_id: str | None = Field(None, max_length=128)
-    amount: Decimal | None = Field(None, ge=0, description="Deal value, for won")
+    amount: Annotated[Decimal | None, WithJsonSchema(_AMOUNT)] = Field(
+        None, ge=0, description="Deal value, for won: a number or its decimal text"
+    )
     reason: str | None = Field(None, max_length=512, description="Why, for lost")
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -64,7 +76,7 @@ async def submit_activity(
 ) -> Any:
     dumped = body.model_dump(mode="json")
     now = clock.now()
-    if problems := _activity_problems(body, dumped):
+    if problems := _activity_problems(body):
         raise ApiError(422, "invalid_activity", _summary(problems), problems)
     route = f"/v1/leads/{lead_id}/activities"
     request_key = idempotency.request_key(route, dumped, key, caller.subject)
@@ -127,7 +139,7 @@ async def submit_activities(
         except ValidationError as exc:
             problems[i] = problems_of(exc)
             continue
-        if found := _activity_problems(item, item.model_dump(mode="json")):
+        if found := _activity_problems(item):
             problems[i] = [Problem(**p) for p in found]
             continue
         items.append((i, str(item.lead_id), _activity_input(item, now)))
@@ -137,14 +149,12 @@ async def submit_activities(
     return respond(answer)
 
 
-def _activity_problems(body: ActivityIn, dumped: dict[str, Any]) -> list[dict[str, str]]:
+def _activity_problems(body: ActivityIn) -> list[dict[str, str]]:
     problems = []
     if body.occurred_at is not None and body.occurred_at.tzinfo is None:
         problems.append(
             {"field": "occurred_at", "problem": "needs a time zone, e.g. 2026-11-25T10:00:00Z"}
         )
-    if (bad := unstorable(dumped, "body")) is not None:
-        problems.append({"field": bad.field.removeprefix("body."), "problem": bad.problem})
     return problems
 
 
@@ -153,12 +163,19 @@ def _summary(problems: list[dict[str, str]]) -> str:
 
 
 def _activity_input(body: ActivityIn, now: datetime) -> handlers.ActivityInput:
+    """Text and details as PostgreSQL and every JSON reader take them (as lead attributes
+    are: NUL and lone surrogates become U+FFFD, integers beyond 2^53 decimal text), never
+    refused: the JSON is valid, the activity happened."""
     return handlers.ActivityInput(
         kind=body.kind,
         occurred_at=body.occurred_at or now,
-        channel=body.channel,
-        rep_id=body.rep_id,
+        channel=_text(body.channel),
+        rep_id=_text(body.rep_id),
         amount=body.amount,
-        reason=body.reason,
-        details=body.details,
+        reason=_text(body.reason),
+        details=storable(body.details),
     )
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else repair_text(value)[0]

@@ -18,6 +18,7 @@ MAX_BATCH = 1000
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed JSON"},
+    409: {"description": "The Idempotency-Key was used for a different request"},
     413: {"description": "Body too large"},
     422: {"description": "A field is missing or invalid; `problems` names each one"},
 }
@@ -29,7 +30,9 @@ IdempotencyKey = Annotated[
         alias=idempotency.HEADER,
         description="Any unique string (a UUID): a retry with the same key gets the original"
         " answer for 24 h. Without it, the same body on the same route within 10 minutes"
-        " also gets the original answer (double submit).",
+        " also gets the original answer (double submit). 1-255 printable ASCII characters"
+        " without spaces.",
+        json_schema_extra={"pattern": idempotency.KEY_PATTERN},
     ),
 ]
 

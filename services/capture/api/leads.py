@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.capture import handlers, idempotency, intake
@@ -30,22 +30,31 @@ from shared import clock
 from shared.auth.guard import LeadsErase, LeadsRead, LeadsWrite
 from shared.db import audit
 from shared.http import ApiError
+from shared.params import NO_NUL
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
-# Documented as text, never refused by validation: cleaning reads the value, keeps one that
-# does not clean raw and flagged, and refuses only a lead nobody can contact.
-_LooseText = Annotated[Any, WithJsonSchema({"type": "string"})]
+# Text by intent, but any JSON value is taken (and documented so): cleaning reads the value,
+# keeps one that does not clean raw and flagged, and refuses only a lead nobody can contact.
+_LooseText = Annotated[Any, WithJsonSchema({"description": "Text"})]
+# The one rule the document can state about contacts: an e-mail or a phone is given. Whether
+# it validates (email-validator, libphonenumber) no JSON Schema can say: 422 invalid_lead.
+_A_CONTACT: list[JsonValue] = [
+    {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+    for name in ("email", "phone")
+]
 
 
 class LeadIn(BaseModel):
     """A lead as a web form or marketing system sends it. Unknown fields are kept; a value
-    that does not clean (an invalid phone, an unknown country) is kept raw and flagged in
-    ``data_quality``; only a lead with no valid e-mail and no valid phone is refused."""
+    that does not clean (an invalid phone, an unknown country, a number where text was
+    meant) is kept raw and flagged in ``data_quality``; only a lead with no valid e-mail and
+    no valid phone is refused."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
+            "anyOf": _A_CONTACT,
             "example": {
                 "email": "ana.silva@example.co.uk",
                 "first_name": "Ana",
@@ -55,7 +64,7 @@ class LeadIn(BaseModel):
                 "phone": "+44 20 7183 8750",
                 "source": "web",
                 "interest": "shoes",
-            }
+            },
         },
     )
 
@@ -68,8 +77,8 @@ class LeadIn(BaseModel):
     country: _LooseText = Field(None, description="ISO code or country name")
     interest: _LooseText = Field(None, description="Product line of interest")
     industry: _LooseText = None
-    company_size: Annotated[Any, WithJsonSchema({"type": "integer", "minimum": 0})] = Field(
-        None, description="Employees"
+    company_size: Annotated[Any, WithJsonSchema({})] = Field(
+        None, description="Employees, a whole number 0 or more"
     )
     language: _LooseText = Field(None, description="ISO 639-1, e.g. en")
     source: _LooseText = Field(None, description="Where the lead came from")
@@ -80,8 +89,8 @@ class LeadIn(BaseModel):
     utm_campaign: _LooseText = None
     utm_term: _LooseText = None
     utm_content: _LooseText = None
-    attributes: Annotated[Any, WithJsonSchema({"type": "object"})] = Field(
-        None, description="Free-form extra fields"
+    attributes: Annotated[Any, WithJsonSchema({})] = Field(
+        None, description="Free-form extra fields, an object"
     )
 
 
@@ -262,7 +271,9 @@ async def erase_lead(
     lead_id: UUID,
     runtime: RuntimeDep,
     caller: LeadsErase,
-    reason: Annotated[str | None, Query(max_length=512, description="Why, for the record")] = None,
+    reason: Annotated[
+        str | None, Query(max_length=512, pattern=NO_NUL, description="Why, for the record")
+    ] = None,
 ) -> Any:
     uow = runtime.uow()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
@@ -42,11 +41,16 @@ from shared.auth.guard import AuditRead, ConfigRead
 from shared.config import ConfigError
 from shared.db.uow import UnitOfWork
 from shared.http import ApiError
+from shared.params import NO_NUL, IsoDateTime
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    409: {"description": "If-Match names a version that is no longer in force, or it exists"},
+    404: {"description": "No rep, queue or version of that name"},
+    409: {
+        "description": "If-Match names a version no longer in force (`stale_version`), the rep"
+        " or queue exists (`already_exists`), or something still names it (`still_referenced`)"
+    },
     422: {"description": "Invalid change (each problem at its key)"},
 }
 
@@ -64,6 +68,8 @@ def _refusal(exc: Exception) -> ApiError:
             return ApiError(404, "not_found", str(exc))
         if refused.reason == "exists":
             return ApiError(409, "already_exists", str(exc), problems)
+        if refused.reason == "referenced":  # valid as asked; the config in force is in the way
+            return ApiError(409, "still_referenced", str(exc), problems)
         return ApiError(422, "invalid_config", str(exc), problems)
     if isinstance(exc, UnknownVersion):
         return ApiError(404, "unknown_version", str(exc))
@@ -113,7 +119,10 @@ ApplyDep = Annotated[Apply, Depends(_applier)]
 
 
 @router.get(
-    "/config", response_model=ConfigOut, summary="The routing config in force, with its version"
+    "/config",
+    response_model=ConfigOut,
+    responses={404: {"description": "No routing config is stored yet"}},
+    summary="The routing config in force, with its version",
 )
 async def read_config(runtime: RuntimeDep, response: Response, caller: ConfigRead) -> ConfigOut:
     async with runtime.engine.connect() as conn:
@@ -136,7 +145,12 @@ async def list_versions(
     return [VersionOut.of(v) for v in versions]
 
 
-@router.get("/config/versions/{version}", response_model=ConfigOut, summary="One version, whole")
+@router.get(
+    "/config/versions/{version}",
+    response_model=ConfigOut,
+    responses={404: {"description": "No such version"}},
+    summary="One version, whole",
+)
 async def read_version(
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)], runtime: RuntimeDep, caller: ConfigRead
 ) -> ConfigOut:
@@ -152,9 +166,14 @@ async def read_audit(
     runtime: RuntimeDep,
     caller: AuditRead,
     target: Annotated[
-        str | None, Query(description="rep:ana, queue:fashion-uk, rules, config; or rep, queue")
+        str | None,
+        Query(
+            pattern=NO_NUL, description="rep:ana, queue:fashion-uk, rules, config; or rep, queue"
+        ),
     ] = None,
-    since: Annotated[datetime | None, Query(description="Changes at or after (ISO 8601)")] = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="Changes at or after (RFC 3339, with its zone)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     async with runtime.engine.connect() as conn:

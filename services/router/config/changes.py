@@ -128,9 +128,10 @@ class Applied:
 @dataclass(frozen=True)
 class Refused:
     """``invalid``: the routing config would break (problems at their keys); ``not_found``: no such
-    rep or queue; ``exists``: a create for an id already taken."""
+    rep or queue; ``exists``: a create for an id already taken; ``referenced``: a delete of a
+    rep or queue something still names (each place a problem)."""
 
-    reason: Literal["invalid", "not_found", "exists"]
+    reason: Literal["invalid", "not_found", "exists", "referenced"]
     problems: tuple[Problem, ...]
 
 
@@ -194,7 +195,7 @@ def _delete(old: Mapping[str, Any], new: Document, kind: Kind, key: str) -> Appl
         for path in REFERENCES[kind](old, key)
     ]
     if named:
-        return Refused("invalid", tuple(named))
+        return Refused("referenced", tuple(named))
     del new[f"{kind}s"][index]
     return _validated(old, new, f"{kind}.deleted", f"{kind}:{key}", (f"{kind}s", key, ident))
 

@@ -48,7 +48,7 @@ async def load_account_owners(
 ) -> dict[AccountKey, tuple[AccountOwner, ...]]:
     """Who owns leads of these accounts: per key, each rep with the first time they got
     one of its leads and whether any of theirs was reached. One round trip per batch."""
-    wanted = set(keys)
+    wanted = {(f, v) for f, v in keys if _storable(v)}
     domains = sorted(v for f, v in wanted if f == "email_domain")
     companies = sorted(v for f, v in wanted if f == "company")
     if not domains and not companies:
@@ -58,3 +58,15 @@ async def load_account_owners(
     for field, value, rep_id, since, contacted in rows:
         owners.setdefault((field, value), []).append(AccountOwner(rep_id, since, contacted))
     return {k: tuple(sorted(v, key=lambda o: o.since)) for k, v in owners.items()}
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL text could hold it: a key with a NUL or a lone surrogate (a lead
+    only a simulation sends) names no stored account, and asking would be a 500."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -75,9 +75,9 @@ async def test_idempotency_key_and_double_submit_replay_the_original_answer(
         assert {(a.status_code, a.json()["status"]) for a in answers} == {(202, "accepted")}
         assert len({a.json()["lead_id"] for a in answers}) == 1
         assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 9
-        # the same key with another body is a client bug
+        # the same key with another body is a client bug, in conflict with the stored answer
         other = await client.post("/v1/leads", json={"email": "zed@acme.example"}, headers=key)
-        assert other.status_code == 422, other.text
+        assert (other.status_code, other.json()["error"]) == (409, "idempotency_key_reused")
         assert other.json()["problems"][0]["field"] == "header:Idempotency-Key"
         # no key: the same body twice in the window gets the original answer too
         plain = {"email": "cy@acme.example", "source": "web"}
@@ -266,7 +266,7 @@ async def test_concurrent_twins_of_a_request_get_one_answer_and_one_effect(
         by_body: dict[str, set[int]] = {}
         for body, answer in zip(bodies, answers, strict=True):
             by_body.setdefault(body["email"], set()).add(answer.status_code)
-        assert sorted(map(sorted, by_body.values())) == [[202], [422]]
+        assert sorted(map(sorted, by_body.values())) == [[202], [409]]
         ids = {a.json()["lead_id"] for a in answers if a.status_code == 202}
         assert len(ids) == 1
 

@@ -439,7 +439,9 @@ async def test_api_refuses_bad_queries_and_never_shows_secrets(notifier: Notifie
     unknown = await notifier.http.get(f"/v1/deliveries/{uuid.uuid4()}")
     assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_delivery")
     not_an_id = await notifier.http.get("/v1/deliveries/not-a-uuid")
-    assert not_an_id.status_code == 422
+    assert not_an_id.status_code == 404
+    wrong_method = await notifier.http.get(f"/v1/deliveries/{uuid.uuid4()}:retry")
+    assert (wrong_method.status_code, wrong_method.headers["allow"]) == (405, "POST")
     retry_unknown = await notifier.http.post(f"/v1/deliveries/{uuid.uuid4()}:retry")
     assert retry_unknown.status_code == 404
 

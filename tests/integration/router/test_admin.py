@@ -125,7 +125,7 @@ async def test_invalid_changes_answer_422_naming_the_key_and_store_nothing(
             {"field": "queues[0].members[1]", "problem": "unknown rep 'zed'"}
         ]
         referenced = await client.delete("/v1/admin/reps/ana", headers=ACTOR)
-        assert referenced.status_code == 422
+        assert (referenced.status_code, referenced.json()["error"]) == (409, "still_referenced")
         assert referenced.json()["problems"] == [
             {"field": "queues[0].members[0]", "problem": "still names rep 'ana'; change it first"}
         ]
