@@ -21,6 +21,7 @@ import httpx
 import phonenumbers
 import pytest
 
+from tests.support.auth import admin_client
 from tests.support.stack import LeadflowUp, leadflow_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka]
@@ -107,7 +108,7 @@ async def test_no_log_of_a_run_holds_an_email_or_phone_it_was_given(
     monkeypatch.setenv("LEADFLOW_LOG_LEVEL", "DEBUG")
     home = tmp_path / "home"
     leads = _leads()
-    async with leadflow_up(home) as up, httpx.AsyncClient(timeout=10) as client:
+    async with leadflow_up(home) as up, admin_client(timeout=10) as client:
         ids = []
         for lead in leads:
             resp = await client.post(f"{up.url('capture')}/v1/leads", json=lead)
