@@ -103,11 +103,12 @@ async def list_deliveries(
     summary="One delivery with the CloudEvent sent and every attempt",
 )
 async def read_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: DeliveriesRead) -> Any:
-    async with runtime.engine.connect() as conn:
+    async with runtime.engine.begin() as conn:  # the read and its audit entry: one round
         found = await store.get_delivery(conn, str(delivery_id))
+        if found is not None:
+            await audit.append(conn, caller.subject, "delivery.read", str(delivery_id))
     if found is None:
         raise _unknown(delivery_id)
-    await audit.append_now(runtime.engine, caller.subject, "delivery.read", str(delivery_id))
     found["event"] = orjson.loads(found.pop("body"))
     return found
 

@@ -93,11 +93,12 @@ class StopOut(BaseModel):
     summary="A lead's nurture enrollments and their touches",
 )
 async def read_lead_nurture(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> Any:
-    async with runtime.engine.connect() as conn:
+    async with runtime.engine.begin() as conn:  # the read and its audit entry: one round
         enrollments = await store.enrollments_of_lead(conn, str(lead_id))
+        if enrollments:
+            await audit.append(conn, caller.subject, "lead.nurture_read", str(lead_id))
     if not enrollments:
         raise ApiError(404, "unknown_lead", f"lead {lead_id} was never enrolled in nurture")
-    await audit.append_now(runtime.engine, caller.subject, "lead.nurture_read", str(lead_id))
     return {"lead_id": lead_id, "enrollments": enrollments}
 
 

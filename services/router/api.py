@@ -149,12 +149,14 @@ async def simulate(
     summary="The router's decision for a lead, with its first-contact SLA clock",
 )
 async def read_assignment(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> dict[str, Any]:
-    async with runtime.engine.connect() as conn:
+    async with runtime.engine.begin() as conn:  # the read and its audit entry: one round
         lead = await lead_store.get_lead(conn, str(lead_id))
-        clock = await sla_store.clock_view(conn, str(lead_id)) if lead is not None else None
+        clock = None
+        if lead is not None:
+            clock = await sla_store.clock_view(conn, str(lead_id))
+            await audit.append(conn, caller.subject, "lead.assignment_read", str(lead_id))
     if lead is None:
         raise ApiError(404, "unknown_lead", f"the router has no decision for lead {lead_id}")
-    await audit.append_now(runtime.engine, caller.subject, "lead.assignment_read", str(lead_id))
     return {**lead, "sla": clock}
 
 

@@ -129,11 +129,12 @@ def _contributions(score: domain.Score) -> list[ContributionOut]:
     summary="A lead's latest score and the rules behind it",
 )
 async def read_score(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> Any:
-    async with runtime.engine.connect() as conn:
+    async with runtime.engine.begin() as conn:  # the read and its audit entry: one round
         score = await store.get_score(conn, str(lead_id))
+        if score is not None:
+            await audit.append(conn, caller.subject, "lead.score_read", str(lead_id))
     if score is None:
         raise ApiError(404, "unknown_lead", f"no score for lead {lead_id}")
-    await audit.append_now(runtime.engine, caller.subject, "lead.score_read", str(lead_id))
     return score
 
 

@@ -178,7 +178,7 @@ async def test_router_replicas_assign_every_lead_once_in_rotation_within_caps(
             await wait_for_assignments(reader, len(to_pool) + CAPACITY, timeout=90)
         by_lead = decisions(reader.records)
         handled = [await scored_handled(p) for p in procs]
-        async with admin_client(timeout=10) as client:
+        async with admin_client(timeout=60) as client:  # a few hundred reads at once
             queues = {q["name"]: q for q in (await client.get(f"{procs[0].url}/v1/queues")).json()}
             reps = {r["rep_id"]: r for r in (await client.get(f"{procs[-1].url}/v1/reps")).json()}
             waiting = [lead for lead in to_capped if lead not in by_lead]

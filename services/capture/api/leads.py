@@ -213,12 +213,12 @@ async def submit_batch(
     responses={404: {"description": "Unknown lead id"}, 410: {"description": "Lead erased"}},
 )
 async def read_lead(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> dict[str, Any]:
-    async with runtime.engine.connect() as conn:
+    async with runtime.engine.begin() as conn:  # the read and its audit entry: one round
         lead = await lead_store.get_lead(conn, str(lead_id))
         if lead is None:
             await _raise_missing(conn, lead_id)
+        await audit.append(conn, caller.subject, "lead.read", str(lead_id))
     assert lead is not None
-    await audit.append_now(runtime.engine, caller.subject, "lead.read", str(lead_id))
     return lead
 
 
@@ -243,11 +243,11 @@ class MergeOut(BaseModel):
     responses={404: {"description": "Unknown lead id"}, 410: {"description": "Lead erased"}},
 )
 async def read_merges(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> Any:
-    async with runtime.engine.connect() as conn:
+    async with runtime.engine.begin() as conn:  # the read and its audit entry: one round
         if not await lead_store.lead_exists(conn, str(lead_id)):
             await _raise_missing(conn, lead_id)
         merges = await lead_store.get_merges(conn, str(lead_id))
-    await audit.append_now(runtime.engine, caller.subject, "lead.merges_read", str(lead_id))
+        await audit.append(conn, caller.subject, "lead.merges_read", str(lead_id))
     return merges
 
 

@@ -144,8 +144,13 @@ async def test_a_custom_subject_claim_names_the_caller(jwks_file: Path):
     assert (await JwtVerifier(settings).verify(RSA_KEY.sign(oid="0a1b"))).subject == "jwt:0a1b"
 
 
+def _now() -> int:
+    """Read when a token is made, not when the cases are collected (a long run in between
+    would age them)."""
+    return int(time.time())
+
+
 def _refusals() -> list[Any]:
-    now = int(time.time())
     ps512 = Signer("rsa-1", RSA_KEY.private, "PS512")  # the right key, an algorithm not configured
     es_on_rsa = replace(EC_KEY, kid="rsa-1")  # names the RSA key, signed ES256
     cases: list[tuple[str, Any, str, str]] = [
@@ -156,11 +161,11 @@ def _refusals() -> list[Any]:
             "issuer",
         ),
         ("wrong audience", lambda: RSA_KEY.sign(aud="someone-else"), "invalid_token", "audience"),
-        ("expired", lambda: RSA_KEY.sign(exp=now - 120), "expired_credentials", "expired"),
-        ("not yet valid", lambda: RSA_KEY.sign(nbf=now + 300), "invalid_token", "not valid yet"),
+        ("expired", lambda: RSA_KEY.sign(exp=_now() - 120), "expired_credentials", "expired"),
+        ("not yet valid", lambda: RSA_KEY.sign(nbf=_now() + 300), "invalid_token", "not valid yet"),
         (
             "issued in the future",
-            lambda: RSA_KEY.sign(iat=now + 300),
+            lambda: RSA_KEY.sign(iat=_now() + 300),
             "invalid_token",
             "not valid yet",
         ),
