@@ -91,7 +91,7 @@ class LedgerOut(BaseModel):
     at: datetime = Field(description="When the multiplier was worked out")
     fairness: bool = Field(description="Whether routing.fairness is on (off: every multiplier 1)")
     multiplier: MultiplierOut
-    entries: list[EntryOut] = Field(description="The rep's entries, newest first")
+    entries: list[EntryOut] = Field(description="The rep's entries, last recorded first")
 
 
 class OverrideIn(BaseModel):

@@ -19,7 +19,7 @@ redelivered event adds nothing):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -58,9 +58,15 @@ class RepEvent:
 @dataclass
 class Ledger:
     """The entries in force when the transaction began (``history``) and those noted since;
-    ``policy`` None: fairness is off, nothing is noted and every multiplier is 1."""
+    ``policy`` None: fairness is off, nothing is noted and every multiplier is 1.
+
+    An entry's ``multiplier_after`` is where the rep stands once it is recorded (at ``now``,
+    or at the entry's time if later), counting everything recorded before: events arrive
+    out of time order (partitions, late reports), and the ledger reads in the order things
+    were learnt, its last entry giving the standing now."""
 
     policy: FairnessPolicy | None
+    now: datetime | None = None
     history: list[LedgerEntry] = field(default_factory=list)
     new: list[ledger_store.Stored] = field(default_factory=list)
     saved: int = 0
@@ -75,6 +81,9 @@ class Ledger:
         )  # fmt: skip
         if entry is None:
             return None
+        own = [e for e in self.history if e.rep_id == event.rep_id]
+        when = max(event.at, self.now) if self.now is not None else event.at
+        entry = replace(entry, multiplier_after=multiplier_at([*own, entry], when, self.policy))
         self.history.append(entry)
         self.new.append(ledger_store.Stored(entry, event.lead_id))
         return entry
@@ -101,8 +110,8 @@ async def open_ledger(
     """The entries that can still move a multiplier at ``now``: one statement, none when
     fairness is off."""
     if policy is None:
-        return Ledger(None)
-    return Ledger(policy, await ledger_store.in_force(conn, now - policy.window))
+        return Ledger(None, now)
+    return Ledger(policy, now, await ledger_store.in_force(conn, now - policy.window))
 
 
 async def save_ledger(conn: AsyncConnection, ledger: Ledger) -> None:

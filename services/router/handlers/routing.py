@@ -136,8 +136,8 @@ def load_now(
     """A rep's stored load as of ``now``: each period begun since starts at zero (a stored
     period never goes back); with ``weights`` the open leads weigh by bucket."""
     current = period_starts(rep.timezone, now)
-    if stored is None:
-        load, periods = RepLoad(rep.id), current
+    if stored is None:  # never counted: every period starts at zero now
+        load, periods = roll_load(RepLoad(rep.id), None, current)
     else:
         load, periods = roll_load(stored.load, stored.periods, current)
     if weights is not None:

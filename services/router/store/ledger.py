@@ -91,12 +91,13 @@ async def append(conn: AsyncConnection, entries: Sequence[Stored]) -> int:
 async def of_rep(
     conn: AsyncConnection, rep_id: str, since: datetime | None, limit: int
 ) -> list[Stored]:
-    """One rep's entries from ``since`` (all when None), newest first, at most ``limit``."""
+    """One rep's entries that happened from ``since`` on (all when None), last recorded
+    first (the order their ``multiplier_after`` follows), at most ``limit``."""
     rows = await conn.execute(
         text(
             f"SELECT {_COLUMNS}, lead_id, id FROM rep_ledger WHERE rep_id = :rep"
             " AND (CAST(:since AS timestamptz) IS NULL OR at >= CAST(:since AS timestamptz))"
-            " ORDER BY at DESC, id DESC LIMIT :limit"
+            " ORDER BY id DESC LIMIT :limit"
         ),
         {"rep": rep_id, "since": since, "limit": limit},
     )
