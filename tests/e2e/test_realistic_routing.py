@@ -66,7 +66,7 @@ OPEN_LEADS = re.compile(
 )
 
 
-def chosen(spec: RoutingSpec, strategy: str) -> str:
+def pick_text(spec: RoutingSpec, strategy: str) -> str:
     """How the router words the pick of ``strategy`` under this config."""
     weighed = strategy == "least_loaded" and spec.load_weights is not None
     return WEIGHED_CHOICE if weighed else CHOSEN[strategy]
@@ -181,7 +181,7 @@ def expected_at_rest(spec: RoutingSpec, facts: dict[str, Any], at: datetime) -> 
                 candidates.append((queue, rep, False, why))
             elif chosen is None:
                 chosen = rep
-                candidates.append((queue, rep, True, chosen(spec, q.strategy)))
+                candidates.append((queue, rep, True, pick_text(spec, q.strategy)))
                 if q.strategy != "least_loaded":
                     break
             else:
@@ -311,7 +311,7 @@ def trace_problems(
         open_leads = {c: int(m[2] or m[1]) for c, ok, reason in final
                       if ok and (m := OPEN_LEADS.match(reason))}  # fmt: skip
         mine = next((reason for c, _, reason in final if c == rep), "")
-        if not mine.startswith(chosen(spec, "least_loaded")) or open_leads.get(rep) != min(
+        if not mine.startswith(pick_text(spec, "least_loaded")) or open_leads.get(rep) != min(
             open_leads.values(), default=None
         ):
             problems.append(f"least_loaded chose {rep}, but the loads were {open_leads}")
