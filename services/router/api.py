@@ -17,7 +17,8 @@ from services.router.domain.model import Routing, SlaPolicy
 from services.router.domain.routing import Assigned, ToNurture, route_lead
 from services.router.domain.rules import lead_facts
 from services.router.domain.sla import mean, sla_met_rate
-from services.router.handlers.routing import open_round
+from services.router.handlers.ledger import open_ledger
+from services.router.handlers.routing import load_now, open_round
 from services.router.store import leads as lead_store
 from services.router.store import sla as sla_store
 from services.router.store import stats as stats_store
@@ -160,24 +161,30 @@ async def read_assignment(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead)
     return {**lead, "sla": clock}
 
 
-@router.get("/reps", summary="Reps with their availability now and their workload")
+@router.get("/reps", summary="Reps with their availability now, workload, caps and multiplier")
 async def list_reps(
     runtime: RuntimeDep, source: RoutingDep, caller: ConfigRead
 ) -> list[dict[str, Any]]:
     now = clock.now()
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
-        loads = await lead_store.load_rep_loads(conn)
+        weights = routing.load_weights
+        stored = await lead_store.load_rep_loads(conn, open_by_bucket=weights is not None)
+        ledger = await open_ledger(conn, routing.fairness, now)
+    shares = ledger.multipliers(routing.reps, now)
     out = []
     for rep in routing.reps.values():
         available, why = is_available(rep, now)
-        load = loads.get(rep.id)
+        load, _ = load_now(rep, stored.get(rep.id), weights, now)
         out.append({
             "rep_id": rep.id, "name": rep.name, "email": rep.email,
             "timezone": str(rep.timezone), "available": available, "availability": why,
-            "open_leads": load.load.open_leads if load else 0,
-            "assigned_today": load.load.assigned_today if load else 0,
-            "max_open": rep.max_open, "max_per_day": rep.max_per_day, "weight": rep.weight,
+            "open_leads": load.open_leads, "open_weight": load.open_weight,
+            "assigned_today": load.assigned_today, "assigned_week": load.assigned_week or 0,
+            "assigned_month": load.assigned_month or 0,
+            "max_open": rep.max_open, "max_per_day": rep.max_per_day,
+            "max_per_week": rep.max_per_week, "max_per_month": rep.max_per_month,
+            "weight": rep.weight, "multiplier": shares[rep.id],
             "skills": sorted(rep.skills), "languages": sorted(rep.languages),
         })  # fmt: skip
     return out

@@ -21,6 +21,12 @@ class CandidateTrace(BaseModel):
     rep_id: str = Field(description="Rep id")
     eligible: bool = Field(description="Whether the rep could take the lead")
     reason: str = Field(description="Why eligible or skipped (e.g. 'next in rotation')")
+    multiplier: float | None = Field(
+        None,
+        description="The rep's fairness multiplier the strategy applied to their share"
+        " (weighted_round_robin: weight x multiplier; least_loaded: load / multiplier);"
+        " null when none was applied (1, or a strategy that ignores it)",
+    )
 
 
 class RoutingTrace(BaseModel):

@@ -58,7 +58,20 @@ CHOSEN = {
     "weighted_round_robin": "next in weighted rotation",
     "least_loaded": "fewest open leads",
 }
-OPEN_LEADS = re.compile(r"fewest open leads \((\d+)\)|eligible, (\d+) open leads")
+WEIGHED_CHOICE = "lightest load"  # least_loaded with load_weights: open leads weigh by bucket
+# A least_loaded candidate's load: its open leads, weighed when the config has load_weights.
+OPEN_LEADS = re.compile(
+    r"(?:fewest open leads \(|lightest load \(|eligible, )(\d+)(?:\)| open leads)"
+    r"(?: weighing (\d+))?"
+)
+
+
+def pick_text(spec: RoutingSpec, strategy: str) -> str:
+    """How the router words the pick of ``strategy`` under this config."""
+    weighed = strategy == "least_loaded" and spec.load_weights is not None
+    return WEIGHED_CHOICE if weighed else CHOSEN[strategy]
+
+
 # Fixed instants (UTC) and what each exercises in the example config.
 INSTANTS = {
     "mon-morning-europe": "2026-03-02T10:30:00+00:00",  # London/Berlin at work, US asleep
@@ -168,7 +181,7 @@ def expected_at_rest(spec: RoutingSpec, facts: dict[str, Any], at: datetime) -> 
                 candidates.append((queue, rep, False, why))
             elif chosen is None:
                 chosen = rep
-                candidates.append((queue, rep, True, CHOSEN[q.strategy]))
+                candidates.append((queue, rep, True, pick_text(spec, q.strategy)))
                 if q.strategy != "least_loaded":
                     break
             else:
@@ -201,9 +214,11 @@ class Assignments:
         self.spec = spec
         self.times: dict[str, list[datetime]] = defaultdict(list)
         self.daily: dict[tuple[str, date], list[datetime]] = defaultdict(list)
+        self.weighed: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
         for e in events:
             rep, at = e["rep"]["rep_id"], datetime.fromisoformat(e["assigned_at"])
             self.times[rep].append(at)
+            self.weighed[rep].append((at, spec.lead_weight(e["bucket"])))
             self.daily[(rep, spec.reps[rep].local_day(at))].append(at)
         for series in [*self.times.values(), *self.daily.values()]:
             series.sort()
@@ -215,6 +230,11 @@ class Assignments:
         series = self.daily[day] if same_day else self.times[rep]
         return (bisect_left if before else bisect_right)(series, at)
 
+    def load(self, rep: str, at: datetime, *, before: bool = False) -> int:
+        """The weight of ``rep``'s leads decided at or before ``at`` (strictly before if
+        ``before``): their count without load_weights."""
+        return sum(w for t, w in self.weighed[rep] if t < at or (t == at and not before))
+
 
 def candidate_ok(
     spec: RoutingSpec, book: Assignments, queue: str, rep_id: str, eligible: bool, reason: str,
@@ -224,10 +244,11 @@ def candidate_ok(
     hours, skills, language or cap explain (a cap only once the rep really had that many
     leads), or eligible when nothing stands in the way (and its caps not yet reached)."""
     rep = spec.reps[rep_id]
+    incoming = spec.lead_weight(str(facts.get("bucket", "")))
     if reason.startswith("at capacity: max_open"):
         return (rep.unavailable(at) is None and rep.max_open is not None
                 and reason.startswith(f"at capacity: max_open {rep.max_open} ")
-                and book.by(rep_id, at) >= rep.max_open)  # fmt: skip
+                and book.load(rep_id, at) + incoming > rep.max_open)  # fmt: skip
     if reason.startswith("at capacity: max_per_day"):
         return (rep.unavailable(at) is None and rep.max_per_day is not None
                 and reason.startswith(f"at capacity: max_per_day {rep.max_per_day} ")
@@ -235,7 +256,9 @@ def candidate_ok(
     blocked = spec.blocked(rep_id, queue, at, facts)
     if blocked is not None:
         return not eligible and reason.startswith(blocked)
-    under_open = rep.max_open is None or book.by(rep_id, at, before=True) < rep.max_open
+    under_open = rep.max_open is None or (
+        book.load(rep_id, at, before=True) + incoming <= rep.max_open
+    )
     under_day = rep.max_per_day is None or (
         book.by(rep_id, at, same_day=True, before=True) < rep.max_per_day
     )
@@ -285,10 +308,10 @@ def trace_problems(
     if q.strategy != "least_loaded" and [c for c, ok, _ in final if ok] != [rep]:
         problems.append(f"{q.strategy}: the one eligible rep tried must be {rep}: {final}")
     if q.strategy == "least_loaded":
-        open_leads = {c: int(m[1] or m[2]) for c, ok, reason in final
+        open_leads = {c: int(m[2] or m[1]) for c, ok, reason in final
                       if ok and (m := OPEN_LEADS.match(reason))}  # fmt: skip
         mine = next((reason for c, _, reason in final if c == rep), "")
-        if not mine.startswith(CHOSEN["least_loaded"]) or open_leads.get(rep) != min(
+        if not mine.startswith(pick_text(spec, "least_loaded")) or open_leads.get(rep) != min(
             open_leads.values(), default=None
         ):
             problems.append(f"least_loaded chose {rep}, but the loads were {open_leads}")

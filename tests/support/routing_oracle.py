@@ -108,6 +108,14 @@ class RoutingSpec:
     rules: tuple[tuple[str, Condition, str], ...]
     default_queue: str
     nurture_buckets: frozenset[str]
+    load_weights: Mapping[str, int] | None = None  # an open lead's weight by bucket
+
+    def lead_weight(self, bucket: str) -> int:
+        """What a lead of ``bucket`` weighs on its rep: 1 without load_weights; unlisted
+        buckets weigh ``default`` (1 when absent)."""
+        if self.load_weights is None:
+            return 1
+        return self.load_weights.get(bucket.lower(), self.load_weights.get("default", 1))
 
     @classmethod
     def read(cls, path: Path) -> RoutingSpec:
@@ -131,6 +139,11 @@ class RoutingSpec:
             ),
             default_queue=section["default_queue"],
             nurture_buckets=frozenset(b.lower() for b in section.get("nurture_buckets", [])),
+            load_weights=(
+                {str(b).lower(): w for b, w in section["load_weights"].items()}
+                if section.get("load_weights")
+                else None
+            ),
         )
 
     def matching_rule(self, facts: Mapping[str, Any]) -> tuple[str, str]:

@@ -13,7 +13,8 @@ is the manager's deliberate call, so it is not clamped to the bounds (only kept 
 from; entries keep the effect in force when they were written, so a later policy change
 does not rewrite history, and ``multiplier_after`` says where the rep stood just after.
 
-**Wiring** (done by a later change; everything here is ready for it):
+**Wiring** (``handlers.ledger``, ``store.ledger``, ``ledger_api``; gone cold and follow-up
+touches have their hook and wait for their events):
 
 - Events feed :func:`record`, with the event's id as ``source_event_id`` (the inbox makes a
   redelivery a no-op): ``LeadSlaBreached`` (the router's breach job) → ``sla_breach`` for the

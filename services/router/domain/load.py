@@ -14,8 +14,9 @@ the rep's local midnight, local Monday midnight and local first-of-the-month mid
 week is 167 or 169 hours across a DST change and still runs Monday to Sunday on the rep's
 clock.
 
-**Wiring** (a later change): each routing batch reads the open leads per rep and bucket
-(the router's ``leads`` table: owner, bucket, status ``assigned``) and sets
+**Wiring** (``handlers.routing.open_round`` and ``load_now``): each routing batch reads
+the open leads per rep and bucket (the router's ``leads`` table: owner, bucket, status
+``assigned``, in the statement that reads ``rep_load``) and sets
 ``open_weight = weighted_open(counts, routing.load_weights)``, so a weights change or a
 bucket change applies at once; it reads the stored counts with the periods they count for
 and calls :func:`roll_load` with :func:`period_starts` of now (the stored starts never go

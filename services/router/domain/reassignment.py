@@ -102,16 +102,19 @@ def apply_handover(
     previous_rep: str,
     loads: Mapping[str, RepLoad],
     cursors: Mapping[str, int],
+    weight: int = 1,
 ) -> tuple[dict[str, RepLoad], dict[str, int]]:
-    """The rep who missed the SLA has one open lead fewer; the new rep one more (and one
-    more today); the queue the new rep came from moves its rotation on."""
+    """The rep who missed the SLA has one open lead (of ``weight``) fewer, their counts and
+    multiplier unchanged; the new rep one more (and one more assigned this day, week and
+    month); the queue the new rep came from moves its rotation on."""
     old = loads.get(previous_rep) or RepLoad(previous_rep)
     new = loads.get(handover.rep_id) or RepLoad(handover.rep_id)
+    open_weight = None if old.open_weight is None else max(old.open_weight - weight, 0)
     updated = {
         **loads,
-        previous_rep: RepLoad(previous_rep, max(old.open_leads - 1, 0), old.assigned_today),
+        previous_rep: replace(old, open_leads=max(old.open_leads - 1, 0), open_weight=open_weight),
     }
-    updated[handover.rep_id] = new.plus_one()
+    updated[handover.rep_id] = new.plus_one(weight)
     if handover.next_cursor is None:
         return updated, dict(cursors)
     return updated, {**cursors, handover.queue: handover.next_cursor}

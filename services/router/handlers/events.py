@@ -1,5 +1,13 @@
 """What the router reacts to: scored leads are routed; first contacts stop SLA clocks; won and
-lost close leads; erased leads leave. The HANDLERS table at the bottom lists it."""
+lost close leads; fast first contacts and wins are fairness-ledger entries; erased leads
+leave. The HANDLERS table at the bottom lists it.
+
+Hook for the events that lower a rep's share and are not emitted yet (``lead.gone_cold``,
+late or missed follow-up touches): their handler appends a
+:class:`~services.router.handlers.ledger.RepEvent` to ``RouterBatch.rep_events`` (kind
+``gone_cold``, ``touch_late`` or ``touch_missed``, the event id as ``source_id``), and
+the batch writes the ledger entries in its transaction.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +17,12 @@ from dataclasses import dataclass, field
 
 from services.router.domain.model import Routing
 from services.router.domain.sla import is_first_contact
+from services.router.handlers.ledger import RepEvent, save_ledger
 from services.router.handlers.routing import LeadToRoute, close_round, decide, open_round
 from services.router.handlers.sla import close_won_lost, record_contacts
 from services.router.handlers.source import FixedRouting, RoutingSource
 from services.router.store import leads as lead_store
+from services.router.store import ledger as ledger_store
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
 from shared.clock import Clock, now
@@ -23,10 +33,12 @@ from shared.db.uow import UnitOfWork
 
 @dataclass
 class RouterBatch:
-    """What a batch brings: leads to route and contacts that stop or close their clocks."""
+    """What a batch brings: leads to route, contacts that stop or close their clocks, and
+    what reps did that the fairness ledger counts (``rep_events``)."""
 
     scored: list[LeadToRoute] = field(default_factory=list)
     contacts: list[LeadActivityRecorded] = field(default_factory=list)
+    rep_events: list[RepEvent] = field(default_factory=list)
 
 
 def route_scored_lead(batch: RouterBatch, env: Envelope) -> None:
@@ -63,18 +75,21 @@ def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> 
         return RouterBatch()
 
     async def save(uow: UnitOfWork, batch: RouterBatch) -> None:
-        if not batch.scored and not batch.contacts:
+        if not batch.scored and not batch.contacts and not batch.rep_events:
             return
         now = clock()
         rnd = await open_round(
             uow, source, now, [s.lead_id for s in batch.scored], [s.profile for s in batch.scored]
         )
+        for event in batch.rep_events:
+            rnd.note(event)
         for lead in batch.scored:
             decide(rnd, lead)
         await close_round(uow, rnd)
         if batch.contacts:
-            await record_contacts(uow, batch.contacts)
-            await close_won_lost(uow, batch.contacts, now)
+            await record_contacts(uow, batch.contacts, rnd.ledger)
+            await close_won_lost(uow, batch.contacts, now, rnd.ledger)
+            await save_ledger(uow.conn, rnd.ledger)
 
     return batch_handler(HANDLERS, load, save)
 
@@ -88,6 +103,7 @@ async def erase_leads(uow: UnitOfWork, lead_ids: list[str]) -> None:
     await lead_store.lock_routing(uow.conn)
     reps = await lead_store.forget_leads(uow.conn, ids)
     await lead_store.release_load(uow.conn, reps)
+    await ledger_store.forget_leads(uow.conn, ids)
 
 
 def _is_uuid(value: str) -> bool:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from services.router.domain.availability import local_day_start
-from services.router.domain.model import RepLoad, Routing
+from services.router.domain.load import PeriodStarts, period_starts, roll_load, weighted_open
+from services.router.domain.model import LoadWeights, Rep, RepLoad, Routing
 from services.router.domain.owners import Account, AccountKey, AccountOwner, account_of, note_owner
 from services.router.domain.routing import (
     Assigned,
@@ -24,12 +24,12 @@ from services.router.domain.routing import (
     Waiting,
     apply_assignment,
     is_nurture_bucket,
-    load_for_today,
     route_lead,
     stays_decided,
 )
 from services.router.domain.rules import lead_facts
 from services.router.domain.sla import SlaClock, start_clock
+from services.router.handlers.ledger import Ledger, RepEvent, open_ledger, save_ledger
 from services.router.handlers.source import RoutingSource
 from services.router.store import accounts as account_store
 from services.router.store import leads as lead_store
@@ -67,9 +67,10 @@ class RoutingRound:
     version: int | None
     now: datetime
     loads: dict[str, RepLoad]
-    day_starts: dict[str, datetime]
+    periods: dict[str, PeriodStarts]
     cursors: dict[str, int]
     known: dict[str, lead_store.LeadRow]
+    ledger: Ledger = field(default_factory=lambda: Ledger(None))
     owners: dict[AccountKey, tuple[AccountOwner, ...]] = field(default_factory=dict)
     decisions: list[lead_store.LeadDecision] = field(default_factory=list)
     score_updates: list[lead_store.ScoreUpdate] = field(default_factory=list)
@@ -80,8 +81,15 @@ class RoutingRound:
 
     def save_load_of(self, rep_id: str) -> None:
         """Write this rep's load when the round closes (reps no longer configured are not)."""
-        if rep_id in self.day_starts:
+        if rep_id in self.periods:
             self.touched.add(rep_id)
+
+    def note(self, event: RepEvent) -> None:
+        """A rep's record changed (e.g. an SLA breach): a ledger entry, and their multiplier
+        for the rest of the round."""
+        if self.ledger.note(event) is not None and event.rep_id in self.loads:
+            multiplier = self.ledger.multiplier_of(event.rep_id, self.now)
+            self.loads[event.rep_id] = replace(self.loads[event.rep_id], multiplier=multiplier)
 
 
 async def open_round(
@@ -94,27 +102,48 @@ async def open_round(
     """Take the routing lock and read the state decisions depend on: the routing config version in
     force, loads, cursors, the leads already known, and who owns the accounts of
     ``profiles`` (when a queue matches owners), all inside the lock so replicas decide on
-    the same facts."""
+    the same facts.
+
+    Loads: the stored counts brought to the rep's current day, week and month; with
+    ``load_weights`` the open leads weighed by their current bucket (read with the loads, in
+    the same statement); with ``fairness`` each rep's multiplier from the ledger entries in
+    force (one more statement per batch)."""
     await lead_store.lock_routing(uow.conn)
     active = await source.current(uow.conn)
     routing = active.routing
-    stored = await lead_store.load_rep_loads(uow.conn)
+    weights = routing.load_weights
+    stored = await lead_store.load_rep_loads(uow.conn, open_by_bucket=weights is not None)
+    ledger = await open_ledger(uow.conn, routing.fairness, now)
+    shares = ledger.multipliers(routing.reps, now)
     loads: dict[str, RepLoad] = {}
-    day_starts: dict[str, datetime] = {}
+    periods: dict[str, PeriodStarts] = {}
     for rep in routing.reps.values():
-        current = stored.get(rep.id)
-        loads[rep.id], day_starts[rep.id] = load_for_today(
-            rep.id,
-            current.load if current is not None else None,
-            current.day_start if current is not None else None,
-            local_day_start(rep, now),
-        )
+        loads[rep.id], periods[rep.id] = load_now(rep, stored.get(rep.id), weights, now)
+        loads[rep.id] = replace(loads[rep.id], multiplier=shares[rep.id])
     cursors = await lead_store.load_cursors(uow.conn)
     known = await lead_store.load_leads(uow.conn, lead_ids)
     fields = tuple(sorted(routing.account_fields))
     keys = {k for p in profiles for k in account_of(p).keys(fields)} if fields else set()
     owners = await account_store.load_account_owners(uow.conn, keys)
-    return RoutingRound(routing, active.version, now, loads, day_starts, cursors, known, owners)
+    return RoutingRound(
+        routing, active.version, now, loads, periods, cursors, known, ledger=ledger, owners=owners
+    )
+
+
+def load_now(
+    rep: Rep, stored: lead_store.StoredLoad | None, weights: LoadWeights | None, now: datetime
+) -> tuple[RepLoad, PeriodStarts]:
+    """A rep's stored load as of ``now``: each period begun since starts at zero (a stored
+    period never goes back); with ``weights`` the open leads weigh by bucket."""
+    current = period_starts(rep.timezone, now)
+    if stored is None:  # never counted: every period starts at zero now
+        load, periods = roll_load(RepLoad(rep.id), None, current)
+    else:
+        load, periods = roll_load(stored.load, stored.periods, current)
+    if weights is not None:
+        by_bucket = stored.open_by_bucket if stored is not None else None
+        load = replace(load, open_weight=weighted_open(by_bucket or {}, weights))
+    return load, periods
 
 
 def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
@@ -134,7 +163,9 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
         facts, lead.bucket, routing, rnd.loads, rnd.cursors, rnd.now, owners=rnd.owners
     )
     if isinstance(decision, Assigned):
-        rnd.loads, rnd.cursors = apply_assignment(decision, rnd.loads, rnd.cursors)
+        rnd.loads, rnd.cursors = apply_assignment(
+            decision, rnd.loads, rnd.cursors, routing.lead_weight(lead.bucket)
+        )
         rnd.owners = note_owner(rnd.owners, account, decision.rep_id, rnd.now)
         rnd.save_load_of(decision.rep_id)
         assignment_id = str(uuid.uuid4())
@@ -211,7 +242,12 @@ def rep_ref(routing: Routing, rep_id: str) -> RepRef:
 
 def candidate_traces(attempts: tuple[QueueAttempt, ...]) -> list[CandidateTrace]:
     return [
-        CandidateTrace(rep_id=c.rep_id, eligible=c.eligible, reason=f"{a.queue}: {c.reason}")
+        CandidateTrace(
+            rep_id=c.rep_id,
+            eligible=c.eligible,
+            reason=f"{a.queue}: {c.reason}",
+            multiplier=c.multiplier,
+        )
         for a in attempts
         for c in a.choice.candidates
     ]
@@ -257,10 +293,7 @@ async def close_round(uow: UnitOfWork, rnd: RoutingRound) -> None:
     if rnd.touched:
         await lead_store.save_rep_loads(
             uow.conn,
-            {
-                r: lead_store.StoredLoad(rnd.loads[r], rnd.day_starts[r])
-                for r in sorted(rnd.touched)
-            },
+            {r: lead_store.StoredLoad(rnd.loads[r], rnd.periods[r]) for r in sorted(rnd.touched)},
         )
         await lead_store.save_cursors(uow.conn, rnd.cursors)
     if rnd.clocks:
@@ -269,6 +302,7 @@ async def close_round(uow: UnitOfWork, rnd: RoutingRound) -> None:
             uow.conn, [t for c in rnd.clocks for t in sla_store.timers_for(c)]
         )
     await stats_store.save_tally(uow.conn, rnd.tally)
+    await save_ledger(uow.conn, rnd.ledger)
     for event, causation in rnd.events:
         uow.emit(event, causationid=causation)
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.router.domain.fairness import first_contact_kind
 from services.router.domain.model import Routing, SlaPolicy
 from services.router.domain.reassignment import Handover, Stay, after_breach, apply_handover
 from services.router.domain.rules import lead_facts
@@ -24,6 +25,7 @@ from services.router.domain.sla import (
     is_handover_pending,
     should_warn,
 )
+from services.router.handlers.ledger import Ledger, RepEvent
 from services.router.handlers.routing import (
     RoutingRound,
     candidate_traces,
@@ -35,6 +37,7 @@ from services.router.handlers.source import RoutingSource
 from services.router.store import leads as lead_store
 from services.router.store import sla as sla_store
 from services.router.store import stats as stats_store
+from shared.config import duration_text
 from shared.contracts import (
     ActivityKind,
     ContactSnapshot,
@@ -55,9 +58,12 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-async def record_contacts(uow: UnitOfWork, activities: Sequence[LeadActivityRecorded]) -> None:
+async def record_contacts(
+    uow: UnitOfWork, activities: Sequence[LeadActivityRecorded], ledger: Ledger | None = None
+) -> None:
     """The owner's first contact with an assigned lead stops its SLA clock and counts for the
-    rep (contacted, within the SLA or not, and the time it took)."""
+    rep (contacted, within the SLA or not, and the time it took); a fast one is a ledger
+    entry (``fast_first_contact``) when fairness is on."""
     earliest: dict[str, LeadActivityRecorded] = {}
     for a in activities:
         if is_first_contact(a.kind):
@@ -85,6 +91,16 @@ async def record_contacts(uow: UnitOfWork, activities: Sequence[LeadActivityReco
         if contact.response is not None:
             tally.add(contact.rep_id, at, "responses")
             tally.add(contact.rep_id, at, "response_seconds", contact.response.total_seconds())
+        if ledger is not None and ledger.policy is not None:
+            kind = first_contact_kind(contact.response, ledger.policy)
+            if kind is not None and contact.response is not None:
+                reason = (
+                    f"first contact {duration_text(contact.response)} after assignment"
+                    f" (fast: within {duration_text(ledger.policy.fast_first_contact)})"
+                )
+                ledger.note(
+                    RepEvent(contact.rep_id, kind, at, reason, activity.activity_id, first.lead_id)
+                )
         if after is not None and after != clock:
             stopped.append(after)
     await sla_store.save_clocks(uow.conn, stopped)
@@ -92,19 +108,30 @@ async def record_contacts(uow: UnitOfWork, activities: Sequence[LeadActivityReco
 
 
 async def close_won_lost(
-    uow: UnitOfWork, activities: Sequence[LeadActivityRecorded], now: datetime
+    uow: UnitOfWork,
+    activities: Sequence[LeadActivityRecorded],
+    now: datetime,
+    ledger: Ledger | None = None,
 ) -> None:
-    """Won or lost closes the lead and frees the rep's capacity; a win counts for the rep."""
+    """Won or lost closes the lead and frees the rep's capacity; a win counts for the rep
+    (and is a ledger entry, ``won``, when fairness is on)."""
     closing = [a.lead_id for a in activities if a.kind in CLOSING_ACTIVITIES]
     if not closing:
         return
-    won = {a.lead_id for a in activities if a.kind == ActivityKind.WON}
+    won = {a.lead_id: a for a in activities if a.kind == ActivityKind.WON}
     closed = await lead_store.close_leads(uow.conn, closing, now)
     await lead_store.release_load(uow.conn, [rep for _, rep in closed])
     tally = stats_store.RepTally()
     for lead_id, rep_id in closed:
         if lead_id in won:
             tally.add(rep_id, now, "won")
+            if ledger is not None and rep_id:
+                activity = won[lead_id]
+                reason = "won a lead they owned" + (
+                    f" ({activity.amount})" if activity.amount is not None else ""
+                )
+                at = _utc(activity.occurred_at)
+                ledger.note(RepEvent(rep_id, "won", at, reason, activity.activity_id, lead_id))
     await stats_store.save_tally(uow.conn, tally)
 
 
@@ -157,6 +184,10 @@ async def fire_due_breaches(
         )
         if breaching:
             rnd.tally.add(clock.rep_id, now, "breached")
+            rnd.note(
+                RepEvent(clock.rep_id, "sla_breach", now, _breach_reason(clock),
+                         f"sla:{clock.assignment_id}", clock.lead_id)
+            )  # fmt: skip
             rnd.events.append((_breached(routing, clock, lead, outcome, now), None))
         if isinstance(outcome, Handover):
             _hand_over(rnd, clock, lead, outcome)
@@ -184,7 +215,8 @@ async def fire_due_breaches(
 
 def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: lead_store.LeadRow, h: Handover) -> None:
     """The old rep loses the lead (and a unit of load), the new rep gains it; announce it."""
-    rnd.loads, rnd.cursors = apply_handover(h, clock.rep_id, rnd.loads, rnd.cursors)
+    weight = rnd.routing.lead_weight(lead.bucket)
+    rnd.loads, rnd.cursors = apply_handover(h, clock.rep_id, rnd.loads, rnd.cursors, weight)
     rnd.save_load_of(clock.rep_id)
     rnd.save_load_of(h.rep_id)
     rnd.tally.add(clock.rep_id, rnd.now, "reassigned_away")
@@ -216,6 +248,14 @@ def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: lead_store.LeadRow, h: 
         escalated=h.escalated,
     )
     rnd.events.append((event, None))
+
+
+def _breach_reason(clock: SlaClock) -> str:
+    """Why a breach entry is in the ledger (no personal data: the entry outlives the lead)."""
+    return (
+        f"missed the first-contact SLA in queue {clock.queue} (attempt {clock.attempt},"
+        f" due {clock.due_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})"
+    )
 
 
 def _breached(

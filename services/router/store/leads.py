@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.router.domain.load import PeriodStarts
 from services.router.domain.model import RepLoad
 from shared.db.columns import column_params
 
@@ -77,15 +78,45 @@ async def load_waiting(conn: AsyncConnection, limit: int) -> list[LeadRow]:
 
 @dataclass(frozen=True)
 class StoredLoad:
+    """A rep's stored load and the periods its counts are for (``domain.load.PeriodStarts``).
+    ``open_by_bucket`` is read only when asked (weighted load); it is never written."""
+
     load: RepLoad
-    day_start: datetime
+    periods: PeriodStarts
+    open_by_bucket: Mapping[str, int] | None = None
+
+    @property
+    def day_start(self) -> datetime:
+        return self.periods.day
 
 
-async def load_rep_loads(conn: AsyncConnection) -> dict[str, StoredLoad]:
+_OPEN_BY_BUCKET = (
+    ", (SELECT coalesce(jsonb_object_agg(b.bucket, b.n), '{}'::jsonb) FROM"
+    " (SELECT bucket, count(*) AS n FROM leads WHERE leads.rep_id = rep_load.rep_id"
+    " AND status = 'assigned' AND closed_at IS NULL GROUP BY bucket) AS b)"
+)
+
+
+async def load_rep_loads(
+    conn: AsyncConnection, open_by_bucket: bool = False
+) -> dict[str, StoredLoad]:
+    """Every rep's stored load; with ``open_by_bucket`` also their open leads per bucket, in
+    the same statement (the weighted load follows the leads' current buckets and weights)."""
+    extra = _OPEN_BY_BUCKET if open_by_bucket else ""
     rows = await conn.execute(
-        text("SELECT rep_id, open_leads, assigned_today, day_start FROM rep_load")
+        text(
+            "SELECT rep_id, open_leads, assigned_today, day_start, assigned_week, week_start,"
+            f" assigned_month, month_start{extra} FROM rep_load"
+        )
     )
-    return {r[0]: StoredLoad(RepLoad(r[0], r[1], r[2]), r[3]) for r in rows}
+    out: dict[str, StoredLoad] = {}
+    for r in rows:
+        load = RepLoad(r[0], r[1], r[2], assigned_week=r[4], assigned_month=r[6])
+        buckets = None
+        if open_by_bucket:
+            buckets = r[8] if isinstance(r[8], dict) else orjson.loads(r[8])
+        out[r[0]] = StoredLoad(load, PeriodStarts(r[3], r[5], r[7]), buckets)
+    return out
 
 
 async def load_cursors(conn: AsyncConnection) -> dict[str, int]:
@@ -183,19 +214,29 @@ async def update_scores(conn: AsyncConnection, updates: Sequence[ScoreUpdate]) -
 async def save_rep_loads(conn: AsyncConnection, loads: Mapping[str, StoredLoad]) -> None:
     if not loads:
         return
+    stored = list(loads.values())
     await conn.execute(
         text(
-            "INSERT INTO rep_load (rep_id, open_leads, assigned_today, day_start)"
+            "INSERT INTO rep_load (rep_id, open_leads, assigned_today, day_start, assigned_week,"
+            " week_start, assigned_month, month_start)"
             " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:open AS int[]),"
-            " CAST(:today AS int[]), CAST(:day AS timestamptz[]))"
+            " CAST(:today AS int[]), CAST(:day AS timestamptz[]), CAST(:week AS int[]),"
+            " CAST(:week_start AS timestamptz[]), CAST(:month AS int[]),"
+            " CAST(:month_start AS timestamptz[]))"
             " ON CONFLICT (rep_id) DO UPDATE SET open_leads = excluded.open_leads,"
-            " assigned_today = excluded.assigned_today, day_start = excluded.day_start"
+            " assigned_today = excluded.assigned_today, day_start = excluded.day_start,"
+            " assigned_week = excluded.assigned_week, week_start = excluded.week_start,"
+            " assigned_month = excluded.assigned_month, month_start = excluded.month_start"
         ),
         {
             "ids": list(loads),
-            "open": [s.load.open_leads for s in loads.values()],
-            "today": [s.load.assigned_today for s in loads.values()],
-            "day": [s.day_start for s in loads.values()],
+            "open": [s.load.open_leads for s in stored],
+            "today": [s.load.assigned_today for s in stored],
+            "day": [s.periods.day for s in stored],
+            "week": [s.load.assigned_week or 0 for s in stored],
+            "week_start": [s.periods.week for s in stored],
+            "month": [s.load.assigned_month or 0 for s in stored],
+            "month_start": [s.periods.month for s in stored],
         },
     )
 

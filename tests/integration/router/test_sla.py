@@ -132,7 +132,12 @@ async def test_uncontacted_lead_is_warned_breached_reassigned_then_escalated(
     ]
     assert any(
         c
-        == {"rep_id": "ana", "eligible": False, "reason": "sales: excluded (already had this lead)"}
+        == {
+            "rep_id": "ana",
+            "eligible": False,
+            "reason": "sales: excluded (already had this lead)",
+            "multiplier": None,  # no fairness policy: no multiplier applied
+        }
         for c in assigned[1]["trace"]["candidates"]
     )
     assert assigned[2]["trace"]["strategy"] == "escalation"
