@@ -252,8 +252,9 @@ class DueTouch:
 # Locks the touches (SKIP LOCKED: replicas share the work); a consumer rewriting the same plan
 # waits for the claim to commit, then sees announced_at set.
 _CLAIM_DUE = text(
-    f"SELECT p.plan_id, p.lead_id, p.bucket, p.contact, {_TOUCH_COLUMNS}"
-    " FROM followup_touches AS t JOIN followup_plans AS p USING (plan_id)"
+    "SELECT p.plan_id, p.lead_id, p.bucket, p.contact, "
+    + ", ".join(f"t.{c.strip()}" for c in _TOUCH_COLUMNS.split(","))
+    + " FROM followup_touches AS t JOIN followup_plans AS p USING (plan_id)"
     " WHERE t.announced_at IS NULL AND t.status IN ('pending', 'due') AND t.due_at <= :now"
     " AND p.status = 'active' ORDER BY t.due_at, t.step LIMIT :limit FOR UPDATE OF t SKIP LOCKED"
 )
