@@ -59,8 +59,10 @@ FOLLOWUP_DUE = "io.leadflow.lead.followup_due.v1"
 NEW_YORK_PHONE = "+12125550123"  # +1 212: America/New_York (EST, UTC-5 in December)
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 class MovableClock:

@@ -48,8 +48,10 @@ HOT = FollowupPlan(
 FRIDAY_EVENING = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)  # 18:30 in New York
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 MONDAY_9 = utc(2026, 12, 7, 14)  # 09:00 in New York
