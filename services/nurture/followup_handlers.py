@@ -23,7 +23,13 @@ from services.nurture import followup_store as fstore
 from services.nurture import metrics
 from services.nurture.contact_rules import ContactRules, ContactWindowNeverOpens
 from services.nurture.followup import FollowupPlan, plan_end_reason, plan_for_bucket
-from services.nurture.followup_replan import TouchRow, cancel_open, move_open, replan
+from services.nurture.followup_replan import (
+    TouchRow,
+    cancel_open,
+    move_open,
+    plan_of_rows,
+    replan,
+)
 from services.nurture.followup_store import PlanRow, StoredActivity
 from services.nurture.suppression import Suppression, suppression_for_activity
 from services.nurture.time_zones import TimeZoneRules, lead_time_zone
@@ -66,9 +72,13 @@ class FollowupBatch:
         """Bring the plan's touches up to date with what the batch knows now."""
         config = plan_for_bucket(plan.bucket, self.rules.plans)
         rows = self.touches.get(plan.plan_id, ())
-        if config is None or (rows and len(rows) != len(config.touches)):
-            log.warning("follow-up plan no longer matches the config", extra={"plan": plan.plan_id})
+        if config is None and not rows:
             return
+        stale = config is None or bool(
+            rows and [r.mode for r in rows] != [t.mode.value for t in config.touches]
+        )
+        if stale or config is None:  # the config changed under a running plan: keep its due
+            config = plan_of_rows(plan.bucket, rows, config)  # times, go on tracking them
         try:
             result = replan(
                 config,
@@ -80,6 +90,7 @@ class FollowupBatch:
                 activities=self.activities.get(plan.lead_id, []),
                 suppressions=self.suppressions.get(plan.lead_id, []),
                 now=self.now,
+                keep_due=stale,
             )
         except ContactWindowNeverOpens:
             log.error("no allowed contact time for a follow-up", extra={"plan": plan.plan_id})

@@ -24,7 +24,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from services.nurture.contact_rules import ContactRules
-from services.nurture.followup import FollowupPlan, ScheduledTouch, SettledTouch, schedule_touches
+from services.nurture.followup import (
+    FollowupPlan,
+    PlanTouch,
+    ScheduledTouch,
+    SettledTouch,
+    schedule_touches,
+)
 from services.nurture.suppression import Suppression
 from services.nurture.touch_modes import TouchMode
 from services.nurture.touch_status import ReportedActivity, TouchStatus, touch_statuses
@@ -96,13 +102,15 @@ def replan(
     activities: Sequence[ReportedActivity],
     suppressions: Sequence[Suppression],
     now: datetime,
+    keep_due: bool = False,
 ) -> Replanned:
     """The plan's touches at ``now``: new rows (for ``rows=()``, a plan just made) or the
     stored rows with unsettled due times moved and every status brought up to date.
-    Cancelled touches stay cancelled; ``rep`` (id, name) owes the touches made here."""
+    Cancelled touches stay cancelled; ``rep`` (id, name) owes the touches made here.
+    ``keep_due``: move no due time (the plan the touches were made from is gone)."""
     if rows and len(rows) != len(plan.touches):
         raise ValueError("the stored touches do not match the plan")
-    settled_rows = rows[: _settled_count(rows, now)]
+    settled_rows = rows if keep_due else rows[: _settled_count(rows, now)]
     first = [
         o.done_at
         for o in touch_statuses(
@@ -153,6 +161,15 @@ def replan(
             changes.append((touch.step, base.status if old else "", status))
         out.append(row)
     return Replanned(tuple(out), tuple(changes))
+
+
+def plan_of_rows(bucket: str, rows: Sequence[TouchRow], like: FollowupPlan | None) -> FollowupPlan:
+    """The plan stored touches were made from, when the config no longer has it (the bucket's
+    plan was removed or changed): their modes, with the configured grace and window if any."""
+    touches = tuple(PlanTouch(TouchMode(r.mode)) for r in rows)
+    if like is None:
+        return FollowupPlan(bucket, touches)
+    return FollowupPlan(bucket, touches, like.grace, like.last_touch_window)
 
 
 def _scheduled(row: TouchRow) -> ScheduledTouch:

@@ -220,3 +220,23 @@ def test_the_example_config_gives_hot_calls_and_email_cadences() -> None:
     assert len(rules.plans["cold"].touches) == 4  # 6 / 2 + 1
     assert (rules.contact.caps.per_day, rules.contact.caps.per_week) == (2, 4)
     assert rules.zones.countries["US"] == "America/New_York"
+
+
+def test_a_plan_removed_from_the_config_keeps_its_due_times_and_still_counts_missed() -> None:
+    lead = str(uuid.uuid4())
+    batch = _batch(FRIDAY_EVENING)
+    on_assigned(batch, lead, _assigned(lead, "hot", FRIDAY_EVENING))
+    plan = batch.plans[lead]
+    made = batch.touches[plan.plan_id]
+    later = FollowupBatch(
+        FollowupRules({}, RULES, TimeZoneRules()),
+        utc(2026, 12, 8, 14, 0, 1),
+        plans={lead: plan},
+        touches={plan.plan_id: made},
+        activities={},
+        suppressions={},
+    )
+    later.refresh(plan)
+    kept = later.touches[plan.plan_id]
+    assert [t.due_at for t in kept] == [t.due_at for t in made]
+    assert [t.status for t in kept] == ["missed", "due", "pending"]
