@@ -10,6 +10,8 @@ decides which touches are already fixed:
   announced, or been done; everything up to the last settled touch is settled. Only the
   touches after it are scheduled again, from the previous one's done (else due) time and
   never earlier than now;
+- the pressure caps count every rep touch reported for the lead (any channel) and the
+  settled touches not done, besides the touches being placed;
 - a touch **closes** when the next touch that is not skipped falls due (the last:
   ``last_touch_window`` after its due time); the timer job looks at it again then, to count
   it missed if nobody did it.
@@ -32,7 +34,7 @@ from services.nurture.followup import (
     schedule_touches,
 )
 from services.nurture.suppression import Suppression
-from services.nurture.touch_modes import TouchMode
+from services.nurture.touch_modes import TouchMode, modes_completed_by
 from services.nurture.touch_status import ReportedActivity, TouchStatus, touch_statuses
 
 OPEN = frozenset({TouchStatus.PENDING, TouchStatus.DUE})
@@ -129,7 +131,7 @@ def replan(
         zone,
         rules,
         settled=settled,
-        contacts=[s.done_at or s.due_at for s in settled],
+        contacts=_contacts(settled, activities),
         suppressions=suppressions,
         not_before=now if rows else None,
     )
@@ -161,6 +163,15 @@ def replan(
             changes.append((touch.step, base.status if old else "", status))
         out.append(row)
     return Replanned(tuple(out), tuple(changes))
+
+
+def _contacts(
+    settled: Sequence[SettledTouch], activities: Sequence[ReportedActivity]
+) -> list[datetime]:
+    """What counts against the caps besides the touches still to place: every rep touch
+    reported (any channel, this plan's or not) and the settled touches nobody did yet."""
+    made = [a.at for a in activities if modes_completed_by(a.kind, a.channel)]
+    return made + [s.due_at for s in settled if s.done_at is None]
 
 
 def plan_of_rows(bucket: str, rows: Sequence[TouchRow], like: FollowupPlan | None) -> FollowupPlan:

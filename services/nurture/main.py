@@ -17,12 +17,17 @@ from shared.service import ServiceSpec, create_service_app
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def service_clock(settings: Settings, clock: Clock | None = None) -> Clock:
+    """The clock handlers and timers read: a test's, else ``fixed_now``, else the real one."""
+    fixed = settings.fixed_now
+    return clock or ((lambda: fixed) if fixed is not None else real_now)
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """The service; ``clock`` (tests) or ``fixed_now`` (settings) replace the real clock."""
     settings = settings or Settings()
     config = load_nurture_config(settings.config_file)
-    fixed = settings.fixed_now
-    now = clock or ((lambda: fixed) if fixed is not None else real_now)
+    now = service_clock(settings, clock)
     deps = Deps(rules=config.to_domain(), followups=config.followup_rules(), clock=now)
     spec = ServiceSpec(
         name="nurture",

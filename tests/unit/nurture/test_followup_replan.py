@@ -240,3 +240,35 @@ def test_a_plan_removed_from_the_config_keeps_its_due_times_and_still_counts_mis
     kept = later.touches[plan.plan_id]
     assert [t.due_at for t in kept] == [t.due_at for t in made]
     assert [t.status for t in kept] == ["missed", "due", "pending"]
+
+
+def test_touches_reported_outside_the_plan_count_against_the_daily_cap() -> None:
+    quick = FollowupPlan(
+        "hot", (PlanTouch(TouchMode.CALL), PlanTouch(TouchMode.CALL, timedelta(hours=1)))
+    )
+    made = run((), FRIDAY_EVENING, plan=quick).touches  # Monday 09:00 and 10:00 New York
+    done = ReportedActivity("called", utc(2026, 12, 7, 14, 30))  # touch 1, 09:30
+    extra = ReportedActivity("emailed", utc(2026, 12, 7, 14, 45))  # outside the plan
+    alone = run(made, utc(2026, 12, 7, 14, 50), [done], plan=quick).touches
+    assert alone[1].due_at == utc(2026, 12, 7, 15, 30)  # an hour after the call
+    capped = run(made, utc(2026, 12, 7, 14, 50), [done, extra], plan=quick).touches
+    assert capped[1].due_at == utc(2026, 12, 8, 14)  # Monday's two are used: Tuesday 09:00
+
+
+def test_the_fixed_clock_setting_freezes_the_services_clock() -> None:
+    from pydantic import ValidationError
+
+    from services.nurture.config import Settings
+    from services.nurture.main import service_clock
+    from shared.clock import now
+
+    frozen = Settings(leadflow_nurture_fixed_now="2026-12-04T23:30:00Z")
+    assert service_clock(frozen)() == FRIDAY_EVENING
+    assert service_clock(frozen, lambda: MONDAY_9)() == MONDAY_9  # a test's clock wins
+    assert service_clock(Settings()) is now
+    try:
+        Settings(leadflow_nurture_fixed_now="2026-12-04T23:30:00")
+    except ValidationError as refused:
+        assert "needs a time zone" in str(refused)
+    else:
+        raise AssertionError("a fixed time without a zone was accepted")
