@@ -6,6 +6,7 @@ reassignment moves the open touches and a won deal ends the plan."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import Counter
 from contextlib import AbstractAsyncContextManager
@@ -304,3 +305,43 @@ async def test_a_reassignment_moves_open_touches_and_a_won_deal_ends_the_plan(
     assert (plan["status"], plan["reason"], plan["rep_id"]) == ("ended", "converted: won", "bo")
     assert [t["status"] for t in plan["touches"]] == ["missed", "cancelled", "cancelled"]
     assert (missing.status_code, missing.json()["error"]) == (404, "unknown_lead")
+
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sections" / "nurture.yaml"
+
+
+async def test_the_example_config_gives_a_cold_lead_its_emails_inside_its_hours(
+    database_url: str, bus: Bus
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        **bus.settings,
+        config_file=EXAMPLE,
+        kafka_partitions=3,
+        outbox_relay_interval_s=0.1,
+        tick_s=0.1,
+    )
+    lead = str(uuid.uuid4())
+    saturday = utc(2026, 12, 12, 11)  # a weekend: the first e-mail waits for Monday 09:00
+    clock = MovableClock(saturday)
+    london = ContactSnapshot(email="lead@example.co.uk", country="GB")
+    event = assigned(lead, "cold", saturday).model_copy(update={"lead": london})
+    await create_topics(bus.bootstrap, *all_topics(bus.prefix), partitions=3)
+    async with bus.reader(LEAD_FOLLOWUP_DUE) as out, running(settings, clock) as client:
+        await bus.produce(LeadAssigned.TOPIC, [record(event)])
+        await wait_handled(settings, 1)
+        clock.at = saturday + timedelta(weeks=8)
+        await out.wait_for(lambda r: len(dues(r, lead)) == 4, what="the four e-mails")
+        await quiet(out)
+        plan = (await client.get(f"/v1/leads/{lead}/followups")).json()["plans"][0]
+    announced = dues(out.records, lead)
+    assert [(d["step"], d["of"], d["mode"]) for d in announced] == [
+        (1, 4, "email"),
+        (2, 4, "email"),
+        (3, 4, "email"),
+        (4, 4, "email"),
+    ]
+    due = [at(d["due_at"]) for d in announced]
+    assert due[0] == utc(2026, 12, 14, 9)  # Monday 09:00 in London (GMT)
+    assert [b - a for a, b in itertools.pairwise(due)] == [timedelta(weeks=2)] * 3
+    assert (plan["zone"], plan["zone_source"]) == ("Europe/London", "country")
