@@ -90,8 +90,14 @@ _UPSERT_TOUCHES = text(
     " CAST(:statuses AS text[]), CAST(:skipped AS text[]), CAST(:done AS timestamptz[]),"
     " CAST(:announced AS timestamptz[]))"
     " ON CONFLICT (plan_id, step) DO UPDATE SET rep_id = EXCLUDED.rep_id,"
-    " rep_name = EXCLUDED.rep_name, due_at = EXCLUDED.due_at, closes_at = EXCLUDED.closes_at,"
-    " status = EXCLUDED.status, skipped_by = EXCLUDED.skipped_by, done_at = EXCLUDED.done_at"
+    " rep_name = EXCLUDED.rep_name, closes_at = EXCLUDED.closes_at,"
+    # An announced touch keeps the due time it was announced with (the timer job may have
+    # claimed it after this batch read it).
+    " due_at = CASE WHEN followup_touches.announced_at IS NULL THEN EXCLUDED.due_at"
+    " ELSE followup_touches.due_at END,"
+    " status = CASE WHEN followup_touches.announced_at IS NOT NULL"
+    " AND EXCLUDED.status = 'pending' THEN 'due' ELSE EXCLUDED.status END,"
+    " skipped_by = EXCLUDED.skipped_by, done_at = EXCLUDED.done_at"
 )
 _INSERT_ACTIVITIES = text(
     "INSERT INTO touch_activities (activity_id, lead_id, kind, channel, at)"
