@@ -40,6 +40,7 @@ EVENT_SHORT_NAMES = (
     "lead.sla_breached",
     "lead.gone_cold",
     "lead.erased",
+    "lead.followup_due",
 )
 ERASED = LeadErased.TYPE
 # What a subscriber is told of an erasure: which lead to forget and when. Not the requester's

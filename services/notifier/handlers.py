@@ -22,6 +22,7 @@ from shared.contracts import (
     LeadAssigned,
     LeadDisqualified,
     LeadErased,
+    LeadFollowupDue,
     LeadQualified,
     LeadRoutedToNurture,
     LeadSlaBreached,
@@ -115,6 +116,7 @@ HANDLERS: dict[type[Event], Handler] = {
     LeadSlaBreached: plan_deliveries,
     LeadRoutedToNurture: plan_deliveries,
     NurtureStepDue: plan_deliveries,
+    LeadFollowupDue: plan_deliveries,
     # Given after the erase hook deleted the lead's other deliveries (handles_erasures in
     # main.py); the erasure's own delivery is kept by store.erase, so it is sent, retried
     # and audited like any other.

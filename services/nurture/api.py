@@ -1,4 +1,5 @@
-"""Nurture's HTTP API: a lead's enrollments, the configured sequences, a manual stop."""
+"""Nurture's HTTP API: a lead's enrollments and follow-up plan, the configured sequences,
+a manual stop."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.nurture import domain, handlers, store
+from services.nurture import domain, followup_store, handlers, store
 from services.nurture.deps import RulesDep, RuntimeDep
 from shared import clock
 from shared.auth.guard import ConfigRead, LeadsRead, NurtureManage
@@ -100,6 +101,72 @@ async def read_lead_nurture(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRea
     if not enrollments:
         raise ApiError(404, "unknown_lead", f"lead {lead_id} was never enrolled in nurture")
     return {"lead_id": lead_id, "enrollments": enrollments}
+
+
+class TouchOut(BaseModel):
+    step: int = Field(description="1-based touch number")
+    of: int = Field(description="Touches in the plan (N)")
+    mode: str = Field(description="call, email, sms, meeting or task")
+    rep_id: str = Field(description="Who owes it (an open touch moves with a reassignment)")
+    rep_name: str
+    due_at: datetime = Field(description="When it is (or was) due, UTC, in the lead's hours")
+    closes_at: datetime = Field(description="Not done by then: missed")
+    status: Literal["pending", "due", "done", "late", "missed", "skipped", "cancelled"]
+    skipped_by: str | None = Field(description="unsubscribed, hard_bounce, ... when skipped")
+    done_at: datetime | None = Field(description="When the activity that completed it happened")
+    announced_at: datetime | None = Field(description="When LeadFollowupDue was emitted")
+
+
+class PlanOut(BaseModel):
+    plan_id: UUID
+    bucket: str = Field(description="The lead's bucket, which chose the plan")
+    rep_id: str = Field(description="The lead's owner")
+    rep_name: str
+    zone: str = Field(description="The lead's time zone (quiet hours, caps)")
+    zone_source: str = Field(description="What chose it: country, phone, configured, default")
+    assigned_at: datetime
+    status: Literal["active", "ended"]
+    reason: str | None = Field(description="Why it ended (converted: won, closed: lost)")
+    ended_at: datetime | None
+    touches: list[TouchOut]
+
+
+class LeadFollowups(BaseModel):
+    lead_id: UUID
+    plans: list[PlanOut] = Field(description="Oldest first; at most one active")
+
+
+@router.get(
+    "/leads/{lead_id}/followups",
+    response_model=LeadFollowups,
+    responses={404: {"description": "The lead never had a follow-up plan"}},
+    summary="A lead's follow-up plan: each touch, when it is due and what became of it",
+)
+async def read_lead_followups(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead) -> Any:
+    async with runtime.engine.connect() as conn:
+        plans = await followup_store.plans_of_lead(conn, str(lead_id))
+    if not plans:
+        raise ApiError(404, "unknown_lead", f"lead {lead_id} never had a follow-up plan")
+    await audit.append_now(runtime.engine, caller.subject, "lead.followups_read", str(lead_id))
+    return {
+        "lead_id": lead_id,
+        "plans": [
+            {
+                "plan_id": plan.plan_id,
+                "bucket": plan.bucket,
+                "rep_id": plan.rep_id,
+                "rep_name": plan.rep_name,
+                "zone": plan.zone,
+                "zone_source": plan.zone_source,
+                "assigned_at": plan.assigned_at,
+                "status": plan.status,
+                "reason": plan.reason,
+                "ended_at": plan.ended_at,
+                "touches": [{**vars(t), "of": t.total} for t in touches],
+            }
+            for plan, touches in plans
+        ],
+    }
 
 
 @router.get(

@@ -22,6 +22,7 @@ Durations are a number and a unit: s, m (minutes), h, d, w, or combined ("1h30m"
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_settings import SettingsConfigDict
 
 from services.nurture import domain
-from services.nurture.followup_config import ContactConfig, Followups
+from services.nurture.followup_config import ContactConfig, Followups, followup_plans
+from services.nurture.followup_handlers import FollowupRules
 from shared.config import ServiceSettings, load_section, parse_duration
 from shared.contracts.capture import ActivityKind
 
@@ -55,6 +57,19 @@ class Settings(ServiceSettings):
         validation_alias="leadflow_nurture_tick_s",
         description="Seconds between scans for due touches (LEADFLOW_NURTURE_TICK_S)",
     )
+    fixed_now: datetime | None = Field(
+        None,
+        validation_alias="leadflow_nurture_fixed_now",
+        description="Freeze the service's clock at this time, with a zone (tests and demos"
+        " of follow-up timers; LEADFLOW_NURTURE_FIXED_NOW); unset: the real clock",
+    )
+
+    @field_validator("fixed_now")
+    @classmethod
+    def _fixed_now_is_aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("needs a time zone, e.g. 2026-12-04T18:30:00Z")
+        return value
 
 
 class SequenceConfig(BaseModel):
@@ -201,6 +216,14 @@ class NurtureConfig(BaseModel):
         return domain.NurtureRules(
             sequences=tuple(s.to_domain() for s in self.sequences),
             stop_on=frozenset(kind.value for kind in self.stop_on),
+        )
+
+    def followup_rules(self) -> FollowupRules:
+        """The follow-up plans per bucket with the contact rules and lead zones."""
+        return FollowupRules(
+            plans=followup_plans(self.followups),
+            contact=self.contact.to_domain(),
+            zones=self.contact.time_zone_rules(),
         )
 
 

@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
 
 from services.nurture import domain
+from services.nurture.followup_handlers import FollowupRules
+from shared import clock
 from shared.service import Runtime, get_runtime
 
 
 @dataclass(frozen=True)
 class Deps:
     rules: domain.NurtureRules  # the sequences and stop reasons from the config
+    followups: FollowupRules = field(default_factory=FollowupRules)  # plans, contact rules
+    clock: clock.Clock = clock.now  # what time it is for handlers and timers (tests fix it)
 
 
 NurtureRuntime = Runtime[Deps]

@@ -1,4 +1,5 @@
-"""Nurture's use cases: enroll a routed lead, stop it when it responds or gets a rep.
+"""Nurture's use cases: enroll a routed lead, stop it when it responds or gets a rep, and
+keep the rep's follow-up plan (:mod:`services.nurture.followup_handlers`).
 
 A batch of events is applied in one transaction (see ``shared.bus.consumer``): the leads it
 touches are locked, their active enrollments and latest stops loaded in one query each, every
@@ -15,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.nurture import domain, store
+from services.nurture import domain, followup_handlers, store
+from services.nurture.followup_handlers import FollowupBatch, FollowupRules
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
 from shared.clock import Clock, now
@@ -47,6 +49,7 @@ class BatchState:
     now: datetime
     active: dict[str, store.ActiveEnrollment]
     last_stop: dict[str, datetime]
+    followups: FollowupBatch
     enrolled: list[store.NewEnrollment] = field(default_factory=list)
     stopped: list[store.EnrollmentStop] = field(default_factory=list)
     signals: dict[str, store.StopSignal] = field(default_factory=dict)
@@ -131,6 +134,20 @@ def stop_on_activity(state: BatchState, env: Envelope) -> None:
     state.stop(signal, env.id, manual=False)
 
 
+def on_activity(state: BatchState, env: Envelope) -> None:
+    """An activity may stop the lead's sequence, and complete, suppress or end follow-ups."""
+    stop_on_activity(state, env)
+    assert isinstance(env.data, LeadActivityRecorded)
+    followup_handlers.on_activity(state.followups, lead_key(env.data.lead_id), env.data)
+
+
+def on_assignment(state: BatchState, env: Envelope) -> None:
+    """A lead with a rep leaves nurture, and gets (or moves) its follow-up plan."""
+    stop_on_assignment(state, env)
+    assert isinstance(env.data, LeadAssigned)
+    followup_handlers.on_assigned(state.followups, lead_key(env.data.lead_id), env.data)
+
+
 def stop_on_assignment(state: BatchState, env: Envelope) -> None:
     """A lead that got a rep leaves nurture: the rep follows up now."""
     event = env.data
@@ -141,7 +158,11 @@ def stop_on_assignment(state: BatchState, env: Envelope) -> None:
 
 
 async def _load(
-    uow: UnitOfWork, rules: domain.NurtureRules, leads: list[str], now: datetime
+    uow: UnitOfWork,
+    rules: domain.NurtureRules,
+    leads: list[str],
+    now: datetime,
+    followups: FollowupRules | None = None,
 ) -> BatchState:
     await store.lock_leads(uow.conn, leads)
     return BatchState(
@@ -150,6 +171,7 @@ async def _load(
         now=now,
         active=await store.load_active(uow.conn, leads),
         last_stop=await store.load_last_stops(uow.conn, leads),
+        followups=await followup_handlers.load(uow, followups or FollowupRules(), leads, now),
     )
 
 
@@ -158,14 +180,17 @@ async def _save(uow: UnitOfWork, state: BatchState) -> None:
     await store.record_stops(conn, list(state.signals.values()))
     await store.insert_enrollments(conn, state.enrolled)
     await store.stop_enrollments(conn, state.stopped)
+    await followup_handlers.save(uow, state.followups)
 
 
-def make_batch_handler(rules: domain.NurtureRules, clock: Clock = now) -> BatchHandler:
+def make_batch_handler(
+    rules: domain.NurtureRules, followups: FollowupRules | None = None, clock: Clock = now
+) -> BatchHandler:
     """The consumer's batch handler: load the batch's leads, decide each event, save once."""
 
     async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> BatchState:
         leads = sorted({lead_key(env.data.lead_id) for env in envelopes})
-        return await _load(uow, rules, leads, clock())
+        return await _load(uow, rules, leads, clock(), followups)
 
     return batch_handler(HANDLERS, load, _save)
 
@@ -190,6 +215,6 @@ async def stop_manually(
 
 HANDLERS: dict[type[Event], Handler] = {
     LeadRoutedToNurture: enroll_routed_lead,
-    LeadActivityRecorded: stop_on_activity,
-    LeadAssigned: stop_on_assignment,
+    LeadActivityRecorded: on_activity,
+    LeadAssigned: on_assignment,
 }

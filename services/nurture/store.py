@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.nurture import followup_store
 from services.nurture.domain import PlannedStep
 from shared.db.columns import column_params
 
@@ -278,6 +279,8 @@ _ERASE_STOPS = text("DELETE FROM stops WHERE lead_id = ANY(CAST(:ids AS uuid[]))
 
 
 async def erase(conn: AsyncConnection, lead_ids: list[str]) -> None:
-    """Forget erased leads: enrollments with their pending touches (never sent), stops."""
+    """Forget erased leads: enrollments with their pending touches (never sent), stops,
+    follow-up plans, touch activities and suppressions."""
     await conn.execute(_ERASE_ENROLLMENTS, {"ids": lead_ids})
     await conn.execute(_ERASE_STOPS, {"ids": lead_ids})
+    await followup_store.erase(conn, lead_ids)

@@ -9,10 +9,11 @@ How it is meant to be wired:
 
 - ``LeadActivityRecorded`` with kind ``unsubscribed`` / ``bounced``:
   :func:`suppression_for_activity` gives the ``(mode, reason)`` to add to the lead's list;
-- a vendor's webhook that capture drops today (Mailchimp ``unsubscribe`` / ``cleaned``, an
-  e-mail service's hard bounce): capture maps it with :func:`suppression_for_vendor_event`
-  and records the matching activity (``unsubscribed`` / ``bounced``, details carrying the
-  reason), so every service sees one kind of event;
+- a vendor's webhook: capture records Mailchimp ``unsubscribe`` / ``cleaned`` of a known
+  lead as the matching activity (``unsubscribed`` / ``bounced``, details carrying the
+  reason; services/capture/sources/opt_outs.py, its own mapping: services share no code),
+  so every service sees one kind of event. :func:`suppression_for_vendor_event` states the
+  fuller rule (other vendors' bounces and complaints) that capture does not read yet;
 - planning and firing touches: :func:`suppressed_by` says whether a touch of a mode is
   skipped and why; the follow-up schedule keeps skipped steps (step k of N stays stable)
   and marks them, the nurture timer job cancels them.

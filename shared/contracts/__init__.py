@@ -13,7 +13,7 @@ from shared.contracts.capture import (
 )
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode, encode
 from shared.contracts.notifier import NotificationDelivered
-from shared.contracts.nurture import NurtureStepDue, NurtureStopped
+from shared.contracts.nurture import LeadFollowupDue, NurtureStepDue, NurtureStopped
 from shared.contracts.router import (
     CandidateTrace,
     LeadAssigned,
@@ -46,6 +46,7 @@ __all__ = [
     "LeadCaptured",
     "LeadDisqualified",
     "LeadErased",
+    "LeadFollowupDue",
     "LeadProfile",
     "LeadQualified",
     "LeadRoutedToNurture",
@@ -79,6 +80,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     NurtureStepDue,
     NurtureStopped,
     NotificationDelivered,
+    LeadFollowupDue,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

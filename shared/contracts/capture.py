@@ -122,6 +122,11 @@ class ActivityKind(StrEnum):
     LOST = "lost"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
+    # A rep's touch as sales tools report it (contacted + channel says the same): these
+    # complete a follow-up touch of their mode (services/nurture/touch_modes.py).
+    CALLED = "called"
+    EMAILED = "emailed"
+    SMS_SENT = "sms_sent"
 
 
 class LeadActivityRecorded(Event):

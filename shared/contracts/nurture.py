@@ -10,6 +10,7 @@ from pydantic import Field
 from shared.contracts import topics
 from shared.contracts.capture import ContactSnapshot
 from shared.contracts.envelope import Event
+from shared.contracts.router import RepRef
 
 
 class NurtureStepDue(Event):
@@ -43,3 +44,21 @@ class NurtureStopped(Event):
         " such as 'responded: replied' or 'opted_out: unsubscribed'"
     )
     stopped_at: datetime = Field(description="When (UTC)")
+
+
+class LeadFollowupDue(Event):
+    """A follow-up touch the owning rep owes a lead is due now: make the call, send the
+    e-mail, book the meeting. Emitted once per touch, inside the lead's contact hours."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.followup_due.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_FOLLOWUP_DUE
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    plan_id: str = Field(description="Follow-up plan id (UUID); a new assignment keeps it")
+    bucket: str = Field(description="The lead's bucket, which chose the plan")
+    rep: RepRef = Field(description="The rep who owes the touch (the lead's current owner)")
+    mode: str = Field(description="call, email, sms, meeting or task")
+    step: int = Field(description="1-based number of this touch")
+    of: int = Field(description="Touches in the plan (N)")
+    due_at: datetime = Field(description="When the touch is due (UTC), in the lead's hours")
+    lead: ContactSnapshot = Field(description="How to reach the lead")

@@ -32,6 +32,7 @@ LEAD_SLA_BREACHED = "leadflow.lead.sla_breached"
 NURTURE_STEP_DUE = "leadflow.nurture.step_due"
 NURTURE_STOPPED = "leadflow.nurture.stopped"
 NOTIFICATION_DELIVERED = "leadflow.notification.delivered"
+LEAD_FOLLOWUP_DUE = "leadflow.lead.followup_due"
 
 
 def topic_name(topic: str, prefix: str = "") -> str:
@@ -70,6 +71,7 @@ TOPOLOGY: dict[str, TopicSpec] = {
     NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier",)),
     NURTURE_STOPPED: TopicSpec("nurture", ()),
     NOTIFICATION_DELIVERED: TopicSpec("notifier", ()),
+    LEAD_FOLLOWUP_DUE: TopicSpec("nurture", ("notifier",)),
 }
 
 SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier")

@@ -24,6 +24,9 @@ HOLDERS = (
     "scorer.leads",
     "scorer.activities",
     "nurture.enrollments",
+    "nurture.followup_plans",
+    "nurture.touch_activities",
+    "nurture.suppressions",
     "notifier.deliveries",
     "router.leads",
 )
@@ -52,12 +55,20 @@ async def test_one_delete_makes_every_service_forget_the_lead(
                        for lead in leads]  # fmt: skip
                 victim, bystander = ids[0], ids[1]
                 await client.post(f"/v1/leads/{victim}/activities", json={"kind": "replied"})
+                for kind in ("called", "unsubscribed"):  # a touch; a suppression (nurture)
+                    await client.post(f"/v1/leads/{victim}/activities", json={"kind": kind})
 
                 async def everywhere() -> bool:
                     held = await rows_about(db, victim)
-                    return all(held[t] > 0 for t in ("scorer.leads", "scorer.activities")) and (
-                        held["nurture.enrollments"] + held["notifier.deliveries"] > 0
-                    )
+                    return all(
+                        held[t] > 0
+                        for t in (
+                            "scorer.leads",
+                            "scorer.activities",
+                            "nurture.touch_activities",
+                            "nurture.suppressions",
+                        )
+                    ) and (held["nurture.enrollments"] + held["notifier.deliveries"] > 0)
 
                 await eventually(everywhere, 30, what="the lead held everywhere", every=0.2)
                 before_bystander = await rows_about(db, bystander)

@@ -37,7 +37,7 @@ from services.capture.api.source_responses import (
 )
 from services.capture.deps import CaptureRuntime, CatalogDep, RuntimeDep
 from services.capture.intake import capture_each
-from services.capture.sources import fetch_jobs
+from services.capture.sources import fetch_jobs, opt_outs
 from services.capture.sources.auth import (
     AuthFailure,
     Verified,
@@ -264,6 +264,7 @@ async def _ingest(
             scheduled = source_responses.fetch_scheduled(notice, jobs, fresh)
             return JSONResponse(scheduled.model_dump(mode="json"))
         raws = vendor_leads(catalog, src, req)
+        opted_out = None if raws else opt_outs.opt_out_of(src.kind, req)
     except PayloadError as exc:
         problems = [{"field": p.field, "problem": p.problem} for p in exc.problems]
         raise ApiError(
@@ -273,6 +274,11 @@ async def _ingest(
         metrics.vendor_tests.labels(src.name).inc()
         log.info("vendor test delivery", extra={"source": src.name})
         return JSONResponse(source_responses.vendor_test(exc.message).model_dump(exclude_none=True))
+    if opted_out is not None and await opt_outs.record_opt_out(
+        runtime, opted_out, actor, clock.now()
+    ):
+        message = opt_outs.OPTED_OUT.format(kind=opted_out.kind)
+        return JSONResponse(source_responses.results([], message).model_dump())
     if not raws:
         return JSONResponse(source_responses.results([], NO_LEAD).model_dump())
     valid, rejected = clean_all(raws, src)

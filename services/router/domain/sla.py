@@ -11,7 +11,9 @@ from services.router.domain.availability import add_working_time, require_aware
 from services.router.domain.model import Rep, SlaPolicy
 
 # Activity kinds that show a rep reached the lead: any of them stops the clock.
-FIRST_CONTACT_KINDS = frozenset({"contacted", "replied", "meeting_booked", "won", "lost"})
+FIRST_CONTACT_KINDS = frozenset(
+    {"contacted", "called", "emailed", "sms_sent", "replied", "meeting_booked", "won", "lost"}
+)
 
 ClockStatus = Literal["running", "breached", "met", "late"]
 

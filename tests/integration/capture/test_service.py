@@ -170,3 +170,33 @@ async def test_leads_are_accepted_while_kafka_is_down_and_flow_when_it_returns(
 def test_the_openapi_document_names_the_lead_routes(tmp_path: Path) -> None:
     paths = create_app(Settings(config_file=tmp_path / "none.yaml")).openapi()["paths"]
     assert {"/v1/leads", "/v1/leads:batch", "/v1/leads/{lead_id}/activities"} <= set(paths)
+
+
+async def test_sales_tools_report_touches_as_called_emailed_and_sms_sent(
+    database_url: str, bus: Bus
+) -> None:
+    async with running_app(create_app(settings(database_url, bus))) as client:
+        lead = await client.post("/v1/leads", json={"email": "touch@acme.example"})
+        lead_id = lead.json()["lead_id"]
+        one = await client.post(
+            f"/v1/leads/{lead_id}/activities",
+            json={"kind": "called", "rep_id": "ana", "occurred_at": "2026-12-07T17:00:00Z"},
+        )
+        assert one.status_code == 202, one.text
+        batch = await client.post(
+            "/v1/activities:batch",
+            json={
+                "activities": [
+                    {"lead_id": lead_id, "kind": "emailed", "rep_id": "ana"},
+                    {"lead_id": lead_id, "kind": "sms_sent", "channel": "sms"},
+                    {"lead_id": lead_id, "kind": "texted"},
+                ]
+            },
+        )
+        assert batch.json()["recorded"] == 2, batch.text
+        [refused] = [r for r in batch.json()["results"] if r["status"] == "rejected"]
+        assert refused["index"] == 2 and refused["problems"][0]["field"].endswith("kind")
+        async with bus.reader(LEAD_ACTIVITY) as out:
+            await out.wait_for(lambda r: len(r) >= 3, what="the three touches")
+    assert [r["data"]["kind"] for r in out.records] == ["called", "emailed", "sms_sent"]
+    assert out.records[0]["data"]["occurred_at"].startswith("2026-12-07T17:00:00")

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from services.capture.config import Settings
 from services.capture.main import create_app
 from services.capture.sources.auth import hash_api_key
+from shared.contracts.topics import LEAD_ACTIVITY
 from tests.support.app import running_app
 from tests.support.http import serving
 from tests.support.kafka import Bus
@@ -410,6 +411,30 @@ async def test_payloads_that_make_no_lead_are_acknowledged_with_a_message(
         headers=calendly_headers(cancel, datetime.now(UTC)),
     )
     assert resp.status_code == 200 and resp.json()["results"] == []
+
+
+async def test_a_mailchimp_unsubscribe_of_a_known_lead_is_recorded_as_its_activity(
+    client: httpx.AsyncClient, bus: Bus
+) -> None:
+    mailchimp = fixture("mailchimp.txt")
+    route = f"/v1/sources/mailchimp/leads?api_key={KEY}"
+    headers = {"content-type": mailchimp.content_type}
+    subscribed = await client.post(route, content=mailchimp.body, headers=headers)
+    assert subscribed.status_code in (200, 202), subscribed.text
+    lead_id = subscribed.json()["lead_id"]
+    for event in (b"type=unsubscribe", b"type=cleaned"):
+        body = mailchimp.body.replace(b"type=subscribe", event)
+        resp = await client.post(route, content=body, headers=headers)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["results"] == [] and "recorded" in resp.json()["message"]
+    async with bus.reader(LEAD_ACTIVITY) as out:
+        await out.wait_for(lambda r: len(r) >= 2, what="the opt-out activities")
+    assert [(r["subject"], r["data"]["kind"], r["data"]["channel"]) for r in out.records] == [
+        (lead_id, "unsubscribed", "email"),
+        (lead_id, "bounced", "email"),
+    ]
+    assert out.records[0]["data"]["occurred_at"].startswith("2009-03-26T21:35:57")
+    assert out.records[0]["data"]["details"]["vendor"] == "mailchimp"
 
 
 async def test_a_body_that_is_not_the_vendors_shape_is_a_422_naming_the_path(

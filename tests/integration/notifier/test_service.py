@@ -35,6 +35,7 @@ from shared.contracts import (
     CandidateTrace,
     ContactSnapshot,
     LeadAssigned,
+    LeadFollowupDue,
     LeadProfile,
     LeadQualified,
     LeadRoutedToNurture,
@@ -129,6 +130,13 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
                     "secret": "${LEADFLOW_TEST_CRM_SECRET}",
                     "events": ["lead.qualified"],
                     "when": {"field": "bucket", "eq": "hot"},
+                },
+                {
+                    "name": "call-reminders",
+                    "url": receiver.url("call-reminders"),
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
+                    "events": ["lead.followup_due"],
+                    "when": {"field": "mode", "eq": "call"},
                 },
                 {
                     "name": "paused",
@@ -287,6 +295,35 @@ async def test_assigned_lead_is_delivered_once_as_a_signed_cloudevent(
     assert again.json()["error"] == "not_failed"
     await asyncio.sleep(0.3)
     assert len(receiver.requests) == 1  # the disabled "paused" subscription got nothing
+
+
+async def test_a_followup_due_call_is_delivered_to_its_reminder_subscription(
+    notifier: Notifier, receiver: Receiver
+) -> None:
+    def due(mode: str) -> LeadFollowupDue:
+        return LeadFollowupDue(
+            lead_id=str(uuid.uuid4()),
+            plan_id=str(uuid.uuid4()),
+            bucket="hot",
+            rep=RepRef(rep_id="ana", name="Ana Silva"),
+            mode=mode,
+            step=1,
+            of=3,
+            due_at=datetime.now(UTC),
+            lead=ContactSnapshot(email=EMAIL, phone="+442071838750"),
+        )
+
+    call, email = due("call"), due("email")
+    ids = [await send(notifier, e) for e in (call, email)]
+    await wait_for_status(notifier, call.lead_id, "delivered")
+    await wait_consumed(notifier, *ids)
+    (req,) = receiver.requests
+    assert req.path == "/hooks/call-reminders"
+    cloudevent = Webhook(SECRET).verify(req.body, req.headers)
+    assert cloudevent["type"] == "io.leadflow.lead.followup_due.v1"
+    assert (cloudevent["data"]["step"], cloudevent["data"]["of"]) == (1, 3)
+    assert cloudevent["data"]["rep"]["rep_id"] == "ana"
+    assert await deliveries(notifier, lead_id=email.lead_id) == []  # not a call
 
 
 async def test_failing_receiver_is_retried_until_it_accepts(
@@ -448,7 +485,7 @@ async def test_api_refuses_bad_queries_and_never_shows_secrets(notifier: Notifie
     subs = await notifier.http.get("/v1/subscriptions")
     assert subs.status_code == 200
     listed = {s["name"]: s for s in subs.json()["subscriptions"]}
-    assert set(listed) == {"crm", "hot-leads", "paused"}
+    assert set(listed) == {"crm", "hot-leads", "call-reminders", "paused"}
     assert listed["crm"]["events"] == ["lead.assigned"]
     assert listed["paused"]["enabled"] is False
     assert "secret" not in subs.text

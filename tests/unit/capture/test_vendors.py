@@ -21,6 +21,7 @@ from services.capture.sources.vendors import (
     LeadgenRef,
     google_key_of,
     leadgen_ids,
+    mailchimp,
     make_generic_parser,
     make_linkedin_parser,
     make_mapped,
@@ -379,6 +380,31 @@ def test_hubspot_webhook_event_is_refused_as_carrying_no_contact() -> None:
 @pytest.mark.parametrize("event", ["unsubscribe", "cleaned", "upemail", "campaign", "future"])
 def test_mailchimp_events_other_than_subscribe_and_profile_make_no_lead(event: str) -> None:
     assert PARSERS["mailchimp"](as_form(f"type={event}&data[email]=a@b.co")) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "reason"),
+    [
+        ("type=unsubscribe&data[email]=A%40B.co&data[action]=unsub", "unsubscribed", None),
+        ("type=cleaned&data[email]=a%40b.co&data[reason]=hard", "bounced", "hard"),
+        ("type=cleaned&data[email]=a%40b.co", "bounced", None),
+        ("type=cleaned&data[email]=a%40b.co&data[reason]=abuse", "unsubscribed", "abuse"),
+    ],
+)
+def test_mailchimp_opt_outs_are_read_as_the_leads_activity(
+    body: str, kind: str, reason: str | None
+) -> None:
+    found = mailchimp.opt_out(as_form(body + "&fired_at=2009-03-26+21%3A35%3A57"))
+    assert found is not None
+    assert (found.email, found.kind, found.details.get("reason")) == ("a@b.co", kind, reason)
+    assert found.at is not None and found.at.isoformat() == "2009-03-26T21:35:57+00:00"
+
+
+@pytest.mark.parametrize(
+    "body", ["type=subscribe&data[email]=a%40b.co", "type=unsubscribe", "type=upemail"]
+)
+def test_mailchimp_events_that_are_no_opt_out_of_an_address(body: str) -> None:
+    assert mailchimp.opt_out(as_form(body)) is None
 
 
 def test_mailchimp_profile_update_is_a_lead() -> None:

@@ -60,7 +60,7 @@ def _demo_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_example_section_validates() -> None:
     rules = load_notifier_config(EXAMPLE).to_domain()
-    crm, sla, slack = rules.subscriptions
+    crm, sla, followups, slack = rules.subscriptions
     assert (crm.name, crm.url, crm.enabled) == (
         "crm-demo",
         "http://127.0.0.1:8099/hooks/leadflow",
@@ -75,6 +75,12 @@ def test_the_example_section_validates() -> None:
         "io.leadflow.lead.sla_warning.v1",
         "io.leadflow.lead.sla_breached.v1",
     }
+    assert (followups.name, followups.url) == (
+        "followup-reminders",
+        "http://127.0.0.1:8099/hooks/followups",
+    )
+    assert followups.event_types == {"io.leadflow.lead.followup_due.v1"}
+    assert followups.secret == crm.secret
     assert (slack.name, slack.enabled) == ("slack-hot-leads", False)
     assert not rules.egress.refusal("127.0.0.1", ipaddress.ip_address("127.0.0.1"), 8099)
     assert rules.egress.refusal("127.0.0.1", ipaddress.ip_address("127.0.0.1"), 8100)
@@ -83,7 +89,7 @@ def test_the_example_section_validates() -> None:
 
 
 def test_the_example_hot_lead_condition_reads_the_bucket() -> None:
-    slack = load_notifier_config(EXAMPLE).to_domain().subscriptions[2]
+    slack = load_notifier_config(EXAMPLE).to_domain().subscriptions[3]
     enabled = dataclasses.replace(slack, enabled=True)
     qualified = "io.leadflow.lead.qualified.v1"
     assert matching_subscriptions(qualified, {"bucket": "hot"}, [enabled]) == [enabled]

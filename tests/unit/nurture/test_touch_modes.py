@@ -46,7 +46,13 @@ def test_an_activity_completes_its_own_mode_and_any_task(
 
 def test_capture_activity_kinds_are_understood() -> None:
     rep_kinds = {k for k in ActivityKind if modes_completed_by(k.value, "call")}
-    assert rep_kinds == {ActivityKind.CONTACTED, ActivityKind.MEETING_BOOKED}
+    assert rep_kinds == {
+        ActivityKind.CONTACTED,
+        ActivityKind.MEETING_BOOKED,
+        ActivityKind.CALLED,
+        ActivityKind.EMAILED,
+        ActivityKind.SMS_SENT,
+    }
 
 
 def test_every_nurture_sequence_mode_is_a_touch_mode() -> None:

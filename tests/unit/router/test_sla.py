@@ -187,7 +187,10 @@ def test_a_breach_is_for_the_running_attempt_and_a_handover_for_a_breached_one()
     assert not is_handover_pending(clock(status="late"), 1)
 
 
-@pytest.mark.parametrize("kind", ["contacted", "replied", "meeting_booked", "won", "lost"])
+@pytest.mark.parametrize(
+    "kind",
+    ["contacted", "called", "emailed", "sms_sent", "replied", "meeting_booked", "won", "lost"],
+)
 def test_these_activities_are_a_first_contact(kind: str) -> None:
     assert is_first_contact(kind)
 

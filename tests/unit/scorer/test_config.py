@@ -179,7 +179,7 @@ def test_section_becomes_the_domain_model() -> None:
         ),
         (scoring("fit.0.pointz", 5), "scoring.fit[0].pointz: Extra inputs are not permitted"),
         (
-            scoring("engagement.0.activity", "called"),
+            scoring("engagement.0.activity", "phoned"),
             "scoring.engagement[0].activity[0]: Input should be 'contacted', 'replied'",
         ),
         (

@@ -9,10 +9,17 @@ Only ``subscribe`` and ``profile`` events describe a person who wants to hear fr
 they make a lead. Every other type (``unsubscribe``, ``cleaned``, ``upemail``, ``campaign``, and
 any type Mailchimp adds later) returns an empty list: the caller answers 200 and creates nothing,
 so Mailchimp does not retry or disable the webhook.
+
+``unsubscribe`` and ``cleaned`` are opt-outs of an address: :func:`opt_out` reads them, and
+capture records them as the lead's ``unsubscribed`` / ``bounced`` activity when it knows the
+address (nurture then stops the lead's e-mail touches for good). ``cleaned`` with
+``data[reason]=abuse`` (a spam complaint) is an unsubscribe; ``hard`` (or none) a bounce.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from services.capture.sources.base import InboundRequest
@@ -58,3 +65,44 @@ def parse(req: InboundRequest) -> list[dict[str, Any]]:
     draft.keep("fired_at", body.get("fired_at"))
     draft.keep(VENDOR_CREATED_AT, body.get("fired_at"))
     return [draft.build()]
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """An address that opted out (or bounced), as the activity capture records for its lead."""
+
+    email: str
+    kind: str  # an ActivityKind value: unsubscribed or bounced
+    at: datetime | None  # fired_at (UTC), when Mailchimp gives it
+    details: dict[str, str]
+
+
+def opt_out(req: InboundRequest) -> OptOut | None:
+    """``unsubscribe`` → unsubscribed, ``cleaned`` → bounced (abuse: unsubscribed); None for
+    every other type or without an address."""
+    body = unflatten(form_fields(req))
+    kind = body.get("type")
+    if kind not in ("unsubscribe", "cleaned"):
+        return None
+    data = body.get("data")
+    email = data.get("email") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(email, str) or not email.strip():
+        return None  # no address: nothing to opt out (answered as before, no lead)
+    email = email.strip().lower()
+    reason = str(data.get("reason") or "").strip().lower()
+    activity = "bounced" if kind == "cleaned" and reason != "abuse" else "unsubscribed"
+    details = {"vendor": "mailchimp", "event": str(kind)}
+    for key in ("reason", "action", "campaign_id", "list_id"):
+        if isinstance(data.get(key), str) and data[key]:
+            details[key] = data[key]
+    return OptOut(email, activity, _fired_at(body.get("fired_at")), details)
+
+
+def _fired_at(value: Any) -> datetime | None:
+    """Mailchimp's ``fired_at`` ("2009-03-26 21:35:57", UTC); None if absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
