@@ -26,6 +26,7 @@ from shared import clock
 from shared.auth.guard import ReportsRead
 from shared.db import audit
 from shared.http import ApiError
+from shared.params import IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -99,7 +100,7 @@ class OverrideIn(BaseModel):
 
     value: float = Field(gt=0, le=MAX_OVERRIDE, description="The multiplier to hold the rep at")
     reason: str = Field(min_length=1, max_length=1000, description="Why (kept in the ledger)")
-    until: datetime | None = Field(None, description="When it ends (default: until cleared)")
+    until: IsoDateTime | None = Field(None, description="When it ends (default: until cleared)")
 
 
 NEUTRAL = MultiplierOut(
@@ -117,7 +118,9 @@ async def read_ledger(
     runtime: RuntimeDep,
     source: RoutingDep,
     caller: ReportsRead,
-    since: Annotated[datetime | None, Query(description="Entries at or after (ISO 8601)")] = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="Entries at or after (ISO 8601)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> LedgerOut:
     now = clock.now()

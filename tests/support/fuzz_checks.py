@@ -33,6 +33,8 @@ BUSINESS_RULES: dict[str, frozenset[str]] = {
     "POST /v1/sources/{source}/leads": frozenset({"invalid_payload", "invalid_lead"}),
     "POST /v1/sources/{source}/csv": frozenset({"malformed_csv"}),
     **{label: frozenset({"invalid_config"}) for label in _ADMIN_WRITES},
+    # an override must end in the future: no schema can say "after now"
+    "PUT /v1/admin/reps/{rep_id}/multiplier": frozenset({"invalid_override"}),
 }
 
 
