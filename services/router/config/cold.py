@@ -58,8 +58,8 @@ class GoneColdModel(Model):
 class RecycleModel(Model):
     to: Destination = Field(description="queue (a pool queue), nurture, or none (stays)")
     queue: str | None = Field(None, description="The pool queue, for to: queue")
-    after: Duration = Field(
-        timedelta(0), description="Cool-off before the move, e.g. 30d; absent: at once"
+    after: Duration | None = Field(
+        None, description="Cool-off before the move, e.g. 30d; absent: at once"
     )
 
     @model_validator(mode="after")
@@ -68,8 +68,6 @@ class RecycleModel(Model):
             raise error("to: queue needs queue, e.g. {to: queue, queue: general-global}")
         if self.to != "queue" and self.queue is not None:
             raise error(f"queue is only for to: queue (this says to: {self.to})")
-        if self.after < timedelta(0):
-            fail(("after",), "must not be negative", self.after)
         return self
 
 
@@ -122,4 +120,4 @@ def _policy(model: RecycleModel | None) -> RecyclePolicy | None:
 
 
 def _one(model: RecycleModel) -> RecyclePolicy:
-    return RecyclePolicy(model.to, model.queue, model.after)
+    return RecyclePolicy(model.to, model.queue, model.after or timedelta(0))

@@ -82,11 +82,12 @@ async def claim_going_cold(
 # lead quiet for less than the shortest time of any bucket.
 _DUE = (
     "FROM leads WHERE status = 'assigned' AND closed_at IS NULL AND cold_since IS NULL"
-    " AND ((coalesce(warm_at, assigned_at) <= :bound"
-    "   AND coalesce(warm_at, assigned_at) <= :now - make_interval(secs => coalesce("
+    " AND ((coalesce(warm_at, assigned_at) <= CAST(:bound AS timestamptz)"
+    "   AND coalesce(warm_at, assigned_at) <= CAST(:now AS timestamptz)"
+    " - make_interval(secs => coalesce("
     "     (SELECT t.s FROM unnest(CAST(:buckets AS text[]), CAST(:secs AS float8[]))"
-    "      AS t(b, s) WHERE t.b = lower(leads.bucket)), :default_s)))"
-    "  OR touches >= :k)"
+    "      AS t(b, s) WHERE t.b = lower(leads.bucket)), CAST(:default_s AS float8))))"
+    "  OR touches >= CAST(:k AS int))"
 )
 
 

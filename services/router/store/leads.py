@@ -359,7 +359,8 @@ async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None
         await conn.execute(
             text(
                 "SELECT lead_id, status, queue, rep_id, assignment_id, rule, score, bucket,"
-                " decided_at, assigned_at, sla_due_at, contacted_at, closed_at, config_version"
+                " decided_at, assigned_at, sla_due_at, contacted_at, closed_at, config_version,"
+                " warm_at, touches, cold_since, lost_reason, snoozed_until"
                 " FROM leads"
                 " WHERE lead_id = :id"
             ),
@@ -370,7 +371,8 @@ async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None
         return None
     keys = ("lead_id", "status", "queue", "rep_id", "assignment_id", "rule", "score", "bucket",
             "decided_at", "assigned_at", "sla_due_at", "contacted_at", "closed_at",
-            "config_version")  # fmt: skip
+            "config_version", "warm_at", "touches", "cold_since", "lost_reason",
+            "snoozed_until")  # fmt: skip
     out = dict(zip(keys, row, strict=True))
     out["lead_id"] = str(out["lead_id"])
     out["assignment_id"] = str(out["assignment_id"]) if out["assignment_id"] else None
