@@ -224,7 +224,10 @@ async def test_a_lost_lead_goes_to_nurture_after_the_cool_off_unless_its_reason_
         assert of(out.records, lead, "gone_cold") == []  # a closed lead never goes cold
 
         clock.advance(timedelta(hours=1))
-        await out.wait_for(lambda r: bool(of(r, lead, "routed_to_nurture")), what="nurture")
+        await out.wait_for(
+            lambda r: bool(of(r, lead, "routed_to_nurture") and of(r, lead, "recycled")),
+            what="the recycle to nurture",
+        )
         nurtured = of(out.records, lead, "routed_to_nurture")[0]
         assert nurtured["reason"].startswith("lost (price) with ")
         assert nurtured["reason"].endswith("cool-off of 30d over; recycled to nurture")
