@@ -208,12 +208,14 @@ class RecycleCause(StrEnum):
 
     GONE_COLD = "gone_cold"  # routing.recycling.gone_cold
     LOST = "lost"  # routing.recycling.lost (or the lost reason's own policy)
+    DISQUALIFIED = "disqualified"  # routing.recycling.disqualified: its score fell back
     SNOOZED = "snoozed"  # parked until a date (POST /v1/leads/{id}:snooze)
     SNOOZE_ENDED = "snooze_ended"  # the snooze is over: routed again
 
 
 class LeadRecycled(Event):
-    """A lead moved because it went cold, was lost, was snoozed or its snooze ended. Its new
+    """A lead moved because it went cold, was lost or disqualified, was snoozed or its snooze
+    ended. Its new
     place is announced as usual too: a LeadAssigned, a LeadRoutedToNurture, or nothing while
     it waits or sleeps."""
 
@@ -221,7 +223,9 @@ class LeadRecycled(Event):
     TOPIC: ClassVar[str] = topics.LEAD_RECYCLED
 
     lead_id: str = Field(description="Lead id (UUID)")
-    cause: RecycleCause = Field(description="gone_cold, lost, snoozed or snooze_ended")
+    cause: RecycleCause = Field(
+        description="gone_cold, lost, disqualified, snoozed or snooze_ended"
+    )
     to: str = Field(
         description="Where it went: assigned (a rep of a queue), waiting (in a queue, nobody"
         " free), nurture, or snoozed"

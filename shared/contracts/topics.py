@@ -65,7 +65,7 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_ERASED: TopicSpec("capture", ("scorer", "router", "nurture", "notifier")),
     LEAD_SCORED: TopicSpec("scorer", ("router",)),
     LEAD_QUALIFIED: TopicSpec("scorer", ("notifier",)),
-    LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier",)),
+    LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier", "router")),
     LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),
     LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture", "notifier")),
     LEAD_SLA_WARNING: TopicSpec("router", ("notifier",)),

@@ -9,6 +9,7 @@
       lost_reasons:                                          # a lost reason's own policy
         no_budget: {to: nurture, after: 90d}
         spam: {to: none}                                     # never recycled
+      disqualified: {to: nurture}                            # its score fell back
 
 In ``no_touch`` the key ``default`` is the time of every bucket not listed (absent:
 unlisted buckets never go cold for silence). ``to: queue`` names the pool queue whose
@@ -77,6 +78,9 @@ class RecyclingModel(Model):
     lost_reasons: Annotated[dict[Lowered, RecycleModel], BeforeValidator(_lower_keys)] = Field(
         default_factory=dict, description="A lost reason's own policy, e.g. {no_budget: ...}"
     )
+    disqualified: RecycleModel | None = Field(
+        None, description="Where an open lead goes when its score falls below the threshold"
+    )
 
 
 def check_recycling(model: RecyclingModel, queues: dict[str, int], problem: Report) -> None:
@@ -84,6 +88,7 @@ def check_recycling(model: RecyclingModel, queues: dict[str, int], problem: Repo
     named: list[tuple[tuple[str | int, ...], RecycleModel | None]] = [
         (("recycling", "gone_cold", "queue"), model.gone_cold),
         (("recycling", "lost", "queue"), model.lost),
+        (("recycling", "disqualified", "queue"), model.disqualified),
         *((("recycling", "lost_reasons", r, "queue"), m) for r, m in model.lost_reasons.items()),
     ]
     for loc, policy in named:
@@ -112,6 +117,7 @@ def recycling_policy(model: RecyclingModel | None) -> Recycling | None:
         gone_cold=_policy(model.gone_cold),
         lost=_policy(model.lost),
         lost_reasons=tuple((r, _one(m)) for r, m in model.lost_reasons.items()),
+        disqualified=_policy(model.disqualified),
     )
 
 

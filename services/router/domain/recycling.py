@@ -21,7 +21,7 @@ from services.router.domain.routing import Assigned, ToNurture, Waiting, offer_l
 from services.router.domain.sla import sla_deadline
 from shared.config import duration_text
 
-RecycleCause = Literal["gone_cold", "lost", "snoozed", "snooze_ended"]
+RecycleCause = Literal["gone_cold", "lost", "disqualified", "snoozed", "snooze_ended"]
 Destination = Literal["queue", "nurture", "none"]
 RECYCLED_RULE: Final = "recycled"
 
@@ -44,11 +44,13 @@ class RecyclePolicy:
 @dataclass(frozen=True)
 class Recycling:
     """``routing.recycling``: a policy for leads gone cold, for lost ones (a reason's own
-    policy first, reasons compare without case), None where nothing is recycled."""
+    policy first, reasons compare without case) and for open leads the scorer disqualified
+    (their score fell back below the threshold); None where nothing is recycled."""
 
     gone_cold: RecyclePolicy | None = None
     lost: RecyclePolicy | None = None
     lost_reasons: tuple[tuple[str, RecyclePolicy], ...] = ()
+    disqualified: RecyclePolicy | None = None
 
     def for_lost(self, reason: str | None) -> RecyclePolicy | None:
         wanted = (reason or "").strip().casefold()
@@ -60,8 +62,14 @@ class Recycling:
         return policy if policy is not None and policy.to != "none" else None
 
     def for_cold(self) -> RecyclePolicy | None:
-        policy = self.gone_cold
-        return policy if policy is not None and policy.to != "none" else None
+        return _moving(self.gone_cold)
+
+    def for_disqualified(self) -> RecyclePolicy | None:
+        return _moving(self.disqualified)
+
+
+def _moving(policy: RecyclePolicy | None) -> RecyclePolicy | None:
+    return policy if policy is not None and policy.to != "none" else None
 
 
 RecycleDecision = Assigned | Waiting | ToNurture

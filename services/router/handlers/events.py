@@ -1,7 +1,7 @@
 """What the router reacts to: scored leads are routed; first contacts stop SLA clocks; won and
-lost close leads (lost ones may be recycled); fast first contacts and wins are
-fairness-ledger entries; touches and replies warm leads up; erased leads leave. The HANDLERS
-table at the bottom lists it.
+lost close leads (lost ones may be recycled, as may disqualified ones); fast first contacts
+and wins are fairness-ledger entries; touches and replies warm leads up; erased leads leave.
+The HANDLERS table at the bottom lists it.
 
 Hook for the events that lower a rep's share and are not emitted yet (late or missed
 follow-up touches): their handler appends a
@@ -21,7 +21,11 @@ from services.router.domain.cold import warms_up
 from services.router.domain.model import Routing
 from services.router.domain.sla import is_first_contact
 from services.router.handlers.ledger import RepEvent, save_ledger
-from services.router.handlers.recycling import note_touches, recycle_lost
+from services.router.handlers.recycling import (
+    note_touches,
+    recycle_disqualified,
+    recycle_lost,
+)
 from services.router.handlers.routing import LeadToRoute, close_round, decide, open_round
 from services.router.handlers.sla import close_won_lost, record_contacts
 from services.router.handlers.source import FixedRouting, RoutingSource
@@ -30,7 +34,7 @@ from services.router.store import ledger as ledger_store
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
 from shared.clock import Clock, now
-from shared.contracts import LeadActivityRecorded, LeadScored
+from shared.contracts import LeadActivityRecorded, LeadDisqualified, LeadScored
 from shared.contracts.envelope import Envelope, Event
 from shared.db.uow import UnitOfWork
 
@@ -44,6 +48,7 @@ class RouterBatch:
     contacts: list[LeadActivityRecorded] = field(default_factory=list)
     rep_events: list[RepEvent] = field(default_factory=list)
     touches: list[LeadActivityRecorded] = field(default_factory=list)
+    disqualified: list[LeadDisqualified] = field(default_factory=list)
 
 
 def route_scored_lead(batch: RouterBatch, env: Envelope) -> None:
@@ -73,6 +78,13 @@ def note_contact(batch: RouterBatch, env: Envelope) -> None:
         batch.touches.append(event)
 
 
+def note_disqualified(batch: RouterBatch, env: Envelope) -> None:
+    """An open lead whose score fell below the threshold may be recycled."""
+    event = env.data
+    assert isinstance(event, LeadDisqualified)
+    batch.disqualified.append(event)
+
+
 def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> BatchHandler:
     """A batch with scored leads or contacts takes the routing lock once, so it never races
     the breach job (nor a config change: the batch decides with the version in force once it
@@ -83,7 +95,10 @@ def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> 
         return RouterBatch()
 
     async def save(uow: UnitOfWork, batch: RouterBatch) -> None:
-        if not batch.scored and not batch.contacts and not batch.rep_events and not batch.touches:
+        if not (
+            batch.scored or batch.contacts or batch.rep_events or batch.touches
+            or batch.disqualified
+        ):  # fmt: skip
             return
         now = clock()
         rnd = await open_round(
@@ -100,6 +115,7 @@ def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> 
             await save_ledger(uow.conn, rnd.ledger)
             await recycle_lost(uow, rnd, batch.contacts, closed)
         await note_touches(uow, batch.touches)
+        await recycle_disqualified(uow, rnd, batch.disqualified)
 
     return batch_handler(HANDLERS, load, save)
 
@@ -129,4 +145,5 @@ Handler = Callable[[RouterBatch, Envelope], None]
 HANDLERS: dict[type[Event], Handler] = {
     LeadScored: route_scored_lead,
     LeadActivityRecorded: note_contact,
+    LeadDisqualified: note_disqualified,
 }

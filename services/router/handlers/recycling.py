@@ -1,7 +1,7 @@
 """Gone cold, recycling and snoozes, the use cases.
 
 - A batch's touches and replies warm their leads up (and call off a gone-cold recycle still
-  cooling off); a lost lead gets its recycle timer per ``routing.recycling``.
+  cooling off); a lost or disqualified lead gets its recycle timer per ``routing.recycling``.
 - The gone-cold scan announces each lead due (``LeadGoneCold``, once) and arms its recycle.
 - The recycle job moves leads whose timer is due (cool-off over, snooze over) under the
   routing lock, like any routing decision: the old owner's open count drops, the new
@@ -27,6 +27,7 @@ from services.router.handlers.routing import (
     rep_ref,
 )
 from services.router.handlers.source import RoutingSource
+from services.router.store import accounts as account_store
 from services.router.store import cold as cold_store
 from services.router.store import leads as lead_store
 from shared.config import duration_text
@@ -35,6 +36,7 @@ from shared.contracts import (
     ColdReason,
     ContactSnapshot,
     LeadActivityRecorded,
+    LeadDisqualified,
     LeadGoneCold,
     LeadProfile,
     LeadRecycled,
@@ -82,6 +84,30 @@ async def recycle_lost(
         timers.append(
             cold_store.RecycleTimer(lead_id, cold_store.LOST, rows[lead_id].assignment_id,
                                     rnd.now + policy.after, lost[lead_id].reason, rnd.now)
+        )  # fmt: skip
+    await cold_store.arm(uow.conn, timers)
+
+
+async def recycle_disqualified(
+    uow: UnitOfWork, rnd: RoutingRound, events: Sequence[LeadDisqualified]
+) -> None:
+    """An open lead whose score fell back below the threshold gets its recycle timer when
+    ``routing.recycling.disqualified`` says where such leads go (a lead not assigned, or
+    already closed, is left to the usual routing)."""
+    recycling = rnd.routing.recycling
+    then = recycling.for_disqualified() if recycling is not None else None
+    if then is None or not events:
+        return
+    rows = await lead_store.load_leads(uow.conn, [e.lead_id for e in events])
+    timers = []
+    for e in events:
+        row = rows.get(e.lead_id)
+        if row is None or row.status != "assigned" or row.closed_at is not None:
+            continue
+        reason = f"score {e.score:g} below {e.threshold:g} ({e.trigger})"
+        timers.append(
+            cold_store.RecycleTimer(e.lead_id, cold_store.DISQUALIFIED, row.assignment_id,
+                                    rnd.now + then.after, reason, rnd.now)
         )  # fmt: skip
     await cold_store.arm(uow.conn, timers)
 
@@ -135,6 +161,10 @@ async def fire_due_recycles(
     ids = [t.lead_id for t in timers]
     rows = await lead_store.load_leads(uow.conn, ids)
     cold = await cold_store.cold_leads(uow.conn, ids)
+    fields = tuple(sorted(rnd.routing.account_fields))
+    if fields:  # a snoozed lead routed again goes to its account's owner, as a new one would
+        keys = {k for r in rows.values() for k in account_of(r.profile).keys(fields)}
+        rnd.owners = await account_store.load_account_owners(uow.conn, keys)
     recycling = rnd.routing.recycling
     moved: list[str] = []
     for t in timers:
@@ -151,6 +181,10 @@ async def fire_due_recycles(
             if row.closed_at is not None or t.lead_id not in cold:
                 continue  # closed or warmed up since
             policy = recycling.for_cold() if recycling is not None else None
+        elif t.cause == cold_store.DISQUALIFIED:
+            if row.closed_at is not None:
+                continue  # won or lost since
+            policy = recycling.for_disqualified() if recycling is not None else None
         else:
             policy = recycling.for_lost(t.reason) if recycling is not None else None
         if t.cause != cold_store.SNOOZE_ENDED and policy is None:
@@ -210,6 +244,8 @@ def _why(
         return f"gone cold ({timer.reason}){owner}{cool}"
     if timer.cause == cold_store.LOST:
         return f"lost ({timer.reason or 'no reason given'}){owner}{cool}"
+    if timer.cause == cold_store.DISQUALIFIED:
+        return f"disqualified: {timer.reason}{owner}{cool}"
     return f"snoozed until {timer.due_at:%Y-%m-%dT%H:%M:%SZ} ({timer.reason}); routed again"
 
 

@@ -22,12 +22,13 @@ CREATE INDEX leads_going_cold ON leads ((coalesce(warm_at, assigned_at)))
 CREATE INDEX leads_unanswered ON leads (touches)
     WHERE status = 'assigned' AND closed_at IS NULL AND cold_since IS NULL AND touches > 0;
 
--- Durable timers of moves to come: a recycle after its cool-off (gone cold, lost) and the
+-- Durable timers of moves to come: a recycle after its cool-off (gone cold, lost,
+-- disqualified) and the
 -- end of a snooze. One per lead; the job claims due rows (FOR UPDATE SKIP LOCKED) and
 -- deletes them in the transaction that makes the move, so each fires once.
 CREATE TABLE recycle_timers (
     lead_id       uuid        PRIMARY KEY REFERENCES leads (lead_id) ON DELETE CASCADE,
-    cause         text        NOT NULL CHECK (cause IN ('gone_cold', 'lost', 'snooze_ended')),
+    cause         text        NOT NULL CHECK (cause IN ('gone_cold', 'lost', 'disqualified', 'snooze_ended')),
     assignment_id uuid,       -- the assignment it was set for (NULL for a snooze)
     due_at        timestamptz NOT NULL,
     reason        text,       -- the lost reason, or the snooze's

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.router.domain.cold import ColdPolicy, Contacts, Warmth
 from shared.db.columns import column_params
 
-GONE_COLD, LOST, SNOOZE_ENDED = "gone_cold", "lost", "snooze_ended"
+GONE_COLD, LOST, DISQUALIFIED = "gone_cold", "lost", "disqualified"
+SNOOZE_ENDED = "snooze_ended"
 
 
 async def note_contacts(conn: AsyncConnection, contacts: Sequence[Contacts]) -> list[str]:

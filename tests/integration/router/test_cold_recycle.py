@@ -18,11 +18,12 @@ from sqlalchemy import text
 from services.router.config.settings import Settings
 from services.router.main import create_app
 from shared.clock import FixedClock
-from shared.contracts import LeadActivityRecorded
+from shared.contracts import LeadActivityRecorded, LeadDisqualified
 from shared.contracts.capture import ActivityKind
 from shared.contracts.topics import (
     LEAD_ACTIVITY,
     LEAD_ASSIGNED,
+    LEAD_DISQUALIFIED,
     LEAD_GONE_COLD,
     LEAD_RECYCLED,
     LEAD_ROUTED_TO_NURTURE,
@@ -54,6 +55,7 @@ routing:
     lost: {to: nurture, after: 30d}
     lost_reasons:
       spam: {to: none}
+    disqualified: {to: queue, queue: pool}
 """
 
 
@@ -296,3 +298,29 @@ async def test_a_snoozed_lead_sleeps_then_is_routed_again_at_its_date(
         await out.wait_for(lambda r: len(of(r, lead, "assigned")) == 2, what="a new owner")
         view = await lead_view(client, lead)
         assert (view["status"], view["snoozed_until"]) == ("assigned", None)
+
+
+async def test_a_disqualified_open_lead_is_recycled_to_the_pool(
+    database_url: str, bus: Bus, config: Path
+) -> None:
+    lead = str(uuid.uuid4())
+    app = app_for(database_url, bus, config)
+    async with running_app(app) as client, bus.reader(*TOPICS) as out:
+        clock = clock_of(app)
+        await bus.produce(LEAD_SCORED, [record(lead_scored(lead, bucket="warm"))])
+        await out.wait_for(lambda r: bool(of(r, lead, "assigned")), what="the assignment")
+        fell = LeadDisqualified(
+            lead_id=lead, score=31, bucket="cold", threshold=40, disqualified_at=clock(),
+            trigger="decay",
+        )  # fmt: skip
+        await bus.produce(LEAD_DISQUALIFIED, [record(fell)])
+        await out.wait_for(lambda r: len(of(r, lead, "assigned")) == 2, what="pat's assignment")
+        await out.wait_for(lambda r: bool(of(r, lead, "recycled")), what="the recycle")
+        moved = of(out.records, lead, "recycled")[0]
+        assert (moved["cause"], moved["rep"]["rep_id"], moved["previous_rep"]["rep_id"]) == (
+            "disqualified",
+            "pat",
+            "ana",
+        )
+        assert moved["reason"] == "score 31 below 40 (decay)"
+        assert await open_leads(client) == {"ana": 0, "ben": 0, "pat": 1}

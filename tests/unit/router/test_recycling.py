@@ -96,6 +96,7 @@ BASE: dict[str, Any] = {
         "gone_cold": {"to": "queue", "queue": "pool"},
         "lost": {"to": "nurture", "after": "30d"},
         "lost_reasons": {"Spam": {"to": "none"}},
+        "disqualified": {"to": "none"},
     },
 }
 
@@ -117,8 +118,12 @@ def test_the_sections_become_domain_values() -> None:
     routing = to_domain(validate(BASE))
     assert routing.gone_cold == ColdPolicy((("hot", timedelta(days=2)),), timedelta(days=14), 4)
     assert routing.recycling == Recycling(
-        gone_cold=POOL, lost=NURTURE, lost_reasons=(("spam", RecyclePolicy("none")),)
+        gone_cold=POOL,
+        lost=NURTURE,
+        lost_reasons=(("spam", RecyclePolicy("none")),),
+        disqualified=RecyclePolicy("none"),
     )
+    assert to_domain(validate(BASE)).recycling.for_disqualified() is None  # type: ignore[union-attr]
     absent = {k: v for k, v in BASE.items() if k not in ("gone_cold", "recycling")}
     assert to_domain(validate(absent)).gone_cold is None
 
@@ -135,6 +140,8 @@ def test_the_sections_become_domain_values() -> None:
         (("recycling", "lost"), {"to": "nurture", "queue": "pool"},
          "routing.recycling.lost: queue is only for to: queue (this says to: nurture)"),
         (("recycling", "lost"), {"to": "rep"}, "routing.recycling.lost.to"),
+        (("recycling", "disqualified"), {"to": "queue", "queue": "x"},
+         "routing.recycling.disqualified.queue: unknown queue 'x'"),
         (("gone_cold",), {}, "routing.gone_cold: give no_touch (time per bucket)"),
         (("gone_cold", "no_touch"), {"hot": "soon"}, "routing.gone_cold.no_touch.hot"),
         (("gone_cold", "no_touch"), {"nurture": "2d"},
