@@ -220,6 +220,10 @@ def _move(
                            previous, why)  # fmt: skip
     lead = LeadToRoute(row.lead_id, row.score, row.bucket, row.profile, row.captured_at)
     record_decision(rnd, lead, account_of(row.profile), decision)
+    if isinstance(decision, Assigned) and previous is not None:  # say whose lead it was
+        event, causation = rnd.events[-1]
+        update = {"previous_rep": rep_ref(routing, previous)}
+        rnd.events[-1] = (event.model_copy(update=update), causation)
     to, queue, rep = _place(decision)
     rnd.events.append(
         (

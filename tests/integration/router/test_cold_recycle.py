@@ -162,7 +162,9 @@ async def test_an_untouched_lead_goes_cold_once_warms_up_and_is_recycled_to_the_
         assert (moved["rep"]["rep_id"], moved["previous_rep"]["rep_id"]) == ("pat", "ana")
         assert "gone cold (no_touch) with ana; cool-off of 1d over" in moved["explanation"]
         await out.wait_for(lambda r: len(of(r, lead, "assigned")) == 2, what="pat's assignment")
-        assert of(out.records, lead, "assigned")[1]["rep"]["rep_id"] == "pat"
+        again = of(out.records, lead, "assigned")[1]
+        assert (again["rep"]["rep_id"], again["previous_rep"]["rep_id"]) == ("pat", "ana")
+        assert again["trace"]["rule"] == "recycled" and again["reassigned"] is False
         assert await open_leads(client) == {"ana": 0, "ben": 0, "pat": 1}
         view = await lead_view(client, lead)
         assert (view["rep_id"], view["queue"], view["rule"], view["cold_since"]) == (
