@@ -66,10 +66,10 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def app_for(database_url: str, bus: Bus, config: Path) -> FastAPI:
+def app_for(database_url: str, bus: Bus, config: Path, at: datetime = T0) -> FastAPI:
     settings = Settings(
         database_url=database_url, **bus.settings, config_file=config, waiting_retry_s=0.2,
-        sla_tick_s=0.1, cold_tick_s=0.1, kafka_partitions=3, fixed_clock=T0,
+        sla_tick_s=0.1, cold_tick_s=0.1, kafka_partitions=3, fixed_clock=at,
     )  # fmt: skip
     return create_app(settings)
 
@@ -326,3 +326,24 @@ async def test_a_disqualified_open_lead_is_recycled_to_the_pool(
         )
         assert moved["reason"] == "score 31 below 40 (decay)"
         assert await open_leads(client) == {"ana": 0, "ben": 0, "pat": 1}
+
+
+async def test_a_recycle_timer_survives_a_restart(
+    database_url: str, bus: Bus, config: Path
+) -> None:
+    lead = str(uuid.uuid4())
+    app = app_for(database_url, bus, config)
+    async with running_app(app) as client, bus.reader(*TOPICS) as out:
+        await bus.produce(LEAD_SCORED, [record(lead_scored(lead, bucket="warm"))])
+        await out.wait_for(lambda r: bool(of(r, lead, "assigned")), what="the assignment")
+        await bus.produce(LEAD_ACTIVITY, [activity(lead, ActivityKind.LOST, T0, reason="price")])
+        for _ in range(100):
+            if (await lead_view(client, lead))["closed_at"] is not None:
+                break
+            await asyncio.sleep(0.05)
+    # Down for 40 days; back on a later clock.
+    later = app_for(database_url, bus, config, at=T0 + timedelta(days=40))
+    async with running_app(later), bus.reader(*TOPICS) as out:
+        await out.wait_for(lambda r: bool(of(r, lead, "routed_to_nurture")), what="nurture")
+        await settle(out)
+        assert len(of(out.records, lead, "recycled")) == 1
