@@ -18,6 +18,7 @@ from services.router.domain.owners import account_of
 from services.router.domain.recycling import RecyclePolicy, recycle, release
 from services.router.domain.routing import Assigned, RoutingDecision, ToNurture, route_lead
 from services.router.domain.rules import lead_facts
+from services.router.handlers.ledger import RepEvent, open_ledger, save_ledger
 from services.router.handlers.routing import (
     LeadToRoute,
     RoutingRound,
@@ -114,11 +115,18 @@ async def recycle_disqualified(
 
 async def scan_gone_cold(uow: UnitOfWork, source: RoutingSource, now: datetime, limit: int) -> int:
     """Announce every open assignment gone cold by the policy in force, once, and arm its
-    recycle; return the leads looked at (``limit``: go round again)."""
+    recycle; with fairness on, each is a ``gone_cold`` entry in its rep's ledger. Return the
+    leads looked at (``limit``: go round again)."""
     routing = (await source.current(uow.conn)).routing
     policy = routing.gone_cold
     if policy is None or not await cold_store.any_going_cold(uow.conn, policy, now):
         return 0
+    await lead_store.lock_routing(uow.conn)  # ledger entries are written under it everywhere
+    routing = (await source.current(uow.conn)).routing
+    policy = routing.gone_cold
+    if policy is None:
+        return 0
+    ledger = await open_ledger(uow.conn, routing.fairness, now)
     quiet = await cold_store.claim_going_cold(uow.conn, policy, now, limit)
     rows = await lead_store.load_leads(uow.conn, [q.warmth.lead_id for q in quiet])
     then = routing.recycling.for_cold() if routing.recycling is not None else None
@@ -144,8 +152,13 @@ async def scan_gone_cold(uow: UnitOfWork, source: RoutingSource, now: datetime, 
                 cold_store.RecycleTimer(went.lead_id, cold_store.GONE_COLD, q.assignment_id,
                                         now + then.after, went.reason, now)
             )  # fmt: skip
+        if ledger.policy is not None:  # one entry per cold spell of an assignment
+            source_id = f"cold:{q.assignment_id}:{went.since.isoformat()}"
+            reason = f"lead gone cold: {went.detail}"
+            ledger.note(RepEvent(went.rep_id, "gone_cold", now, reason, source_id, went.lead_id))
     await cold_store.mark_cold(uow.conn, cold, now)
     await cold_store.arm(uow.conn, timers)
+    await save_ledger(uow.conn, ledger)
     return len(quiet)
 
 

@@ -56,6 +56,7 @@ routing:
     lost_reasons:
       spam: {to: none}
     disqualified: {to: queue, queue: pool}
+  fairness: {}   # round_robin ignores multipliers; here for the ledger's gone_cold entries
 """
 
 
@@ -175,6 +176,11 @@ async def test_an_untouched_lead_goes_cold_once_warms_up_and_is_recycled_to_the_
         )
         await settle(out)
         assert len(of(out.records, lead, "gone_cold")) == 2
+        ledger = (await client.get("/v1/reps/ana/ledger")).json()
+        entries = [e for e in ledger["entries"] if e["kind"] == "gone_cold"]
+        assert len(entries) == 2  # one per cold spell, each lowering ana's share
+        assert all(e["effect"] < 0 for e in entries)
+        assert ledger["multiplier"]["value"] < 1
 
 
 async def test_touches_without_a_reply_make_a_lead_cold(
