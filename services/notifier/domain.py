@@ -41,6 +41,7 @@ EVENT_SHORT_NAMES = (
     "lead.gone_cold",
     "lead.erased",
     "lead.followup_due",
+    "lead.recycled",
 )
 ERASED = LeadErased.TYPE
 # What a subscriber is told of an erasure: which lead to forget and when. Not the requester's

@@ -23,7 +23,9 @@ from shared.contracts import (
     LeadDisqualified,
     LeadErased,
     LeadFollowupDue,
+    LeadGoneCold,
     LeadQualified,
+    LeadRecycled,
     LeadRoutedToNurture,
     LeadSlaBreached,
     LeadSlaWarning,
@@ -117,6 +119,8 @@ HANDLERS: dict[type[Event], Handler] = {
     LeadRoutedToNurture: plan_deliveries,
     NurtureStepDue: plan_deliveries,
     LeadFollowupDue: plan_deliveries,
+    LeadGoneCold: plan_deliveries,
+    LeadRecycled: plan_deliveries,
     # Given after the erase hook deleted the lead's other deliveries (handles_erasures in
     # main.py); the erasure's own delivery is kept by store.erase, so it is sent, retried
     # and audited like any other.

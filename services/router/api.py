@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat
 
 from services.router.deps import RoutingDep, RuntimeDep
 from services.router.domain.availability import is_available
@@ -18,12 +18,12 @@ from services.router.domain.routing import Assigned, ToNurture, route_lead
 from services.router.domain.rules import lead_facts
 from services.router.domain.sla import mean, sla_met_rate
 from services.router.handlers.ledger import open_ledger
+from services.router.handlers.recycling import UnknownLead, snooze
 from services.router.handlers.routing import load_now, open_round
 from services.router.store import leads as lead_store
 from services.router.store import sla as sla_store
 from services.router.store import stats as stats_store
-from shared import clock
-from shared.auth.guard import ConfigRead, LeadsRead, ReportsRead
+from shared.auth.guard import ConfigRead, LeadsRead, ReportsRead, RoutingAdmin
 from shared.config import duration_text
 from shared.contracts import LeadProfile
 from shared.db import audit
@@ -113,7 +113,7 @@ Since = Annotated[
 async def simulate(
     body: SimulateIn, runtime: RuntimeDep, source: RoutingDep, caller: ConfigRead
 ) -> SimulateOut:
-    at = body.at or clock.now()
+    at = body.at or runtime.deps.clock()
     if at.tzinfo is None:
         raise ApiError(422, "invalid_request", "at: needs a time zone",
                        [{"field": "at", "problem": "needs a time zone"}])  # fmt: skip
@@ -161,11 +161,57 @@ async def read_assignment(lead_id: UUID, runtime: RuntimeDep, caller: LeadsRead)
     return {**lead, "sla": clock}
 
 
+class SnoozeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: AwareDatetime = Field(description="When the lead is routed again (with an offset)")
+    reason: str = Field(min_length=1, max_length=500, description="Why, e.g. 'call in Q3'")
+
+
+class SnoozeOut(BaseModel):
+    lead_id: UUID
+    status: str = Field(description="snoozed")
+    until: datetime = Field(description="When the lead is routed again (UTC)")
+    reason: str
+    was: str = Field(description="The lead's status before: assigned, waiting, nurture, snoozed")
+    previous_rep: str | None = Field(
+        description="The rep whose open lead it was (their open count dropped); null: none"
+    )
+
+
+@router.post(
+    "/leads/{lead_id}:snooze",
+    response_model=SnoozeOut,
+    responses={404: {"description": "The router has no decision for the lead"}},
+    summary="Park a lead until a date (future interest); it is routed again then. Audited",
+)
+async def snooze_lead(
+    lead_id: UUID, body: SnoozeIn, runtime: RuntimeDep, source: RoutingDep, caller: RoutingAdmin
+) -> SnoozeOut:
+    now = runtime.deps.clock()
+    if body.until <= now:
+        problem = f"must be in the future (now is {now:%Y-%m-%dT%H:%M:%SZ})"
+        raise ApiError(422, "invalid_request", f"until: {problem}",
+                       [{"field": "until", "problem": problem}])  # fmt: skip
+    uow = runtime.uow()
+    async with uow:
+        try:
+            row, previous = await snooze(uow, source, str(lead_id), body.until, body.reason,
+                                         now, caller.subject)  # fmt: skip
+        except UnknownLead as exc:
+            raise ApiError(
+                404, "unknown_lead", f"the router has no decision for lead {lead_id}"
+            ) from exc
+        await uow.commit()
+    return SnoozeOut(lead_id=lead_id, status="snoozed", until=body.until, reason=body.reason,
+                     was=row.status, previous_rep=previous)  # fmt: skip
+
+
 @router.get("/reps", summary="Reps with their availability now, workload, caps and multiplier")
 async def list_reps(
     runtime: RuntimeDep, source: RoutingDep, caller: ConfigRead
 ) -> list[dict[str, Any]]:
-    now = clock.now()
+    now = runtime.deps.clock()
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
         weights = routing.load_weights

@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.router.handlers.source import VersionedRouting
+from shared.clock import Clock, now
 from shared.service import Runtime, get_runtime
 
 
 @dataclass(frozen=True)
 class Deps:
     routing: VersionedRouting  # the routing config version in force, read from the database
+    clock: Clock = now  # what time it is: the wall clock, or a fixed one (LEADFLOW_FIXED_CLOCK)
 
 
 RouterRuntime = Runtime[Deps]
@@ -26,3 +28,10 @@ async def _routing(runtime: RuntimeDep) -> VersionedRouting:
 
 
 RoutingDep = Annotated[VersionedRouting, Depends(_routing)]
+
+
+async def _clock(runtime: RuntimeDep) -> Clock:
+    return runtime.deps.clock
+
+
+ClockDep = Annotated[Clock, Depends(_clock)]

@@ -1,5 +1,7 @@
 """Start-up and background work: compare the config file with the stored versions, offer
-waiting leads again as reps come online or free capacity, and fire the SLA timers.
+waiting leads again as reps come online or free capacity, fire the SLA timers, announce
+leads gone cold and make due recycles and snoozes. Every job reads the runtime's clock
+(``Deps.clock``: the wall clock, or the fixed one of ``LEADFLOW_FIXED_CLOCK``).
 
 SLA timers are rows (``sla_timers``), so they survive restarts: what fell due while the
 router was down fires when it is back. Each tick claims due rows with ``FOR UPDATE SKIP
@@ -16,9 +18,9 @@ from datetime import datetime, timedelta
 
 from services.router.deps import RouterRuntime
 from services.router.handlers.config import SYSTEM_ACTOR, import_file
+from services.router.handlers.recycling import fire_due_recycles, scan_gone_cold
 from services.router.handlers.routing import retry_waiting
 from services.router.handlers.sla import fire_due_breaches, fire_due_warnings
-from shared import clock
 from shared.periodic import Job
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ async def versioned_config(runtime: RouterRuntime) -> AsyncIterator[None]:
     async with uow:
         outcome = await import_file(
             uow, path, actor=SYSTEM_ACTOR, reason=f"read {path} at start",
-            expected=None, now=clock.now(), on_start=True,
+            expected=None, now=runtime.deps.clock(), on_start=True,
         )  # fmt: skip
         await uow.commit()
     if outcome.changed:
@@ -54,7 +56,7 @@ async def assign_waiting_leads(runtime: RouterRuntime) -> None:
     online through the admin API is seen at once)."""
     uow = runtime.uow()
     async with uow:
-        assigned = await retry_waiting(uow, runtime.deps.routing, clock.now())
+        assigned = await retry_waiting(uow, runtime.deps.routing, runtime.deps.clock())
         await uow.commit()
     if assigned:
         log.info("assigned %d waiting lead(s)", assigned)
@@ -89,6 +91,33 @@ def firing_sla_timers(tick_s: float, retry_after: timedelta) -> Job[RouterRuntim
     """Every ``LEADFLOW_SLA_TICK_S``, fire what is due; a full claim goes round again at once."""
 
     async def run_once(runtime: RouterRuntime) -> bool:
-        return await fire_sla_timers_once(runtime, clock.now(), retry_after) >= CLAIM_LIMIT
+        return await fire_sla_timers_once(runtime, runtime.deps.clock(), retry_after) >= CLAIM_LIMIT
 
     return Job("firing SLA timers", tick_s, run_once)
+
+
+async def recycle_once(runtime: RouterRuntime, now: datetime, limit: int = CLAIM_LIMIT) -> int:
+    """Announce leads gone cold (arming their recycles), then make the due recycles and
+    snooze ends; return the most rows either took."""
+    source = runtime.deps.routing
+    uow = runtime.uow()
+    async with uow:
+        cold = await scan_gone_cold(uow, source, now, limit)
+        await uow.commit()
+    uow = runtime.uow()
+    async with uow:
+        moved = await fire_due_recycles(uow, source, now, limit)
+        await uow.commit()
+    if cold or moved:
+        log.info("gone-cold scan looked at %d lead(s); %d recycle timer(s) fired", cold, moved)
+    return max(cold, moved)
+
+
+def recycling_leads(tick_s: float) -> Job[RouterRuntime]:
+    """Every ``LEADFLOW_COLD_TICK_S``, the gone-cold scan and the recycle timers; a full
+    claim goes round again at once."""
+
+    async def run_once(runtime: RouterRuntime) -> bool:
+        return await recycle_once(runtime, runtime.deps.clock()) >= CLAIM_LIMIT
+
+    return Job("recycling leads", tick_s, run_once)

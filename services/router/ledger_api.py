@@ -22,7 +22,6 @@ from services.router.domain.fairness import (
 from services.router.handlers.ledger import FairnessOff, UnknownRep, explain_rep
 from services.router.handlers.ledger import override_multiplier as override
 from services.router.store import ledger as ledger_store
-from shared import clock
 from shared.auth.guard import ReportsRead
 from shared.db import audit
 from shared.http import ApiError
@@ -123,7 +122,7 @@ async def read_ledger(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> LedgerOut:
-    now = clock.now()
+    now = runtime.deps.clock()
     async with runtime.engine.connect() as conn:
         routing = (await source.current(conn)).routing
         entries = await ledger_store.of_rep(conn, rep_id, since, limit)
@@ -190,7 +189,7 @@ async def _override(
         async with uow:
             _, why = await override(
                 uow, source, rep_id, value, reason=reason, until=until, actor=who.actor,
-                now=clock.now(),
+                now=runtime.deps.clock(),
             )  # fmt: skip
             await uow.commit()
     except UnknownRep as exc:

@@ -14,6 +14,7 @@ from services.router.config.settings import Settings
 from services.router.deps import Deps
 from services.router.handlers.events import erase_leads, make_batch_handler
 from services.router.handlers.source import VersionedRouting
+from shared.clock import FixedClock, now
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app
 
@@ -24,7 +25,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     routing = load_routing(settings.config_file)  # an invalid file stops the start here
     waiting_retry = timedelta(seconds=settings.waiting_retry_s)  # waiting and breached leads
-    deps = Deps(routing=VersionedRouting(routing))
+    fixed = settings.fixed_clock
+    deps = Deps(routing=VersionedRouting(routing), clock=FixedClock(fixed) if fixed else now)
     spec = ServiceSpec(
         name="router",
         version="1.0.0",
@@ -36,11 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router, ledger_api.router, admin_routes.router, ledger_api.admin_router],
         consumes=topics_consumed_by("router"),
         deps=deps,
-        make_handler=lambda runtime: make_batch_handler(runtime.deps.routing),
+        make_handler=lambda runtime: make_batch_handler(runtime.deps.routing, runtime.deps.clock),
         erase=erase_leads,
         jobs=[
             jobs.assigning_waiting_leads(waiting_retry),
             jobs.firing_sla_timers(settings.sla_tick_s, waiting_retry),
+            jobs.recycling_leads(settings.cold_tick_s),
         ],
         resources=[jobs.versioned_config],
     )

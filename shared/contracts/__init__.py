@@ -16,10 +16,14 @@ from shared.contracts.notifier import NotificationDelivered
 from shared.contracts.nurture import LeadFollowupDue, NurtureStepDue, NurtureStopped
 from shared.contracts.router import (
     CandidateTrace,
+    ColdReason,
     LeadAssigned,
+    LeadGoneCold,
+    LeadRecycled,
     LeadRoutedToNurture,
     LeadSlaBreached,
     LeadSlaWarning,
+    RecycleCause,
     RepRef,
     RoutingTrace,
     SlaAction,
@@ -34,6 +38,7 @@ from shared.contracts.scorer import (
 __all__ = [
     "ActivityKind",
     "CandidateTrace",
+    "ColdReason",
     "ContactSnapshot",
     "DataQualityIssue",
     "EVENT_TYPES",
@@ -47,8 +52,10 @@ __all__ = [
     "LeadDisqualified",
     "LeadErased",
     "LeadFollowupDue",
+    "LeadGoneCold",
     "LeadProfile",
     "LeadQualified",
+    "LeadRecycled",
     "LeadRoutedToNurture",
     "LeadScored",
     "LeadSlaBreached",
@@ -57,6 +64,7 @@ __all__ = [
     "NotificationDelivered",
     "NurtureStepDue",
     "NurtureStopped",
+    "RecycleCause",
     "RepRef",
     "RoutingTrace",
     "ScoreContribution",
@@ -81,6 +89,8 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     NurtureStopped,
     NotificationDelivered,
     LeadFollowupDue,
+    LeadGoneCold,
+    LeadRecycled,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

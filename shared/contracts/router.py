@@ -166,3 +166,76 @@ class LeadSlaBreached(LeadSlaEvent):
     )
     next_rep: RepRef | None = Field(None, description="Who has the lead now, when it moved")
     reason: str = Field(description="One sentence a person can read")
+
+
+class ColdReason(StrEnum):
+    """Why an assigned lead went cold."""
+
+    NO_TOUCH = "no_touch"  # nobody touched it (nor did it reply) for its bucket's time
+    NO_REPLY = "no_reply"  # it did not reply after the configured number of touches
+
+
+class LeadGoneCold(Event):
+    """An assigned lead went cold: announced once, and again only after it warmed up (a
+    touch, a reply or a new assignment)."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.gone_cold.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_GONE_COLD
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    assignment_id: str = Field(description="The assignment that went cold (UUID)")
+    queue: str | None = Field(None, description="Queue the lead is in")
+    rep: RepRef = Field(description="The rep who owns the lead")
+    lead: ContactSnapshot = Field(description="How to reach the lead")
+    bucket: str = Field(description="Lead bucket, which sets how long it may stay quiet")
+    reason: ColdReason = Field(description="no_touch or no_reply")
+    since: datetime = Field(
+        description="Quiet since (UTC): the last touch, reply or assignment for no_touch; the"
+        " last reply or the assignment for no_reply"
+    )
+    touches: int = Field(ge=0, description="Touches since the last reply or the assignment")
+    gone_cold_at: datetime = Field(description="When the router noticed (UTC)")
+    explanation: str = Field(description="One sentence a person can read")
+    recycling: str | None = Field(
+        None,
+        description="What happens next per routing.recycling (e.g. 'queue general-global'"
+        "), absent: the lead stays with its rep",
+    )
+
+
+class RecycleCause(StrEnum):
+    """Why a lead left its place."""
+
+    GONE_COLD = "gone_cold"  # routing.recycling.gone_cold
+    LOST = "lost"  # routing.recycling.lost (or the lost reason's own policy)
+    DISQUALIFIED = "disqualified"  # routing.recycling.disqualified: its score fell back
+    SNOOZED = "snoozed"  # parked until a date (POST /v1/leads/{id}:snooze)
+    SNOOZE_ENDED = "snooze_ended"  # the snooze is over: routed again
+
+
+class LeadRecycled(Event):
+    """A lead moved because it went cold, was lost or disqualified, was snoozed or its snooze
+    ended. Its new
+    place is announced as usual too: a LeadAssigned, a LeadRoutedToNurture, or nothing while
+    it waits or sleeps."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.recycled.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_RECYCLED
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    cause: RecycleCause = Field(
+        description="gone_cold, lost, disqualified, snoozed or snooze_ended"
+    )
+    to: str = Field(
+        description="Where it went: assigned (a rep of a queue), waiting (in a queue, nobody"
+        " free), nurture, or snoozed"
+    )
+    queue: str | None = Field(None, description="Queue it went to, for assigned and waiting")
+    rep: RepRef | None = Field(None, description="Its new rep, for assigned")
+    previous_rep: RepRef | None = Field(
+        None, description="Who had it; their open-lead count dropped when it was still open"
+    )
+    until: datetime | None = Field(None, description="For snoozed: when it comes back (UTC)")
+    reason: str | None = Field(None, description="The lost reason, or the snooze's reason as given")
+    recycled_at: datetime = Field(description="When (UTC)")
+    explanation: str = Field(description="One sentence a person can read")

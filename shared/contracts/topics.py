@@ -33,6 +33,8 @@ NURTURE_STEP_DUE = "leadflow.nurture.step_due"
 NURTURE_STOPPED = "leadflow.nurture.stopped"
 NOTIFICATION_DELIVERED = "leadflow.notification.delivered"
 LEAD_FOLLOWUP_DUE = "leadflow.lead.followup_due"
+LEAD_GONE_COLD = "leadflow.lead.gone_cold"
+LEAD_RECYCLED = "leadflow.lead.recycled"
 
 
 def topic_name(topic: str, prefix: str = "") -> str:
@@ -63,7 +65,7 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_ERASED: TopicSpec("capture", ("scorer", "router", "nurture", "notifier")),
     LEAD_SCORED: TopicSpec("scorer", ("router",)),
     LEAD_QUALIFIED: TopicSpec("scorer", ("notifier",)),
-    LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier",)),
+    LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier", "router")),
     LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),
     LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture", "notifier")),
     LEAD_SLA_WARNING: TopicSpec("router", ("notifier",)),
@@ -72,6 +74,8 @@ TOPOLOGY: dict[str, TopicSpec] = {
     NURTURE_STOPPED: TopicSpec("nurture", ()),
     NOTIFICATION_DELIVERED: TopicSpec("notifier", ()),
     LEAD_FOLLOWUP_DUE: TopicSpec("nurture", ("notifier",)),
+    LEAD_GONE_COLD: TopicSpec("router", ("notifier",)),
+    LEAD_RECYCLED: TopicSpec("router", ("notifier",)),
 }
 
 SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier")

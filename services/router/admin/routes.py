@@ -36,7 +36,6 @@ from services.router.deps import RouterRuntime, RuntimeDep
 from services.router.handlers import config as config_handlers
 from services.router.handlers.config import ChangeRejected, Outcome, StaleVersion, UnknownVersion
 from services.router.store import config as config_store
-from shared import clock
 from shared.auth.guard import AuditRead, ConfigRead
 from shared.config import ConfigError
 from shared.db.uow import UnitOfWork
@@ -104,7 +103,7 @@ async def _applier(who: WriterDep, runtime: RuntimeDep, response: Response) -> A
         async def write(uow: UnitOfWork) -> Outcome:
             return await config_handlers.change_config(
                 uow, change, actor=who.actor, reason=who.reason, expected=who.expected,
-                now=clock.now(),
+                now=runtime.deps.clock(),
             )  # fmt: skip
 
         return await _write(runtime, response, write)
@@ -314,7 +313,7 @@ async def reload_config(who: WriterDep, runtime: RuntimeDep, response: Response)
             actor=who.actor,
             reason=who.reason,
             expected=who.expected,
-            now=clock.now(),
+            now=runtime.deps.clock(),
             on_start=False,
         )
 
@@ -337,7 +336,7 @@ async def rollback_config(
             actor=who.actor,
             reason=who.reason,
             expected=who.expected,
-            now=clock.now(),
+            now=runtime.deps.clock(),
         )
 
     return await _write(runtime, response, write)

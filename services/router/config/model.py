@@ -13,6 +13,14 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import InitErrorDetails, ValidationError
 
+from services.router.config.cold import (
+    GoneColdModel,
+    RecyclingModel,
+    check_gone_cold,
+    check_recycling,
+    cold_policy,
+    recycling_policy,
+)
 from services.router.config.fairness import (
     DEFAULT_BUCKET,
     FairnessModel,
@@ -101,6 +109,12 @@ class RoutingConfig(Model):
     fairness: FairnessModel | None = Field(
         None, description="How reps' records move their share; absent: every multiplier is 1"
     )
+    gone_cold: GoneColdModel | None = Field(
+        None, description="When an assigned lead is cold (lead.gone_cold); absent: never"
+    )
+    recycling: RecyclingModel | None = Field(
+        None, description="Where leads gone cold or lost go next; absent: they stay"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> RoutingConfig:
@@ -145,6 +159,10 @@ class RoutingConfig(Model):
             if bucket in nurture and bucket != DEFAULT_BUCKET:
                 message = f"bucket {bucket!r} is a nurture bucket: its leads never reach a rep"
                 problem(("load_weights", bucket), message, bucket)
+        if self.gone_cold is not None:
+            check_gone_cold(self.gone_cold, nurture, problem)
+        if self.recycling is not None:
+            check_recycling(self.recycling, queues, problem)
         if self.default_queue not in queues:
             problem(("default_queue",), f"unknown queue {self.default_queue!r}", self.default_queue)
         if problems:
@@ -163,6 +181,8 @@ def to_domain(config: RoutingConfig) -> Routing:
         owner_match=owner_match(config.owner_match),
         load_weights=load_weights(config.load_weights),
         fairness=fairness_policy(config.fairness),
+        gone_cold=cold_policy(config.gone_cold),
+        recycling=recycling_policy(config.recycling),
     )
 
 

@@ -3,7 +3,7 @@ rescans; the routing config comes from the config file (:mod:`.model`)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.config import ServiceSettings
 
@@ -25,4 +25,16 @@ class Settings(ServiceSettings):
         gt=0,
         allow_inf_nan=False,
         description="Seconds between scans for due SLA warnings and breaches",
+    )
+    cold_tick_s: float = Field(
+        default=5.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds between scans for leads gone cold and for due recycles and snoozes",
+    )
+    fixed_clock: AwareDatetime | None = Field(
+        default=None,
+        description="Run on a fixed clock starting at this time (ISO 8601 with an offset)"
+        " instead of the wall clock: decisions, SLA and gone-cold timers and snoozes all read"
+        " it, and only the process's own code moves it (tests, demos). Unset: the wall clock",
     )

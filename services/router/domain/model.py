@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 from zoneinfo import ZoneInfo
 
+from services.router.domain.cold import ColdPolicy
 from services.router.domain.fairness import FairnessPolicy
 from shared.conditions import Condition
+
+if TYPE_CHECKING:  # recycling builds on this module's values
+    from services.router.domain.recycling import Recycling
 
 Strategy = Literal["round_robin", "weighted_round_robin", "least_loaded"]
 STRATEGIES: tuple[Strategy, ...] = ("round_robin", "weighted_round_robin", "least_loaded")
@@ -172,6 +176,8 @@ class Routing:
     owner_match: OwnerMatch | None = None
     load_weights: LoadWeights | None = None
     fairness: FairnessPolicy | None = None
+    gone_cold: ColdPolicy | None = None
+    recycling: Recycling | None = None
 
     def lead_weight(self, bucket: str | None) -> int:
         """What a lead of ``bucket`` weighs on its rep: 1 unless ``load_weights`` says."""

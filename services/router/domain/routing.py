@@ -193,8 +193,9 @@ def _tried(offer: Offer) -> str:
 
 def stays_decided(status: str | None, nurture_bucket: bool) -> bool:
     """A lead already decided is not routed again by a new score: an assigned lead keeps its
-    owner, and a nurtured lead stays in nurture until it scores out of the nurture buckets."""
-    return status == "assigned" or (status == "nurture" and nurture_bucket)
+    owner, a snoozed one sleeps until its date, and a nurtured lead stays in nurture until
+    it scores out of the nurture buckets."""
+    return status in ("assigned", "snoozed") or (status == "nurture" and nurture_bucket)
 
 
 def load_for_today(

@@ -1,12 +1,14 @@
 """What the router reacts to: scored leads are routed; first contacts stop SLA clocks; won and
-lost close leads; fast first contacts and wins are fairness-ledger entries; erased leads
-leave. The HANDLERS table at the bottom lists it.
+lost close leads (lost ones may be recycled, as may disqualified ones); fast first contacts
+and wins are fairness-ledger entries; touches and replies warm leads up; erased leads leave.
+The HANDLERS table at the bottom lists it.
 
-Hook for the events that lower a rep's share and are not emitted yet (``lead.gone_cold``,
-late or missed follow-up touches): their handler appends a
+Hook for the events that lower a rep's share and are not emitted yet (late or missed
+follow-up touches): their handler appends a
 :class:`~services.router.handlers.ledger.RepEvent` to ``RouterBatch.rep_events`` (kind
-``gone_cold``, ``touch_late`` or ``touch_missed``, the event id as ``source_id``), and
-the batch writes the ledger entries in its transaction.
+``touch_late`` or ``touch_missed``, the event id as ``source_id``), and the batch writes the
+ledger entries in its transaction. ``gone_cold`` entries are written by the gone-cold scan
+(:mod:`services.router.handlers.recycling`), which is what announces ``lead.gone_cold``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from services.router.domain.cold import warms_up
 from services.router.domain.model import Routing
 from services.router.domain.sla import is_first_contact
 from services.router.handlers.ledger import RepEvent, save_ledger
+from services.router.handlers.recycling import (
+    note_touches,
+    recycle_disqualified,
+    recycle_lost,
+)
 from services.router.handlers.routing import LeadToRoute, close_round, decide, open_round
 from services.router.handlers.sla import close_won_lost, record_contacts
 from services.router.handlers.source import FixedRouting, RoutingSource
@@ -26,7 +34,7 @@ from services.router.store import ledger as ledger_store
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
 from shared.clock import Clock, now
-from shared.contracts import LeadActivityRecorded, LeadScored
+from shared.contracts import LeadActivityRecorded, LeadDisqualified, LeadScored
 from shared.contracts.envelope import Envelope, Event
 from shared.db.uow import UnitOfWork
 
@@ -39,6 +47,8 @@ class RouterBatch:
     scored: list[LeadToRoute] = field(default_factory=list)
     contacts: list[LeadActivityRecorded] = field(default_factory=list)
     rep_events: list[RepEvent] = field(default_factory=list)
+    touches: list[LeadActivityRecorded] = field(default_factory=list)
+    disqualified: list[LeadDisqualified] = field(default_factory=list)
 
 
 def route_scored_lead(batch: RouterBatch, env: Envelope) -> None:
@@ -58,11 +68,21 @@ def route_scored_lead(batch: RouterBatch, env: Envelope) -> None:
 
 
 def note_contact(batch: RouterBatch, env: Envelope) -> None:
-    """A first contact (or a won/lost outcome) stops the lead's SLA clock."""
+    """A first contact (or a won/lost outcome) stops the lead's SLA clock; a lost lead may be
+    recycled; a touch or a reply warms the lead up (it is not cold)."""
     event = env.data
     assert isinstance(event, LeadActivityRecorded)
     if is_first_contact(event.kind):
         batch.contacts.append(event)
+    if warms_up(event.kind):
+        batch.touches.append(event)
+
+
+def note_disqualified(batch: RouterBatch, env: Envelope) -> None:
+    """An open lead whose score fell below the threshold may be recycled."""
+    event = env.data
+    assert isinstance(event, LeadDisqualified)
+    batch.disqualified.append(event)
 
 
 def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> BatchHandler:
@@ -75,7 +95,10 @@ def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> 
         return RouterBatch()
 
     async def save(uow: UnitOfWork, batch: RouterBatch) -> None:
-        if not batch.scored and not batch.contacts and not batch.rep_events:
+        if not (
+            batch.scored or batch.contacts or batch.rep_events or batch.touches
+            or batch.disqualified
+        ):  # fmt: skip
             return
         now = clock()
         rnd = await open_round(
@@ -88,8 +111,11 @@ def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> 
         await close_round(uow, rnd)
         if batch.contacts:
             await record_contacts(uow, batch.contacts, rnd.ledger)
-            await close_won_lost(uow, batch.contacts, now, rnd.ledger)
+            closed = await close_won_lost(uow, batch.contacts, now, rnd.ledger)
             await save_ledger(uow.conn, rnd.ledger)
+            await recycle_lost(uow, rnd, batch.contacts, closed)
+        await note_touches(uow, batch.touches)
+        await recycle_disqualified(uow, rnd, batch.disqualified)
 
     return batch_handler(HANDLERS, load, save)
 
@@ -119,4 +145,5 @@ Handler = Callable[[RouterBatch, Envelope], None]
 HANDLERS: dict[type[Event], Handler] = {
     LeadScored: route_scored_lead,
     LeadActivityRecorded: note_contact,
+    LeadDisqualified: note_disqualified,
 }

@@ -9,10 +9,11 @@ redelivered event adds nothing):
   ``first_contact_kind`` of its response time says so; source the activity id.
 - ``won``: a ``won`` activity closing an open lead (``handlers.sla.close_won_lost``), for its
   owner; source the activity id.
-- ``gone_cold``, ``touch_late``, ``touch_missed``: not emitted yet (lead.gone_cold and the
-  follow-up touches come with other changes). Their handlers append a :class:`RepEvent` to
-  ``RouterBatch.rep_events`` (``handlers.events``), which the batch notes here; nothing else
-  is needed.
+- ``gone_cold``: the gone-cold scan (``handlers.recycling.scan_gone_cold``), for the owner,
+  once per cold spell; source ``cold:<assignment id>:<quiet since>``.
+- ``touch_late``, ``touch_missed``: not fed yet (the follow-up touches are nurture's). Their
+  handlers append a :class:`RepEvent` to ``RouterBatch.rep_events`` (``handlers.events``),
+  which the batch notes here; nothing else is needed.
 - ``override`` / ``override_cleared``: the admin API (``admin.ledger``).
 """
 

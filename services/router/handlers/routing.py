@@ -20,6 +20,7 @@ from services.router.domain.owners import Account, AccountKey, AccountOwner, acc
 from services.router.domain.routing import (
     Assigned,
     QueueAttempt,
+    RoutingDecision,
     ToNurture,
     Waiting,
     apply_assignment,
@@ -162,6 +163,15 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
     decision = route_lead(
         facts, lead.bucket, routing, rnd.loads, rnd.cursors, rnd.now, owners=rnd.owners
     )
+    record_decision(rnd, lead, account, decision)
+
+
+def record_decision(
+    rnd: RoutingRound, lead: LeadToRoute, account: Account, decision: RoutingDecision
+) -> None:
+    """Apply a decision to the round: the rep's load and the queue's rotation, the lead's row,
+    its SLA clock, the counters and the event (waiting leads have none)."""
+    routing = rnd.routing
     if isinstance(decision, Assigned):
         rnd.loads, rnd.cursors = apply_assignment(
             decision, rnd.loads, rnd.cursors, routing.lead_weight(lead.bucket)

@@ -112,12 +112,13 @@ async def close_won_lost(
     activities: Sequence[LeadActivityRecorded],
     now: datetime,
     ledger: Ledger | None = None,
-) -> None:
+) -> list[tuple[str, str]]:
     """Won or lost closes the lead and frees the rep's capacity; a win counts for the rep
-    (and is a ledger entry, ``won``, when fairness is on)."""
+    (and is a ledger entry, ``won``, when fairness is on). Return (lead, rep) of each lead
+    closed now."""
     closing = [a.lead_id for a in activities if a.kind in CLOSING_ACTIVITIES]
     if not closing:
-        return
+        return []
     won = {a.lead_id: a for a in activities if a.kind == ActivityKind.WON}
     closed = await lead_store.close_leads(uow.conn, closing, now)
     await lead_store.release_load(uow.conn, [rep for _, rep in closed])
@@ -133,6 +134,7 @@ async def close_won_lost(
                 at = _utc(activity.occurred_at)
                 ledger.note(RepEvent(rep_id, "won", at, reason, activity.activity_id, lead_id))
     await stats_store.save_tally(uow.conn, tally)
+    return closed
 
 
 async def fire_due_warnings(

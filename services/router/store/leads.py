@@ -160,7 +160,11 @@ _UPSERT_LEADS = text(
     " score = excluded.score, bucket = excluded.bucket, profile = excluded.profile,"
     " decided_at = excluded.decided_at, assigned_at = excluded.assigned_at,"
     " sla_due_at = excluded.sla_due_at, email_domain = excluded.email_domain,"
-    " company_key = excluded.company_key, config_version = excluded.config_version"
+    " company_key = excluded.company_key, config_version = excluded.config_version,"
+    # A new decision (a waiting, nurtured, recycled or snoozed lead placed again) starts
+    # afresh: not closed, not reached, warm, no lost reason, not asleep.
+    " closed_at = NULL, contacted_at = NULL, warm_at = NULL, replied_at = NULL, touches = 0,"
+    " cold_since = NULL, lost_reason = NULL, snoozed_until = NULL"
 )
 
 
@@ -316,7 +320,8 @@ async def reassign_leads(conn: AsyncConnection, moves: Sequence[Reassignment]) -
         text(
             "UPDATE leads SET queue = m.queue, rep_id = m.rep, assignment_id = m.assignment,"
             " assigned_at = m.at, decided_at = m.at, sla_due_at = m.due, contacted_at = NULL,"
-            " config_version = m.version"
+            " config_version = m.version, warm_at = NULL, replied_at = NULL, touches = 0,"
+            " cold_since = NULL"
             " FROM unnest(CAST(:ids AS uuid[]), CAST(:queues AS text[]), CAST(:reps AS text[]),"
             " CAST(:assignments AS uuid[]), CAST(:ats AS timestamptz[]),"
             " CAST(:dues AS timestamptz[]), CAST(:versions AS int[]))"
@@ -354,7 +359,8 @@ async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None
         await conn.execute(
             text(
                 "SELECT lead_id, status, queue, rep_id, assignment_id, rule, score, bucket,"
-                " decided_at, assigned_at, sla_due_at, contacted_at, closed_at, config_version"
+                " decided_at, assigned_at, sla_due_at, contacted_at, closed_at, config_version,"
+                " warm_at, touches, cold_since, lost_reason, snoozed_until"
                 " FROM leads"
                 " WHERE lead_id = :id"
             ),
@@ -365,7 +371,8 @@ async def get_lead(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None
         return None
     keys = ("lead_id", "status", "queue", "rep_id", "assignment_id", "rule", "score", "bucket",
             "decided_at", "assigned_at", "sla_due_at", "contacted_at", "closed_at",
-            "config_version")  # fmt: skip
+            "config_version", "warm_at", "touches", "cold_since", "lost_reason",
+            "snoozed_until")  # fmt: skip
     out = dict(zip(keys, row, strict=True))
     out["lead_id"] = str(out["lead_id"])
     out["assignment_id"] = str(out["assignment_id"]) if out["assignment_id"] else None
