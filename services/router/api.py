@@ -165,7 +165,9 @@ class SnoozeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     until: AwareDatetime = Field(description="When the lead is routed again (with an offset)")
-    reason: str = Field(min_length=1, max_length=500, description="Why, e.g. 'call in Q3'")
+    reason: str = Field(
+        min_length=1, max_length=500, pattern=r"\S", description="Why, e.g. 'call in Q3'"
+    )
 
 
 class SnoozeOut(BaseModel):
@@ -182,7 +184,10 @@ class SnoozeOut(BaseModel):
 @router.post(
     "/leads/{lead_id}:snooze",
     response_model=SnoozeOut,
-    responses={404: {"description": "The router has no decision for the lead"}},
+    responses={
+        404: {"description": "The router has no decision for the lead"},
+        422: {"description": "Invalid body, or `until_not_in_future`"},
+    },
     summary="Park a lead until a date (future interest); it is routed again then. Audited",
 )
 async def snooze_lead(
@@ -191,7 +196,7 @@ async def snooze_lead(
     now = runtime.deps.clock()
     if body.until <= now:
         problem = f"must be in the future (now is {now:%Y-%m-%dT%H:%M:%SZ})"
-        raise ApiError(422, "invalid_request", f"until: {problem}",
+        raise ApiError(422, "until_not_in_future", f"until: {problem}",
                        [{"field": "until", "problem": problem}])  # fmt: skip
     uow = runtime.uow()
     async with uow:

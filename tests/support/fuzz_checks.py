@@ -35,6 +35,7 @@ BUSINESS_RULES: dict[str, frozenset[str]] = {
     **{label: frozenset({"invalid_config"}) for label in _ADMIN_WRITES},
     # an override must end in the future: no schema can say "after now"
     "PUT /v1/admin/reps/{rep_id}/multiplier": frozenset({"invalid_override"}),
+    "POST /v1/leads/{lead_id}:snooze": frozenset({"until_not_in_future"}),
 }
 
 
