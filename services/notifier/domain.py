@@ -42,6 +42,8 @@ EVENT_SHORT_NAMES = (
     "lead.erased",
     "lead.followup_due",
     "lead.recycled",
+    "lead.bucket_changed",
+    "lead.captured",
 )
 ERASED = LeadErased.TYPE
 # What a subscriber is told of an erasure: which lead to forget and when. Not the requester's

@@ -20,6 +20,8 @@ from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
 from shared.contracts import (
     LeadAssigned,
+    LeadBucketChanged,
+    LeadCaptured,
     LeadDisqualified,
     LeadErased,
     LeadFollowupDue,
@@ -121,6 +123,8 @@ HANDLERS: dict[type[Event], Handler] = {
     LeadFollowupDue: plan_deliveries,
     LeadGoneCold: plan_deliveries,
     LeadRecycled: plan_deliveries,
+    LeadBucketChanged: plan_deliveries,
+    LeadCaptured: plan_deliveries,
     # Given after the erase hook deleted the lead's other deliveries (handles_erasures in
     # main.py); the erasure's own delivery is kept by store.erase, so it is sent, retried
     # and audited like any other.

@@ -215,6 +215,14 @@ def rescore_is_news(old_bucket: str | None, was_qualified: bool | None, score: S
     return score.bucket != old_bucket or score.qualified != bool(was_qualified)
 
 
+def bucket_change(old_bucket: str | None, new_bucket: str) -> tuple[str, str] | None:
+    """A lead's move between buckets, as (from, to); None when it stayed put or had no bucket
+    yet (its first score is not a change: ``LeadScored`` says where it starts)."""
+    if old_bucket is None or old_bucket == new_bucket:
+        return None
+    return old_bucket, new_bucket
+
+
 def qualification_change(
     was_qualified: bool | None, now_qualified: bool
 ) -> Literal["qualified", "disqualified"] | None:

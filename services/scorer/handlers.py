@@ -8,8 +8,9 @@ A batch is applied in three steps, with one query per table whatever its size:
    or a known lead with an activity not seen before (an activity whose lead is unknown is
    only stored; a second ``LeadCaptured`` for a known lead changes nothing);
 3. each changed lead is scored once, over all its stored activities, with
-   ``domain.score_lead``; the score is saved and announced (``LeadScored``, and
-   ``LeadQualified`` when it first reaches the threshold).
+   ``domain.score_lead``; the score is saved and announced (``LeadScored``;
+   ``LeadBucketChanged`` when a scored lead moves to another bucket; ``LeadQualified`` when
+   it first reaches the threshold).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shared.bus.dispatch import batch_handler
 from shared.clock import Clock, now
 from shared.contracts import (
     LeadActivityRecorded,
+    LeadBucketChanged,
     LeadCaptured,
     LeadDisqualified,
     LeadProfile,
@@ -214,8 +216,12 @@ def announce(
     cause: str | None,
     why: ScoreTrigger,
 ) -> None:
-    """Every score is announced; a lead reaching the threshold is announced qualified once
-    per crossing, and disqualified (recycled) once per fall back below it."""
+    """Every score is announced; a scored lead moving to another bucket is announced (so a
+    "hot" alert catches warm leads turning hot); a lead reaching the threshold is announced
+    qualified once per crossing, and disqualified (recycled) once per fall back below it."""
+    contributions = [
+        ScoreContribution(rule=c.rule, group=c.group, points=c.points) for c in score.contributions
+    ]
     uow.emit(
         LeadScored(
             lead_id=lead.lead_id,
@@ -225,10 +231,7 @@ def announce(
             bucket=score.bucket,
             qualified=score.qualified,
             model_version=model.version,
-            contributions=[
-                ScoreContribution(rule=c.rule, group=c.group, points=c.points)
-                for c in score.contributions
-            ],
+            contributions=contributions,
             scored_at=now,
             captured_at=lead.captured_at,
             lead=LeadProfile.model_validate(lead.profile),
@@ -236,6 +239,20 @@ def announce(
         ),
         causationid=cause,
     )
+    moved = domain.bucket_change(lead.bucket, score.bucket)
+    if moved is not None and why != "captured":
+        uow.emit(
+            LeadBucketChanged(
+                lead_id=lead.lead_id,
+                from_bucket=moved[0],
+                to_bucket=moved[1],
+                score=score.total,
+                contributions=contributions,
+                trigger=why,
+                changed_at=now,
+            ),
+            causationid=cause,
+        )
     change = domain.qualification_change(lead.qualified, score.qualified)
     if change == "disqualified" and why != "captured":
         uow.emit(

@@ -18,7 +18,7 @@ from services.scorer.domain import ActivityFact
 from shared.db.columns import column_params
 
 _LOAD_LEADS = text(
-    "SELECT lead_id, CAST(profile AS text), captured_at, qualified FROM leads"
+    "SELECT lead_id, CAST(profile AS text), captured_at, qualified, bucket FROM leads"
     " WHERE lead_id = ANY(CAST(:ids AS uuid[]))"
 )
 _INSERT_ACTIVITIES = text(
@@ -56,7 +56,8 @@ _GET_SCORE = text(
 
 @dataclass(frozen=True)
 class StoredLead:
-    """A lead the scorer knows: its profile and whether it was qualified at its last score."""
+    """A lead the scorer knows: its profile, and whether it was qualified and in which bucket
+    at its last score (None before its first)."""
 
     lead_id: str
     profile: dict[str, Any]
@@ -100,7 +101,9 @@ async def load_leads(conn: AsyncConnection, lead_ids: Iterable[str]) -> dict[str
     if not ids:
         return {}
     rows = await conn.execute(_LOAD_LEADS, {"ids": ids})
-    return {str(r[0]): StoredLead(str(r[0]), orjson.loads(r[1]), r[2], r[3]) for r in rows.all()}
+    return {
+        str(r[0]): StoredLead(str(r[0]), orjson.loads(r[1]), r[2], r[3], r[4]) for r in rows.all()
+    }
 
 
 async def insert_activities(conn: AsyncConnection, activities: Sequence[ActivityRow]) -> set[str]:

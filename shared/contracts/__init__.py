@@ -29,6 +29,7 @@ from shared.contracts.router import (
     SlaAction,
 )
 from shared.contracts.scorer import (
+    LeadBucketChanged,
     LeadDisqualified,
     LeadQualified,
     LeadScored,
@@ -48,6 +49,7 @@ __all__ = [
     "FieldChange",
     "LeadActivityRecorded",
     "LeadAssigned",
+    "LeadBucketChanged",
     "LeadCaptured",
     "LeadDisqualified",
     "LeadErased",
@@ -91,6 +93,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LeadFollowupDue,
     LeadGoneCold,
     LeadRecycled,
+    LeadBucketChanged,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

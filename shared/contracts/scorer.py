@@ -74,3 +74,25 @@ class LeadDisqualified(Event):
     trigger: Literal["activity", "profile_updated", "decay"] = Field(
         description="What caused the fall"
     )
+
+
+class LeadBucketChanged(Event):
+    """A scored lead moved to another bucket (e.g. warm to hot, or hot back to warm), whatever
+    caused the new score. Not emitted for a lead's first score: ``LeadScored`` with trigger
+    ``captured`` says where it starts. Lets a "hot lead" alert catch leads that were warm first."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.bucket_changed.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_BUCKET_CHANGED
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    from_bucket: str = Field(description="Bucket of the lead's previous score")
+    to_bucket: str = Field(description="Bucket of the new score, e.g. hot")
+    score: float = Field(description="The new total score")
+    contributions: list[ScoreContribution] = Field(
+        description="Rules that matched in the new score (why it is in this bucket)"
+    )
+    trigger: Literal["activity", "profile_updated", "decay"] = Field(
+        description="What caused the new score: an activity, a merged profile update, or the"
+        " periodic re-score as engagement points fade"
+    )
+    changed_at: datetime = Field(description="When the new score was computed (UTC)")

@@ -35,6 +35,7 @@ NOTIFICATION_DELIVERED = "leadflow.notification.delivered"
 LEAD_FOLLOWUP_DUE = "leadflow.lead.followup_due"
 LEAD_GONE_COLD = "leadflow.lead.gone_cold"
 LEAD_RECYCLED = "leadflow.lead.recycled"
+LEAD_BUCKET_CHANGED = "leadflow.lead.bucket_changed"
 
 
 def topic_name(topic: str, prefix: str = "") -> str:
@@ -59,7 +60,7 @@ class TopicSpec:
 
 
 TOPOLOGY: dict[str, TopicSpec] = {
-    LEAD_CAPTURED: TopicSpec("capture", ("scorer",)),
+    LEAD_CAPTURED: TopicSpec("capture", ("scorer", "notifier")),
     LEAD_ACTIVITY: TopicSpec("capture", ("scorer", "router", "nurture")),
     LEAD_UPDATED: TopicSpec("capture", ("scorer",)),
     LEAD_ERASED: TopicSpec("capture", ("scorer", "router", "nurture", "notifier")),
@@ -76,6 +77,7 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_FOLLOWUP_DUE: TopicSpec("nurture", ("notifier",)),
     LEAD_GONE_COLD: TopicSpec("router", ("notifier",)),
     LEAD_RECYCLED: TopicSpec("router", ("notifier",)),
+    LEAD_BUCKET_CHANGED: TopicSpec("scorer", ("notifier",)),
 }
 
 SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier")

@@ -25,6 +25,7 @@ from shared.contracts import (
     FieldChange,
     LeadActivityRecorded,
     LeadAssigned,
+    LeadBucketChanged,
     LeadCaptured,
     LeadDisqualified,
     LeadErased,
@@ -215,6 +216,15 @@ SAMPLES: dict[type[Event], Event] = {
         reason="no_touch",
         recycled_at=T0 + timedelta(days=2),
         explanation="gone cold (no_touch) with ben; recycled to queue general-global",
+    ),
+    LeadBucketChanged: LeadBucketChanged(
+        lead_id=LEAD,
+        from_bucket="warm",
+        to_bucket="hot",
+        score=82.5,
+        contributions=[ScoreContribution(rule="demo_request", group="engagement", points=40)],
+        trigger="activity",
+        changed_at=T0 + timedelta(hours=3),
     ),
     NurtureStepDue: NurtureStepDue(
         lead_id=LEAD,

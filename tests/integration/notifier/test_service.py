@@ -35,6 +35,8 @@ from shared.contracts import (
     CandidateTrace,
     ContactSnapshot,
     LeadAssigned,
+    LeadBucketChanged,
+    LeadCaptured,
     LeadFollowupDue,
     LeadProfile,
     LeadQualified,
@@ -137,6 +139,19 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
                     "secret": "${LEADFLOW_TEST_CRM_SECRET}",
                     "events": ["lead.followup_due"],
                     "when": {"field": "mode", "eq": "call"},
+                },
+                {
+                    "name": "turned-hot",
+                    "url": receiver.url("turned-hot"),
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
+                    "events": ["lead.bucket_changed"],
+                    "when": {"field": "to_bucket", "eq": "hot"},
+                },
+                {
+                    "name": "new-leads",
+                    "url": receiver.url("new-leads"),
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
+                    "events": ["lead.captured"],
                 },
                 {
                     "name": "paused",
@@ -326,6 +341,47 @@ async def test_a_followup_due_call_is_delivered_to_its_reminder_subscription(
     assert await deliveries(notifier, lead_id=email.lead_id) == []  # not a call
 
 
+async def test_a_lead_turning_hot_is_delivered_and_one_cooling_down_is_not(
+    notifier: Notifier, receiver: Receiver
+) -> None:
+    def moved(from_bucket: str, to_bucket: str) -> LeadBucketChanged:
+        return LeadBucketChanged(
+            lead_id=str(uuid.uuid4()),
+            from_bucket=from_bucket,
+            to_bucket=to_bucket,
+            score=85 if to_bucket == "hot" else 65,
+            contributions=[],
+            trigger="activity",
+            changed_at=datetime.now(UTC),
+        )
+
+    turned_hot, cooled = moved("warm", "hot"), moved("hot", "warm")
+    ids = [await send(notifier, e) for e in (turned_hot, cooled)]
+    await wait_for_status(notifier, turned_hot.lead_id, "delivered")
+    await wait_consumed(notifier, *ids)
+    (req,) = receiver.requests
+    assert req.path == "/hooks/turned-hot"
+    cloudevent = Webhook(SECRET).verify(req.body, req.headers)
+    assert cloudevent["type"] == "io.leadflow.lead.bucket_changed.v1"
+    assert (cloudevent["data"]["from_bucket"], cloudevent["data"]["to_bucket"]) == ("warm", "hot")
+    assert await deliveries(notifier, lead_id=cooled.lead_id) == []  # not to hot
+
+
+async def test_a_captured_lead_is_a_new_lead_alert(notifier: Notifier, receiver: Receiver) -> None:
+    lead = LeadCaptured(
+        lead_id=str(uuid.uuid4()),
+        captured_at=datetime.now(UTC),
+        lead=LeadProfile(source="web", email=EMAIL),
+    )
+    await send(notifier, lead)
+    await wait_for_status(notifier, lead.lead_id, "delivered")
+    (req,) = receiver.requests
+    assert req.path == "/hooks/new-leads"
+    cloudevent = Webhook(SECRET).verify(req.body, req.headers)
+    assert cloudevent["type"] == "io.leadflow.lead.captured.v1"
+    assert cloudevent["data"]["lead"]["email"] == EMAIL
+
+
 async def test_failing_receiver_is_retried_until_it_accepts(
     notifier: Notifier, receiver: Receiver
 ) -> None:
@@ -485,7 +541,14 @@ async def test_api_refuses_bad_queries_and_never_shows_secrets(notifier: Notifie
     subs = await notifier.http.get("/v1/subscriptions")
     assert subs.status_code == 200
     listed = {s["name"]: s for s in subs.json()["subscriptions"]}
-    assert set(listed) == {"crm", "hot-leads", "call-reminders", "paused"}
+    assert set(listed) == {
+        "crm",
+        "hot-leads",
+        "call-reminders",
+        "turned-hot",
+        "new-leads",
+        "paused",
+    }
     assert listed["crm"]["events"] == ["lead.assigned"]
     assert listed["paused"]["enabled"] is False
     assert "secret" not in subs.text

@@ -23,6 +23,7 @@ from shared.contracts import (
     EVENT_TYPES,
     ActivityKind,
     LeadActivityRecorded,
+    LeadBucketChanged,
     LeadCaptured,
     LeadProfile,
     LeadQualified,
@@ -160,6 +161,40 @@ async def test_scores_a_captured_lead_and_rescores_it_on_activity(scorer: Scorer
 
     response = await scorer.http.get(f"/v1/leads/{lead}/score")
     assert (response.json()["score"], response.json()["bucket"]) == (105, "hot")
+
+
+def moves(records: list[dict[str, Any]], lead_id: str) -> list[tuple[str, str]]:
+    changes = of(records, LeadBucketChanged, lead_id)
+    return [(c["data"]["from_bucket"], c["data"]["to_bucket"]) for c in changes]
+
+
+async def test_a_move_between_buckets_is_announced_once_per_move(scorer: Scorer) -> None:
+    lead = str(uuid4())
+    async with scorer.bus.reader(LeadScored.TOPIC, LeadBucketChanged.TOPIC) as out:
+        # first score (cold, 40): where it starts, not a change
+        await scorer.send(captured(lead, country="GB", company_size=5000))
+        await out.wait_for(lambda r: len(of(r, LeadScored, lead)) >= 1, what="first score")
+        # a reply makes it warm (65): it qualifies as warm
+        await scorer.send(activity(lead, "replied"))
+        records = await out.wait_for(lambda r: len(moves(r, lead)) >= 1, what="cold -> warm")
+        assert moves(records, lead) == [("cold", "warm")]
+
+        # a meeting pushes it to hot (105): one warm -> hot, caused by the meeting
+        meeting_id = await scorer.send(activity(lead, "meeting_booked"))
+        records = await out.wait_for(lambda r: len(moves(r, lead)) >= 2, what="warm -> hot")
+        change = of(records, LeadBucketChanged, lead)[1]
+        assert (change["data"]["from_bucket"], change["data"]["to_bucket"]) == ("warm", "hot")
+        assert change["causationid"] == meeting_id
+        assert (change["data"]["score"], change["data"]["trigger"]) == (105, "activity")
+        assert ("meeting-booked", "engagement", 40) in contributions(change)
+
+        # a click re-scores it within hot: scored, no change announced
+        await scorer.send(activity(lead, "email_clicked"))
+        records = await out.wait_for(lambda r: len(of(r, LeadScored, lead)) >= 4, what="4th")
+        assert of(records, LeadScored, lead)[3]["data"]["bucket"] == "hot"
+        await asyncio.sleep(0.3)
+        await out.poll()
+        assert moves(out.records, lead) == [("cold", "warm"), ("warm", "hot")]
 
 
 async def test_an_activity_before_its_lead_counts_once_the_lead_arrives(scorer: Scorer) -> None:

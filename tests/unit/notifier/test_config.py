@@ -60,7 +60,7 @@ def _demo_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_example_section_validates() -> None:
     rules = load_notifier_config(EXAMPLE).to_domain()
-    crm, sla, followups, slack = rules.subscriptions
+    crm, sla, followups, slack, turned_hot = rules.subscriptions
     assert (crm.name, crm.url, crm.enabled) == (
         "crm-demo",
         "http://127.0.0.1:8099/hooks/leadflow",
@@ -85,6 +85,8 @@ def test_the_example_section_validates() -> None:
     assert not rules.egress.refusal("127.0.0.1", ipaddress.ip_address("127.0.0.1"), 8099)
     assert rules.egress.refusal("127.0.0.1", ipaddress.ip_address("127.0.0.1"), 8100)
     assert slack.event_types == {"io.leadflow.lead.qualified.v1"}
+    assert (turned_hot.name, turned_hot.enabled) == ("slack-turned-hot", False)
+    assert turned_hot.event_types == {"io.leadflow.lead.bucket_changed.v1"}
     assert (rules.retry.base_s, rules.retry.max_s) == (1, 300)
 
 
@@ -94,6 +96,18 @@ def test_the_example_hot_lead_condition_reads_the_bucket() -> None:
     qualified = "io.leadflow.lead.qualified.v1"
     assert matching_subscriptions(qualified, {"bucket": "hot"}, [enabled]) == [enabled]
     assert matching_subscriptions(qualified, {"bucket": "warm"}, [enabled]) == []
+
+
+def test_the_example_turned_hot_condition_reads_the_new_bucket() -> None:
+    """A lead that qualified as warm and turned hot later is caught too, and only then."""
+    turned_hot = load_notifier_config(EXAMPLE).to_domain().subscriptions[4]
+    enabled = dataclasses.replace(turned_hot, enabled=True)
+    changed = "io.leadflow.lead.bucket_changed.v1"
+    warm_to_hot = {"from_bucket": "warm", "to_bucket": "hot"}
+    hot_to_warm = {"from_bucket": "hot", "to_bucket": "warm"}
+    assert matching_subscriptions(changed, warm_to_hot, [enabled]) == [enabled]
+    assert matching_subscriptions(changed, hot_to_warm, [enabled]) == []
+    assert matching_subscriptions("io.leadflow.lead.qualified.v1", warm_to_hot, [enabled]) == []
 
 
 def test_an_empty_section_has_no_subscriptions_and_the_default_retry() -> None:
@@ -180,8 +194,8 @@ def test_a_bad_secret_error_does_not_echo_the_secret() -> None:
             "Webhooks secrets are 24 to 64 bytes",
         ),
         (
-            {"subscriptions": [_sub(events=["lead.captured"])]},
-            "notifier.subscriptions[0].events: Value error, unknown event 'lead.captured'; "
+            {"subscriptions": [_sub(events=["lead.scored"])]},
+            "notifier.subscriptions[0].events: Value error, unknown event 'lead.scored'; "
             "use one of lead.assigned, lead.qualified",
         ),
         (

@@ -30,6 +30,8 @@ from services.notifier.domain import (
 from shared.conditions import parse_condition
 from shared.contracts import (
     LeadAssigned,
+    LeadBucketChanged,
+    LeadCaptured,
     LeadErased,
     LeadQualified,
     LeadRoutedToNurture,
@@ -99,13 +101,15 @@ def test_a_short_event_name_maps_to_its_cloudevents_type(short: str, expected: s
         ("lead.routed_to_nurture", LeadRoutedToNurture),
         ("nurture.step_due", NurtureStepDue),
         ("lead.erased", LeadErased),
+        ("lead.bucket_changed", LeadBucketChanged),
+        ("lead.captured", LeadCaptured),
     ],
 )
 def test_mapped_types_are_the_types_producers_publish(short: str, contract: type[Event]) -> None:
     assert event_type_for(short) == contract.TYPE
 
 
-@pytest.mark.parametrize("short", ["lead.captured", "lead.assigned.v1", "", "LEAD.ASSIGNED"])
+@pytest.mark.parametrize("short", ["lead.scored", "lead.assigned.v1", "", "LEAD.ASSIGNED"])
 def test_an_unknown_event_name_is_refused_with_the_allowed_ones(short: str) -> None:
     with pytest.raises(ValueError, match=f"unknown event {short!r}; use one of lead.assigned"):
         event_type_for(short)

@@ -17,6 +17,7 @@ from services.scorer.domain import (
     FitRule,
     Score,
     ScoringModel,
+    bucket_change,
     bucket_for,
     decayed_points,
     qualification_change,
@@ -438,6 +439,22 @@ def test_qualification_is_announced_once_per_crossing(
     was_qualified: bool | None, now_qualified: bool, change: str | None
 ) -> None:
     assert qualification_change(was_qualified, now_qualified) == change
+
+
+@pytest.mark.parametrize(
+    ("old_bucket", "new_bucket", "change"),
+    [
+        (None, "warm", None),  # first score: where it starts, not a change
+        ("warm", "warm", None),  # moved within its bucket
+        ("warm", "hot", ("warm", "hot")),  # turned hot: the alert a warm-first lead needs
+        ("hot", "warm", ("hot", "warm")),  # cooling down is a change too
+        ("cold", "hot", ("cold", "hot")),
+    ],
+)
+def test_a_bucket_change_is_announced_only_between_scores(
+    old_bucket: str | None, new_bucket: str, change: tuple[str, str] | None
+) -> None:
+    assert bucket_change(old_bucket, new_bucket) == change
 
 
 def _score(bucket: str, qualified: bool) -> Score:
