@@ -123,11 +123,12 @@ async def list_sources(catalog: CatalogDep, caller: ConfigRead) -> SourcesOut:
 )
 async def receive(source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep) -> Any:
     src = checks.ready(catalog, source)
-    limit_source(request, src.name, runtime.deps.source_limit)
     req = await checks.inbound(request)
     now = clock.now()
     google_key = google_key_of(req) if src.auth.type == "google_ads" else None
     verified = checks.verify(src, req, request, now, google_key)
+    # After the signature: unsigned floods cannot use up the vendor's own bucket.
+    limit_source(request, src.name, runtime.deps.source_limit)
     answer = await _once(runtime, catalog, src, req, request, verified, now)
     if src.kind == "salesforce_web_to_lead" and answer.status_code < 300:
         if (back := return_url(req)) is not None:  # a browser's post: on to retURL
@@ -178,7 +179,8 @@ async def handshake(
     source: str, request: Request, runtime: RuntimeDep, catalog: CatalogDep
 ) -> Response:
     src = checks.ready(catalog, source)
-    limit_source(request, src.name, runtime.deps.source_limit)
+    # A bucket of its own: handshakes cannot use up the one the source's posts draw on.
+    limit_source(request, f"{src.name}:handshake", runtime.deps.source_limit)
     query = dict(request.query_params)
     try:
         if src.auth.type == "meta":
@@ -229,10 +231,10 @@ async def import_csv(
             f"source {src.name!r} authenticates with {src.auth.type}; CSV import needs a"
             " source with api_key auth",
         )
-    limit_source(request, src.name, runtime.deps.source_limit)
     # An API key is in the headers: check it before reading up to csv.max_bytes of body.
     head = await checks.inbound(request, with_body=False)
     verified = checks.verify(src, head, request, clock.now(), None)
+    limit_source(request, src.name, runtime.deps.source_limit)
     checks.check_csv_type(request.headers.get("content-type", ""))
     try:
         rows = read_csv(await request.body(), src.mapping, catalog.sources.csv.max_rows)

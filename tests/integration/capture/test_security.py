@@ -107,6 +107,10 @@ async def test_a_vendor_source_over_its_rate_limit_gets_429_and_others_do_not(
     )  # fmt: skip
     async with running_app(create_app(settings)) as client:
         website = {"X-Api-Key": "lf_demo_website"}
+        for i in range(5):  # forged posts are refused and do not use up the vendor's bucket
+            forged = await client.post("/v1/sources/website/leads", json={"email": f"f{i}@x.io"},
+                                       headers={"X-Api-Key": "lf_forged"})  # fmt: skip
+            assert forged.status_code == 401
         answers = [
             await client.post(
                 "/v1/sources/website/leads", json={"email": f"v{i}@example.com"}, headers=website
