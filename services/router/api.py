@@ -282,10 +282,15 @@ def _sla_out(policy: SlaPolicy | None) -> dict[str, Any] | None:
 
 def _stats(routing: Routing, rep_id: str, counts: dict[str, float]) -> RepStatsOut:
     rep = routing.reps.get(rep_id)
+    return stats_of(rep_id, rep.name if rep is not None else None, counts)
+
+
+def stats_of(rep_id: str, name: str | None, counts: dict[str, float]) -> RepStatsOut:
+    """The figures from summed counters; rates come from the sums (a rep's or a team's)."""
     n = {c: int(counts.get(c, 0)) for c in stats_store.COUNTERS if c != "response_seconds"}
     return RepStatsOut(
         rep_id=rep_id,
-        name=rep.name if rep is not None else None,
+        name=name,
         assigned=n["assigned"],
         contacted=n["contacted"],
         contacted_within_sla=n["contacted_within_sla"],

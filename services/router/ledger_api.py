@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.router.admin.access import WriterDep
@@ -25,7 +25,7 @@ from services.router.store import ledger as ledger_store
 from shared.auth.guard import ReportsRead
 from shared.db import audit
 from shared.http import ApiError
-from shared.params import IsoDateTime
+from shared.params import NO_NUL, IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -110,10 +110,11 @@ NEUTRAL = MultiplierOut(
 @router.get(
     "/reps/{rep_id}/ledger",
     response_model=LedgerOut,
+    responses={404: {"description": "No rep of that id in the config or the ledger"}},
     summary="A rep's fairness ledger: every change with its reason, and the multiplier now",
 )
 async def read_ledger(
-    rep_id: str,
+    rep_id: Annotated[str, Path(pattern=NO_NUL)],
     runtime: RuntimeDep,
     source: RoutingDep,
     caller: ReportsRead,

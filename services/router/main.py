@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.router import api, jobs, ledger_api
+from services.router import api, jobs, ledger_api, team_report
 from services.router.admin import routes as admin_routes
 from services.router.config.model import load_routing
 from services.router.config.settings import Settings
@@ -35,7 +35,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         " breach, reassignment, escalation) and per-rep figures. The routing config is"
         " versioned and audited; /v1/admin changes it at runtime.",
         migrations=MIGRATIONS,
-        routers=[api.router, ledger_api.router, admin_routes.router, ledger_api.admin_router],
+        routers=[
+            api.router,
+            team_report.router,
+            ledger_api.router,
+            admin_routes.router,
+            ledger_api.admin_router,
+        ],
         consumes=topics_consumed_by("router"),
         deps=deps,
         make_handler=lambda runtime: make_batch_handler(runtime.deps.routing, runtime.deps.clock),

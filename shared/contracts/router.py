@@ -62,6 +62,23 @@ class RepRef(BaseModel):
     email: str | None = Field(None, description="Rep e-mail")
 
 
+class ManagerRef(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(description="Manager display name")
+    email: str = Field(description="Manager e-mail")
+    slack_user_id: str | None = Field(None, description="Manager's Slack member id")
+
+
+class TeamRef(BaseModel):
+    """The team a rep belongs to (routing.teams) and the manager they answer to."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(description="Team name from the config")
+    manager: ManagerRef = Field(description="Who the team's reps answer to")
+
+
 class LeadAssigned(Event):
     """A lead got an owner: a rep in a department/region queue."""
 
@@ -136,6 +153,11 @@ class LeadSlaEvent(Event):
     max_attempts: int = Field(ge=1, description="Reps the queue gives a try before escalating")
     assigned_at: datetime = Field(description="When this rep got the lead (UTC)")
     due_at: datetime = Field(description="First-contact deadline (UTC)")
+    team: TeamRef | None = Field(
+        None,
+        description="The rep's team and manager (routing.teams), so the manager can be"
+        " alerted; absent when the rep is in no team",
+    )
 
 
 class LeadSlaWarning(LeadSlaEvent):

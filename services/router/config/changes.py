@@ -269,6 +269,9 @@ def _rep_references(document: Mapping[str, Any], rep_id: str) -> list[str]:
                 if m == rep_id]  # fmt: skip
         if ((queue.get("sla") or {}).get("then") or {}).get("rep") == rep_id:
             out.append(f"queues[{qi}].sla.then.rep")
+    for ti, team in enumerate(document.get("teams", [])):
+        out += [f"teams[{ti}].members[{mi}]" for mi, m in enumerate(team.get("members", []))
+                if m == rep_id]  # fmt: skip
     return out
 
 

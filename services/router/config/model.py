@@ -32,6 +32,7 @@ from services.router.config.fields import Lowered, Model, Report, error, fail
 from services.router.config.owners import OwnerMatchField, owner_match
 from services.router.config.reps import RepModel, rep_domain
 from services.router.config.sla import SlaModel, check_sla, sla_policy, sla_shorthand
+from services.router.config.teams import TeamModel, check_teams, teams_domain
 from services.router.domain.model import Queue, Routing, Rule, Strategy
 from services.router.domain.rules import DEFAULT_RULE
 from shared.conditions import Condition, ConditionError, Leaf, Not, parse_condition
@@ -115,6 +116,10 @@ class RoutingConfig(Model):
     recycling: RecyclingModel | None = Field(
         None, description="Where leads gone cold or lost go next; absent: they stay"
     )
+    teams: list[TeamModel] = Field(
+        default_factory=list,
+        description="Reps grouped under a manager; SLA events name the owner's manager",
+    )
 
     @model_validator(mode="after")
     def _references(self) -> RoutingConfig:
@@ -163,6 +168,7 @@ class RoutingConfig(Model):
             check_gone_cold(self.gone_cold, nurture, problem)
         if self.recycling is not None:
             check_recycling(self.recycling, queues, problem)
+        check_teams(self.teams, reps, problem)
         if self.default_queue not in queues:
             problem(("default_queue",), f"unknown queue {self.default_queue!r}", self.default_queue)
         if problems:
@@ -183,6 +189,7 @@ def to_domain(config: RoutingConfig) -> Routing:
         fairness=fairness_policy(config.fairness),
         gone_cold=cold_policy(config.gone_cold),
         recycling=recycling_policy(config.recycling),
+        teams=teams_domain(config.teams),
     )
 
 

@@ -158,6 +158,24 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class Manager:
+    """Who a team answers to: SLA events name them so the notifier can alert them."""
+
+    name: str
+    email: str
+    slack_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Team:
+    """Reps who report to one manager (``routing.teams``); a rep is in at most one team."""
+
+    name: str
+    manager: Manager
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     when: Condition
@@ -178,6 +196,11 @@ class Routing:
     fairness: FairnessPolicy | None = None
     gone_cold: ColdPolicy | None = None
     recycling: Recycling | None = None
+    teams: tuple[Team, ...] = ()
+
+    def team_of(self, rep_id: str) -> Team | None:
+        """The rep's team (None: in no team, or no teams configured)."""
+        return next((t for t in self.teams if rep_id in t.members), None)
 
     def lead_weight(self, bucket: str | None) -> int:
         """What a lead of ``bucket`` weighs on its rep: 1 unless ``load_weights`` says."""

@@ -46,6 +46,7 @@ from shared.contracts import (
     RoutingTrace,
 )
 from shared.contracts.envelope import Event
+from shared.contracts.router import ManagerRef, TeamRef
 from shared.db.uow import UnitOfWork
 
 
@@ -248,6 +249,16 @@ def rep_ref(routing: Routing, rep_id: str) -> RepRef:
     if rep is None:
         return RepRef(rep_id=rep_id, name=rep_id)
     return RepRef(rep_id=rep.id, name=rep.name, email=rep.email)
+
+
+def team_ref(routing: Routing, rep_id: str) -> TeamRef | None:
+    """The rep's team and manager as events name them (None: the rep is in no team)."""
+    team = routing.team_of(rep_id)
+    if team is None:
+        return None
+    m = team.manager
+    manager = ManagerRef(name=m.name, email=m.email, slack_user_id=m.slack_user_id)
+    return TeamRef(name=team.name, manager=manager)
 
 
 def candidate_traces(attempts: tuple[QueueAttempt, ...]) -> list[CandidateTrace]:

@@ -32,6 +32,7 @@ from services.router.handlers.routing import (
     close_round,
     open_round,
     rep_ref,
+    team_ref,
 )
 from services.router.handlers.source import RoutingSource
 from services.router.store import leads as lead_store
@@ -314,6 +315,7 @@ def _clock_fields(
         "max_attempts": policy.max_attempts if policy else clock.attempt,
         "assigned_at": clock.started_at,
         "due_at": clock.due_at,
+        "team": team_ref(routing, clock.rep_id),
     }
 
 
