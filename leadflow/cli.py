@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from leadflow import keys_cli
+from leadflow import clock_cli, keys_cli
 from leadflow.bench import cli as bench_cli
 from leadflow.chaos import cli as chaos_cli
 from leadflow.embedded import EMBEDDED_PARTITIONS
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("file", type=Path, nargs="?", default=DEFAULT_CONFIG_FILE)
     keys_cli.add_parser(sub)
+    clock_cli.add_parser(sub)
     docs = sub.add_parser(
         "docs", help="write docs/asyncapi.yaml, docs/openapi/*.json and the k8s ConfigMap"
     )
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check_config(args.file)
         if args.command == "keys":
             return keys_cli.run(args)
+        if args.command == "clock":
+            return clock_cli.run(args)
         if args.command == "docs":
             return _docs(args.root, check=args.check)
         if args.command == "bench":

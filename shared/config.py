@@ -72,6 +72,11 @@ class ServiceSettings(BaseSettings):
         " the contract's names",
     )
     config_file: Path = DEFAULT_CONFIG_FILE
+    clock_file: Annotated[Path | None, BeforeValidator(lambda v: v or None)] = Field(
+        default=None,
+        description="Run on the time written in this file instead of the real clock (tests and"
+        " demos; `leadflow clock set|advance` writes it); unset: the real clock",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

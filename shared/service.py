@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared import clock
 from shared.auth.audit_api import audit_router
 from shared.auth.guard import authorize, build_authenticator, guard_routes
 from shared.auth.scopes import Scope
@@ -143,6 +144,11 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
+        if settings.clock_file is not None:  # a driven clock (tests, demos): read it first
+            previous_clock = clock.install(clock.FileClock(settings.clock_file))
+            log.warning(
+                "%s runs on the clock in %s, not the real one", spec.name, settings.clock_file
+            )
         engine = make_engine(settings.asyncpg_url, schema, pool_size=settings.db_pool_size)
         watch = BrokerWatch(
             settings.kafka_bootstrap,
@@ -224,6 +230,8 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
             await publisher.stop()
             await watch.stop()
             await engine.dispose()
+            if settings.clock_file is not None:
+                clock.install(previous_clock)
             log.info("%s stopped", spec.name)
 
     app = FastAPI(
