@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from leadflow import clock_cli, keys_cli
+from leadflow import clock_cli, dlq_cli, keys_cli
 from leadflow.bench import cli as bench_cli
 from leadflow.chaos import cli as chaos_cli
 from leadflow.embedded import EMBEDDED_PARTITIONS
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("file", type=Path, nargs="?", default=DEFAULT_CONFIG_FILE)
     keys_cli.add_parser(sub)
     clock_cli.add_parser(sub)
+    dlq_cli.add_parser(sub)
     docs = sub.add_parser(
         "docs", help="write docs/asyncapi.yaml, docs/openapi/*.json and the k8s ConfigMap"
     )
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             return keys_cli.run(args)
         if args.command == "clock":
             return clock_cli.run(args)
+        if args.command == "dlq":
+            return dlq_cli.run(args)
         if args.command == "docs":
             return _docs(args.root, check=args.check)
         if args.command == "bench":

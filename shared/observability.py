@@ -69,6 +69,11 @@ class _Metrics:
         self.dead_letters = Counter(
             "leadflow_dead_letters_total", "Records sent to the dead-letter topic", ["group"]
         )
+        self.dead_letters_replayed = Counter(
+            "leadflow_dead_letters_replayed_total",
+            "Dead letters put back on their original topic by an operator",
+            ["group"],
+        )
         self.batch_seconds = Histogram(
             "leadflow_consumer_batch_seconds",
             "Time to apply one consumed batch",

@@ -35,6 +35,7 @@ from shared.db.inbox import purge_old
 from shared.db.migrate import migrate
 from shared.db.outbox import OutboxRelay, RelaySettings, outbox_backlog
 from shared.db.uow import UnitOfWork
+from shared.dead_letter_api import dead_letter_router
 from shared.http import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -248,7 +249,10 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TimingMiddleware)
     app.include_router(_health_router())
-    for router in (audit_router(), *spec.routers):
+    operations = [audit_router()]
+    if spec.make_handler is not None and spec.consumes:  # a consumer has dead letters
+        operations.append(dead_letter_router(settings.consumer_group or spec.name))
+    for router in (*operations, *spec.routers):
         guard_routes(router)  # every route needs a scope (or a vendor's own signature)
         app.include_router(router)
     document_refusals(app)

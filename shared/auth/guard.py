@@ -243,6 +243,8 @@ NurtureManage = Annotated[Principal, Depends(require(Scope.NURTURE_MANAGE))]
 SourcesManage = Annotated[Principal, Depends(require(Scope.SOURCES_MANAGE))]
 AuditRead = Annotated[Principal, Depends(require(Scope.AUDIT_READ))]
 MetricsRead = Annotated[Principal, Depends(require(Scope.METRICS_READ))]
+DeadLettersRead = Annotated[Principal, Depends(require(Scope.DEAD_LETTERS_READ))]
+DeadLettersManage = Annotated[Principal, Depends(require(Scope.DEAD_LETTERS_MANAGE))]
 
 
 def limit_source(request: Request, source: str, limit: Limit) -> None:

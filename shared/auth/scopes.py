@@ -22,6 +22,8 @@ class Scope(StrEnum):
     SOURCES_MANAGE = "sources:manage"
     AUDIT_READ = "audit:read"
     METRICS_READ = "metrics:read"
+    DEAD_LETTERS_READ = "deadletters:read"
+    DEAD_LETTERS_MANAGE = "deadletters:manage"
 
 
 # What each scope allows, for `leadflow keys scopes`, the OpenAPI documents and docs/security.md.
@@ -40,6 +42,8 @@ SCOPE_HELP: dict[Scope, str] = {
     Scope.SOURCES_MANAGE: "inspect and retry vendor fetch jobs",
     Scope.AUDIT_READ: "read the audit trail",
     Scope.METRICS_READ: "read /metrics when LEADFLOW_METRICS_REQUIRE_KEY is set",
+    Scope.DEAD_LETTERS_READ: "list and inspect a service's dead letters (they carry lead data)",
+    Scope.DEAD_LETTERS_MANAGE: "replay dead letters to their original topic",
 }
 
 

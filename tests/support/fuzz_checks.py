@@ -36,6 +36,8 @@ BUSINESS_RULES: dict[str, frozenset[str]] = {
     # an override must end in the future: no schema can say "after now"
     "PUT /v1/admin/reps/{rep_id}/multiplier": frozenset({"invalid_override"}),
     "POST /v1/leads/{lead_id}:snooze": frozenset({"until_not_in_future"}),
+    # "at least one of these fields, or all: true" (JSON Schema could, OpenAPI tools balk)
+    "POST /v1/dead-letters:replay": frozenset({"no_letters_named"}),
 }
 
 

@@ -14,6 +14,7 @@ import pytest
 from shared.auth.guard import SCOPE_EXTENSION
 from shared.auth.scopes import Scope
 from shared.config import DEFAULT_CONFIG_FILE
+from shared.dead_letter_api import LETTER_ID
 from tests.support.app import running_app
 from tests.support.auth import bearer, scope_key
 from tests.support.kafka import Bus
@@ -30,6 +31,8 @@ def _value(param: dict[str, Any]) -> str:
         return str(uuid.uuid4())
     if schema.get("type") == "integer":
         return "1"
+    if schema.get("pattern") == LETTER_ID:  # the route matches letter ids only
+        return "0-0"
     return "web"
 
 
