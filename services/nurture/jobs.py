@@ -12,10 +12,11 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.nurture import domain, store
+from services.nurture import store
 from services.nurture.deps import NurtureRuntime
+from services.nurture.handlers import complete_finished
 from shared import clock
-from shared.contracts import ContactSnapshot, NurtureStepDue, NurtureStopped
+from shared.contracts import ContactSnapshot, NurtureStepDue
 from shared.db.uow import UnitOfWork
 from shared.periodic import Job
 
@@ -24,9 +25,8 @@ log = logging.getLogger(__name__)
 CLAIM_LIMIT = 500
 
 
-def emit_due_steps(uow: UnitOfWork, steps: Sequence[store.DueStep], now: datetime) -> list[str]:
-    """Announce each due touch; return the enrollments whose last touch this was."""
-    completed: list[str] = []
+def emit_due_steps(uow: UnitOfWork, steps: Sequence[store.DueStep]) -> None:
+    """Announce each due touch (its mode says the channel: email, sms, call, task)."""
     for step in steps:
         uow.emit(
             NurtureStepDue(
@@ -41,18 +41,6 @@ def emit_due_steps(uow: UnitOfWork, steps: Sequence[store.DueStep], now: datetim
                 lead=ContactSnapshot.model_validate(step.contact),
             )
         )
-        if domain.completes_enrollment(step.step, step.total):
-            completed.append(step.enrollment_id)
-            uow.emit(
-                NurtureStopped(
-                    lead_id=step.lead_id,
-                    enrollment_id=step.enrollment_id,
-                    sequence=step.sequence,
-                    reason=domain.COMPLETED,
-                    stopped_at=now,
-                )
-            )
-    return completed
 
 
 async def fire_due_steps_once(
@@ -64,9 +52,9 @@ async def fire_due_steps_once(
         steps = await store.claim_due_steps(uow.conn, now, limit)
         if not steps:
             return 0
-        completed = emit_due_steps(uow, steps, now)
+        emit_due_steps(uow, steps)
         await store.mark_sent(uow.conn, steps, now)
-        await store.complete_enrollments(uow.conn, completed, domain.COMPLETED, now)
+        await complete_finished(uow, {s.enrollment_id: (s.lead_id, s.sequence) for s in steps}, now)
         await uow.commit()
     return len(steps)
 
