@@ -52,13 +52,13 @@ def reachable_sequences(path: Path) -> dict[str, set[tuple[str, str | None]]]:
             decision = recycle(policy, routing, {}, {}, NOW, FACTS, bucket, "ana", "test")
             if isinstance(decision, ToNurture):
                 ways.append(cause)
-        for cause in ways:
+        for way in ways:
             joined = domain.decide_enrollment(
                 bucket, NOW, rules.sequences, already_active=False, last_stop_at=None,
-                recycled=cause,
+                recycled=way,
             )  # fmt: skip
             if joined.sequence is not None:
-                reached[joined.sequence.name].add((bucket, cause))
+                reached[joined.sequence.name].add((bucket, way))
     return reached
 
 
