@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.nurture import domain, followup_store, handlers, store
 from services.nurture.deps import RulesDep, RuntimeDep
-from shared import clock
 from shared.auth.guard import ConfigRead, LeadsRead, NurtureManage
 from shared.contracts import ContactSnapshot
 from shared.db import audit
@@ -219,7 +218,7 @@ async def stop_lead_nurture(
     uow = runtime.uow()
     try:
         stopped = await handlers.stop_manually(
-            uow, str(lead_id), body.reason, clock.now(), caller.subject
+            uow, str(lead_id), body.reason, runtime.deps.clock(), caller.subject
         )
     except handlers.NotEnrolled as exc:
         raise ApiError(

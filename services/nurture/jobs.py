@@ -9,13 +9,12 @@ Several replicas can run the job: each claims its rows with ``FOR UPDATE SKIP LO
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from services.nurture import store
 from services.nurture.deps import NurtureRuntime
 from services.nurture.handlers import complete_finished
-from shared import clock
 from shared.contracts import ContactSnapshot, NurtureStepDue
 from shared.db.uow import UnitOfWork
 from shared.periodic import Job
@@ -59,11 +58,12 @@ async def fire_due_steps_once(
     return len(steps)
 
 
-async def fire_due_steps(runtime: NurtureRuntime) -> bool:
-    """A round of the timer job; True when it claimed its limit (catching up: go again)."""
-    return await fire_due_steps_once(runtime, clock.now()) >= CLAIM_LIMIT
+def firing_due_steps(tick_s: float, clock: Callable[[], datetime]) -> Job[NurtureRuntime]:
+    """Every tick, fire what is due by the service's clock (the real one, or the fixed one of
+    ``LEADFLOW_NURTURE_FIXED_NOW`` / a test); a full claim goes round again at once
+    (catching up)."""
 
+    async def round_(runtime: NurtureRuntime) -> bool:
+        return await fire_due_steps_once(runtime, clock()) >= CLAIM_LIMIT
 
-def firing_due_steps(tick_s: float) -> Job[NurtureRuntime]:
-    """Every tick, fire what is due; a full claim goes round again at once (catching up)."""
-    return Job("firing due nurture steps", tick_s, fire_due_steps)
+    return Job("firing due nurture steps", tick_s, round_)
