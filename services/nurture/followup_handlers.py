@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.nurture import followup_store as fstore
-from services.nurture import metrics, store
+from services.nurture import metrics
 from services.nurture.contact_rules import ContactRules, ContactWindowNeverOpens
 from services.nurture.followup import FollowupPlan, plan_end_reason, plan_for_bucket
 from services.nurture.followup_replan import (
@@ -35,6 +35,7 @@ from services.nurture.followup_replan import (
     replan,
 )
 from services.nurture.followup_store import PlanRow, StoredActivity
+from services.nurture.sequence_timing import StepContact
 from services.nurture.suppression import Suppression, suppression_for_activity
 from services.nurture.time_zones import TimeZoneRules, lead_time_zone
 from services.nurture.touch_modes import modes_completed_by
@@ -72,7 +73,7 @@ class FollowupBatch:
     touches: dict[str, tuple[TouchRow, ...]]
     activities: dict[str, list[ReportedActivity]]
     suppressions: dict[str, list[Suppression]]
-    steps: dict[str, list[store.StepContact]] = field(default_factory=dict)
+    steps: dict[str, list[StepContact]] = field(default_factory=dict)
     changed: dict[str, PlanRow] = field(default_factory=dict)
     new_activities: list[StoredActivity] = field(default_factory=list)
     new_suppressions: list[tuple[str, Suppression]] = field(default_factory=list)
@@ -162,14 +163,15 @@ async def load(
 ) -> FollowupBatch:
     conn = uow.conn
     plans = await fstore.load_active_plans(conn, leads)
+    contacts = await fstore.load_contacts(conn, leads, now - CAP_HORIZON)
     return FollowupBatch(
         rules=rules,
         now=now,
         plans=plans,
         touches=await fstore.load_touches(conn, [p.plan_id for p in plans.values()]),
-        activities=await fstore.load_activities(conn, leads),
-        suppressions=await fstore.load_suppressions(conn, leads),
-        steps=await store.load_step_contacts(conn, leads, now - CAP_HORIZON),
+        activities=contacts.activities,
+        suppressions=contacts.suppressions,
+        steps=contacts.steps,
     )
 
 

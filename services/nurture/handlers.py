@@ -24,7 +24,7 @@ from datetime import datetime
 from services.nurture import domain, followup_handlers, store
 from services.nurture.contact_rules import ContactWindowNeverOpens
 from services.nurture.followup_handlers import FollowupBatch, FollowupRules
-from services.nurture.sequence_timing import place_steps
+from services.nurture.sequence_timing import StepContact, place_steps
 from services.nurture.time_zones import lead_time_zone
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
@@ -159,7 +159,7 @@ def enroll_routed_lead(state: BatchState, env: Envelope) -> None:
         enrollment.enrollment_id, lead_id, enrollment.sequence, enrollment.routed_at
     )
     state.followups.steps.setdefault(lead_id, []).extend(
-        store.StepContact(enrollment.enrollment_id, p.step.due_at, pending=True)
+        StepContact(enrollment.enrollment_id, p.step.due_at, pending=True)
         for p in steps
         if p.skipped is None
     )

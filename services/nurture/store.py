@@ -43,16 +43,6 @@ class NewEnrollment:
 
 
 @dataclass(frozen=True)
-class StepContact:
-    """A sequence step that counts against the lead's pressure caps (sent or pending), at
-    its due time; ``pending`` ones stop counting when their enrollment stops."""
-
-    enrollment_id: str
-    due_at: datetime
-    pending: bool
-
-
-@dataclass(frozen=True)
 class StopSignal:
     """Something that ends a lead's nurture (activity, assignment, operator) and when."""
 
@@ -104,13 +94,6 @@ _INSERT_STEPS = text(
     " SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:steps AS int[]), CAST(:totals AS int[]),"
     " CAST(:modes AS text[]), CAST(:templates AS text[]), CAST(:due AS timestamptz[]),"
     " CAST(:statuses AS text[]), CAST(:skipped AS text[]))"
-)
-# Steps due from ``since`` on (older ones cannot share a day or week with a touch placed
-# now): what the caps count besides the follow-ups and the reported touches.
-_STEP_CONTACTS = text(
-    "SELECT e.lead_id, s.enrollment_id, s.due_at, s.status = 'pending' FROM steps AS s"
-    " JOIN enrollments AS e USING (enrollment_id) WHERE e.lead_id = ANY(CAST(:leads AS uuid[]))"
-    " AND s.status IN ('pending', 'sent') AND s.due_at >= :since"
 )
 _SKIP_STEPS = text(
     "UPDATE steps AS s SET status = 'skipped', skipped_by = t.reason"
@@ -224,18 +207,6 @@ async def insert_enrollments(conn: AsyncConnection, enrollments: Sequence[NewEnr
             "skipped": [p.skipped.reason.value if p.skipped else None for _, p in steps],
         },
     )
-
-
-async def load_step_contacts(
-    conn: AsyncConnection, lead_ids: Sequence[str], since: datetime
-) -> dict[str, list[StepContact]]:
-    """Each lead's sequence steps sent or pending, due from ``since`` on (for the caps)."""
-    out: dict[str, list[StepContact]] = {}
-    if lead_ids:
-        rows = await conn.execute(_STEP_CONTACTS, {"leads": list(lead_ids), "since": since})
-        for r in rows.all():
-            out.setdefault(str(r[0]), []).append(StepContact(str(r[1]), r[2], bool(r[3])))
-    return out
 
 
 async def skip_steps(conn: AsyncConnection, skips: Sequence[tuple[str, str, str]]) -> None:

@@ -21,7 +21,7 @@ from services.nurture.followup_handlers import (
     on_routed_to_nurture,
 )
 from services.nurture.followup_replan import Replanned, TouchRow, cancel_open, move_open, replan
-from services.nurture.store import StepContact
+from services.nurture.sequence_timing import StepContact
 from services.nurture.suppression import Suppression, SuppressionReason
 from services.nurture.time_zones import TimeZoneRules
 from services.nurture.touch_modes import TouchMode
