@@ -281,3 +281,53 @@ async def test_a_missed_follow_up_touch_is_announced_once_as_closed(
     assert (closed["rep_id"], closed["rep_name"], closed["done_at"]) == ("ana", "Ana", None)
     assert at(closed["due_at"]) == monday
     assert at(closed["closes_at"]) == utc(2026, 12, 8, 15)
+
+
+async def test_an_unsubscribe_during_a_sequence_skips_its_pending_emails_only(
+    database_url: str, bus: Bus, tmp_path: Path
+) -> None:
+    config = tmp_path / "leadflow.yaml"
+    # Without unsubscribed in stop_on, the sequence goes on: its e-mails are skipped.
+    config.write_text(CONFIG.replace("nurture:\n", "nurture:\n  stop_on: [replied]\n", 1))
+    settings = _settings(database_url, bus, config)
+    mixed, mails = str(uuid.uuid4()), str(uuid.uuid4())
+    saturday = utc(2026, 12, 12, 11)  # the weekend in London: nothing is due before Monday
+    clock = MovableClock(saturday)
+    await create_topics(bus.bootstrap, *all_topics(bus.prefix), partitions=3)
+    async with (
+        bus.reader(NURTURE_STEP_DUE, NURTURE_STOPPED) as out,
+        running(settings, clock) as client,
+    ):
+        await bus.produce(
+            LeadRoutedToNurture.TOPIC,
+            [
+                record(routed(mixed, "nurture", saturday, phone=None, country="GB")),  # email, sms
+                record(routed(mails, "cold", saturday, phone=None, country="GB")),  # two e-mails
+            ],
+        )
+        await wait_handled(settings, 2)
+        clock.at = saturday + timedelta(hours=1)
+        await bus.produce(
+            LeadActivityRecorded.TOPIC,
+            [
+                record(activity(lead, ActivityKind.UNSUBSCRIBED, clock.at))
+                for lead in (mixed, mails)
+            ],
+        )
+        await wait_handled(settings, 4)
+        # Nothing left to send: that enrollment completes at once.
+        await out.wait_for(lambda r: len(of(r, STOPPED, mails)) == 1, what="mails completed")
+        steps = {lead: (await enrollment(client, lead))["steps"] for lead in (mixed, mails)}
+        assert [(s["mode"], s["status"], s["skipped_by"]) for s in steps[mixed]] == [
+            ("email", "skipped", "unsubscribed"),
+            ("sms", "pending", None),
+        ]
+        assert {(s["status"], s["skipped_by"]) for s in steps[mails]} == {
+            ("skipped", "unsubscribed")
+        }
+        clock.at = utc(2026, 12, 16)
+        await out.wait_for(lambda r: len(of(r, STOPPED, mixed)) == 1, what="mixed completed")
+        await quiet(out)
+    assert [(d["step"], d["mode"]) for d in of(out.records, STEP_DUE, mixed)] == [(2, "sms")]
+    assert of(out.records, STEP_DUE, mails) == []
+    assert {of(out.records, STOPPED, lead)[0]["reason"] for lead in (mixed, mails)} == {"completed"}
