@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.nurture import domain, followup_store, handlers, store
 from services.nurture.deps import RulesDep, RuntimeDep
-from shared import clock
 from shared.auth.guard import ConfigRead, LeadsRead, NurtureManage
 from shared.contracts import ContactSnapshot
 from shared.db import audit
@@ -27,7 +26,10 @@ class StepOut(BaseModel):
     mode: str = Field(description="call, email, sms or task")
     template: str | None = Field(description="Template or script name")
     due_at: datetime = Field(description="When the touch is (or was) due, UTC")
-    status: Literal["pending", "sent", "cancelled"]
+    status: Literal["pending", "sent", "cancelled", "skipped"]
+    skipped_by: str | None = Field(
+        None, description="unsubscribed, hard_bounce, ... when its mode is suppressed"
+    )
     sent_at: datetime | None = Field(description="When NurtureStepDue was emitted")
 
 
@@ -40,6 +42,12 @@ class EnrollmentOut(BaseModel):
     routed_at: datetime = Field(description="When the router sent the lead to nurture")
     enrolled_at: datetime
     stopped_at: datetime | None = Field(description="When it stopped or completed")
+    zone: str | None = Field(
+        None, description="The lead's time zone its touches were placed in (quiet hours, caps)"
+    )
+    zone_source: str | None = Field(
+        None, description="What chose the zone: country, phone, configured, default"
+    )
     steps: list[StepOut]
 
 
@@ -58,6 +66,9 @@ class SequenceOut(BaseModel):
     first_touch_after_seconds: float = Field(description="Delay before the first touch")
     modes: list[str]
     templates: list[str]
+    recycled: list[str] = Field(
+        description="Recycle causes (gone_cold, lost, disqualified) whose leads join it"
+    )
 
 
 class SequencesOut(BaseModel):
@@ -187,6 +198,7 @@ async def list_sequences(rules: RulesDep, caller: ConfigRead) -> Any:
                 "first_touch_after_seconds": s.first_touch_after.total_seconds(),
                 "modes": list(s.modes),
                 "templates": list(s.templates),
+                "recycled": sorted(s.recycled),
             }
             for s in rules.sequences
         ],
@@ -206,7 +218,7 @@ async def stop_lead_nurture(
     uow = runtime.uow()
     try:
         stopped = await handlers.stop_manually(
-            uow, str(lead_id), body.reason, clock.now(), caller.subject
+            uow, str(lead_id), body.reason, runtime.deps.clock(), caller.subject
         )
     except handlers.NotEnrolled as exc:
         raise ApiError(

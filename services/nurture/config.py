@@ -16,6 +16,16 @@ Example::
           first_touch_after: 0s
           modes: [email, email, call]  # cycled over the touches
           templates: [welcome, case-study, check-in-call]
+        - name: cold-revive
+          buckets: [cold]
+          recycled: [gone_cold, lost, disqualified]  # leads the router recycles to nurture
+          sales_cycle_weeks: 24
+          weeks_between_touches: 6
+
+A lead routed to nurture joins the sequence of its bucket; a lead the router *recycled* to
+nurture (``routing.recycling``: gone cold, lost after the cool-off, disqualified; the event's
+``recycled`` field) joins the sequence listing that cause in ``recycled``, else its bucket's.
+A bucket and a recycle cause each belong to at most one sequence.
 
 Durations are a number and a unit: s, m (minutes), h, d, w, or combined ("1h30m").
 """
@@ -38,6 +48,8 @@ from shared.contracts.capture import ActivityKind
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 Mode = Literal["call", "email", "sms", "task"]
+# The router's recycle causes that can send a lead to nurture (routing.recycling).
+RecycleCause = Literal["gone_cold", "lost", "disqualified"]
 
 
 class Settings(ServiceSettings):
@@ -90,6 +102,11 @@ class SequenceConfig(BaseModel):
     modes: tuple[Mode, ...] = Field(("email",), min_length=1, description="Cycled over touches")
     templates: tuple[str, ...] | None = Field(
         None, min_length=1, description="Template names cycled alongside the modes"
+    )
+    recycled: tuple[RecycleCause, ...] = Field(
+        (),
+        description="Recycle causes whose leads join this sequence whatever their bucket"
+        " (gone_cold, lost, disqualified: routing.recycling sent them to nurture)",
     )
 
     @field_validator("buckets")
@@ -160,6 +177,7 @@ class SequenceConfig(BaseModel):
             first_touch_after=parse_duration(self.first_touch_after),
             modes=tuple(self.modes),
             templates=self.templates or (),
+            recycled=frozenset(self.recycled),
         )
 
 
@@ -198,6 +216,14 @@ class NurtureConfig(BaseModel):
                     raise ValueError(
                         f"bucket {bucket!r} is in sequences {owner[key]!r} and "
                         f"{sequence.name!r}; a bucket may belong to at most one sequence"
+                    )
+                owner[key] = sequence.name
+            for cause in sequence.recycled:
+                key = f"recycled:{cause}"
+                if key in owner:
+                    raise ValueError(
+                        f"recycle cause {cause!r} is in sequences {owner[key]!r} and "
+                        f"{sequence.name!r}; a cause may belong to at most one sequence"
                     )
                 owner[key] = sequence.name
         return sequences

@@ -60,6 +60,7 @@ class Sequence:
     first_touch_after: timedelta = timedelta(0)
     modes: tuple[str, ...] = ("email",)
     templates: tuple[str, ...] = ()
+    recycled: frozenset[str] = frozenset()  # recycle causes it takes (gone_cold, lost, ...)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,21 @@ def sequence_for_bucket(bucket: str, sequences: Iterable[Sequence]) -> Sequence 
     return None
 
 
+def sequence_for(
+    bucket: str, recycled: str | None, sequences: Iterable[Sequence]
+) -> Sequence | None:
+    """A lead the router recycled to nurture (gone cold, lost, disqualified) joins the
+    sequence that lists its recycle cause; any other lead, or a recycled one no sequence
+    takes by cause, the sequence of its bucket. A lead lost while hot has no hot sequence
+    to join, but a re-engagement sequence can take every lost lead."""
+    known = tuple(sequences)
+    if recycled is not None:
+        for sequence in known:
+            if recycled in sequence.recycled:
+                return sequence
+    return sequence_for_bucket(bucket, known)
+
+
 def plan_steps(sequence: Sequence, enrolled_at: datetime) -> tuple[PlannedStep, ...]:
     """Touch 1 is due first_touch_after enrollment, then one per interval; modes/templates cycle."""
     if enrolled_at.tzinfo is None or enrolled_at.utcoffset() is None:
@@ -162,12 +178,14 @@ def decide_enrollment(
     *,
     already_active: bool,
     last_stop_at: datetime | None,
+    recycled: str | None = None,
 ) -> EnrollDecision:
-    """A routed lead joins its bucket's sequence unless it has none, is already in one, or
-    was stopped (responded, assigned, ...) at or after it was routed."""
-    sequence = sequence_for_bucket(bucket, sequences)
+    """A routed lead joins its sequence (by recycle cause, else bucket) unless it has none,
+    is already in one, or was stopped (responded, assigned, ...) at or after it was routed."""
+    sequence = sequence_for(bucket, recycled, sequences)
     if sequence is None:
-        return EnrollDecision(None, f"no sequence takes bucket {bucket!r}")
+        cause = f" nor recycle cause {recycled!r}" if recycled else ""
+        return EnrollDecision(None, f"no sequence takes bucket {bucket!r}{cause}")
     if already_active:
         return EnrollDecision(None, "already in an active sequence")
     if last_stop_at is not None and stop_applies(last_stop_at, routed_at):
@@ -178,11 +196,6 @@ def decide_enrollment(
 def stop_applies(signal_at: datetime, routed_at: datetime) -> bool:
     """A stop signal counts against a routing to nurture made at or before it, not a later one."""
     return signal_at >= routed_at
-
-
-def completes_enrollment(step: int, total: int) -> bool:
-    """Sending the last touch of a sequence completes the enrollment."""
-    return step >= total
 
 
 def manual_stop_reason(reason: str) -> str:

@@ -10,8 +10,9 @@ decides which touches are already fixed:
   announced, or been done; everything up to the last settled touch is settled. Only the
   touches after it are scheduled again, from the previous one's done (else due) time and
   never earlier than now;
-- the pressure caps count every rep touch reported for the lead (any channel) and the
-  settled touches not done, besides the touches being placed;
+- the pressure caps count every rep touch reported for the lead (any channel), the
+  settled touches not done and the lead's nurture sequence steps (``others``), besides the
+  touches being placed;
 - a touch **closes** when the next touch that is not skipped falls due (the last:
   ``last_touch_window`` after its due time); the timer job looks at it again then, to count
   it missed if nobody did it.
@@ -105,11 +106,14 @@ def replan(
     suppressions: Sequence[Suppression],
     now: datetime,
     keep_due: bool = False,
+    others: Sequence[datetime] = (),
 ) -> Replanned:
     """The plan's touches at ``now``: new rows (for ``rows=()``, a plan just made) or the
     stored rows with unsettled due times moved and every status brought up to date.
     Cancelled touches stay cancelled; ``rep`` (id, name) owes the touches made here.
-    ``keep_due``: move no due time (the plan the touches were made from is gone)."""
+    ``keep_due``: move no due time (the plan the touches were made from is gone);
+    ``others``: the lead's other touches (nurture sequence steps sent or pending), which
+    count against the same caps."""
     if rows and len(rows) != len(plan.touches):
         raise ValueError("the stored touches do not match the plan")
     settled_rows = rows if keep_due else rows[: _settled_count(rows, now)]
@@ -131,7 +135,7 @@ def replan(
         zone,
         rules,
         settled=settled,
-        contacts=_contacts(settled, activities),
+        contacts=[*_contacts(settled, activities), *others],
         suppressions=suppressions,
         not_before=now if rows else None,
     )

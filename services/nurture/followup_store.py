@@ -7,7 +7,7 @@ touches are rewritten together (upsert by plan and step): a replan may move any 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.nurture.followup_replan import TouchRow
+from services.nurture.sequence_timing import StepContact
 from services.nurture.suppression import Suppression, SuppressionReason
 from services.nurture.touch_modes import TouchMode
 from services.nurture.touch_status import ReportedActivity
@@ -63,12 +64,21 @@ _TOUCHES = text(
     f"SELECT plan_id, {_TOUCH_COLUMNS} FROM followup_touches"
     " WHERE plan_id = ANY(CAST(:plans AS uuid[])) ORDER BY plan_id, step"
 )
-_ACTIVITIES = text(
-    "SELECT lead_id, kind, channel, at FROM touch_activities"
-    " WHERE lead_id = ANY(CAST(:leads AS uuid[])) ORDER BY at"
-)
-_SUPPRESSIONS = text(
-    "SELECT lead_id, mode, reason, at FROM suppressions WHERE lead_id = ANY(CAST(:leads AS uuid[]))"
+# Everything the contact rules need about a batch's leads, in one statement (a batch used to
+# read activities and suppressions apart, and the sequence steps would have been a third
+# round trip for every batch): tagged rows, a = a rep's touch (kind, channel, at), s = a
+# suppression (mode, reason, since), q = a sequence step sent or pending (enrollment,
+# 'pending'/'sent', due), steps only from :since on (older ones cannot share a day or week
+# with a touch placed now).
+_CONTACTS = text(
+    "SELECT 'a', lead_id, kind, channel, at FROM touch_activities"
+    " WHERE lead_id = ANY(CAST(:leads AS uuid[]))"
+    " UNION ALL SELECT 's', lead_id, mode, reason, at FROM suppressions"
+    " WHERE lead_id = ANY(CAST(:leads AS uuid[]))"
+    " UNION ALL SELECT 'q', e.lead_id, CAST(s.enrollment_id AS text), s.status, s.due_at"
+    " FROM steps AS s JOIN enrollments AS e USING (enrollment_id)"
+    " WHERE e.lead_id = ANY(CAST(:leads AS uuid[])) AND s.status IN ('pending', 'sent')"
+    " AND s.due_at >= :since ORDER BY 5"
 )
 _UPSERT_PLANS = text(
     "INSERT INTO followup_plans (plan_id, lead_id, bucket, rep_id, rep_name, contact, zone,"
@@ -141,24 +151,33 @@ async def load_touches(
     return {p: tuple(rows) for p, rows in out.items()}
 
 
-async def load_activities(
-    conn: AsyncConnection, leads: Sequence[str]
-) -> dict[str, list[ReportedActivity]]:
-    out: dict[str, list[ReportedActivity]] = {}
-    if leads:
-        for r in (await conn.execute(_ACTIVITIES, {"leads": list(leads)})).all():
-            out.setdefault(str(r[0]), []).append(ReportedActivity(r[1], r[3], r[2]))
-    return out
+@dataclass
+class LeadContacts:
+    """A batch's leads' reported rep touches, suppressions and sequence steps, by lead."""
+
+    activities: dict[str, list[ReportedActivity]] = field(default_factory=dict)
+    suppressions: dict[str, list[Suppression]] = field(default_factory=dict)
+    steps: dict[str, list[StepContact]] = field(default_factory=dict)
 
 
-async def load_suppressions(
-    conn: AsyncConnection, leads: Sequence[str]
-) -> dict[str, list[Suppression]]:
-    out: dict[str, list[Suppression]] = {}
-    if leads:
-        for r in (await conn.execute(_SUPPRESSIONS, {"leads": list(leads)})).all():
-            suppression = Suppression(TouchMode(r[1]), SuppressionReason(r[2]), r[3])
-            out.setdefault(str(r[0]), []).append(suppression)
+async def load_contacts(
+    conn: AsyncConnection, leads: Sequence[str], since: datetime
+) -> LeadContacts:
+    """The leads' touches, suppressions and sequence steps due from ``since``, oldest first."""
+    out = LeadContacts()
+    if not leads:
+        return out
+    for tag, lead, a, b, at in (
+        await conn.execute(_CONTACTS, {"leads": list(leads), "since": since})
+    ).all():
+        key = str(lead)
+        if tag == "a":
+            out.activities.setdefault(key, []).append(ReportedActivity(a, at, b))
+        elif tag == "s":
+            suppression = Suppression(TouchMode(a), SuppressionReason(b), at)
+            out.suppressions.setdefault(key, []).append(suppression)
+        else:
+            out.steps.setdefault(key, []).append(StepContact(a, at, pending=b == "pending"))
     return out
 
 

@@ -1,6 +1,11 @@
 """Nurture's use cases: enroll a routed lead, stop it when it responds or gets a rep, and
 keep the rep's follow-up plan (:mod:`services.nurture.followup_handlers`).
 
+A sequence's touches obey the same contact rules as the follow-ups
+(:mod:`services.nurture.sequence_timing`): placed inside the lead's hours in its zone, under
+the per-lead caps shared with every follow-up touch and reported rep touch, and skipped (kept,
+with the reason) when their mode is suppressed for the lead.
+
 A batch of events is applied in one transaction (see ``shared.bus.consumer``): the leads it
 touches are locked, their active enrollments and latest stops loaded in one query each, every
 event decided in memory in batch order by the rules in ``domain``, and the changes written
@@ -17,7 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.nurture import domain, followup_handlers, store
+from services.nurture.contact_rules import ContactWindowNeverOpens
 from services.nurture.followup_handlers import FollowupBatch, FollowupRules
+from services.nurture.sequence_timing import StepContact, place_steps
+from services.nurture.time_zones import lead_time_zone
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
 from shared.clock import Clock, now
@@ -53,6 +61,7 @@ class BatchState:
     enrolled: list[store.NewEnrollment] = field(default_factory=list)
     stopped: list[store.EnrollmentStop] = field(default_factory=list)
     signals: dict[str, store.StopSignal] = field(default_factory=dict)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # enrollment, mode, why
 
     def record_signal(self, signal: store.StopSignal) -> None:
         """Remember the latest stop signal per lead (for routings that arrive after it)."""
@@ -70,6 +79,11 @@ class BatchState:
             log.info("stop signal older than the routing ignored", extra={"lead": signal.lead_id})
             return False
         del self.active[signal.lead_id]
+        self.followups.steps[signal.lead_id] = [  # its pending touches no longer count
+            c
+            for c in self.followups.steps.get(signal.lead_id, [])
+            if not (c.pending and c.enrollment_id == enrollment.enrollment_id)
+        ]
         self.stopped.append(store.EnrollmentStop(enrollment.enrollment_id, signal.reason, self.now))
         self.uow.emit(
             NurtureStopped(
@@ -93,19 +107,41 @@ def lead_key(lead_id: str) -> str:
 
 
 def enroll_routed_lead(state: BatchState, env: Envelope) -> None:
-    """A lead routed to nurture joins its bucket's sequence, with every touch planned now."""
+    """A lead routed to nurture leaves its rep's follow-ups and joins its sequence (by
+    recycle cause, else bucket), each touch placed now in the lead's hours, under its caps,
+    a suppressed mode's touches skipped."""
     event = env.data
     assert isinstance(event, LeadRoutedToNurture)
     lead_id = lead_key(event.lead_id)
+    last_stop = state.last_stop.get(lead_id)
+    if last_stop is None or not domain.stop_applies(last_stop, event.routed_at):
+        followup_handlers.on_routed_to_nurture(state.followups, lead_id)
     decision = domain.decide_enrollment(
         event.bucket,
         event.routed_at,
         state.rules.sequences,
         already_active=lead_id in state.active,
-        last_stop_at=state.last_stop.get(lead_id),
+        last_stop_at=last_stop,
+        recycled=event.recycled,
     )
     if decision.sequence is None:
         log.info("lead not enrolled: %s", decision.skipped, extra={"lead": lead_id})
+        return
+    rules = state.followups.rules
+    zone = lead_time_zone(event.lead.country, event.lead.phone, rules.zones)
+    try:
+        steps = place_steps(
+            domain.plan_steps(decision.sequence, state.now),
+            zone.zone,
+            rules.contact,
+            contacts=state.followups.contacts_of(lead_id),
+            suppressions=state.followups.suppressions.get(lead_id, ()),
+        )
+    except ContactWindowNeverOpens:
+        log.error("lead not enrolled: no allowed contact time", extra={"lead": lead_id})
+        return
+    if all(p.skipped is not None for p in steps):
+        log.info("lead not enrolled: every touch's mode is suppressed", extra={"lead": lead_id})
         return
     enrollment = store.NewEnrollment(
         enrollment_id=str(uuid.uuid4()),
@@ -114,11 +150,18 @@ def enroll_routed_lead(state: BatchState, env: Envelope) -> None:
         contact=ContactSnapshot.of(event.lead).model_dump(mode="json"),
         routed_at=event.routed_at,
         enrolled_at=state.now,
-        steps=domain.plan_steps(decision.sequence, state.now),
+        steps=steps,
+        zone=zone.zone.key,
+        zone_source=zone.source.value,
     )
     state.enrolled.append(enrollment)
     state.active[lead_id] = store.ActiveEnrollment(
         enrollment.enrollment_id, lead_id, enrollment.sequence, enrollment.routed_at
+    )
+    state.followups.steps.setdefault(lead_id, []).extend(
+        StepContact(enrollment.enrollment_id, p.step.due_at, pending=True)
+        for p in steps
+        if p.skipped is None
     )
 
 
@@ -135,10 +178,19 @@ def stop_on_activity(state: BatchState, env: Envelope) -> None:
 
 
 def on_activity(state: BatchState, env: Envelope) -> None:
-    """An activity may stop the lead's sequence, and complete, suppress or end follow-ups."""
+    """An activity may stop the lead's sequence, and complete, suppress or end follow-ups; a
+    new suppression skips the sequence's pending touches of that mode."""
     stop_on_activity(state, env)
     assert isinstance(env.data, LeadActivityRecorded)
-    followup_handlers.on_activity(state.followups, lead_key(env.data.lead_id), env.data)
+    lead_id = lead_key(env.data.lead_id)
+    known = len(state.followups.new_suppressions)
+    followup_handlers.on_activity(state.followups, lead_id, env.data)
+    enrollment = state.active.get(lead_id)
+    if enrollment is None:
+        return
+    for _lead, suppression in state.followups.new_suppressions[known:]:
+        mode, reason = suppression.mode.value, suppression.reason.value
+        state.skipped.append((enrollment.enrollment_id, mode, reason))
 
 
 def on_assignment(state: BatchState, env: Envelope) -> None:
@@ -175,11 +227,37 @@ async def _load(
     )
 
 
+async def complete_finished(
+    uow: UnitOfWork, enrollments: dict[str, tuple[str, str]], now: datetime
+) -> list[str]:
+    """Complete the enrollments (id -> lead, sequence) with no touch left to send: the last
+    was sent, or the ones after it were skipped (a suppressed mode); announce each."""
+    finished = await store.finished_enrollments(uow.conn, list(enrollments))
+    for enrollment_id in finished:
+        lead_id, sequence = enrollments[enrollment_id]
+        uow.emit(
+            NurtureStopped(
+                lead_id=lead_id,
+                enrollment_id=enrollment_id,
+                sequence=sequence,
+                reason=domain.COMPLETED,
+                stopped_at=now,
+            )
+        )
+    await store.complete_enrollments(uow.conn, finished, domain.COMPLETED, now)
+    return finished
+
+
 async def _save(uow: UnitOfWork, state: BatchState) -> None:
     conn = uow.conn
     await store.record_stops(conn, list(state.signals.values()))
     await store.insert_enrollments(conn, state.enrolled)
     await store.stop_enrollments(conn, state.stopped)
+    if state.skipped:  # a sequence left with nothing to send is complete
+        await store.skip_steps(conn, state.skipped)
+        active = {e.enrollment_id: (e.lead_id, e.sequence) for e in state.active.values()}
+        touched = {e: active[e] for e, _, _ in state.skipped if e in active}
+        await complete_finished(uow, touched, state.now)
     await followup_handlers.save(uow, state.followups)
 
 

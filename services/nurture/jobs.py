@@ -9,13 +9,13 @@ Several replicas can run the job: each claims its rows with ``FOR UPDATE SKIP LO
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from services.nurture import domain, store
+from services.nurture import store
 from services.nurture.deps import NurtureRuntime
-from shared import clock
-from shared.contracts import ContactSnapshot, NurtureStepDue, NurtureStopped
+from services.nurture.handlers import complete_finished
+from shared.contracts import ContactSnapshot, NurtureStepDue
 from shared.db.uow import UnitOfWork
 from shared.periodic import Job
 
@@ -24,9 +24,8 @@ log = logging.getLogger(__name__)
 CLAIM_LIMIT = 500
 
 
-def emit_due_steps(uow: UnitOfWork, steps: Sequence[store.DueStep], now: datetime) -> list[str]:
-    """Announce each due touch; return the enrollments whose last touch this was."""
-    completed: list[str] = []
+def emit_due_steps(uow: UnitOfWork, steps: Sequence[store.DueStep]) -> None:
+    """Announce each due touch (its mode says the channel: email, sms, call, task)."""
     for step in steps:
         uow.emit(
             NurtureStepDue(
@@ -41,18 +40,6 @@ def emit_due_steps(uow: UnitOfWork, steps: Sequence[store.DueStep], now: datetim
                 lead=ContactSnapshot.model_validate(step.contact),
             )
         )
-        if domain.completes_enrollment(step.step, step.total):
-            completed.append(step.enrollment_id)
-            uow.emit(
-                NurtureStopped(
-                    lead_id=step.lead_id,
-                    enrollment_id=step.enrollment_id,
-                    sequence=step.sequence,
-                    reason=domain.COMPLETED,
-                    stopped_at=now,
-                )
-            )
-    return completed
 
 
 async def fire_due_steps_once(
@@ -64,18 +51,19 @@ async def fire_due_steps_once(
         steps = await store.claim_due_steps(uow.conn, now, limit)
         if not steps:
             return 0
-        completed = emit_due_steps(uow, steps, now)
+        emit_due_steps(uow, steps)
         await store.mark_sent(uow.conn, steps, now)
-        await store.complete_enrollments(uow.conn, completed, domain.COMPLETED, now)
+        await complete_finished(uow, {s.enrollment_id: (s.lead_id, s.sequence) for s in steps}, now)
         await uow.commit()
     return len(steps)
 
 
-async def fire_due_steps(runtime: NurtureRuntime) -> bool:
-    """A round of the timer job; True when it claimed its limit (catching up: go again)."""
-    return await fire_due_steps_once(runtime, clock.now()) >= CLAIM_LIMIT
+def firing_due_steps(tick_s: float, clock: Callable[[], datetime]) -> Job[NurtureRuntime]:
+    """Every tick, fire what is due by the service's clock (the real one, or the fixed one of
+    ``LEADFLOW_NURTURE_FIXED_NOW`` / a test); a full claim goes round again at once
+    (catching up)."""
 
+    async def round_(runtime: NurtureRuntime) -> bool:
+        return await fire_due_steps_once(runtime, clock()) >= CLAIM_LIMIT
 
-def firing_due_steps(tick_s: float) -> Job[NurtureRuntime]:
-    """Every tick, fire what is due; a full claim goes round again at once (catching up)."""
-    return Job("firing due nurture steps", tick_s, fire_due_steps)
+    return Job("firing due nurture steps", tick_s, round_)

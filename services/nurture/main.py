@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             runtime.deps.rules, runtime.deps.followups, runtime.deps.clock
         ),
         jobs=[
-            jobs.firing_due_steps(settings.tick_s),
+            jobs.firing_due_steps(settings.tick_s, now),
             followup_jobs.running_followups(settings.tick_s, now),
         ],
     )

@@ -29,6 +29,16 @@ from services.nurture.touch_modes import TouchMode
 
 
 @dataclass(frozen=True)
+class StepContact:
+    """A sequence step that counts against the lead's pressure caps (sent or pending), at
+    its due time; ``pending`` ones stop counting when their enrollment stops."""
+
+    enrollment_id: str
+    due_at: datetime
+    pending: bool
+
+
+@dataclass(frozen=True)
 class PlacedStep:
     """A sequence step at its allowed time, or skipped because its mode is suppressed."""
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.nurture import followup_store
-from services.nurture.domain import PlannedStep
+from services.nurture.sequence_timing import PlacedStep
 from shared.db.columns import column_params
 
 
@@ -37,7 +37,9 @@ class NewEnrollment:
     contact: dict[str, Any]
     routed_at: datetime
     enrolled_at: datetime
-    steps: tuple[PlannedStep, ...]
+    steps: tuple[PlacedStep, ...]
+    zone: str | None = None
+    zone_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,30 @@ _ACTIVE = text(
 )
 _LAST_STOPS = text("SELECT lead_id, at FROM stops WHERE lead_id = ANY(CAST(:leads AS uuid[]))")
 _INSERT_ENROLLMENTS = text(
-    "INSERT INTO enrollments (enrollment_id, lead_id, sequence, contact, routed_at, enrolled_at)"
-    " SELECT e, l, s, CAST(c AS jsonb), r, n FROM unnest(CAST(:ids AS uuid[]),"
+    "INSERT INTO enrollments (enrollment_id, lead_id, sequence, contact, routed_at, enrolled_at,"
+    " zone, zone_source)"
+    " SELECT e, l, s, CAST(c AS jsonb), r, n, z, zs FROM unnest(CAST(:ids AS uuid[]),"
     " CAST(:leads AS uuid[]), CAST(:sequences AS text[]), CAST(:contacts AS text[]),"
-    " CAST(:routed AS timestamptz[]), CAST(:enrolled AS timestamptz[])) AS t(e, l, s, c, r, n)"
+    " CAST(:routed AS timestamptz[]), CAST(:enrolled AS timestamptz[]), CAST(:zones AS text[]),"
+    " CAST(:sources AS text[])) AS t(e, l, s, c, r, n, z, zs)"
 )
 _INSERT_STEPS = text(
-    "INSERT INTO steps (enrollment_id, step, total, mode, template, due_at)"
+    "INSERT INTO steps (enrollment_id, step, total, mode, template, due_at, status, skipped_by)"
     " SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:steps AS int[]), CAST(:totals AS int[]),"
-    " CAST(:modes AS text[]), CAST(:templates AS text[]), CAST(:due AS timestamptz[]))"
+    " CAST(:modes AS text[]), CAST(:templates AS text[]), CAST(:due AS timestamptz[]),"
+    " CAST(:statuses AS text[]), CAST(:skipped AS text[]))"
+)
+_SKIP_STEPS = text(
+    "UPDATE steps AS s SET status = 'skipped', skipped_by = t.reason"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:modes AS text[]), CAST(:reasons AS text[]))"
+    " AS t(id, mode, reason)"
+    " WHERE s.enrollment_id = t.id AND s.mode = t.mode AND s.status = 'pending'"
+)
+# Enrollments among these with no touch left to send (the rest were skipped or sent).
+_FINISHED = text(
+    "SELECT e.enrollment_id FROM enrollments AS e WHERE e.enrollment_id = ANY(CAST(:ids AS uuid[]))"
+    " AND e.status = 'active' AND NOT EXISTS (SELECT 1 FROM steps AS s"
+    " WHERE s.enrollment_id = e.enrollment_id AND s.status = 'pending')"
 )
 _RECORD_STOPS = text(
     "INSERT INTO stops (lead_id, reason, at)"
@@ -124,12 +141,13 @@ _COMPLETE = text(
     " WHERE enrollment_id = ANY(CAST(:ids AS uuid[])) AND status = 'active'"
 )
 _ENROLLMENTS_OF_LEAD = text(
-    "SELECT enrollment_id, sequence, status, reason, contact, routed_at, enrolled_at, stopped_at"
-    " FROM enrollments WHERE lead_id = CAST(:lead AS uuid) ORDER BY enrolled_at, enrollment_id"
+    "SELECT enrollment_id, sequence, status, reason, contact, routed_at, enrolled_at, stopped_at,"
+    " zone, zone_source FROM enrollments WHERE lead_id = CAST(:lead AS uuid)"
+    " ORDER BY enrolled_at, enrollment_id"
 )
 _STEPS_OF_LEAD = text(
-    "SELECT s.enrollment_id, s.step, s.total, s.mode, s.template, s.due_at, s.status, s.sent_at"
-    " FROM steps AS s JOIN enrollments AS e USING (enrollment_id)"
+    "SELECT s.enrollment_id, s.step, s.total, s.mode, s.template, s.due_at, s.status, s.sent_at,"
+    " s.skipped_by FROM steps AS s JOIN enrollments AS e USING (enrollment_id)"
     " WHERE e.lead_id = CAST(:lead AS uuid) ORDER BY s.enrollment_id, s.step"
 )
 
@@ -171,20 +189,45 @@ async def insert_enrollments(conn: AsyncConnection, enrollments: Sequence[NewEnr
             contacts=lambda e: orjson.dumps(e.contact).decode(),
             routed="routed_at",
             enrolled="enrolled_at",
+            zones="zone",
+            sources="zone_source",
         ),
     )
-    steps = [(e.enrollment_id, s) for e in enrollments for s in e.steps]
+    steps = [(e.enrollment_id, p) for e in enrollments for p in e.steps]
     await conn.execute(
         _INSERT_STEPS,
         {
             "ids": [eid for eid, _ in steps],
-            "steps": [s.step for _, s in steps],
-            "totals": [s.total for _, s in steps],
-            "modes": [s.mode for _, s in steps],
-            "templates": [s.template for _, s in steps],
-            "due": [s.due_at for _, s in steps],
+            "steps": [p.step.step for _, p in steps],
+            "totals": [p.step.total for _, p in steps],
+            "modes": [p.step.mode for _, p in steps],
+            "templates": [p.step.template for _, p in steps],
+            "due": [p.step.due_at for _, p in steps],
+            "statuses": ["pending" if p.skipped is None else "skipped" for _, p in steps],
+            "skipped": [p.skipped.reason.value if p.skipped else None for _, p in steps],
         },
     )
+
+
+async def skip_steps(conn: AsyncConnection, skips: Sequence[tuple[str, str, str]]) -> None:
+    """Mark the pending steps of (enrollment, mode) skipped with the suppression's reason."""
+    if skips:
+        await conn.execute(
+            _SKIP_STEPS,
+            {
+                "ids": [e for e, _, _ in skips],
+                "modes": [m for _, m, _ in skips],
+                "reasons": [r for _, _, r in skips],
+            },
+        )
+
+
+async def finished_enrollments(conn: AsyncConnection, enrollment_ids: Sequence[str]) -> list[str]:
+    """The active enrollments among these with no pending step left (sorted)."""
+    if not enrollment_ids:
+        return []
+    rows = await conn.execute(_FINISHED, {"ids": sorted(set(enrollment_ids))})
+    return sorted(str(r[0]) for r in rows.all())
 
 
 async def record_stops(conn: AsyncConnection, stops: Sequence[StopSignal]) -> None:
@@ -246,6 +289,8 @@ async def enrollments_of_lead(conn: AsyncConnection, lead_id: str) -> list[dict[
             "routed_at": r[5],
             "enrolled_at": r[6],
             "stopped_at": r[7],
+            "zone": r[8],
+            "zone_source": r[9],
             "steps": [],
         }
         for r in (await conn.execute(_ENROLLMENTS_OF_LEAD, {"lead": lead_id})).all()
@@ -261,6 +306,7 @@ async def enrollments_of_lead(conn: AsyncConnection, lead_id: str) -> list[dict[
                 "due_at": r[5],
                 "status": r[6],
                 "sent_at": r[7],
+                "skipped_by": r[8],
             }
         )
     return enrollments

@@ -85,7 +85,10 @@ def _phone(phone: str | None) -> phonenumbers.PhoneNumber | None:
 
 def phone_zones_for(phone: str | None) -> tuple[str, ...]:
     """The zones ``phonenumbers`` gives an E.164 number; () when it cannot tell."""
-    number = _phone(phone)
+    return _zones_of(_phone(phone))
+
+
+def _zones_of(number: phonenumbers.PhoneNumber | None) -> tuple[str, ...]:
     if number is None:
         return ()
     zones = tuple(phone_zones.time_zones_for_number(number))
@@ -102,7 +105,7 @@ def lead_time_zone(country: str | None, phone: str | None, rules: TimeZoneRules)
     in_country = country_zones(code) if code else ()
     if len(in_country) == 1:
         return LeadZone(ZoneInfo(in_country[0]), ZoneSource.COUNTRY)
-    by_phone = phone_zones_for(phone)
+    by_phone = _zones_of(number)  # parsed once: parsing is most of this function's cost
     candidates = [z for z in by_phone if z in in_country] if in_country else list(by_phone)
     if len(candidates) == 1:
         return LeadZone(ZoneInfo(candidates[0]), ZoneSource.PHONE)

@@ -13,7 +13,12 @@ from shared.contracts.capture import (
 )
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode, encode
 from shared.contracts.notifier import NotificationDelivered
-from shared.contracts.nurture import LeadFollowupDue, NurtureStepDue, NurtureStopped
+from shared.contracts.nurture import (
+    LeadFollowupClosed,
+    LeadFollowupDue,
+    NurtureStepDue,
+    NurtureStopped,
+)
 from shared.contracts.router import (
     CandidateTrace,
     ColdReason,
@@ -53,6 +58,7 @@ __all__ = [
     "LeadCaptured",
     "LeadDisqualified",
     "LeadErased",
+    "LeadFollowupClosed",
     "LeadFollowupDue",
     "LeadGoneCold",
     "LeadProfile",
@@ -94,6 +100,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LeadGoneCold,
     LeadRecycled,
     LeadBucketChanged,
+    LeadFollowupClosed,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -62,3 +62,31 @@ class LeadFollowupDue(Event):
     of: int = Field(description="Touches in the plan (N)")
     due_at: datetime = Field(description="When the touch is due (UTC), in the lead's hours")
     lead: ContactSnapshot = Field(description="How to reach the lead")
+
+
+class LeadFollowupClosed(Event):
+    """A follow-up touch was settled for good: done in time, done late (after due + the
+    plan's grace) or missed (not done when the next touch fell due, or the plan's last
+    window ended). Emitted once per touch, when it is first settled; the rep who owed it
+    is named, so the router's fairness ledger can count late and missed touches."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.followup_closed.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_FOLLOWUP_CLOSED
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    plan_id: str = Field(description="Follow-up plan id (UUID)")
+    bucket: str = Field(description="The lead's bucket, which chose the plan")
+    rep_id: str = Field(description="The rep who owed the touch (its owner when it settled)")
+    rep_name: str = Field(description="That rep's name")
+    outcome: Literal["done", "late", "missed"] = Field(
+        description="done: within the grace after due; late: after it; missed: never done"
+    )
+    mode: str = Field(description="call, email, sms, meeting or task")
+    step: int = Field(description="1-based number of this touch")
+    of: int = Field(description="Touches in the plan (N)")
+    due_at: datetime = Field(description="When the touch was due (UTC)")
+    done_at: datetime | None = Field(
+        None, description="When the activity that completed it happened (None when missed)"
+    )
+    closes_at: datetime = Field(description="When it would count missed if not done (UTC)")
+    closed_at: datetime = Field(description="When nurture settled it (UTC)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -126,6 +126,12 @@ class LeadRoutedToNurture(Event):
     routed_at: datetime = Field(description="When (UTC)")
     lead: LeadProfile = Field(description="The lead")
     reason: str = Field(description="Why it went to nurture")
+    recycled: Literal["gone_cold", "lost", "disqualified"] | None = Field(
+        None,
+        description="Why the router recycled it to nurture (routing.recycling: gone cold,"
+        " lost after the cool-off, disqualified); None for a lead routed to nurture by its"
+        " bucket. Nurture picks the sequence listing this cause, else the bucket's",
+    )
 
 
 class SlaAction(StrEnum):

@@ -13,15 +13,15 @@ is the manager's deliberate call, so it is not clamped to the bounds (only kept 
 from; entries keep the effect in force when they were written, so a later policy change
 does not rewrite history, and ``multiplier_after`` says where the rep stood just after.
 
-**Wiring** (``handlers.ledger``, ``store.ledger``, ``ledger_api``; gone cold and follow-up
-touches have their hook and wait for their events):
+**Wiring** (``handlers.ledger``, ``store.ledger``, ``ledger_api``):
 
 - Events feed :func:`record`, with the event's id as ``source_event_id`` (the inbox makes a
   redelivery a no-op): ``LeadSlaBreached`` (the router's breach job) → ``sla_breach`` for the
   rep who missed; a first contact (``lead.activity``; :func:`first_contact_kind` on
   ``sla.Contact.response``) → ``fast_first_contact``; activity ``won`` → ``won`` for the
   owner; ``lead.gone_cold`` → ``gone_cold`` for the owner; a follow-up touch done late or
-  skipped (nurture's ``lead.followup_due`` timers) → ``touch_late`` / ``touch_missed``.
+  missed (nurture's ``lead.followup_closed``; :mod:`services.router.domain.touches`) →
+  ``touch_late`` / ``touch_missed``.
   The admin API calls :func:`set_override` and :func:`clear_override`.
 - Entries are stored append-only (one table, by rep and time); ``GET /v1/reps/{id}/ledger``
   lists them and :func:`explain` says why the multiplier is what it is now.

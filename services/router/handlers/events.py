@@ -1,13 +1,14 @@
 """What the router reacts to: scored leads are routed; first contacts stop SLA clocks; won and
 lost close leads (lost ones may be recycled, as may disqualified ones); fast first contacts
-and wins are fairness-ledger entries; touches and replies warm leads up; erased leads leave.
-The HANDLERS table at the bottom lists it.
+and wins are fairness-ledger entries; touches and replies warm leads up; follow-up touches
+nurture settled late or missed lower their rep's share; erased leads leave. The HANDLERS
+table at the bottom lists it.
 
-Hook for the events that lower a rep's share and are not emitted yet (late or missed
-follow-up touches): their handler appends a
+A late or missed follow-up touch (``LeadFollowupClosed``) appends a
 :class:`~services.router.handlers.ledger.RepEvent` to ``RouterBatch.rep_events`` (kind
 ``touch_late`` or ``touch_missed``, the event id as ``source_id``), and the batch writes the
-ledger entries in its transaction. ``gone_cold`` entries are written by the gone-cold scan
+ledger entries in its transaction (once: the inbox drops a redelivery, the ledger a second
+entry with the same source). ``gone_cold`` entries are written by the gone-cold scan
 (:mod:`services.router.handlers.recycling`), which is what announces ``lead.gone_cold``.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from services.router.domain.cold import warms_up
 from services.router.domain.model import Routing
 from services.router.domain.sla import is_first_contact
+from services.router.domain.touches import SettledTouch, touch_entry
 from services.router.handlers.ledger import RepEvent, save_ledger
 from services.router.handlers.recycling import (
     note_touches,
@@ -34,7 +36,12 @@ from services.router.store import ledger as ledger_store
 from shared.bus.consumer import BatchHandler
 from shared.bus.dispatch import batch_handler
 from shared.clock import Clock, now
-from shared.contracts import LeadActivityRecorded, LeadDisqualified, LeadScored
+from shared.contracts import (
+    LeadActivityRecorded,
+    LeadDisqualified,
+    LeadFollowupClosed,
+    LeadScored,
+)
 from shared.contracts.envelope import Envelope, Event
 from shared.db.uow import UnitOfWork
 
@@ -83,6 +90,19 @@ def note_disqualified(batch: RouterBatch, env: Envelope) -> None:
     event = env.data
     assert isinstance(event, LeadDisqualified)
     batch.disqualified.append(event)
+
+
+def note_followup_closed(batch: RouterBatch, env: Envelope) -> None:
+    """A follow-up touch done late or missed is a ledger entry for the rep who owed it."""
+    event = env.data
+    assert isinstance(event, LeadFollowupClosed)
+    touch = SettledTouch(event.outcome, event.mode, event.step, event.of, event.due_at,
+                         event.closes_at, event.done_at)  # fmt: skip
+    entry = touch_entry(touch)
+    if entry is not None:
+        batch.rep_events.append(
+            RepEvent(event.rep_id, entry.kind, entry.at, entry.reason, env.id, event.lead_id)
+        )
 
 
 def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> BatchHandler:
@@ -146,4 +166,5 @@ HANDLERS: dict[type[Event], Handler] = {
     LeadScored: route_scored_lead,
     LeadActivityRecorded: note_contact,
     LeadDisqualified: note_disqualified,
+    LeadFollowupClosed: note_followup_closed,
 }

@@ -11,9 +11,11 @@ redelivered event adds nothing):
   owner; source the activity id.
 - ``gone_cold``: the gone-cold scan (``handlers.recycling.scan_gone_cold``), for the owner,
   once per cold spell; source ``cold:<assignment id>:<quiet since>``.
-- ``touch_late``, ``touch_missed``: not fed yet (the follow-up touches are nurture's). Their
-  handlers append a :class:`RepEvent` to ``RouterBatch.rep_events`` (``handlers.events``),
-  which the batch notes here; nothing else is needed.
+- ``touch_late``, ``touch_missed``: nurture's ``lead.followup_closed`` with outcome late or
+  missed (``handlers.events.note_followup_closed``, rule ``domain.touches.touch_entry``), for
+  the rep who owed the touch, at its done time (late) or close (missed); source the event
+  id. The handler appends a :class:`RepEvent` to ``RouterBatch.rep_events``, which the batch
+  notes here.
 - ``override`` / ``override_cleared``: the admin API (``admin.ledger``).
 """
 

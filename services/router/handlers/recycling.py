@@ -237,6 +237,9 @@ def _move(
         event, causation = rnd.events[-1]
         update = {"previous_rep": rep_ref(routing, previous)}
         rnd.events[-1] = (event.model_copy(update=update), causation)
+    if isinstance(decision, ToNurture) and policy is not None:  # nurture picks by the cause
+        event, causation = rnd.events[-1]
+        rnd.events[-1] = (event.model_copy(update={"recycled": timer.cause}), causation)
     to, queue, rep = _place(decision)
     rnd.events.append(
         (

@@ -37,6 +37,7 @@ from shared.contracts import (
     LeadAssigned,
     LeadBucketChanged,
     LeadCaptured,
+    LeadFollowupClosed,
     LeadFollowupDue,
     LeadProfile,
     LeadQualified,
@@ -146,6 +147,13 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
                     "secret": "${LEADFLOW_TEST_CRM_SECRET}",
                     "events": ["lead.bucket_changed"],
                     "when": {"field": "to_bucket", "eq": "hot"},
+                },
+                {
+                    "name": "missed-touches",
+                    "url": receiver.url("missed-touches"),
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
+                    "events": ["lead.followup_closed"],
+                    "when": {"field": "outcome", "eq": "missed"},
                 },
                 {
                     "name": "new-leads",
@@ -339,6 +347,30 @@ async def test_a_followup_due_call_is_delivered_to_its_reminder_subscription(
     assert (cloudevent["data"]["step"], cloudevent["data"]["of"]) == (1, 3)
     assert cloudevent["data"]["rep"]["rep_id"] == "ana"
     assert await deliveries(notifier, lead_id=email.lead_id) == []  # not a call
+
+
+async def test_a_missed_follow_up_touch_reaches_its_manager_alert_and_a_done_one_does_not(
+    notifier: Notifier, receiver: Receiver
+) -> None:
+    def closed(outcome: str) -> LeadFollowupClosed:
+        due = datetime.now(UTC) - timedelta(days=1)
+        return LeadFollowupClosed(
+            lead_id=str(uuid.uuid4()), plan_id=str(uuid.uuid4()), bucket="hot", rep_id="ana",
+            rep_name="Ana Silva", outcome=outcome, mode="call", step=2, of=3, due_at=due,
+            done_at=due if outcome == "done" else None, closes_at=due + timedelta(hours=20),
+            closed_at=due + timedelta(hours=20),
+        )  # fmt: skip
+
+    missed, done = closed("missed"), closed("done")
+    ids = [await send(notifier, e) for e in (missed, done)]
+    await wait_for_status(notifier, missed.lead_id, "delivered")
+    await wait_consumed(notifier, *ids)
+    (req,) = receiver.requests
+    assert req.path == "/hooks/missed-touches"
+    cloudevent = Webhook(SECRET).verify(req.body, req.headers)
+    assert cloudevent["type"] == "io.leadflow.lead.followup_closed.v1"
+    assert (cloudevent["data"]["outcome"], cloudevent["data"]["rep_id"]) == ("missed", "ana")
+    assert await deliveries(notifier, lead_id=done.lead_id) == []  # done in time: no alert
 
 
 async def test_a_lead_turning_hot_is_delivered_and_one_cooling_down_is_not(

@@ -241,6 +241,7 @@ async def test_a_lost_lead_goes_to_nurture_after_the_cool_off_unless_its_reason_
         nurtured = of(out.records, lead, "routed_to_nurture")[0]
         assert nurtured["reason"].startswith("lost (price) with ")
         assert nurtured["reason"].endswith("cool-off of 30d over; recycled to nurture")
+        assert nurtured["recycled"] == "lost"  # nurture picks the sequence by the cause
         moved = of(out.records, lead, "recycled")[0]
         assert (moved["cause"], moved["to"], moved["reason"]) == ("lost", "nurture", "price")
         assert (await lead_view(client, lead))["status"] == "nurture"

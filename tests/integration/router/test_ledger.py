@@ -20,9 +20,15 @@ from services.router.config.settings import Settings
 from services.router.main import create_app
 from shared import clock
 from shared.auth.scopes import Scope
-from shared.contracts import LeadActivityRecorded
+from shared.contracts import LeadActivityRecorded, LeadFollowupClosed
 from shared.contracts.capture import ActivityKind
-from shared.contracts.topics import LEAD_ACTIVITY, LEAD_ASSIGNED, LEAD_SCORED, LEAD_SLA_BREACHED
+from shared.contracts.topics import (
+    LEAD_ACTIVITY,
+    LEAD_ASSIGNED,
+    LEAD_FOLLOWUP_CLOSED,
+    LEAD_SCORED,
+    LEAD_SLA_BREACHED,
+)
 from tests.support.app import running_app
 from tests.support.auth import bearer, scope_key
 from tests.support.events import lead_scored, record
@@ -258,3 +264,57 @@ async def test_open_leads_weigh_by_bucket_in_least_loaded_and_capacity(
     ana = reps["ana"]
     assert (ana["assigned_today"], ana["assigned_week"], ana["assigned_month"]) == (3, 3, 3)
     assert (ana["max_per_week"], ana["max_per_month"], ana["multiplier"]) == (50, 150, 1.0)
+
+
+TOUCH_CONFIG = """
+routing:
+  default_queue: sales
+  fairness:
+    effects: {touch_late: -0.02, touch_missed: -0.05}
+    floor: 0.5
+    ceiling: 1.5
+  reps:
+    - {id: ana, name: Ana, timezone: Europe/London}
+  queues:
+    - {name: sales, department: sales, region: uk, members: [ana]}
+"""
+
+
+def closed(lead_id: str, outcome: str, step: int) -> LeadFollowupClosed:
+    due = clock.now() - timedelta(days=2)
+    return LeadFollowupClosed(
+        lead_id=lead_id, plan_id=str(uuid.uuid4()), bucket="hot", rep_id="ana", rep_name="Ana",
+        outcome=outcome, mode="call", step=step, of=3, due_at=due,
+        done_at=due + timedelta(hours=3) if outcome != "missed" else None,
+        closes_at=due + timedelta(days=1), closed_at=due + timedelta(days=1),
+    )  # fmt: skip
+
+
+async def test_late_and_missed_follow_up_touches_are_ledger_entries_once_each(
+    database_url: str, bus: Bus, tmp_path: Path
+) -> None:
+    path = config_file(tmp_path, TOUCH_CONFIG)
+    lead = str(uuid.uuid4())
+    missed_id = str(uuid.uuid4())
+    missed = record(closed(lead, "missed", 1), event_id=missed_id, source="nurture")
+    late = closed(lead, "late", 2)
+    in_time = closed(lead, "done", 3)
+    async with running_app(create_app(settings(database_url, bus, path))) as client:
+        # The missed touch is delivered twice (a redelivery); one lead: one partition, in order.
+        await bus.produce(
+            LEAD_FOLLOWUP_CLOSED, [missed, missed, record(in_time), record(late, source="nurture")]
+        )
+        await until_entries(client, "ana", "touch_late", 1)
+        entries = list(reversed((await ledger(client, "ana"))["entries"]))
+    assert [(e["kind"], e["effect"], e["lead_id"]) for e in entries] == [
+        ("touch_missed", -0.05, lead),
+        ("touch_late", -0.02, lead),
+    ]
+    assert entries[0]["source_id"] == missed_id
+    assert entries[0]["reason"].startswith("follow-up touch 1 of 3 (call) due ")
+    assert "missed: not done by" in entries[0]["reason"]
+    assert entries[1]["reason"].endswith("done 3.0h after it was due")
+    # Dated when missed (closed a day ago) and when done (45 hours ago), each effect has
+    # faded that much of the 30-day window: 1 - 0.05 * 29/30 = 0.9517, then
+    # - 0.02 * (1 - 1.875/30) = 0.9329.
+    assert [e["multiplier_after"] for e in entries] == [0.9517, 0.9329]

@@ -147,6 +147,21 @@ def test_rotating_several_templates_over_one_mode_is_allowed() -> None:
             "nurture.sequences: Value error, bucket 'nurture' is in sequences "
             "'nurture-standard' and 'other'; a bucket may belong to at most one sequence",
         ),
+        (
+            {
+                "sequences": [
+                    _sequence(recycled=["lost"]),
+                    _sequence(name="revive", buckets=["cold"], recycled=["gone_cold", "lost"]),
+                ]
+            },
+            "nurture.sequences: Value error, recycle cause 'lost' is in sequences "
+            "'nurture-standard' and 'revive'; a cause may belong to at most one sequence",
+        ),
+        (
+            {"sequences": [_sequence(recycled=["snoozed"])]},
+            "nurture.sequences[0].recycled[0]: Input should be 'gone_cold', 'lost' or "
+            "'disqualified'",
+        ),
         ({"stop_on": ["replied", "dance"]}, "nurture.stop_on[1]: Input should be 'contacted'"),
         (
             {"stop_on": ["replied", "won", "replied"]},

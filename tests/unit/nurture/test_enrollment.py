@@ -1,4 +1,4 @@
-"""Who joins a sequence, when a stop counts, and when an enrollment completes."""
+"""Who joins a sequence (by bucket, or by recycle cause), and when a stop counts."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -6,7 +6,6 @@ import pytest
 
 from services.nurture.domain import (
     Sequence,
-    completes_enrollment,
     decide_enrollment,
     manual_stop_reason,
     stop_applies,
@@ -45,9 +44,34 @@ def test_a_stop_counts_only_against_a_routing_made_at_or_before_it(
     assert stop_applies(ROUTED + timedelta(seconds=signal_offset_s), ROUTED) is applies
 
 
-@pytest.mark.parametrize(("step", "total", "done"), [(1, 3, False), (2, 3, False), (3, 3, True)])
-def test_sending_the_last_touch_completes_the_enrollment(step: int, total: int, done: bool) -> None:
-    assert completes_enrollment(step, total) is done
+REVIVE = Sequence(
+    "cold-revive", frozenset({"cold"}), 24, 6, recycled=frozenset({"lost", "gone_cold"})
+)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "recycled", "sequence"),
+    [
+        ("nurture", None, "standard"),  # a first routing: its bucket's
+        ("cold", None, "cold-revive"),
+        ("hot", "lost", "cold-revive"),  # lost while hot: no hot sequence, the cause's
+        ("nurture", "gone_cold", "cold-revive"),  # the cause wins over the bucket
+        ("nurture", "disqualified", "standard"),  # no sequence takes the cause: the bucket's
+        ("hot", "disqualified", None),  # neither
+        ("hot", None, None),
+    ],
+)
+def test_a_recycled_lead_joins_the_sequence_of_its_cause_else_of_its_bucket(
+    bucket: str, recycled: str | None, sequence: str | None
+) -> None:
+    decision = decide_enrollment(
+        bucket, ROUTED, [SEQ, REVIVE], already_active=False, last_stop_at=None, recycled=recycled
+    )
+    assert (decision.sequence.name if decision.sequence else None) == sequence
+    if sequence is None:
+        assert decision.skipped == f"no sequence takes bucket {bucket!r}" + (
+            f" nor recycle cause {recycled!r}" if recycled else ""
+        )
 
 
 def test_a_manual_stop_says_so() -> None:

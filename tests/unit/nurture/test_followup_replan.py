@@ -18,8 +18,10 @@ from services.nurture.followup_handlers import (
     FollowupRules,
     on_activity,
     on_assigned,
+    on_routed_to_nurture,
 )
 from services.nurture.followup_replan import Replanned, TouchRow, cancel_open, move_open, replan
+from services.nurture.sequence_timing import StepContact
 from services.nurture.suppression import Suppression, SuppressionReason
 from services.nurture.time_zones import TimeZoneRules
 from services.nurture.touch_modes import TouchMode
@@ -272,3 +274,54 @@ def test_the_fixed_clock_setting_freezes_the_services_clock() -> None:
         assert "needs a time zone" in str(refused)
     else:
         raise AssertionError("a fixed time without a zone was accepted")
+
+
+def test_nurture_sequence_steps_count_against_the_follow_up_caps() -> None:
+    lead = str(uuid.uuid4())
+    batch = _batch(FRIDAY_EVENING)
+    # Two sequence e-mails went to the lead on Monday (the cap is two a day).
+    batch.steps[lead] = [
+        StepContact("e", utc(2026, 12, 7, 14), pending=False),
+        StepContact("e", utc(2026, 12, 7, 16), pending=False),
+    ]
+    on_assigned(batch, lead, _assigned(lead, "hot", FRIDAY_EVENING))
+    first = batch.touches[batch.plans[lead].plan_id][0]
+    assert first.due_at == utc(2026, 12, 8, 14)  # Tuesday 09:00 New York, not Monday
+
+
+def test_a_lead_routed_to_nurture_leaves_the_plan_and_its_announced_touch_still_counts() -> None:
+    lead = str(uuid.uuid4())
+    batch = _batch(FRIDAY_EVENING)
+    on_assigned(batch, lead, _assigned(lead, "hot", FRIDAY_EVENING))
+    plan = batch.plans[lead]
+    announced = replace(batch.touches[plan.plan_id][0], announced_at=MONDAY_9, status="due")
+    batch.touches[plan.plan_id] = (announced, *batch.touches[plan.plan_id][1:])
+    batch.now = MONDAY_9 + timedelta(hours=1)
+    on_routed_to_nurture(batch, lead)
+    assert lead not in batch.plans
+    assert (plan.status, plan.reason) == ("ended", "routed to nurture")
+    assert [t.status for t in batch.touches[plan.plan_id]] == ["cancelled"] * 3
+    # Told to the rep, maybe made: it counts against the lead's caps; the others do not.
+    assert batch.contacts_of(lead) == [MONDAY_9]
+
+
+def test_a_touch_settled_done_late_or_missed_is_announced_once() -> None:
+    lead = str(uuid.uuid4())
+    batch = _batch(FRIDAY_EVENING)
+    on_assigned(batch, lead, _assigned(lead, "hot", FRIDAY_EVENING))
+    plan = batch.plans[lead]
+    batch.now = utc(2026, 12, 7, 17, 5)
+    on_activity(batch, lead, _activity(lead, ActivityKind.CALLED, utc(2026, 12, 7, 17)))
+    [late] = batch.closed
+    assert (late.outcome, late.step, late.rep_id, late.done_at) == (
+        "late",
+        1,
+        "ana",
+        utc(2026, 12, 7, 17),
+    )
+    assert late.due_at == MONDAY_9 and late.closed_at == batch.now
+    batch.now = utc(2026, 12, 10, 17, 0, 1)  # touch 2 closes when touch 3 falls due
+    batch.refresh(plan)
+    batch.refresh(plan)  # nothing new: no second announcement
+    assert [(c.outcome, c.step) for c in batch.closed] == [("late", 1), ("missed", 2)]
+    assert batch.closed[1].done_at is None
