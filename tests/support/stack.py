@@ -42,8 +42,14 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
 
 @asynccontextmanager
 async def running_stack(
-    database_url: str, bus: Bus, home: Path, config_file: Path
+    database_url: str,
+    bus: Bus,
+    home: Path,
+    config_file: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Stack]:
+    """The five services on ``database_url`` and ``bus``; ``extra_env`` adds settings for
+    every process (e.g. ``LEADFLOW_CLOCK_FILE``, to drive their time from the test)."""
     stack = Stack(
         UpOptions(
             home=home,
@@ -54,7 +60,7 @@ async def running_stack(
             topic_prefix=bus.prefix,
             partitions=3,
             ready_timeout=60,
-            extra_env={"LEADFLOW_LOG_LEVEL": "INFO"},
+            extra_env={"LEADFLOW_LOG_LEVEL": "INFO", **(extra_env or {})},
         )
     )
     try:
