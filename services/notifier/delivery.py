@@ -48,6 +48,7 @@ from prometheus_client import Counter
 
 from services.notifier import domain, store
 from services.notifier.config import ALLOW_SETTING
+from shared import clock
 from shared.contracts import NotificationDelivered
 from shared.net.egress import EgressPolicy
 from shared.net.resolver import EgressRefused, GuardedResolver, literal_refusal
@@ -190,9 +191,7 @@ async def post_once(
 ) -> store.AttemptRecord:
     """POST one signed delivery (unless its subscription is gone or disabled, or the SSRF
     guard refuses its address) and time it."""
-    # The machine's time, not the deployment's (a driven clock runs days ahead in tests and
-    # demos): the receiver checks the signature's timestamp against its own clock.
-    at = datetime.now(UTC)
+    at = clock.now()
     started = time.perf_counter()
     code: int | None = None
     error: str | None = None
@@ -205,7 +204,10 @@ async def post_once(
     elif blocked is not None:  # an IP literal: aiohttp does not ask the resolver about it
         error, refused = str(blocked), blocked.refusal.kind
     else:
-        headers = domain.signed_headers(sub.secret, claimed.delivery_id, at, claimed.body)
+        # Signed with the machine's time, not the deployment's (a driven clock runs days
+        # ahead in tests and demos): the receiver checks it against its own clock.
+        signed_at = datetime.now(UTC)
+        headers = domain.signed_headers(sub.secret, claimed.delivery_id, signed_at, claimed.body)
         headers["content-type"] = CONTENT_TYPE
         try:
             async with asyncio.timeout(sub.timeout_s):
