@@ -84,7 +84,7 @@ def test_the_receiver_finds_the_secret_of_the_subscription_that_follows_its_port
 ) -> None:
     monkeypatch.setenv("LEADFLOW_WEBHOOK_SINK_PORT", "18123")
     monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET", SECRET)
-    assert secrets_for(DEFAULT_CONFIG_FILE, 18123) == [SECRET, SECRET, SECRET]
+    assert secrets_for(DEFAULT_CONFIG_FILE, 18123) == [SECRET] * 4  # the demo subscriptions
     assert secrets_for(DEFAULT_CONFIG_FILE, 8099) == []
 
 
@@ -101,7 +101,7 @@ def test_leadflow_up_makes_the_demo_secret_once_readable_only_by_its_user(
     monkeypatch.setenv("LEADFLOW_WEBHOOK_SINK_PORT", "18123")
     monkeypatch.delenv("LEADFLOW_DEMO_WEBHOOK_SECRET", raising=False)  # the file alone
     monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET_FILE", str(path))
-    assert secrets_for(DEFAULT_CONFIG_FILE, 18123) == [secret, secret, secret]
+    assert secrets_for(DEFAULT_CONFIG_FILE, 18123) == [secret] * 4
 
 
 def test_a_demo_secret_the_user_gives_is_not_replaced(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def _demo_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_example_section_validates() -> None:
     rules = load_notifier_config(EXAMPLE).to_domain()
-    crm, sla, followups, slack, turned_hot = rules.subscriptions
+    crm, sla, followups, slack, turned_hot, cold = rules.subscriptions
     assert (crm.name, crm.url, crm.enabled) == (
         "crm-demo",
         "http://127.0.0.1:8099/hooks/leadflow",
@@ -87,6 +87,12 @@ def test_the_example_section_validates() -> None:
     assert slack.event_types == {"io.leadflow.lead.qualified.v1"}
     assert (turned_hot.name, turned_hot.enabled) == ("slack-turned-hot", False)
     assert turned_hot.event_types == {"io.leadflow.lead.bucket_changed.v1"}
+    assert (cold.name, cold.url, cold.enabled) == (
+        "cold-lead-alerts",
+        "http://127.0.0.1:8099/hooks/cold",
+        True,
+    )
+    assert cold.event_types == {"io.leadflow.lead.gone_cold.v1"}
     assert (rules.retry.base_s, rules.retry.max_s) == (1, 300)
 
 
