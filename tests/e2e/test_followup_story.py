@@ -17,6 +17,8 @@ demo subscriptions point at. The cast, all on the example's scoring, routing and
   nurture, and the ``cold-revive`` sequence's first e-mail falls due three days later.
 - ``opted_out`` (GB, fashion, unsubscribed before it was scored): nurtured, its sequence's
   e-mails skipped, its calls announced.
+- ``eager`` (GB, fashion, nurture): the demo sequence wants 7 touches 30 seconds apart; the
+  pressure cap spreads them over two weeks, two a day and four a week.
 
 Over the whole run no lead is touched more than twice a day or four times a week.
 """
@@ -75,11 +77,15 @@ LEADS: dict[str, dict[str, Any]] = {
               "industry": "retail", "source": "web"},
     "lost": {"email": "lorna.lost@story.example", "first_name": "Lorna", "country": "GB",
              "interest": "software", "company_size": 200, "source": "web"},
+    # fit 25: nurture, the example's nurture-standard sequence: 7 touches 30 s apart
+    "eager": {"email": "edda.eager@story.example", "first_name": "Edda", "country": "GB",
+              "interest": "apparel", "source": "web"},
     # fit 25 - 50 (unsubscribed): nurture
     "opted_out": {"email": "otto.out@story.example", "first_name": "Otto", "country": "GB",
                   "phone": "+44 20 7946 0102", "interest": "shoes", "source": "web"},
 }  # fmt: skip
-ZONES = {"hot": NEW_YORK, "cold": LONDON, "quiet": LONDON, "lost": LONDON, "opted_out": LONDON}
+ZONES = {"hot": NEW_YORK, "cold": LONDON, "quiet": LONDON, "lost": LONDON, "eager": LONDON,
+         "opted_out": LONDON}  # fmt: skip
 TOPICS = (LEAD_SCORED, LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE, LEAD_FOLLOWUP_DUE,
           LEAD_FOLLOWUP_CLOSED, NURTURE_STEP_DUE, LEAD_GONE_COLD, LEAD_RECYCLED)  # fmt: skip
 
@@ -212,7 +218,7 @@ async def run_story(story: Story, stack: Any, sink: httpx.AsyncClient) -> None:
     story.set_clock(T1)
     await asyncio.to_thread(stack.start_service, "scorer")
     await asyncio.to_thread(stack.wait_ready, ["scorer"])
-    for name in ["cold", "quiet", "lost"]:
+    for name in ["cold", "quiet", "lost", "eager"]:
         await story.post_lead(name)
 
     reps: dict[str, str] = {}
@@ -226,6 +232,7 @@ async def run_story(story: Story, stack: Any, sink: httpx.AsyncClient) -> None:
         lambda: (
             all(assigned(n) for n in ["hot", "cold", "quiet", "lost"])
             and bool(story.events("lead.routed_to_nurture", "opted_out"))
+            and bool(story.events("nurture.step_due", "eager"))
             and all(touches(story, n) for n in ["hot", "cold", "quiet", "lost"])
         ),
         timeout=30,
@@ -428,6 +435,16 @@ def check_story(story: Story, reps: dict[str, str], tally: dict[str, Any]) -> No
         "nurture-standard"
     }
     assert not story.events("lead.followup_due", "opted_out")
+
+    # The eager lead: 7 touches wanted within 3 minutes; the cap gives 2 on Monday, 2 on
+    # Tuesday (the week's 4), then 2 and 1 the next week, each at the window's first moment
+    # (a step waits for the one before it, never ahead of it).
+    eager = sorted((d["step"], at(d["due_at"])) for d in story.events("nurture.step_due", "eager"))
+    monday, next_monday = T1.replace(hour=9), T1.replace(hour=9) + 7 * day
+    assert eager == [
+        (1, T1), (2, T1 + timedelta(seconds=30)), (3, monday + day), (4, monday + day),
+        (5, next_monday), (6, next_monday), (7, next_monday + day),
+    ], eager  # fmt: skip
 
     # The pressure cap, over everything announced to every lead in the run: at most 2 touches
     # a day and 4 a week on the lead's own calendar, follow-ups and sequences together.
