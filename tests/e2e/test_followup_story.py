@@ -379,6 +379,8 @@ def check_story(story: Story, reps: dict[str, str], tally: dict[str, Any]) -> No
     assert {(d["rep"]["rep_id"], d["of"], d["bucket"]) for d in hot_due} == {("pete", 3, "hot")}
     assert all(in_window(due, NEW_YORK) for _, _, due in touches(story, "hot"))
     assert [d["due_at"] for d in hot_due] == sorted(d["due_at"] for d in hot_due)  # in order
+    closed = sorted((c["step"], c["outcome"]) for c in story.events("lead.followup_closed", "hot"))
+    assert closed == [(1, "done"), (2, "done"), (3, "done")]
 
     # The cold lead: e-mails two weeks apart; after its unsubscribe no third one (due on
     # 8 February, a week before the test ends).
@@ -391,6 +393,11 @@ def check_story(story: Story, reps: dict[str, str], tally: dict[str, Any]) -> No
     assert len(cold) == 1, cold
     assert (cold[0]["reason"], at(cold[0]["since"]), cold[0]["bucket"]) == ("no_touch", T1, "warm")
     assert cold[0]["rep"]["rep_id"] == reps["quiet"]
+    assert at(cold[0]["gone_cold_at"]) == T1 + timedelta(days=5, hours=1)
+    assert cold[0]["explanation"] == (
+        f"no touch for 5d1h (bucket warm: cold after 5d); owner {reps['quiet']}"
+    )
+    assert cold[0]["recycling"] == "queue general-global after 1d"
     assert {
         r["subject"] for r in story.reader.records if r.get("type", "").endswith("gone_cold.v1")
     } == {story.ids["quiet"]}
@@ -407,11 +414,15 @@ def check_story(story: Story, reps: dict[str, str], tally: dict[str, Any]) -> No
     again = story.events("lead.assigned", "quiet")[1]
     assert (again["queue"], again["trace"]["rule"]) == ("general-global", "recycled")
     assert again["rep"] == recycled["rep"]
-    assert at(recycled["recycled_at"]) - at(cold[0]["gone_cold_at"]) >= day
+    assert at(recycled["recycled_at"]) == T1 + timedelta(days=6, hours=2)  # due a day after
 
     # The lost lead: back in nurture after the 30-day cool-off, into cold-revive.
     (back,) = story.events("lead.recycled", "lost")
     assert (back["cause"], back["to"], back["reason"]) == ("lost", "nurture", "timing")
+    assert (at(back["recycled_at"]), back["previous_rep"]["rep_id"]) == (
+        T1 + 30 * day,
+        reps["lost"],
+    )
     (nurtured,) = story.events("lead.routed_to_nurture", "lost")
     assert (nurtured["recycled"], at(nurtured["routed_at"])) == ("lost", T1 + 30 * day)
     (revive,) = story.events("nurture.step_due", "lost")
