@@ -47,7 +47,6 @@ from shared.contracts.topics import (
     LEAD_GONE_COLD,
     LEAD_RECYCLED,
     LEAD_ROUTED_TO_NURTURE,
-    LEAD_SCORED,
     NURTURE_STEP_DUE,
 )
 from tests.conftest import create_database
@@ -86,7 +85,7 @@ LEADS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 ZONES = {"hot": NEW_YORK, "cold": LONDON, "quiet": LONDON, "lost": LONDON, "eager": LONDON,
          "opted_out": LONDON}  # fmt: skip
-TOPICS = (LEAD_SCORED, LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE, LEAD_FOLLOWUP_DUE,
+TOPICS = (LEAD_ASSIGNED, LEAD_ROUTED_TO_NURTURE, LEAD_FOLLOWUP_DUE,
           LEAD_FOLLOWUP_CLOSED, NURTURE_STEP_DUE, LEAD_GONE_COLD, LEAD_RECYCLED)  # fmt: skip
 
 
@@ -101,15 +100,10 @@ class Story:
         self, clock_file: Path, capture: httpx.AsyncClient, router: httpx.AsyncClient,
         nurture: httpx.AsyncClient, reader: TopicReader,
     ) -> None:  # fmt: skip
-        self.clock_file, self.capture, self.router, self.nurture = (
-            clock_file,
-            capture,
-            router,
-            nurture,
-        )
+        self.clock_file = clock_file
+        self.capture, self.router, self.nurture = capture, router, nurture
         self.reader = reader
         self.ids: dict[str, str] = {}
-        self.name_of: dict[str, str] = {}
 
     def set_clock(self, when: datetime) -> None:
         write_clock_file(self.clock_file, when)
@@ -118,7 +112,6 @@ class Story:
         answer = await self.capture.post("/v1/leads", json=LEADS[name])
         assert answer.status_code == 202, answer.text
         self.ids[name] = answer.json()["lead_id"]
-        self.name_of[self.ids[name]] = name
 
     async def activity(self, name: str, kind: str, **fields: Any) -> None:
         answer = await self.capture.post(
@@ -170,7 +163,7 @@ def touches(story: Story, name: str) -> list[tuple[int, str, datetime]]:
     )
 
 
-async def test_hot_cold_quiet_lost_and_opted_out_leads_live_their_story(
+async def test_six_leads_live_their_follow_up_story_on_one_driven_clock(
     pg_server_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     database_url = await create_database(pg_server_url)
