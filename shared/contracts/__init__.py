@@ -23,6 +23,8 @@ from shared.contracts.router import (
     LeadRoutedToNurture,
     LeadSlaBreached,
     LeadSlaWarning,
+    LeadStageChanged,
+    LifecycleStage,
     RecycleCause,
     RepRef,
     RoutingTrace,
@@ -62,7 +64,9 @@ __all__ = [
     "LeadScored",
     "LeadSlaBreached",
     "LeadSlaWarning",
+    "LeadStageChanged",
     "LeadUpdated",
+    "LifecycleStage",
     "NotificationDelivered",
     "NurtureStepDue",
     "NurtureStopped",
@@ -94,6 +98,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LeadGoneCold,
     LeadRecycled,
     LeadBucketChanged,
+    LeadStageChanged,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

@@ -36,6 +36,7 @@ LEAD_FOLLOWUP_DUE = "leadflow.lead.followup_due"
 LEAD_GONE_COLD = "leadflow.lead.gone_cold"
 LEAD_RECYCLED = "leadflow.lead.recycled"
 LEAD_BUCKET_CHANGED = "leadflow.lead.bucket_changed"
+LEAD_STAGE_CHANGED = "leadflow.lead.stage_changed"
 
 
 def topic_name(topic: str, prefix: str = "") -> str:
@@ -78,6 +79,7 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_GONE_COLD: TopicSpec("router", ("notifier",)),
     LEAD_RECYCLED: TopicSpec("router", ("notifier",)),
     LEAD_BUCKET_CHANGED: TopicSpec("scorer", ("notifier",)),
+    LEAD_STAGE_CHANGED: TopicSpec("router", ("notifier",)),
 }
 
 SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier")
