@@ -68,6 +68,11 @@ class ManagerRef(BaseModel):
     name: str = Field(description="Manager display name")
     email: str = Field(description="Manager e-mail")
     slack_user_id: str | None = Field(None, description="Manager's Slack member id")
+    rep_id: str | None = Field(
+        None,
+        description="The rep id the manager takes leads as (an SLA escalation to the owner's"
+        " manager assigns the lead to it); absent: the manager takes no leads",
+    )
 
 
 class TeamRef(BaseModel):

@@ -1,5 +1,7 @@
 """What happens after a rep misses the first-contact SLA, pure: the next rep of the queue
-(never one who already had the lead), or, after the last attempt, the escalation target."""
+(never one who already had the lead), or, after the last attempt, the escalation target: a
+pool queue, a named rep, or the rep the owner's team manager takes leads as (``then:
+{manager: true}``; the owner is the rep who missed the last deadline)."""
 
 from __future__ import annotations
 
@@ -139,9 +141,12 @@ def _escalate(
             return _handover(clock, policy, routing, offer, now, assignment_id, head, True)
         reason = f"{head}; nobody can take it now (tried {offer.tried}); stays with {clock.rep_id}"
         return Stay(reason, not offer.only_excluded(exclude), offer.attempts)
-    rep = routing.reps.get(then.rep or "")
+    named, who = _named_rep(then, routing, clock.rep_id)
+    if named is None:
+        return Stay(f"{head}; {who}; stays with {clock.rep_id}", False)
+    rep = routing.reps.get(named)
     if rep is None:
-        return Stay(f"{head}; rep {then.rep} is not configured; stays with {clock.rep_id}", False)
+        return Stay(f"{head}; rep {named} is not configured; stays with {clock.rep_id}", False)
     if rep.id in exclude:
         return Stay(f"{head}; {rep.id} already had the lead; stays with {clock.rep_id}", False)
     # A named rep is checked like any rep (availability, caps), but not for the queue's
@@ -153,7 +158,22 @@ def _escalate(
         return Stay(f"{head}; {rep.id} cannot take it now: {why}; stays with {clock.rep_id}", True)
     return _hand_to(clock, policy, rep, now, assignment_id, queue=clock.queue,
                     strategy=ESCALATION_STRATEGY, next_cursor=None, attempts=(),
-                    trace=f"{head}; {rep.id} takes it ({why})", escalated=True)  # fmt: skip
+                    trace=f"{head}; {who or rep.id} takes it ({why})", escalated=True)  # fmt: skip
+
+
+def _named_rep(then: Escalation, routing: Routing, owner: str) -> tuple[str | None, str]:
+    """The rep an escalation names and how the trace introduces them: ``then.rep``, or the
+    rep the owner's team manager takes leads as (None with the reason when there is none:
+    the owner left their team, or its manager lost their rep, since the config was checked)."""
+    if not then.manager:
+        return then.rep, ""
+    team = routing.team_of(owner)
+    if team is None:
+        return None, f"{owner} is in no team, so has no manager to escalate to"
+    manager = team.manager
+    if manager.rep is None:
+        return None, f"{manager.name}, manager of team {team.name}, takes no leads (no rep)"
+    return manager.rep, f"{manager.name} (manager of team {team.name}, as rep {manager.rep})"
 
 
 def _handover(

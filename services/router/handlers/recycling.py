@@ -236,7 +236,7 @@ def _move(
                               owners=rnd.owners)  # fmt: skip
     else:
         decision = recycle(policy, routing, rnd.loads, rnd.cursors, rnd.now, facts, row.bucket,
-                           previous, why)  # fmt: skip
+                           previous, why, row.queue)  # fmt: skip
     lead = LeadToRoute(row.lead_id, row.score, row.bucket, row.profile, row.captured_at)
     record_decision(rnd, lead, account_of(row.profile), decision)
     if isinstance(decision, Assigned) and previous is not None:  # say whose lead it was

@@ -257,7 +257,7 @@ def team_ref(routing: Routing, rep_id: str) -> TeamRef | None:
     if team is None:
         return None
     m = team.manager
-    manager = ManagerRef(name=m.name, email=m.email, slack_user_id=m.slack_user_id)
+    manager = ManagerRef(name=m.name, email=m.email, slack_user_id=m.slack_user_id, rep_id=m.rep)
     return TeamRef(name=team.name, manager=manager)
 
 
