@@ -161,8 +161,7 @@ class RoutingConfig(Model):
             if q.sla is not None:
                 check_sla(q.name, q.sla, ("queues", qi, "sla"), reps, queues, nurture, problem)
                 if q.sla.then is not None and q.sla.then.manager:
-                    owners = self._possible_owners(q.name, queues)
-                    check_manager_escalation(qi, owners, self.teams, problem)
+                    check_manager_escalation(qi, q.members, self.teams, problem)
         for ri, rule in enumerate(self.rules):
             if rule.name == DEFAULT_RULE:
                 problem(("rules", ri, "name"), f"rule name {DEFAULT_RULE!r} is reserved", rule.name)
@@ -182,19 +181,6 @@ class RoutingConfig(Model):
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
-
-    def _possible_owners(self, name: str, queues: dict[str, int]) -> list[tuple[int, int, str]]:
-        """Every rep who may hold a lead under ``name``'s SLA: its members and those of its
-        fallback chain (queue index, member index, rep id), each chain queue once."""
-        out: list[tuple[int, int, str]] = []
-        seen: set[str] = set()
-        current: str | None = name
-        while current is not None and current in queues and current not in seen:
-            seen.add(current)
-            qi = queues[current]
-            out += [(qi, mi, m) for mi, m in enumerate(self.queues[qi].members)]
-            current = self.queues[qi].fallback
-        return out
 
 
 def to_domain(config: RoutingConfig) -> Routing:

@@ -8,9 +8,11 @@
 A rep is in at most one team; reps in no team are fine. SLA events carry the owner's team
 and manager, and ``GET /v1/reports/teams`` sums the rep figures per team. A manager with a
 ``rep`` (a rep id of ``reps``) takes leads as that rep: a queue's SLA can escalate to the
-owner's manager (``then: {manager: true}``). Such a queue is refused at load when a rep who
-may own its leads (its members and those of its fallback chain) is in no team, or in a team
-whose manager has no ``rep``: each at ``queues[i].sla.then.manager``, naming the rep.
+owner's manager (``then: {manager: true}``). Such a queue is refused at load when one of
+its members is in no team, or in a team whose manager has no ``rep``: each at
+``queues[i].sla.then.manager``, naming the rep. (A fallback queue's rep who got the lead on
+a reassignment may have no manager: the lead then goes to the manager of its latest earlier
+owner who has one; see ``domain/reassignment.py``.)
 """
 
 from __future__ import annotations
@@ -69,29 +71,21 @@ def check_teams(teams: list[TeamModel], reps: dict[str, int], problem: Report) -
 
 
 def check_manager_escalation(
-    queue: int,
-    owners: list[tuple[int, int, str]],
-    teams: list[TeamModel],
-    problem: Report,
+    queue: int, members: list[str], teams: list[TeamModel], problem: Report
 ) -> None:
-    """``then: {manager: true}`` needs, for every rep who may own the queue's leads (``owners``:
-    queue index, member index, rep id), a team whose manager takes leads (has a ``rep``)."""
+    """``then: {manager: true}`` needs every member of the queue (its leads' first owners
+    under its SLA) in a team whose manager takes leads (has a ``rep``)."""
     loc: tuple[str | int, ...] = ("queues", queue, "sla", "then", "manager")
-    reported: set[str] = set()
-    for qi, mi, rep_id in owners:
-        if rep_id in reported:
-            continue
-        where = f"queues[{qi}].members[{mi}]"
+    for mi, rep_id in enumerate(members):
+        where = f"queues[{queue}].members[{mi}]"
         team = next((t for t in teams if rep_id in t.members), None)
         if team is None:
-            reported.add(rep_id)
             message = (
                 f"rep {rep_id!r} ({where}) is in no team, so has no manager to escalate to;"
                 " put them in a team whose manager has a rep, or escalate to a queue or a rep"
             )
             problem(loc, message, True)
         elif team.manager.rep is None:
-            reported.add(rep_id)
             ti = teams.index(team)
             message = (
                 f"rep {rep_id!r} ({where}) is in team {team.name!r}, whose manager has no rep"

@@ -1,7 +1,8 @@
 """What happens after a rep misses the first-contact SLA, pure: the next rep of the queue
 (never one who already had the lead), or, after the last attempt, the escalation target: a
 pool queue, a named rep, or the rep the owner's team manager takes leads as (``then:
-{manager: true}``; the owner is the rep who missed the last deadline)."""
+{manager: true}``; the owner is the rep who missed the last deadline, else the latest
+earlier owner with such a manager)."""
 
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ def _escalate(
             return _handover(clock, policy, routing, offer, now, assignment_id, head, True)
         reason = f"{head}; nobody can take it now (tried {offer.tried}); stays with {clock.rep_id}"
         return Stay(reason, not offer.only_excluded(exclude), offer.attempts)
-    named, who = _named_rep(then, routing, clock.rep_id)
+    named, who = _named_rep(then, routing, clock.owners)
     if named is None:
         return Stay(f"{head}; {who}; stays with {clock.rep_id}", False)
     rep = routing.reps.get(named)
@@ -161,19 +162,24 @@ def _escalate(
                     trace=f"{head}; {who or rep.id} takes it ({why})", escalated=True)  # fmt: skip
 
 
-def _named_rep(then: Escalation, routing: Routing, owner: str) -> tuple[str | None, str]:
+def _named_rep(
+    then: Escalation, routing: Routing, owners: tuple[str, ...]
+) -> tuple[str | None, str]:
     """The rep an escalation names and how the trace introduces them: ``then.rep``, or the
-    rep the owner's team manager takes leads as (None with the reason when there is none:
-    the owner left their team, or its manager lost their rep, since the config was checked)."""
+    rep of the owner's team manager. The owner is the rep who missed the last deadline; when
+    they have no such manager (a rep of a fallback queue who got the lead on a reassignment),
+    the latest earlier owner who has one: the first owner is a member of the queue, which the
+    config checked. None, with the reason, when nobody has (the config changed since)."""
     if not then.manager:
         return then.rep, ""
-    team = routing.team_of(owner)
-    if team is None:
-        return None, f"{owner} is in no team, so has no manager to escalate to"
-    manager = team.manager
-    if manager.rep is None:
-        return None, f"{manager.name}, manager of team {team.name}, takes no leads (no rep)"
-    return manager.rep, f"{manager.name} (manager of team {team.name}, as rep {manager.rep})"
+    for owner in reversed(owners):
+        team = routing.team_of(owner)
+        if team is not None and team.manager.rep is not None:
+            m = team.manager
+            whose = "" if owner == owners[-1] else f"{owner}'s manager, "
+            return m.rep, f"{m.name} ({whose}manager of team {team.name}, as rep {m.rep})"
+    who = ", ".join(owners)
+    return None, f"no owner of the lead ({who}) has a team manager who takes leads"
 
 
 def _handover(

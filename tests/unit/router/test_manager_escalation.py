@@ -1,7 +1,7 @@
 """Escalation to the owner's manager (``then: {manager: true}``): the lead goes to the rep the
-owning rep's team manager takes leads as; the config refuses a queue whose possible owners
-have no such manager, naming the rep at ``queues[i].sla.then.manager``; a rep named as a
-manager cannot be deleted while named."""
+owning rep's team manager takes leads as (an owner without one: the latest earlier owner's);
+the config refuses a queue whose members have no such manager, naming the rep at
+``queues[i].sla.then.manager``; a rep named as a manager cannot be deleted while named."""
 
 from __future__ import annotations
 
@@ -47,12 +47,20 @@ def test_nobody_else_in_the_queue_escalates_early_to_the_manager() -> None:
     assert "escalated early to the owner's manager" in outcome.trace
 
 
-def test_an_owner_no_longer_in_a_team_keeps_the_lead_and_says_why() -> None:
-    last = clock(rep_id="cat", attempt=2, owners=("ana", "cat"))
+def test_an_owner_in_no_team_escalates_to_the_latest_earlier_owners_manager() -> None:
+    # cat (no team) got the lead on a reassignment; ben (team uk) had it before her.
+    last = clock(rep_id="cat", attempt=2, owners=("ben", "cat"))
     outcome = breach_of(last, managed(org(policy(max_attempts=2, then=MANAGER))))
+    assert isinstance(outcome, Handover) and outcome.rep_id == "zoe"
+    assert "Zoe Grant (ben's manager, manager of team uk, as rep zoe) takes it" in outcome.trace
+
+
+def test_no_owner_with_a_manager_keeps_the_lead_and_says_why() -> None:
+    last = clock(rep_id="cat", attempt=1, owners=("cat",))
+    outcome = breach_of(last, managed(org(policy(max_attempts=1, then=MANAGER))))
     assert isinstance(outcome, Stay) and outcome.retry is False
     assert outcome.reason.endswith(
-        "cat is in no team, so has no manager to escalate to; stays with cat"
+        "no owner of the lead (cat) has a team manager who takes leads; stays with cat"
     )
 
 
@@ -60,7 +68,7 @@ def test_a_manager_without_a_rep_keeps_the_lead_with_its_owner() -> None:
     last = clock(rep_id="ben", attempt=2, owners=("ana", "ben"))
     outcome = breach_of(last, managed(org(policy(max_attempts=2, then=MANAGER)), None))
     assert isinstance(outcome, Stay) and outcome.action == "kept"
-    assert "Zoe Grant, manager of team uk, takes no leads (no rep)" in outcome.reason
+    assert "no owner of the lead (ana, ben) has a team manager who takes leads" in outcome.reason
 
 
 def test_a_manager_who_cannot_take_it_now_is_tried_again() -> None:
@@ -110,14 +118,10 @@ def test_a_possible_owner_in_no_team_is_refused_at_the_escalation() -> None:
     ]
 
 
-def test_a_fallback_queues_member_may_own_the_lead_so_counts_too() -> None:
+def test_only_the_queues_own_members_need_a_manager() -> None:
     data = config({"manager": True})
     data["queues"][1]["members"] = ["ben", "cy"]  # general-global, fashion-uk's fallback
-    assert problems(data) == [
-        "leadflow.yaml: routing.queues[0].sla.then.manager: rep 'cy' (queues[1].members[1])"
-        " is in no team, so has no manager to escalate to; put them in a team whose manager"
-        " has a rep, or escalate to a queue or a rep"
-    ]
+    assert to_domain(validate(data)).queues["fashion-uk"].sla is not None
 
 
 def test_a_team_whose_manager_takes_no_leads_is_refused_naming_the_team() -> None:
