@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.router.config.changes import DeleteQueue, DeleteRep, Refused, apply_change
+from services.router.config.document import Problem, to_document
 from services.router.config.model import RoutingConfig, to_domain
 from services.router.domain.cold import ColdPolicy
 from services.router.domain.model import Queue, Rep, RepLoad, Routing
@@ -215,3 +217,20 @@ def test_to_rep_becomes_a_domain_policy() -> None:
     recycling = to_domain(validate(data)).recycling
     assert recycling is not None
     assert recycling.for_cold() == RecyclePolicy("rep", after=timedelta(days=1), rep="ana")
+
+
+def test_deleting_a_rep_or_queue_a_recycling_policy_names_is_refused_at_its_key() -> None:
+    data = copy.deepcopy(BASE)
+    data["reps"].append({"id": "zoe", "name": "Zoe", "timezone": "Europe/London"})
+    data["recycling"]["lost_reasons"]["price"] = {"to": "rep", "rep": "zoe", "after": "7d"}
+    document = to_document(validate(data))
+    rep = apply_change(document, DeleteRep("zoe"))
+    assert isinstance(rep, Refused)
+    assert rep.problems == (
+        Problem("recycling.lost_reasons.price.rep", "still names rep 'zoe'; change it first"),
+    )
+    queue = apply_change(document, DeleteQueue("pool"))
+    assert isinstance(queue, Refused)
+    assert queue.problems == (
+        Problem("recycling.gone_cold.queue", "still names queue 'pool'; change it first"),
+    )
