@@ -302,5 +302,6 @@ class LeadStageChanged(Event):
     queue: str | None = Field(None, description="The lead's queue then; absent in nurture")
     cause: str = Field(
         description="What moved it: qualified, contacted, called, emailed, sms_sent, replied,"
-        " meeting_booked, won, lost, or recycled / snooze_ended (a lost lead placed again)"
+        " meeting_booked, won, lost, or recycled / snooze_ended / routed (a lost lead placed"
+        " again)"
     )

@@ -12,8 +12,9 @@
   Routing a lead to nurture, waiting, an SLA handover, a gone-cold recycle or a snooze
   changes no stage.
 - **Final, with one way back.** won and lost are final, except that a lost lead the router
-  places again (a ``lost`` recycle, or the end of a snooze) re-enters at mql: marketing's
-  pool has it again, and the funnel counts it as a new pass. A won lead never moves.
+  places again (a ``lost`` recycle, the end of a snooze, or routing again a lead that was
+  waiting or in nurture when it was reported lost) re-enters at mql: marketing's pool has
+  it again, and the funnel counts it as a new pass. A won lead never moves.
 - A lead starts at ``captured`` when the router first decides it (no event: capture's
   ``lead.captured`` announced that stage); leads the router has no stage for are left alone.
 
@@ -83,7 +84,7 @@ def qualified(lead_id: str, at: datetime, causation: str | None = None) -> Stage
 
 
 def placed_again(lead_id: str, cause: str, at: datetime) -> StageFact:
-    """The router placed the lead again (``cause``: recycled, snooze_ended)."""
+    """The router placed the lead again (``cause``: recycled, snooze_ended, routed)."""
     return StageFact(lead_id, REENTRY_STAGE, cause, at, reentry=True)
 
 

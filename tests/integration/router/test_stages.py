@@ -153,3 +153,28 @@ async def test_a_lost_lead_recycled_re_enters_at_mql_and_its_stages_go_with_eras
                 text("SELECT count(*) FROM lead_stage_changes WHERE lead_id = :id"), {"id": lead}
             )
         assert left == 0
+
+
+async def test_a_lead_lost_while_nurtured_re_enters_when_routed_to_a_rep(
+    database_url: str, bus: Bus, config: Path
+) -> None:
+    lead = str(uuid.uuid4())
+    app = app_for(database_url, bus, config)
+    async with running_app(app), bus.reader(LEAD_STAGE_CHANGED) as out:
+        await bus.produce(LEAD_SCORED, [record(lead_scored(lead, bucket="nurture", score=65))])
+        lost = activity(lead, ActivityKind.LOST, T0 + timedelta(hours=1), reason="no_budget")
+        await bus.produce(LEAD_ACTIVITY, [lost])
+        await out.wait_for(lambda r: len(of(r, lead, "stage_changed")) == 2, what="lost")
+        nurtured = of(out.records, lead, "stage_changed")[1]
+        assert (nurtured["to_stage"], nurtured["rep_id"], nurtured["queue"]) == ("lost", None, None)
+
+        await bus.produce(LEAD_SCORED, [record(lead_scored(lead, bucket="hot", score=90))])
+        await out.wait_for(lambda r: len(of(r, lead, "stage_changed")) == 3, what="re-entry")
+        await settle(out)
+        assert moves(out.records, lead) == [
+            ("captured", "mql", "qualified"),
+            ("mql", "lost", "lost"),
+            ("lost", "mql", "routed"),  # the qualifying score in that batch adds nothing
+        ]
+        back = of(out.records, lead, "stage_changed")[2]
+        assert (back["rep_id"], back["queue"]) == ("ana", "sales")
