@@ -45,6 +45,7 @@ EVENT_SHORT_NAMES = (
     "lead.bucket_changed",
     "lead.captured",
     "lead.followup_closed",
+    "lead.stage_changed",
 )
 ERASED = LeadErased.TYPE
 # What a subscriber is told of an erasure: which lead to forget and when. Not the requester's

@@ -32,6 +32,7 @@ from shared.contracts import (
     LeadRoutedToNurture,
     LeadSlaBreached,
     LeadSlaWarning,
+    LeadStageChanged,
     NurtureStepDue,
 )
 from shared.contracts.envelope import Envelope, Event, encode
@@ -127,6 +128,7 @@ HANDLERS: dict[type[Event], Handler] = {
     LeadBucketChanged: plan_deliveries,
     LeadCaptured: plan_deliveries,
     LeadFollowupClosed: plan_deliveries,
+    LeadStageChanged: plan_deliveries,
     # Given after the erase hook deleted the lead's other deliveries (handles_erasures in
     # main.py); the erasure's own delivery is kept by store.erase, so it is sent, retried
     # and audited like any other.

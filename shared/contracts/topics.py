@@ -37,6 +37,7 @@ LEAD_GONE_COLD = "leadflow.lead.gone_cold"
 LEAD_RECYCLED = "leadflow.lead.recycled"
 LEAD_BUCKET_CHANGED = "leadflow.lead.bucket_changed"
 LEAD_FOLLOWUP_CLOSED = "leadflow.lead.followup_closed"
+LEAD_STAGE_CHANGED = "leadflow.lead.stage_changed"
 
 
 def topic_name(topic: str, prefix: str = "") -> str:
@@ -80,6 +81,7 @@ TOPOLOGY: dict[str, TopicSpec] = {
     LEAD_RECYCLED: TopicSpec("router", ("notifier",)),
     LEAD_BUCKET_CHANGED: TopicSpec("scorer", ("notifier",)),
     LEAD_FOLLOWUP_CLOSED: TopicSpec("nurture", ("router", "notifier")),
+    LEAD_STAGE_CHANGED: TopicSpec("router", ("notifier",)),
 }
 
 SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier")
