@@ -620,6 +620,7 @@ async def test_api_refuses_bad_queries_and_never_shows_secrets(notifier: Notifie
         "turned-hot",
         "new-leads",
         "meetings",
+        "missed-touches",
         "paused",
     }
     assert listed["crm"]["events"] == ["lead.assigned"]
