@@ -52,13 +52,13 @@ async def filters(
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ApiError(
-            422, "invalid_parameter", f"unknown time zone {tz!r}",
-            [{"field": "tz", "problem": "not an IANA time zone, e.g. Europe/London"}],
+            422, "unknown_time_zone", f"unknown time zone {tz!r}",
+            [{"field": "query:tz", "problem": "not an IANA time zone, e.g. Europe/London"}],
         ) from None  # fmt: skip
     if start is not None and end is not None and end <= start:
         raise ApiError(
-            422, "invalid_parameter", "`to` must be after `from`",
-            [{"field": "to", "problem": "must be after from"}],
+            422, "empty_window", "`to` must be after `from`",
+            [{"field": "query:to", "problem": "must be after from"}],
         )  # fmt: skip
     return Filters(start, end, zone, source, channel, campaign, queue, team, rep, bucket)
 

@@ -36,6 +36,11 @@ BUSINESS_RULES: dict[str, frozenset[str]] = {
     # an override must end in the future: no schema can say "after now"
     "PUT /v1/admin/reps/{rep_id}/multiplier": frozenset({"invalid_override"}),
     "POST /v1/leads/{lead_id}:snooze": frozenset({"until_not_in_future"}),
+    # whether a name is an IANA time zone, and that `to` comes after `from`
+    **{
+        f"GET /v1/insights/{report}": frozenset({"unknown_time_zone", "empty_window"})
+        for report in ("speed", "funnel", "value", "effort", "leaderboard", "flow")
+    },
 }
 
 

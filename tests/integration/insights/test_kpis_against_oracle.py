@@ -229,3 +229,29 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
         await rebuild(app_settings)
         assert await answers(client, ASKS[0]) == after
         assert await personal_data_rows(pg_conn) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "field"),
+    [
+        ({"tz": "Mars/Olympus"}, "unknown_time_zone", "query:tz"),
+        (
+            {"from": "2026-10-05T00:00:00Z", "to": "2026-10-05T00:00:00Z"},
+            "empty_window",
+            "query:to",
+        ),  # fmt: skip
+        ({"from": "2026-10-05"}, "invalid_request", "query:from"),  # a day is not a moment
+        ({"format": "xml"}, "invalid_request", "query:format"),
+    ],
+)
+async def test_a_bad_filter_is_refused_naming_it(
+    database_url: str, bus: Bus, tmp_path: Path, params: dict[str, str], error: str, field: str
+) -> None:
+    config = tmp_path / "leadflow.yaml"
+    config.write_text(CONFIG)
+    async with running_app(create_app(settings(database_url, bus, config))) as client:
+        resp = await client.get("/v1/insights/speed", params=params)
+    assert resp.status_code == 422, resp.text
+    body = resp.json()
+    assert body["error"] == error
+    assert [p["field"] for p in body["problems"]] == [field]
