@@ -22,7 +22,7 @@ broker last started (their outboxes are retained, see docs/architecture.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -46,6 +46,7 @@ from shared.db.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 Offsets = dict[TopicPartition, int]
+Apply = Callable[[list[Envelope]], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -111,26 +112,27 @@ class TopicReplay:
         return found
 
     async def read(
-        self, start: Offsets, *, erasures: bool, batch_size: int
-    ) -> tuple[list[list[Envelope]], Offsets]:
-        """The events from ``start`` to the end of each partition, in chunks, of the erasure
-        topic only or of every other topic; and where each partition was read to.
+        self, start: Offsets, *, erasures: bool, batch_size: int, apply: Apply
+    ) -> tuple[int, Offsets]:
+        """Apply the events from ``start`` to the end of each partition, chunk by chunk as
+        they are fetched, of the erasure topic only or of every other topic; returns what
+        ``apply`` counted and where each partition was read to.
 
-        The end is where fetching finds nothing more (twice in a row), not the broker's
-        reported end offsets: the embedded broker (Tansu 0.6) reports ends short of the
-        last records, measured here (107 records, end offset 100). Undecodable records are
-        skipped (the live consumer dead-letters them)."""
+        The end is where fetching finds nothing more (twice in a row) once the broker's end
+        offsets, noted first, are reached: the embedded broker (Tansu 0.6) reports ends short
+        of its last records (measured here: 107 records, end offset 100), so they are a
+        floor, not the end. Undecodable records are skipped (the live consumer dead-letters
+        them)."""
         erased_topic = topic_name(LEAD_ERASED, self._prefix)
         todo = {tp for tp in start if (tp.topic == erased_topic) == erasures}
+        floor: Offsets = await self._client.end_offsets(list(todo)) if todo else {}
         for tp in todo:
             self._client.seek(tp, start[tp])
         self._client.pause(*(set(self._client.assignment()) - todo))
         self._client.resume(*todo)
-        chunks: list[list[Envelope]] = []
-        idle = 0
-        while todo and idle < 2:
+        applied = idle = 0
+        while todo:
             fetched = await self._client.getmany(*todo, timeout_ms=200, max_records=batch_size)
-            idle = 0 if fetched else idle + 1
             chunk: list[Envelope] = []
             for tp, records in fetched.items():
                 for rec in records:
@@ -139,9 +141,12 @@ class TopicReplay:
                     except EnvelopeError as exc:
                         log.warning("skipped %s/%d@%d: %s", tp.topic, tp.partition, rec.offset, exc)
             if chunk:
-                chunks.append(chunk)
+                applied += await apply(chunk)
+            idle = 0 if fetched else idle + 1
+            if idle >= 2 and all([await self._client.position(tp) >= floor[tp] for tp in todo]):
+                break
         reached = {tp: await self._client.position(tp) for tp in todo}
-        return chunks, reached
+        return applied, reached
 
 
 async def _replay(
@@ -150,13 +155,17 @@ async def _replay(
 ) -> tuple[int, Offsets]:  # fmt: skip
     """Apply every event from ``start`` on, erasures last; how many were new, and where
     each partition was read to."""
+
+    async def apply(chunk: list[Envelope]) -> int:
+        return await apply_batch(engine, group, handle, chunk)
+
     applied = 0
     reached: Offsets = {}
     for erasures in (False, True):
-        chunks, done = await replay.read(start, erasures=erasures, batch_size=batch_size)
+        count, done = await replay.read(start, erasures=erasures, batch_size=batch_size,
+                                        apply=apply)  # fmt: skip
+        applied += count
         reached.update(done)
-        for chunk in chunks:
-            applied += await apply_batch(engine, group, handle, chunk)
     return applied, reached
 
 
