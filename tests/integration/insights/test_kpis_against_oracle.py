@@ -16,8 +16,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from services.insights.config import Settings
+from services.insights.jobs import measure_headlines
 from services.insights.main import create_app
 from services.insights.rebuild import rebuild
 from shared.contracts import LeadErased
@@ -54,6 +56,11 @@ ASKS = [
 ]
 REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "flow")
 PERSONAL = ("erasable@example.org", "Zebedee")
+
+
+def gauge(name: str, **labels: str) -> float | None:
+    value: float | None = REGISTRY.get_sample_value(name, labels)
+    return value
 
 
 def settings(database_url: str, bus: Bus, config: Path) -> Settings:
@@ -184,7 +191,8 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
     config.write_text(CONFIG)
     truths, events = generate(LEADS)
     app_settings = settings(database_url, bus, config)
-    async with running_app(create_app(app_settings)) as client:
+    app = create_app(app_settings)
+    async with running_app(app) as client:
         await publish(bus, events)
         await applied(pg_conn, len(events))
 
@@ -198,6 +206,18 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
         assert overall["funnel"]["overall"]["counts"]["lead"] == LEADS
         assert {r["mark"] for r in overall["leaderboard"]["reps"]} >= {"high", "low"}
         assert overall["flow"]["sla_running"] > 0 and overall["flow"]["waiting"] > 0
+
+        await measure_headlines(app.state.runtime)  # the gauges say what the API says
+        p90 = overall["speed"]["overall"]["captured_to_first_contact_s"]["p90"]
+        assert gauge("leadflow_insights_leads") == LEADS
+        assert (
+            gauge("leadflow_insights_funnel_leads", stage="won")
+            == (overall["funnel"]["overall"]["counts"]["won"])
+        )
+        first_contact = {"measure": "captured_to_first_contact", "percentile": "p90"}
+        assert gauge("leadflow_insights_speed_seconds", **first_contact) == p90
+        assert gauge("leadflow_insights_won_value") == overall["value"]["overall"]["total_won"]
+        assert gauge("leadflow_insights_sla_timers_running") == overall["flow"]["sla_running"]
 
         csv = await client.get("/v1/insights/funnel", headers={"accept": "text/csv"})
         assert csv.headers["content-type"].startswith("text/csv")
