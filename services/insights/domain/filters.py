@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.insights.domain.facts import LeadFact
 
@@ -53,6 +53,15 @@ def select(
     facts: Iterable[LeadFact], filters: Filters, team_of: Mapping[str, str]
 ) -> list[LeadFact]:
     return [f for f in facts if filters.matches(f, team_of)]
+
+
+def time_zone(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name, or None when there is none: a directory of the zone
+    database (``America``) or a data file in it is no zone either."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 def local_day(moment: datetime, tz: ZoneInfo) -> date:

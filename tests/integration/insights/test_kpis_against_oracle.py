@@ -263,6 +263,7 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
     ("params", "error", "field"),
     [
         ({"tz": "Mars/Olympus"}, "unknown_time_zone", "query:tz"),
+        ({"tz": "America"}, "unknown_time_zone", "query:tz"),  # a directory, not a zone
         (
             {"from": "2026-10-05T00:00:00Z", "to": "2026-10-05T00:00:00Z"},
             "empty_window",

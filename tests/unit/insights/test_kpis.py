@@ -11,7 +11,7 @@ import pytest
 
 from services.insights.domain import accountability, effort, flow, funnel, speed, value
 from services.insights.domain.facts import LeadFact
-from services.insights.domain.filters import Filters, select
+from services.insights.domain.filters import Filters, select, time_zone
 from services.insights.domain.value import CampaignCost
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -235,3 +235,14 @@ def test_filters_select_by_capture_window_and_every_attribute(
     ]  # fmt: skip
     teams = {"ana": "uk", "ben": "uk", "cy": "us"}
     assert [f.lead_id for f in select(facts, filters, teams)] == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "known"),
+    [("Europe/London", True), ("UTC", True), ("America", False), ("", False),
+     ("../etc/passwd", False), ("zone.tab", False), ("Mars/Olympus", False)],
+)  # fmt: skip
+def test_a_time_zone_is_an_iana_zone_and_nothing_else_in_the_database(
+    name: str, known: bool
+) -> None:
+    assert (time_zone(name) is not None) is known
