@@ -16,6 +16,7 @@ won without a recorded meeting passed the opportunity stage): see :func:`reached
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -113,7 +114,7 @@ def derive_fact(
     lead_id: str, observations: Iterable[Observation], rules: FactRules = FactRules()
 ) -> LeadFact:
     """The lead's fact row from everything observed about it (order of arrival ignored)."""
-    obs = sorted(observations, key=lambda o: (o.at, o.kind))
+    obs = sorted(observations, key=_order)
     captured = _first(obs, "captured")
     scored = _first(obs, "scored")
     attribution = captured or scored
@@ -168,6 +169,12 @@ def derive_fact(
         nurture_active=_nurture_active(obs),
         sla_running=_sla_running(current, contacts, outcome, obs),
     )
+
+
+def _order(o: Observation) -> tuple[datetime, str, str]:
+    """Time first; events at the same moment in one fixed order whatever order they were
+    stored or loaded in (a rebuild must fold them the same way)."""
+    return o.at, o.kind, json.dumps(dict(o.data), sort_keys=True, default=str)
 
 
 def _text(o: Observation | None, key: str) -> str | None:

@@ -185,3 +185,9 @@ def test_placement_follows_the_latest_placing_event_and_nurture_until_stopped() 
     assert (stopped.placement, stopped.placement_queue, stopped.nurture_active) == (
         "waiting", "p", False,
     )  # fmt: skip
+
+
+def test_outcomes_at_the_same_moment_fold_the_same_whatever_the_order() -> None:
+    events = [Observation("captured", at(0), {}), act(9, "won", amount="5"),
+              act(9, "lost", reason="budget")]  # fmt: skip
+    assert derive_fact("L", events) == derive_fact("L", events[::-1])
