@@ -34,6 +34,8 @@ SERVICES: tuple[Service, ...] = (
     Service("insights", 8006, "services.insights.main"),
 )
 DEFAULT_PORTS = {s.name: s.port for s in SERVICES}
+# Ports a deployment's services span from capture's (8000..8006: 8005 is left free).
+PORT_SPAN = max(DEFAULT_PORTS.values()) - DEFAULT_PORTS["capture"] + 1
 
 
 @dataclass(frozen=True)
