@@ -72,11 +72,17 @@ def bucket_changed(e: LeadBucketChanged) -> Observation:
     return Observation("bucket_changed", utc(e.changed_at), {"bucket": e.to_bucket})
 
 
+def _multiplier(e: LeadAssigned) -> float | None:
+    """The fairness multiplier the strategy applied to the chosen rep, as its trace says."""
+    chosen = [c for c in e.trace.candidates if c.rep_id == e.rep.rep_id and c.eligible]
+    return chosen[-1].multiplier if chosen else None
+
+
 def assigned(e: LeadAssigned) -> Observation:
     return Observation("assigned", utc(e.assigned_at), {
         "queue": e.queue, "rep_id": e.rep.rep_id, "bucket": e.bucket, "source": e.source,
         "sla_due_at": _iso(e.sla_due_at), "captured_at": _iso(e.captured_at),
-        "attempt": e.attempt, "reassigned": e.reassigned,
+        "attempt": e.attempt, "reassigned": e.reassigned, "multiplier": _multiplier(e),
     })  # fmt: skip
 
 

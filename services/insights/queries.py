@@ -56,7 +56,8 @@ async def effort_report(conn: AsyncConnection, filters: Filters) -> dict[str, An
 async def leaderboard(conn: AsyncConnection, filters: Filters, min_sample: int) -> dict[str, Any]:
     facts, teams = await facts_for(conn, filters)
     breaches = await store.select_breaches(conn)
-    return accountability.leaderboard(facts, breaches, teams, min_sample)
+    multipliers = await store.select_multipliers(conn)
+    return accountability.leaderboard(facts, breaches, teams, min_sample, multipliers)
 
 
 async def flow_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from shared.contracts import (
     ActivityKind,
+    CandidateTrace,
     ContactSnapshot,
     LeadActivityRecorded,
     LeadAssigned,
@@ -44,6 +45,7 @@ START = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)  # a Monday
 DAYS = 28
 QUEUES = {"uk": ("ana", "ben"), "us": ("cy", "dee", "eve")}
 TEAMS = {"ana": "uk", "ben": "uk", "cy": "us", "dee": "us"}  # eve is in no team
+MULTIPLIERS = {"ana": 1.25, "ben": 0.8}  # the fairness ledger's, as assignment traces show them
 CHANNELS = ("cpc", "email", "social", None)
 CAMPAIGNS = ("spring", "autumn", None)
 SOURCES = ("web", "meta")
@@ -172,8 +174,10 @@ def _assign(
     t.assigned_at = scored_at + timedelta(seconds=rng.randint(1, 300))
     t.sla_due_at = t.assigned_at + SLA
     contact = ContactSnapshot.of(profile)
-    trace = RoutingTrace(rule="r", queue=queue, strategy="round_robin", candidates=[],
-                         explanation="next in rotation")  # fmt: skip
+    chosen = CandidateTrace(rep_id=t.rep, eligible=True, reason="next in rotation",
+                            multiplier=MULTIPLIERS.get(t.rep))  # fmt: skip
+    trace = RoutingTrace(rule="r", queue=queue, strategy="weighted_round_robin",
+                         candidates=[chosen], explanation="next in rotation")  # fmt: skip
     events.append(LeadAssigned(
         lead_id=t.lead_id, assignment_id=str(uuid.uuid4()), queue=queue, rep=_rep(t.rep),
         lead=contact, score=70, bucket=t.bucket or "warm", source=t.source,

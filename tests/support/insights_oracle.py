@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.support.insights_history import LATE_AFTER, TEAMS, Truth
+from tests.support.insights_history import LATE_AFTER, MULTIPLIERS, TEAMS, Truth
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,8 @@ def leaderboard(ts: list[Truth], teams: dict[str, str], min_sample: int) -> dict
     team_rows = by([t for t in ts if t.rep in teams], lambda t: teams.get(t.rep or ""), rep_row)
     team_marks = marks(team_rows, min_sample)
     return {
-        "reps": [{"rep": r, "team": teams.get(r), "mark": rep_marks[r], **row}
+        "reps": [{"rep": r, "team": teams.get(r), "mark": rep_marks[r],
+                  "multiplier": MULTIPLIERS.get(r, 1.0), **row}
                  for r, row in reps.items()],
         "teams": [{"team": n, "members": members(ts, teams, n), "mark": team_marks[n], **row}
                   for n, row in team_rows.items()],

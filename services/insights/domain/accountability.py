@@ -64,9 +64,13 @@ def leaderboard(
     breaches: Iterable[tuple[str, str]],
     team_of: Mapping[str, str],
     min_sample: int,
+    multipliers: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """``breaches``: ``(lead_id, rep_id)`` per missed deadline; only the leads in ``facts``
-    count, so the filters apply to breaches too."""
+    count, so the filters apply to breaches too. ``multipliers``: each rep's fairness
+    multiplier as last applied (the router's ledger), shown beside their figures; 1 when
+    none was applied."""
+    multipliers = multipliers or {}
     leads = {f.lead_id for f in facts}
     missed = Counter(rep for lead, rep in breaches if lead in leads)
     owned: dict[str, list[LeadFact]] = {}
@@ -90,7 +94,13 @@ def leaderboard(
     return {
         "rule": f"top and bottom quarter by conversion among those with >= {min_sample} leads",
         "reps": [
-            {"rep": rep, "team": team_of.get(rep), "mark": rep_marks[rep], **row}
+            {
+                "rep": rep,
+                "team": team_of.get(rep),
+                "mark": rep_marks[rep],
+                "multiplier": multipliers.get(rep, 1.0),
+                **row,
+            }  # fmt: skip
             for rep, row in reps.items()
         ],
         "teams": [

@@ -114,6 +114,18 @@ async def select_breaches(conn: AsyncConnection) -> list[tuple[str, str]]:
     return [(lead, rep) for lead, rep in result if rep is not None]
 
 
+async def select_multipliers(conn: AsyncConnection) -> dict[str, float]:
+    """Each rep's fairness multiplier at their latest assignment that applied one."""
+    result = await conn.execute(
+        text(
+            "SELECT DISTINCT ON (data->>'rep_id') data->>'rep_id', (data->>'multiplier')::float"
+            " FROM observations WHERE kind = 'assigned' AND data->>'multiplier' IS NOT NULL"
+            " ORDER BY data->>'rep_id', at DESC, event_id"
+        )
+    )
+    return {rep: float(m) for rep, m in result}
+
+
 async def save_teams(conn: AsyncConnection, teams: dict[str, tuple[str, datetime]]) -> None:
     """A rep's team as of the latest SLA event that named it."""
     if not teams:

@@ -171,6 +171,12 @@ def test_leaderboard_marks_top_and_bottom_quarter_among_reps_with_enough_leads()
     )  # fmt: skip
 
 
+def test_each_rep_shows_the_fairness_multiplier_last_applied_or_one() -> None:
+    board = accountability.leaderboard(rep_leads("ana", 1, 0, 0) + rep_leads("ben", 1, 0, 9),
+                                       [], {}, 10, {"ana": 0.5})  # fmt: skip
+    assert [(r["rep"], r["multiplier"]) for r in board["reps"]] == [("ana", 0.5), ("ben", 1.0)]
+
+
 def test_fewer_than_four_markable_reps_marks_nobody() -> None:
     facts = [*rep_leads("ana", 10, 8, 0), *rep_leads("ben", 10, 1, 100)]
     board = accountability.leaderboard(facts, [], {}, 10)
