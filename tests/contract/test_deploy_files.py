@@ -186,6 +186,7 @@ SECTION_OWNERS = {
     "routing": "router",
     "nurture": "nurture",
     "notifier": "notifier",
+    "insights": "insights",
 }
 # What a secret looks like, whatever key holds it.
 SECRET_SHAPES = {
