@@ -37,9 +37,10 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -53,8 +54,28 @@ from pydantic import (
 )
 
 from services.notifier import domain
+from services.notifier.alerts import AlertRules, SmtpServer
+from services.notifier.alerts_config import (
+    PersonConfig,
+    RecipientConfig,
+    SlackTarget,
+    SmsConfig,
+    SmtpConfig,
+    TeamsTarget,
+    build_roster,
+)
+from services.notifier.messages import alert_context
+from services.notifier.samples import sample_data
+from services.notifier.templates import ALERT_KINDS, TemplateProblem, compile_templates
 from shared.conditions import parse_condition
-from shared.config import ConfigError, SecretReference, ServiceSettings, load_section
+from shared.config import (
+    ConfigError,
+    SecretReference,
+    ServiceSettings,
+    interpolate,
+    read_config_file,
+    validate_section,
+)
 from shared.net.egress import AllowEntry, EgressPolicy, IPAddress, parse_ip
 from shared.net.lookup import Target, resolve_names
 from shared.net.resolver import default_port
@@ -94,37 +115,43 @@ def check_secret(secret: str) -> None:
 
 
 class SubscriptionConfig(BaseModel):
-    """One outbound webhook: URL, signing secret, events, optional condition, delivery limits."""
+    """Where events go: a signed webhook (url, secret), or an alert to people on Slack,
+    Teams, e-mail or SMS (``channel`` with its target, ``to``); events, optional condition,
+    delivery limits."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=NAME_PATTERN, description="Unique subscription name")
-    url: str = Field(description="http(s) URL the deliveries are POSTed to")
-    secret: SecretReference = Field(
-        description="Standard Webhooks signing secret, whsec_<base64>: a ${NAME} reference"
+    channel: Literal["webhook", "slack", "teams", "email", "sms"] = Field(
+        "webhook", description="webhook (signed CloudEvents), slack, teams, email or sms"
+    )
+    url: str | None = Field(None, description="webhook: http(s) URL the deliveries are POSTed to")
+    secret: SecretReference | None = Field(
+        None, description="webhook: Standard Webhooks signing secret, whsec_<base64>: a ${NAME}"
+    )
+    slack: SlackTarget | None = Field(None, description="slack: incoming webhook or bot token")
+    teams: TeamsTarget | None = Field(None, description="teams: incoming webhook/Workflows URL")
+    to: tuple[RecipientConfig, ...] = Field(
+        (),
+        description="Who gets it: rep, previous_rep, manager, or {email|phone|slack: ...,"
+        " queue: ...} (not for webhook)",
     )
     events: tuple[str, ...] = Field(min_length=1, description="Event short names")
     when: dict[str, Any] | None = Field(None, description="Condition over the event data")
-    timeout_s: float = Field(5.0, gt=0, le=60, description="Per-attempt HTTP timeout")
+    timeout_s: float = Field(5.0, gt=0, le=60, description="Per-attempt timeout")
     max_attempts: int = Field(8, ge=1, le=30, description="Attempts before giving up")
     enabled: bool = Field(True, description="Disabled subscriptions receive nothing")
 
     @field_validator("url")
     @classmethod
-    def _url_is_http(cls, url: str) -> str:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"must be an http:// or https:// URL, got {url!r}")
-        if not parts.hostname:
-            raise ValueError(f"has no host: {url!r}")
-        if any(ch.isspace() for ch in url.strip()):
-            raise ValueError(f"must not contain spaces: {url!r}")
-        return url.strip()
+    def _url_is_http(cls, url: str | None) -> str | None:
+        return None if url is None else check_http_url(url)
 
     @field_validator("secret")
     @classmethod
-    def _secret_is_standard_webhooks(cls, secret: SecretStr) -> SecretStr:
-        check_secret(secret.get_secret_value())
+    def _secret_is_standard_webhooks(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None:
+            check_secret(secret.get_secret_value())
         return secret
 
     @field_validator("events")
@@ -144,17 +171,86 @@ class SubscriptionConfig(BaseModel):
         parse_condition(when, "when")
         return when
 
-    def to_domain(self) -> domain.Subscription:
+    @model_validator(mode="after")
+    def _channel_has_its_target(self) -> SubscriptionConfig:
+        given = {
+            "url": self.url is not None,
+            "secret": self.secret is not None,
+            "slack": self.slack is not None,
+            "teams": self.teams is not None,
+        }
+        needs = {
+            "webhook": ("url", "secret"),
+            "slack": ("slack",),
+            "teams": ("teams",),
+            "email": (),
+            "sms": (),
+        }[self.channel]
+        for key in needs:
+            if not given[key]:
+                raise ValueError(f"a {self.channel} subscription needs {key}")
+        for key, present in given.items():
+            if present and key not in needs:
+                raise ValueError(f"{key} is not used by a {self.channel} subscription")
+        if self.channel == "webhook" and self.to:
+            raise ValueError("to is not used by a webhook subscription (it goes to url)")
+        per_recipient = self.channel in ("email", "sms") or (
+            self.slack is not None and self.slack.bot_token is not None
+        )
+        if per_recipient and not self.to:
+            raise ValueError(f"a {self.channel} subscription needs to (who gets it)")
+        if self.slack is not None and self.slack.webhook_url is not None:
+            check_http_url(self.slack.webhook_url.get_secret_value(), secret=True)
+        if self.teams is not None:
+            check_http_url(self.teams.url.get_secret_value(), secret=True)
+        return self
+
+    def to_domain(
+        self, smtp: SmtpConfig | None, sms: SmsConfig | None, slack_api: str
+    ) -> domain.Subscription:
+        url, target = self.url or "", self.url or ""
+        bearer: str | None = None
+        basic: tuple[str, str] | None = None
+        if self.slack is not None and self.slack.webhook_url is not None:
+            url, target = self.slack.webhook_url.get_secret_value(), "slack:incoming-webhook"
+        elif self.slack is not None and self.slack.bot_token is not None:
+            url = target = slack_api.rstrip("/") + "/chat.postMessage"
+            bearer = self.slack.bot_token.get_secret_value()
+        elif self.teams is not None:
+            url, target = self.teams.url.get_secret_value(), "teams:webhook"
+        elif self.channel == "sms" and sms is not None:
+            url = target = sms.endpoint
+            basic = (sms.account_sid, sms.auth_token.get_secret_value())
+        elif self.channel == "email" and smtp is not None:
+            target = f"smtp://{smtp.host}:{smtp.port}"
         return domain.Subscription(
             name=self.name,
-            url=self.url,
-            secret=self.secret.get_secret_value(),
+            url=url,
+            secret=self.secret.get_secret_value() if self.secret else "",
             event_types=frozenset(domain.event_type_for(e) for e in self.events),
             when=parse_condition(self.when, "when"),
             timeout_s=self.timeout_s,
             max_attempts=self.max_attempts,
             enabled=self.enabled,
+            channel=self.channel,
+            target=target,
+            recipients=tuple(r if isinstance(r, str) else r.to_domain() for r in self.to),
+            bearer=bearer,
+            basic_auth=basic,
         )
+
+
+def check_http_url(url: str, secret: bool = False) -> str:
+    """An http(s) URL with a host and no spaces; a secret URL is never quoted in the error."""
+    shown = "(the secret URL)" if secret else repr(url)
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"must be an http:// or https:// URL, got {shown}")
+    if not parts.hostname:
+        raise ValueError(f"has no host: {shown}")
+    if any(ch.isspace() for ch in url.strip()):
+        raise ValueError(f"must not contain spaces: {shown}")
+    return url.strip()
 
 
 class RetryConfig(BaseModel):
@@ -193,6 +289,78 @@ class NotifierConfig(BaseModel):
         description="Loopback/private/link-local/metadata addresses webhooks may reach anyway:"
         " '10.1.0.0/16', '127.0.0.1:8099', '[::1]:8099', 'crm.internal:8443'",
     )
+    dashboard_url: str | None = Field(
+        None, description="A lead's dashboard page for alert links, with {lead_id}"
+    )
+    people: dict[str, PersonConfig] = Field(
+        default_factory=dict, description="Contact details by person id (a rep's routing id)"
+    )
+    smtp: SmtpConfig | None = Field(None, description="SMTP server for e-mail alerts")
+    sms: SmsConfig | None = Field(None, description="Twilio-style SMS provider")
+    slack_api_url: str = Field(
+        "https://slack.com/api", description="Slack Web API base, for bot-token subscriptions"
+    )
+    urgent: tuple[str, ...] = Field(
+        ("lead.sla_breached",), description="Alert kinds sent even in a recipient's quiet hours"
+    )
+    templates: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Alert texts by kind (and channel); see templates.py"
+    )
+
+    @field_validator("dashboard_url", "slack_api_url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        return None if url is None else check_http_url(url)
+
+    @field_validator("urgent")
+    @classmethod
+    def _kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [k for k in kinds if k not in ALERT_KINDS]
+        if unknown:
+            raise ValueError(
+                f"unknown alert kind {unknown[0]!r}; use one of {', '.join(ALERT_KINDS)}"
+            )
+        return kinds
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_render(cls, spec: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        try:
+            compile_templates(spec, template_samples())
+        except TemplateProblem as exc:
+            raise ValueError(str(exc)) from None
+        return spec
+
+    @model_validator(mode="after")
+    def _providers_are_configured(self) -> NotifierConfig:
+        for sub in self.subscriptions:
+            if sub.channel == "email" and self.smtp is None:
+                raise ValueError(f"subscription {sub.name!r} sends e-mail: configure smtp")
+            if sub.channel == "sms" and self.sms is None:
+                raise ValueError(f"subscription {sub.name!r} sends SMS: configure sms")
+        return self
+
+    def alert_rules(self, routing: Any = None) -> AlertRules:
+        """Roster, templates and providers for alerts to people; ``routing`` is the config
+        document's routing section (reps, teams), read for contact details."""
+        smtp = self.smtp
+        return AlertRules(
+            roster=build_roster(self.people, routing),
+            templates=compile_templates(self.templates, template_samples()),
+            dashboard_url=self.dashboard_url,
+            urgent=frozenset(self.urgent),
+            smtp=None
+            if smtp is None
+            else SmtpServer(
+                smtp.host,
+                smtp.port,
+                smtp.security,
+                smtp.from_,
+                smtp.username,
+                smtp.password.get_secret_value() if smtp.password else None,
+            ),
+            sms_from=self.sms.from_ if self.sms else None,
+        )
 
     def egress_policy(self) -> EgressPolicy:
         return EgressPolicy(tuple(AllowEntry.parse(t) for t in self.allow_private_targets))
@@ -211,10 +379,20 @@ class NotifierConfig(BaseModel):
 
     def to_domain(self) -> domain.NotifierRules:
         return domain.NotifierRules(
-            subscriptions=tuple(s.to_domain() for s in self.subscriptions),
+            subscriptions=tuple(
+                s.to_domain(self.smtp, self.sms, self.slack_api_url) for s in self.subscriptions
+            ),
             retry=domain.RetryPolicy(base_s=self.retry.base_s, max_s=self.retry.max_s),
             egress=self.egress_policy(),
         )
+
+
+def template_samples() -> dict[str, dict[str, Any]]:
+    """What a template of each alert kind sees for a sample event (validated against at load)."""
+    return {
+        kind: alert_context(kind, sample_data(kind), "https://leadflow.example/leads/x", None)
+        for kind in ALERT_KINDS
+    }
 
 
 class Settings(ServiceSettings):
@@ -233,13 +411,26 @@ class Settings(ServiceSettings):
     )
 
 
+def http_url(config: NotifierConfig, sub: SubscriptionConfig) -> tuple[str, str] | None:
+    """``(key, url)`` of where an HTTP subscription POSTs (its config key for errors), or None
+    for e-mail (SMTP)."""
+    url = sub.to_domain(config.smtp, config.sms, config.slack_api_url).url
+    if not url:
+        return None
+    key = {"webhook": "url", "teams": "teams.url", "sms": "sms.url"}.get(sub.channel, "slack")
+    return key, url
+
+
 def names_to_resolve(config: NotifierConfig) -> list[Target]:
-    """The (host, port) of every enabled subscription whose URL names a host (not an IP
+    """The (host, port) of every enabled HTTP subscription whose URL names a host (not an IP
     literal) that no allow-list entry vouches for by name."""
     policy = config.egress_policy()
     targets: list[Target] = []
     for sub in config.subscriptions:
-        host, port = _host(sub.url), default_port(sub.url)
+        found = http_url(config, sub)
+        if found is None:
+            continue
+        host, port = _host(found[1]), default_port(found[1])
         if sub.enabled and parse_ip(host) is None and not policy.trusts_name(host, port):
             targets.append((host, port))
     return targets
@@ -254,14 +445,18 @@ def target_problems(
     policy = config.egress_policy()
     problems: list[str] = []
     for i, sub in enumerate(config.subscriptions):
-        host, port = _host(sub.url), default_port(sub.url)
+        found = http_url(config, sub)
+        if found is None:
+            continue
+        key, url = found
+        host, port = _host(url), default_port(url)
         literal = parse_ip(host)
         addresses = [literal] if literal is not None else resolved.get((host, port), [])
         for address in addresses:
             refusal = policy.refusal(host, address, port)
             if refusal is not None:
                 why = refusal.message(host, port, ALLOW_SETTING)
-                problems.append(f"subscriptions[{i}].url: subscription {sub.name!r}: {why}")
+                problems.append(f"subscriptions[{i}].{key}: subscription {sub.name!r}: {why}")
                 break
     return problems
 
@@ -270,11 +465,49 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
+def read_notifier_section(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The notifier section with its ``${...}`` resolved. A **disabled** subscription whose
+    variables are not set (a Slack channel whose webhook URL is not given yet) is left out
+    with a warning instead of failing the start: the example ships such subscriptions, and
+    they send nothing anyway. An enabled one with an unset variable is an error."""
+    env = os.environ if environ is None else environ
+    raw = read_config_file(path).get("notifier") or {}
+    if not isinstance(raw, dict):
+        return {"notifier": raw}
+    subs = raw.get("subscriptions")
+    rest = interpolate(
+        {k: v for k, v in raw.items() if k != "subscriptions"}, env, path, ("notifier",)
+    )
+    if not isinstance(subs, list):
+        return (
+            {**rest, "subscriptions": interpolate(subs, env, path, ("notifier", "subscriptions"))}
+            if subs is not None
+            else rest
+        )
+    kept: list[Any] = []
+    for i, sub in enumerate(subs):
+        try:
+            kept.append(interpolate(sub, env, path, ("notifier", "subscriptions", i)))
+        except ConfigError as exc:
+            if not (isinstance(sub, dict) and sub.get("enabled") is False):
+                raise
+            log.warning("notifier: disabled subscription %r not loaded: %s", sub.get("name"), exc)
+    return {**rest, "subscriptions": kept}
+
+
+def routing_section(path: Path) -> Any:
+    """The config document's ``routing`` section as written (reps, teams): the notifier reads
+    people's names, e-mails, zones and managers from it (:func:`alerts_config.build_roster`)."""
+    return read_config_file(path).get("routing")
+
+
 def load_notifier_config(path: Path) -> NotifierConfig:
     """Read and validate the ``notifier`` section of the config file at ``path``, then refuse
     subscriptions that point at internal addresses (SSRF guard; names are resolved now, and
     one that does not resolve yet is only warned about)."""
-    config = load_section(path, "notifier", NotifierConfig)
+    config = validate_section(
+        path, {"notifier": read_notifier_section(path)}, "notifier", NotifierConfig
+    )
     resolved, failed = resolve_names(names_to_resolve(config))
     for (host, port), why in failed.items():
         log.warning(

@@ -157,7 +157,11 @@ def test_a_bad_secret_error_does_not_echo_the_secret() -> None:
             {"subscriptions": [_sub(headers={"x": "y"})]},
             "notifier.subscriptions[0].headers: Extra inputs are not permitted",
         ),
-        ({"subscriptions": [{"name": "crm"}]}, "notifier.subscriptions[0].url: Field required"),
+        ({"subscriptions": [{"name": "crm"}]}, "notifier.subscriptions[0].events: Field required"),
+        (
+            {"subscriptions": [{"name": "crm", "events": ["lead.assigned"]}]},
+            "notifier.subscriptions[0]: Value error, a webhook subscription needs url",
+        ),
         ({"subscriptions": [_sub(name="crm hooks!")]}, "notifier.subscriptions[0].name"),
         (
             {"subscriptions": [_sub(url="ftp://crm.example.com/in")]},
