@@ -37,7 +37,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -66,14 +65,13 @@ from services.notifier.alerts_config import (
 )
 from services.notifier.messages import alert_context
 from services.notifier.samples import sample_data
+from services.notifier.sections import read_notifier_section
 from services.notifier.templates import ALERT_KINDS, TemplateProblem, compile_templates
 from shared.conditions import parse_condition
 from shared.config import (
     ConfigError,
     SecretReference,
     ServiceSettings,
-    interpolate,
-    read_config_file,
     validate_section,
 )
 from shared.net.egress import AllowEntry, EgressPolicy, IPAddress, parse_ip
@@ -333,7 +331,7 @@ class NotifierConfig(BaseModel):
 
     @model_validator(mode="after")
     def _providers_are_configured(self) -> NotifierConfig:
-        for sub in self.subscriptions:
+        for sub in (s for s in self.subscriptions if s.enabled):
             if sub.channel == "email" and self.smtp is None:
                 raise ValueError(f"subscription {sub.name!r} sends e-mail: configure smtp")
             if sub.channel == "sms" and self.sms is None:
@@ -463,42 +461,6 @@ def target_problems(
 
 def _host(url: str) -> str:
     return urlsplit(url).hostname or ""
-
-
-def read_notifier_section(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The notifier section with its ``${...}`` resolved. A **disabled** subscription whose
-    variables are not set (a Slack channel whose webhook URL is not given yet) is left out
-    with a warning instead of failing the start: the example ships such subscriptions, and
-    they send nothing anyway. An enabled one with an unset variable is an error."""
-    env = os.environ if environ is None else environ
-    raw = read_config_file(path).get("notifier") or {}
-    if not isinstance(raw, dict):
-        return {"notifier": raw}
-    subs = raw.get("subscriptions")
-    rest = interpolate(
-        {k: v for k, v in raw.items() if k != "subscriptions"}, env, path, ("notifier",)
-    )
-    if not isinstance(subs, list):
-        return (
-            {**rest, "subscriptions": interpolate(subs, env, path, ("notifier", "subscriptions"))}
-            if subs is not None
-            else rest
-        )
-    kept: list[Any] = []
-    for i, sub in enumerate(subs):
-        try:
-            kept.append(interpolate(sub, env, path, ("notifier", "subscriptions", i)))
-        except ConfigError as exc:
-            if not (isinstance(sub, dict) and sub.get("enabled") is False):
-                raise
-            log.warning("notifier: disabled subscription %r not loaded: %s", sub.get("name"), exc)
-    return {**rest, "subscriptions": kept}
-
-
-def routing_section(path: Path) -> Any:
-    """The config document's ``routing`` section as written (reps, teams): the notifier reads
-    people's names, e-mails, zones and managers from it (:func:`alerts_config.build_roster`)."""
-    return read_config_file(path).get("routing")
 
 
 def load_notifier_config(path: Path) -> NotifierConfig:

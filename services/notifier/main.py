@@ -7,10 +7,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.notifier import api, handlers, store
-from services.notifier.config import Settings, load_notifier_config, routing_section
+from services.notifier.config import Settings, load_notifier_config
 from services.notifier.delivery import DeliverySettings, deliver_due
 from services.notifier.deps import Deps
 from services.notifier.handoff import DeliveryHandoff
+from services.notifier.sections import routing_section
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app, worker
 

@@ -206,3 +206,22 @@ def test_a_disabled_subscription_whose_variables_are_unset_is_left_out(
     path.write_text(yaml.safe_dump({"notifier": {"subscriptions": [sub("slack", slack=slack)]}}))
     with pytest.raises(ConfigError, match=r"\$\{LEADFLOW_TEST_UNSET_HOOK\} is not set"):
         load_notifier_config(path)
+
+
+def test_what_sends_nothing_needs_no_secret_but_what_is_enabled_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADFLOW_TEST_EMPTY_HOOK", "")  # Compose passes unset ones empty
+    monkeypatch.delenv("LEADFLOW_TEST_UNSET_PW", raising=False)
+    path = tmp_path / "leadflow.yaml"
+    smtp = {**SMTP, "password": "${LEADFLOW_TEST_UNSET_PW}"}
+    slack = {"webhook_url": "${LEADFLOW_TEST_EMPTY_HOOK}"}
+    mail = sub("email", to=["rep"], enabled="${LEADFLOW_TEST_MAIL_ON:-false}")
+    section = {"smtp": smtp, "subscriptions": [sub("slack", slack=slack, enabled=False), mail]}
+    path.write_text(yaml.safe_dump({"notifier": section}))
+    config = load_notifier_config(path)
+    assert [(s.name, s.enabled) for s in config.subscriptions] == [("email-alerts", False)]
+    assert config.smtp is None  # left out: nothing sends e-mail
+    monkeypatch.setenv("LEADFLOW_TEST_MAIL_ON", "true")
+    with pytest.raises(ConfigError, match=r"\$\{LEADFLOW_TEST_UNSET_PW\} is not set"):
+        load_notifier_config(path)  # now e-mail is sent: its password must be given
