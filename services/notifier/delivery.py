@@ -1,4 +1,5 @@
-"""The delivery worker: POST due webhook deliveries, signed, and record what happened.
+"""The delivery worker: send due deliveries (signed webhooks, Slack, Teams, SMS over HTTP;
+e-mail over SMTP, see :mod:`services.notifier.senders`) and record what happened.
 
 It claims with a lease instead of holding row locks across HTTP calls, so no transaction
 stays open while a receiver is slow:
@@ -9,9 +10,9 @@ stays open while a receiver is slow:
    up to ``batch`` due pending rows (``next_attempt_at <= now()``, ``FOR UPDATE SKIP
    LOCKED``, so replicas share the work), counting their next attempt and moving
    ``next_attempt_at`` to now + lease (the longest subscription timeout plus a margin);
-2. the POSTs run concurrently on one shared ``aiohttp.ClientSession``, each signed with the
-   subscription's secret (from the config only, never the database) and cut off at its
-   ``timeout_s``;
+2. the sends run concurrently (HTTP on one shared ``aiohttp.ClientSession``), each with the
+   subscription's credentials (from the config only, never the database) and cut off at
+   its ``timeout_s``;
 3. a second short transaction records every attempt and applies :func:`domain.next_step` —
    delivered, retry after :func:`domain.backoff_delay` with random jitter, or failed with
    the reason — but only where the row is still pending at that attempt number (a worker
@@ -178,7 +179,7 @@ async def deliver_round(
             REFUSED.labels(c.subscription, r.refused).inc()
         if u.status == "failed":
             log.warning(
-                "webhook delivery failed: %s",
+                "delivery failed: %s",
                 u.error,
                 extra={"delivery_id": c.delivery_id, "subscription": c.subscription},
             )

@@ -40,9 +40,7 @@ def read_notifier_section(path: Path, environ: Mapping[str, str] | None = None) 
                 )
             )
         except _Unused as unused:
-            log.warning(
-                "notifier: disabled subscription %r not loaded: %s", unused.name, unused.why
-            )
+            log.info("notifier: disabled subscription %r not loaded: %s", unused.name, unused.why)
     used = {
         sub.get("channel")
         for sub in kept
@@ -64,7 +62,7 @@ def read_notifier_section(path: Path, environ: Mapping[str, str] | None = None) 
                 (*at, key),
             )
         except _Unused as unused:
-            log.warning(
+            log.info(
                 "notifier: %s not loaded (no enabled subscription uses it): %s", key, unused.why
             )
     return section

@@ -126,6 +126,8 @@ def test_a_bad_template_is_refused_naming_it_and_the_missing_field(
         "{{ lead.__class__ }}",
         "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
         "{{ range.__globals__ }}",
+        "{{ ''|attr('__class__') }}",  # CVE-2025-27516
+        "{{ '{0.__class__}'.format(lead) }}",  # CVE-2024-56326
     ],
 )
 def test_a_template_cannot_reach_python_internals(source: str) -> None:
