@@ -90,7 +90,7 @@ def plan_alerts(
     if how in CHANNEL_POSTS:
         texts = render(rules.templates, kind, short_name, channel, _context(kind, data, link, None))
         if how == "teams":
-            body = messages.teams_message(texts, data, link)
+            body = messages.teams_message(texts, data, link, found)
         else:
             body = messages.slack_message(texts, data, link, mentions=found)
         return [PlannedAlert(CHANNEL_KEY, orjson.dumps(body))]

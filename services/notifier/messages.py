@@ -213,15 +213,21 @@ def block_kit_problems(message: Mapping[str, Any]) -> list[str]:
 
 
 def teams_message(
-    texts: Rendered, data: Mapping[str, Any], dashboard: str | None
+    texts: Rendered,
+    data: Mapping[str, Any],
+    dashboard: str | None,
+    recipients: Sequence[Recipient] = (),
 ) -> dict[str, Any]:
-    """A Teams message carrying one Adaptive Card (version 1.4)."""
+    """A Teams message carrying one Adaptive Card (version 1.4); the recipients are named."""
     body: list[dict[str, Any]] = [
         {"type": "TextBlock", "text": texts.title, "weight": "Bolder", "size": "Medium",
          "wrap": True},
     ]  # fmt: skip
     if texts.text:
         body.append({"type": "TextBlock", "text": texts.text, "wrap": True})
+    names = [r.person.name or r.person.id for r in recipients]
+    if names:
+        body.append({"type": "TextBlock", "text": "For: " + ", ".join(names), "wrap": True})
     facts = [{"title": k, "value": v} for k, v in key_facts(data)]
     if facts:
         body.append({"type": "FactSet", "facts": facts})

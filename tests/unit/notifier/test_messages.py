@@ -104,6 +104,13 @@ def test_a_teams_message_carries_one_adaptive_card() -> None:
     assert card["body"][0]["text"] == "SLA breached"
     assert {"title": "Rep", "value": "Ana Silva"} in card["body"][2]["facts"]
     assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open lead", "url": LINK}]
+    named = messages.teams_message(Rendered("t", "x"), data, None, [ANA])["attachments"][0]
+    assert named["content"]["body"][2] == {
+        "type": "TextBlock",
+        "text": "For: Ana Silva",
+        "wrap": True,
+    }
+    assert "actions" not in named["content"]
 
 
 def test_an_email_is_multipart_alternative_with_text_and_html() -> None:
