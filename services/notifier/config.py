@@ -26,13 +26,14 @@ print('whsec_' + base64.b64encode(os.urandom(32)).decode())"``. It is never writ
 file: ``secret`` must be a ``${NAME}`` reference, resolved from the variable ``NAME`` or the
 file ``NAME_FILE`` names (shared.config.SecretReference); a literal is refused at load.
 
-SSRF guard: a subscription (its webhook, Slack, Teams or SMS URL) may not reach a loopback, private, link-local, carrier-grade
-NAT, multicast, reserved or cloud metadata address (:mod:`shared.net.egress`) unless
-``allow_private_targets`` lists it: ``10.1.0.0/16`` (a network), ``127.0.0.1:8099`` or
-``[::1]:8099`` (an address, optionally one port), ``crm.internal[:8443]`` (a host name as
-written in the URL, whatever it resolves to). :func:`load_notifier_config` refuses a
-subscription whose URL host is such an address, or a name that resolves to one now; the
-delivery worker checks the address of every connection again (DNS may change).
+SSRF guard: a subscription (its webhook, Slack, Teams or SMS URL) may not reach a
+loopback, private, link-local, carrier-grade NAT, multicast, reserved or cloud metadata
+address (:mod:`shared.net.egress`) unless ``allow_private_targets`` lists it:
+``10.1.0.0/16`` (a network), ``127.0.0.1:8099`` or ``[::1]:8099`` (an address, optionally
+one port), ``crm.internal[:8443]`` (a host name as written in the URL, whatever it resolves
+to). :func:`load_notifier_config` refuses a subscription whose URL host is such an address,
+or a name that resolves to one now; the delivery worker checks the address of every
+connection again (DNS may change).
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ from tests.integration.notifier.test_service import (
     send,
     wait_consumed,
 )
+from tests.integration.notifier.test_service import (
+    assigned as make_assigned,
+)
 from tests.support.http import serving
 from tests.support.kafka import Bus
 from tests.support.waits import eventually
@@ -154,6 +157,13 @@ async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
         await server.wait_closed()
 
 
+_NOW = datetime.now(UTC)
+QUIET = {
+    "start": (_NOW - timedelta(hours=1)).strftime("%H:%M"),
+    "end": (_NOW + timedelta(hours=1)).strftime("%H:%M"),
+}
+
+
 def channel_config(rec: ChannelReceiver, smtp_port: int, retry_s: float = 0.05) -> dict[str, Any]:
     breach = ["lead.sla_breached"]
     return {
@@ -173,7 +183,7 @@ def channel_config(rec: ChannelReceiver, smtp_port: int, retry_s: float = 0.05) 
                     "manager": {"name": "Zoe Grant", "email": "zoe@example.com"},
                 },
             ],
-        },  # fmt: skip
+        },
         "notifier": {
             "retry": {"base_s": retry_s, "max_s": retry_s * 4},
             "allow_private_targets": [f"127.0.0.1:{rec.port}"],
@@ -193,7 +203,11 @@ def channel_config(rec: ChannelReceiver, smtp_port: int, retry_s: float = 0.05) 
                 "auth_token": "${LEADFLOW_TEST_SMS_TOKEN}",
                 "from": "+15005550006",
             },
-            "people": {"ana": {"slack_user_id": "U0ANA", "phone": "+447700900123"}},
+            "people": {
+                "ana": {"slack_user_id": "U0ANA", "phone": "+447700900123"},
+                # Ben is in his quiet hours whenever the test runs (an hour either side).
+                "ben": {"phone": "+447700900456", "timezone": "UTC", "quiet_hours": QUIET},
+            },
             "templates": {
                 "lead.sla_breached": {"sms": {"text": "{{ lead_name }}: call {{ lead.phone }}"}}
             },
@@ -236,8 +250,14 @@ def channel_config(rec: ChannelReceiver, smtp_port: int, retry_s: float = 0.05) 
                     "to": ["rep"],
                     "max_attempts": 4,
                 },
+                {
+                    "name": "assigned-sms",
+                    "channel": "sms",
+                    "events": ["lead.assigned"],
+                    "to": ["rep"],
+                },
             ],
-        },  # fmt: skip
+        },
     }
 
 
@@ -261,13 +281,16 @@ async def notifier(
         yield n
 
 
-def breached() -> LeadSlaBreached:
+NAMES = {"ana": "Ana Silva", "ben": "Ben Bryant"}
+
+
+def breached(rep: str = "ana") -> LeadSlaBreached:
     now = datetime.now(UTC)
     return LeadSlaBreached(
         lead_id=str(uuid.uuid4()),
         assignment_id=str(uuid.uuid4()),
         queue="fashion-uk",
-        rep=RepRef(rep_id="ana", name="Ana Silva", email="ana@example.com"),
+        rep=RepRef(rep_id=rep, name=NAMES[rep], email=f"{rep}@example.com"),
         lead=ContactSnapshot(
             first_name="Tom", last_name="Baker", email="tom@example.co.uk", phone="+442071838750"
         ),
@@ -408,3 +431,32 @@ async def test_the_subscriptions_route_shows_channels_but_no_secret(notifier: No
     assert subs["teams"]["url"] == "teams:webhook"
     assert subs["mail"]["to"] == ["rep", "manager"]
     assert "secret" not in resp.text and SLACK_BOT_TOKEN not in resp.text
+
+
+async def test_quiet_hours_hold_an_alert_but_not_an_urgent_one(
+    notifier: Notifier, receiver: ChannelReceiver
+) -> None:
+    assigned = make_assigned().model_copy(update={"rep": RepRef(rep_id="ben", name="Ben")})
+    event_id = await send(notifier, assigned)
+    await wait_consumed(notifier, event_id)
+    (held,) = await deliveries(notifier, lead_id=assigned.lead_id)
+    assert (held["subscription"], held["status"], held["attempts"]) == (
+        "assigned-sms",
+        "pending",
+        0,
+    )
+    due = datetime.fromisoformat(held["next_attempt_at"])
+    end = datetime.strptime(QUIET["end"], "%H:%M").time()
+    assert (due.hour, due.minute, due.second) == (end.hour, end.minute, 0)
+    assert timedelta(minutes=45) < due - datetime.now(UTC) <= timedelta(hours=1)
+
+    breach = breached(rep="ben")  # lead.sla_breached is urgent: sent in quiet hours too
+    await send(notifier, breach)
+
+    async def texted() -> bool:
+        return any(b"%2B447700900456" in h.body for h in receiver.at(SMS_PATH))
+
+    await eventually(texted, what="the urgent SMS to Ben")
+    await asyncio.sleep(0.3)
+    to_ben = [h for h in receiver.at(SMS_PATH) if b"%2B447700900456" in h.body]
+    assert len(to_ben) == 1  # and the held one was not sent
