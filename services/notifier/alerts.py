@@ -41,6 +41,7 @@ class SmtpServer:
     sender: str  # the From address, "Leadflow <alerts@example.com>"
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # PEM bundle of a private CA; None: the system's
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -134,6 +135,9 @@ class SmtpConfig(_Model):
     username: str | None = None
     password: SecretReference | None = Field(None, description="A ${NAME} reference")
     from_: str = Field(alias="from", min_length=3, description="From, 'Name <addr@host>'")
+    ca_file: Path | None = Field(
+        None, description="PEM CA bundle to verify the server by (a private CA); else the system's"
+    )
 
 
 class SmsConfig(_Model):

@@ -185,6 +185,7 @@ class NotifierConfig(BaseModel):
                 smtp.from_,
                 smtp.username,
                 smtp.password.get_secret_value() if smtp.password else None,
+                str(smtp.ca_file) if smtp.ca_file else None,
             ),
             sms_from=self.sms.from_ if self.sms else None,
         )

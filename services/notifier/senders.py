@@ -104,6 +104,7 @@ async def send_email(smtp: SmtpServer, body: bytes, timeout_s: float) -> SmtpRes
             password=smtp.password,
             use_tls=smtp.security == "tls",
             start_tls=True if smtp.security == "starttls" else False,
+            cert_bundle=smtp.ca_file,
             timeout=timeout_s,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -115,7 +115,7 @@ class Mailbox:
         ok = isinstance(data, LoginPassword) and data.password == SMTP_PASSWORD.encode()
         if ok:
             self.logins.append(data.login.decode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for e, m in self.messages if address in e.rcpt_tos]
