@@ -24,7 +24,7 @@ import orjson
 from services.notifier import messages, recipients
 from services.notifier.domain import Subscription
 from services.notifier.recipients import Recipient, Roster
-from services.notifier.templates import TemplateSet, alert_kind, render
+from services.notifier.templates import Rendered, TemplateSet, alert_kind, render
 
 # Channels that post once to a channel of their own rather than to each recipient.
 CHANNEL_POSTS = frozenset({"teams", "slack-webhook"})
@@ -117,7 +117,7 @@ def _context(
 
 def _body(
     how: str,
-    texts: Any,
+    texts: Rendered,
     data: Mapping[str, Any],
     link: str | None,
     recipient: Recipient,

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 Role = Literal["rep", "previous_rep", "manager", "fixed"]
 ROLES: tuple[str, ...] = ("rep", "previous_rep", "manager")
+_REP_ROLES: dict[str, Role] = {"rep": "rep", "previous_rep": "previous_rep"}
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,11 @@ def resolve_recipients(
                     slack_user_id=spec.slack,
                 )  # fmt: skip
                 add(f"to:{address}", "fixed", person)
-        elif spec in ("rep", "previous_rep"):
+        elif spec in _REP_ROLES:
             ref = _ref(data, spec)
             if ref is not None and ref.get("rep_id"):
                 person = _person_for_rep(ref, roster)
-                add(f"person:{person.id}", spec, person)  # type: ignore[arg-type]
+                add(f"person:{person.id}", _REP_ROLES[spec], person)
         elif spec == "manager":
             manager = _manager(data, roster)
             if manager is not None:
