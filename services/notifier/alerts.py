@@ -73,6 +73,15 @@ def mode(sub: Subscription) -> str:
     return sub.channel
 
 
+def unreachable(sub: Subscription, data: Mapping[str, Any], rules: AlertRules) -> list[Recipient]:
+    """The recipients an event names whom the subscription's channel cannot reach (no
+    e-mail, phone or Slack id): they get nothing, and the operator should know."""
+    if mode(sub) in CHANNEL_POSTS or sub.channel == "webhook":
+        return []
+    found = recipients.resolve_recipients(sub.recipients, data, rules.roster)
+    return [r for r in found if not recipients.address_for(sub.channel, r.person)]
+
+
 def plan_alerts(
     sub: Subscription,
     short_name: str,

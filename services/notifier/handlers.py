@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
+from prometheus_client import Counter
 
 from services.notifier import alerts, domain, store
 from services.notifier.handoff import DeliveryHandoff
@@ -42,6 +43,14 @@ from shared.db.uow import UnitOfWork
 
 # Namespace of the delivery ids: uuid5(namespace, "<subscription>/<event id>").
 DELIVERY_NAMESPACE = uuid.UUID("6f1c3a52-8d0e-4b7a-9a51-2f4c1e7d9b30")
+
+
+UNREACHABLE = Counter(
+    "leadflow_alert_recipients_unreachable_total",
+    "Alert recipients a subscription's channel could not reach (no e-mail, phone or Slack id"
+    " for them in the roster), by subscription and role",
+    ["subscription", "role"],
+)
 
 
 def delivery_id_for(subscription: str, event_id: str, recipient: str = "") -> str:
@@ -76,6 +85,8 @@ def plan_deliveries(plan: DeliveryPlan, env: Envelope) -> None:
             messages = [alerts.PlannedAlert("", _body(env))]
         else:
             messages = alerts.plan_alerts(sub, short, data, plan.alerts, plan.now, env.id)
+            for missed in alerts.unreachable(sub, data, plan.alerts):
+                UNREACHABLE.labels(sub.name, missed.role).inc()
         plan.planned.extend(
             store.NewDelivery(
                 delivery_id=delivery_id_for(sub.name, env.id, m.recipient),

@@ -122,8 +122,12 @@ def test_a_slack_bot_dms_each_recipient_and_a_webhook_posts_once_with_mentions()
 
 
 def test_a_recipient_the_channel_cannot_reach_gets_nothing() -> None:
-    sms = channel_sub("sms", "sms", ["lead.sla_breached"], recipients=("manager",))
-    assert plan(envelope("lead.sla_breached"), sms).planned == []  # the manager has no phone
+    sms = channel_sub("sms", "sms", ["lead.sla_breached"], recipients=("manager", "rep"))
+    env = envelope("lead.sla_breached")
+    assert [d.recipient for d in plan(env, sms).planned] == ["person:ana"]
+    data = env.data.model_dump(mode="json")
+    missed = alerts.unreachable(sms, data, RULES)  # the manager has no phone: counted
+    assert [(r.role, r.person.email) for r in missed] == [("manager", "tom.baker@example.com")]
 
 
 def test_an_erasure_alert_carries_no_personal_data() -> None:
