@@ -56,7 +56,7 @@ def bench_config(receiver_url: str) -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG_FILE.read_text())
     notifier = config.setdefault("notifier", {})
     for sub in notifier.get("subscriptions", []):
-        if sub.get("enabled", True):
+        if sub.get("enabled", True) and sub.get("channel", "webhook") == "webhook":
             sub["url"] = receiver_url + HOOK_PATH
     allowed = notifier.get("allow_private_targets") or []
     notifier["allow_private_targets"] = [*allowed, urlsplit(receiver_url).netloc]
