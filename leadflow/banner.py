@@ -16,6 +16,8 @@ def print_banner(stack: Stack, admin_key: str | None) -> None:
         if name == "webhooks":
             continue
         lines.append(f"  {name:<9} {url}   (API docs: {url}/docs)")
+    if "insights" in stack.procs:
+        lines.append(f"  Dashboard {stack.urls()['insights']}/")
     lines += [
         "",
         f"  Kafka     {stack.bootstrap}   (embedded Tansu broker: events live in memory)"

@@ -61,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     docs.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
     docs.add_argument("--root", type=Path, default=Path("."), help="repository root")
+    insights = sub.add_parser("insights", help="the insights read model")
+    insights_sub = insights.add_subparsers(dest="insights_command", required=True)
+    insights_sub.add_parser(
+        "rebuild",
+        help="recompute the read model from the topics into fresh tables, then swap them in"
+        " (LEADFLOW_DATABASE_URL, LEADFLOW_KAFKA_BOOTSTRAP)",
+    )
     bench_cli.add_parser(sub)
     chaos_cli.add_parser(sub)
 
@@ -84,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             return dlq_cli.run(args)
         if args.command == "docs":
             return _docs(args.root, check=args.check)
+        if args.command == "insights":
+            return asyncio.run(_insights_rebuild())
         if args.command == "bench":
             return bench_cli.run(args)
         if args.command == "chaos":
@@ -159,6 +168,18 @@ async def _migrate() -> int:
         finally:
             await engine.dispose()
         print(f"{name}: {len(applied)} migration(s) applied")
+    return 0
+
+
+async def _insights_rebuild() -> int:
+    from services.insights.config import Settings
+    from services.insights.rebuild import rebuild
+
+    report = await rebuild(Settings())
+    print(
+        f"insights rebuilt: {report.events} event(s) replayed, {report.caught_up} caught up"
+        f" after the swap, {report.leads} lead(s)"
+    )
     return 0
 
 

@@ -39,13 +39,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def free_port_block(size: int = 5, host: str = "127.0.0.1") -> int:
-    """A base port with ``size`` free consecutive ports (the services' layout). Another
+def free_port_block(size: int | None = None, host: str = "127.0.0.1") -> int:
+    """A base port with ``size`` free consecutive ports (default: the services' layout,
+    :data:`leadflow.services.PORT_SPAN`). Another
     process can still take one before a service binds it: see
     :meth:`leadflow.supervisor.Stack.start_services_on_free_ports`."""
+    from leadflow.services import PORT_SPAN  # here: the table imports FastAPI, this module not
+
+    span = PORT_SPAN if size is None else size
     for _ in range(200):
         base = random.randint(20_000, 40_000)
-        if not any(port_open(host, base + i) for i in range(size)):
+        if not any(port_open(host, base + i) for i in range(span)):
             return base
     raise EmbeddedError("no free block of ports")
 

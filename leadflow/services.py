@@ -1,4 +1,4 @@
-"""The five services, as a plain table: name, default port, and the module whose
+"""The six services, as a plain table: name, default port, and the module whose
 ``create_app``, ``Settings`` and ``MIGRATIONS`` run it. The CLI's only map of them.
 
 A row names its module instead of importing it so ``leadflow run scorer`` loads only the
@@ -31,8 +31,11 @@ SERVICES: tuple[Service, ...] = (
     Service("router", 8002, "services.router.main"),
     Service("nurture", 8003, "services.nurture.main"),
     Service("notifier", 8004, "services.notifier.main"),
+    Service("insights", 8006, "services.insights.main"),
 )
 DEFAULT_PORTS = {s.name: s.port for s in SERVICES}
+# Ports a deployment's services span from capture's (8000..8006: 8005 is left free).
+PORT_SPAN = max(DEFAULT_PORTS.values()) - DEFAULT_PORTS["capture"] + 1
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from shared.config import read_section
+from services.notifier.sections import read_notifier_section
 from shared.redaction import RedactingFilter
 
 log = logging.getLogger("leadflow.sink")
@@ -30,7 +30,7 @@ log = logging.getLogger("leadflow.sink")
 
 def secrets_for(config_file: Path, port: int) -> list[str]:
     """Secrets of the subscriptions whose URL is this sink."""
-    section = read_section(config_file, "notifier") or {}
+    section = read_notifier_section(config_file) or {}
     return [
         str(sub["secret"])
         for sub in section.get("subscriptions") or []

@@ -57,6 +57,7 @@ class UpOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     topic_prefix: str = ""  # LEADFLOW_TOPIC_PREFIX, for the topics made here and the services
     api_keys_file: Path | None = None  # default: leadflow.local_keys.ring_path(home)
+    without: tuple[str, ...] = ()  # services not to start (bench: the cost of one service)
 
 
 def service_ports(capture_port: int) -> dict[str, int]:
@@ -168,6 +169,8 @@ class Stack:
 
     def start_services(self) -> None:
         for name in available_services():
+            if name in self.opts.without:
+                continue
             port = self.ports[name]
             if port_open(self.opts.host, port):
                 raise SystemExit(f"port {port} for {name} is already in use")

@@ -1,6 +1,6 @@
 """``leadflow up``'s supervision loop: notice a dead child, reap it, say why, restart it.
 
-The children are PostgreSQL, the broker, the five services and the demo receiver (see
+The children are PostgreSQL, the broker, the six services and the demo receiver (see
 :class:`leadflow.supervisor.Stack`). The schedule is the pure rule of
 :mod:`leadflow.supervision`; this module only applies it to real processes and prints one
 line per death and per restart on ``leadflow up``'s own output, e.g.::

@@ -80,6 +80,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     bench.add_argument(
         "--keep-home", action="store_true", help="keep the embedded stack's data and logs"
     )
+    bench.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=["insights"],
+        help="do not start this service: what it costs the others (the read model only)",
+    )
     bench.add_argument("--target-capture", help="drive this running capture URL instead")
     bench.add_argument("--bootstrap", help="its Kafka bootstrap (with --target-capture)")
     bench.add_argument("--database-url", help="its PostgreSQL, for the commit ceiling")
@@ -140,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         pids=pids,
         keep_home=args.keep_home,
+        without=tuple(args.without),
         api_key=api_key if args.target_capture else None,
     )
     return run_bench(opts, console)

@@ -82,6 +82,7 @@ class BenchOptions:
     database_url: str | None = None
     pids: dict[str, int] = field(default_factory=dict)
     keep_home: bool = False
+    without: tuple[str, ...] = ()  # services the embedded stack does not start
     api_key: str | None = field(default=None, repr=False)  # for --target-capture only
 
 
@@ -159,7 +160,9 @@ async def _bench(opts: BenchOptions, console: Console) -> dict[str, Any]:
                         opts.api_key,
                     )
                 else:
-                    embedded = EmbeddedTarget(opts.partitions, keep_home=opts.keep_home)
+                    embedded = EmbeddedTarget(
+                        opts.partitions, keep_home=opts.keep_home, without=opts.without
+                    )
                     tick(f"run {index + 1}/{opts.runs}: starting the embedded Leadflow", 0, 1)
                     target = await asyncio.to_thread(embedded.start)
                 await _check_key(opts, target)

@@ -56,7 +56,7 @@ def bench_config(receiver_url: str) -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG_FILE.read_text())
     notifier = config.setdefault("notifier", {})
     for sub in notifier.get("subscriptions", []):
-        if sub.get("enabled", True):
+        if sub.get("enabled", True) and sub.get("channel", "webhook") == "webhook":
             sub["url"] = receiver_url + HOOK_PATH
     allowed = notifier.get("allow_private_targets") or []
     notifier["allow_private_targets"] = [*allowed, urlsplit(receiver_url).netloc]
@@ -66,11 +66,15 @@ def bench_config(receiver_url: str) -> dict[str, Any]:
 
 
 class EmbeddedTarget:
-    """Starts PostgreSQL, the broker, the five services and the receiver; stops them all."""
+    """Starts PostgreSQL, the broker, the services (all but ``without``) and the receiver;
+    stops them all."""
 
-    def __init__(self, partitions: int, keep_home: bool = False) -> None:
+    def __init__(
+        self, partitions: int, keep_home: bool = False, without: tuple[str, ...] = ()
+    ) -> None:
         self.partitions = partitions
         self.keep_home = keep_home
+        self.without = without
         self.home = Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
         self.stack: Stack | None = None
         self.receiver: subprocess.Popen[bytes] | None = None
@@ -90,6 +94,7 @@ class EmbeddedTarget:
                 pg_port=free_port(),
                 partitions=self.partitions,
                 api_keys_file=self.home / "api-keys.json",
+                without=self.without,
             )
         )
         # Before the services start, so their first look at the ring finds the key.

@@ -1,4 +1,5 @@
-"""The notifier's HTTP API: inspect deliveries, retry a failed one, list subscriptions."""
+"""The notifier's HTTP API: inspect deliveries (webhooks and alerts), retry a failed one,
+list subscriptions."""
 
 from __future__ import annotations
 
@@ -24,18 +25,28 @@ MAX_LIMIT = 500
 
 
 class DeliveryOut(BaseModel):
-    """One webhook delivery: an event for one subscription, and where it stands."""
+    """One delivery: an event for one subscription and recipient, and where it stands."""
 
     delivery_id: UUID = Field(description="Delivery id, also the webhook-id header")
     subscription: str = Field(description="Subscription name from the config")
     event_id: str = Field(description="Id of the CloudEvent delivered")
     event_type: str = Field(description="CloudEvents type, e.g. io.leadflow.lead.assigned.v1")
     lead_id: str = Field(description="Lead id")
-    url: str = Field(description="Where it is (or was) POSTed")
+    url: str = Field(
+        description="Where it goes: the webhook URL, or the channel's target without secrets"
+        " (slack:incoming-webhook, teams:webhook, smtp://host:port, the SMS or Slack API URL)"
+    )
+    channel: str = Field(description="webhook, slack, teams, email or sms")
+    recipient: str = Field(
+        description="Who it is for: '' (a webhook), 'channel' (a Slack/Teams channel post),"
+        " 'person:<id>' or 'to:<address>'"
+    )
     status: Status = Field(description="pending, delivered or failed")
     attempts: int = Field(description="Attempts made so far")
     next_attempt_at: datetime | None = Field(description="When the next attempt is due (pending)")
-    last_status_code: int | None = Field(description="HTTP status of the last attempt")
+    last_status_code: int | None = Field(
+        description="HTTP status (SMTP reply code for e-mail) of the last attempt"
+    )
     last_error: str | None = Field(description="Why the last attempt (or the delivery) failed")
     created_at: datetime = Field(description="When the event was received")
     delivered_at: datetime | None = Field(description="When the receiver accepted it")
@@ -44,13 +55,18 @@ class DeliveryOut(BaseModel):
 class AttemptOut(BaseModel):
     attempt: int = Field(description="1-based attempt number")
     at: datetime = Field(description="When the attempt started (UTC)")
-    status_code: int | None = Field(description="HTTP status, none on a network error")
+    status_code: int | None = Field(
+        description="HTTP status (SMTP reply code for e-mail), none on a network error"
+    )
     error: str | None = Field(description="What went wrong, if anything")
     duration_ms: int = Field(description="How long the attempt took")
 
 
 class DeliveryDetail(DeliveryOut):
-    event: dict[str, Any] = Field(description="The CloudEvent delivered, as sent")
+    event: dict[str, Any] = Field(
+        description="What is sent: the CloudEvent for a webhook; the Block Kit message, Teams"
+        " card, SMS form fields or e-mail ({from, to, mime}) for a people channel"
+    )
     attempt_log: list[AttemptOut] = Field(description="Every attempt, oldest first")
 
 
@@ -60,7 +76,12 @@ class DeliveryList(BaseModel):
 
 class SubscriptionOut(BaseModel):
     name: str = Field(description="Subscription name")
-    url: str = Field(description="Where deliveries are POSTed")
+    channel: str = Field(description="webhook, slack, teams, email or sms")
+    url: str = Field(
+        description="Where deliveries go; a secret URL (Slack/Teams webhook) is never shown,"
+        " only its kind (slack:incoming-webhook, teams:webhook)"
+    )
+    to: list[Any] = Field(description="Recipients: rep, previous_rep, manager or fixed addresses")
     events: list[str] = Field(description="Event short names, e.g. lead.assigned")
     when: dict[str, Any] | None = Field(description="Condition over the event data, if any")
     enabled: bool = Field(description="Disabled subscriptions receive nothing")
@@ -142,14 +163,17 @@ async def retry_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: Deliver
     "/subscriptions",
     response_model=SubscriptionList,
     tags=["subscriptions"],
-    summary="The configured webhook subscriptions (secrets are never shown)",
+    summary="The configured subscriptions (secrets are never shown)",
 )
 async def list_subscriptions(config: ConfigDep, caller: ConfigRead) -> Any:
+    shown = {s.name: s.shown_target for s in config.to_domain().subscriptions}
     return {
         "subscriptions": [
             {
                 "name": s.name,
-                "url": s.url,
+                "channel": s.channel,
+                "url": shown[s.name],
+                "to": [t if isinstance(t, str) else t.model_dump(exclude_none=True) for t in s.to],
                 "events": list(s.events),
                 "when": s.when,
                 "enabled": s.enabled,

@@ -1,6 +1,9 @@
-"""The ``notifier`` section of the YAML config: outbound webhook subscriptions and retries.
+"""The ``notifier`` section of the YAML config: subscriptions (signed webhooks, and alerts on
+Slack, Teams, e-mail and SMS: :mod:`services.notifier.subscription_config`), the people,
+providers, templates and quiet-hour rules of alerts (:mod:`services.notifier.alerts_config`,
+docs/configuration.md), retries and the SSRF allow-list.
 
-Example::
+Example (a webhook)::
 
     notifier:
       retry: {base_s: 1, max_s: 300}
@@ -23,19 +26,18 @@ print('whsec_' + base64.b64encode(os.urandom(32)).decode())"``. It is never writ
 file: ``secret`` must be a ``${NAME}`` reference, resolved from the variable ``NAME`` or the
 file ``NAME_FILE`` names (shared.config.SecretReference); a literal is refused at load.
 
-SSRF guard: a subscription may not reach a loopback, private, link-local, carrier-grade
-NAT, multicast, reserved or cloud metadata address (:mod:`shared.net.egress`) unless
-``allow_private_targets`` lists it: ``10.1.0.0/16`` (a network), ``127.0.0.1:8099`` or
-``[::1]:8099`` (an address, optionally one port), ``crm.internal[:8443]`` (a host name as
-written in the URL, whatever it resolves to). :func:`load_notifier_config` refuses a
-subscription whose URL host is such an address, or a name that resolves to one now; the
-delivery worker checks the address of every connection again (DNS may change).
+SSRF guard: a subscription (its webhook, Slack, Teams or SMS URL) may not reach a
+loopback, private, link-local, carrier-grade NAT, multicast, reserved or cloud metadata
+address (:mod:`shared.net.egress`) unless ``allow_private_targets`` lists it:
+``10.1.0.0/16`` (a network), ``127.0.0.1:8099`` or ``[::1]:8099`` (an address, optionally
+one port), ``crm.internal[:8443]`` (a host name as written in the URL, whatever it resolves
+to). :func:`load_notifier_config` refuses a subscription whose URL host is such an address,
+or a name that resolves to one now; the delivery worker checks the address of every
+connection again (DNS may change).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,14 +49,28 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     field_validator,
     model_validator,
 )
 
 from services.notifier import domain
-from shared.conditions import parse_condition
-from shared.config import ConfigError, SecretReference, ServiceSettings, load_section
+from services.notifier.alerts import AlertRules, SmtpServer
+from services.notifier.alerts_config import (
+    PersonConfig,
+    SmsConfig,
+    SmtpConfig,
+    build_roster,
+)
+from services.notifier.messages import alert_context
+from services.notifier.samples import sample_data
+from services.notifier.sections import read_notifier_section
+from services.notifier.subscription_config import SubscriptionConfig, check_http_url
+from services.notifier.templates import ALERT_KINDS, TemplateProblem, compile_templates
+from shared.config import (
+    ConfigError,
+    ServiceSettings,
+    validate_section,
+)
 from shared.net.egress import AllowEntry, EgressPolicy, IPAddress, parse_ip
 from shared.net.lookup import Target, resolve_names
 from shared.net.resolver import default_port
@@ -62,99 +78,6 @@ from shared.net.resolver import default_port
 log = logging.getLogger(__name__)
 
 ALLOW_SETTING = "notifier.allow_private_targets"
-
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-SECRET_PREFIX = "whsec_"
-SECRET_MIN_BYTES = 24
-SECRET_MAX_BYTES = 64
-SECRET_HINT = (
-    'make one with: python -c "import base64, os; '
-    "print('whsec_' + base64.b64encode(os.urandom(32)).decode())\""
-)
-
-
-def check_secret(secret: str) -> None:
-    """A Standard Webhooks secret is 'whsec_' + base64 of 24 to 64 bytes."""
-    if not secret.startswith(SECRET_PREFIX):
-        raise ValueError(
-            f"must start with '{SECRET_PREFIX}' (Standard Webhooks secret); {SECRET_HINT}"
-        )
-    encoded = secret[len(SECRET_PREFIX) :]
-    try:
-        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(
-            f"the part after '{SECRET_PREFIX}' is not valid base64; {SECRET_HINT}"
-        ) from None
-    if not SECRET_MIN_BYTES <= len(raw) <= SECRET_MAX_BYTES:
-        raise ValueError(
-            f"decodes to {len(raw)} bytes; Standard Webhooks secrets are "
-            f"{SECRET_MIN_BYTES} to {SECRET_MAX_BYTES} bytes; {SECRET_HINT}"
-        )
-
-
-class SubscriptionConfig(BaseModel):
-    """One outbound webhook: URL, signing secret, events, optional condition, delivery limits."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=NAME_PATTERN, description="Unique subscription name")
-    url: str = Field(description="http(s) URL the deliveries are POSTed to")
-    secret: SecretReference = Field(
-        description="Standard Webhooks signing secret, whsec_<base64>: a ${NAME} reference"
-    )
-    events: tuple[str, ...] = Field(min_length=1, description="Event short names")
-    when: dict[str, Any] | None = Field(None, description="Condition over the event data")
-    timeout_s: float = Field(5.0, gt=0, le=60, description="Per-attempt HTTP timeout")
-    max_attempts: int = Field(8, ge=1, le=30, description="Attempts before giving up")
-    enabled: bool = Field(True, description="Disabled subscriptions receive nothing")
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_http(cls, url: str) -> str:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"must be an http:// or https:// URL, got {url!r}")
-        if not parts.hostname:
-            raise ValueError(f"has no host: {url!r}")
-        if any(ch.isspace() for ch in url.strip()):
-            raise ValueError(f"must not contain spaces: {url!r}")
-        return url.strip()
-
-    @field_validator("secret")
-    @classmethod
-    def _secret_is_standard_webhooks(cls, secret: SecretStr) -> SecretStr:
-        check_secret(secret.get_secret_value())
-        return secret
-
-    @field_validator("events")
-    @classmethod
-    def _events_are_known(cls, events: tuple[str, ...]) -> tuple[str, ...]:
-        seen: set[str] = set()
-        for event in events:
-            domain.event_type_for(event)
-            if event in seen:
-                raise ValueError(f"{event!r} is listed twice")
-            seen.add(event)
-        return events
-
-    @field_validator("when")
-    @classmethod
-    def _when_is_a_condition(cls, when: dict[str, Any] | None) -> dict[str, Any] | None:
-        parse_condition(when, "when")
-        return when
-
-    def to_domain(self) -> domain.Subscription:
-        return domain.Subscription(
-            name=self.name,
-            url=self.url,
-            secret=self.secret.get_secret_value(),
-            event_types=frozenset(domain.event_type_for(e) for e in self.events),
-            when=parse_condition(self.when, "when"),
-            timeout_s=self.timeout_s,
-            max_attempts=self.max_attempts,
-            enabled=self.enabled,
-        )
 
 
 class RetryConfig(BaseModel):
@@ -193,6 +116,79 @@ class NotifierConfig(BaseModel):
         description="Loopback/private/link-local/metadata addresses webhooks may reach anyway:"
         " '10.1.0.0/16', '127.0.0.1:8099', '[::1]:8099', 'crm.internal:8443'",
     )
+    dashboard_url: str | None = Field(
+        None, description="A lead's dashboard page for alert links, with {lead_id}"
+    )
+    people: dict[str, PersonConfig] = Field(
+        default_factory=dict, description="Contact details by person id (a rep's routing id)"
+    )
+    smtp: SmtpConfig | None = Field(None, description="SMTP server for e-mail alerts")
+    sms: SmsConfig | None = Field(None, description="Twilio-style SMS provider")
+    slack_api_url: str = Field(
+        "https://slack.com/api", description="Slack Web API base, for bot-token subscriptions"
+    )
+    urgent: tuple[str, ...] = Field(
+        ("lead.sla_breached",), description="Alert kinds sent even in a recipient's quiet hours"
+    )
+    templates: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Alert texts by kind (and channel); see templates.py"
+    )
+
+    @field_validator("dashboard_url", "slack_api_url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        return None if url is None else check_http_url(url)
+
+    @field_validator("urgent")
+    @classmethod
+    def _kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [k for k in kinds if k not in ALERT_KINDS]
+        if unknown:
+            raise ValueError(
+                f"unknown alert kind {unknown[0]!r}; use one of {', '.join(ALERT_KINDS)}"
+            )
+        return kinds
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_render(cls, spec: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        try:
+            compile_templates(spec, template_samples())
+        except TemplateProblem as exc:
+            raise ValueError(str(exc)) from None
+        return spec
+
+    @model_validator(mode="after")
+    def _providers_are_configured(self) -> NotifierConfig:
+        for sub in (s for s in self.subscriptions if s.enabled):
+            if sub.channel == "email" and self.smtp is None:
+                raise ValueError(f"subscription {sub.name!r} sends e-mail: configure smtp")
+            if sub.channel == "sms" and self.sms is None:
+                raise ValueError(f"subscription {sub.name!r} sends SMS: configure sms")
+        return self
+
+    def alert_rules(self, routing: Any = None) -> AlertRules:
+        """Roster, templates and providers for alerts to people; ``routing`` is the config
+        document's routing section (reps, teams), read for contact details."""
+        smtp = self.smtp
+        return AlertRules(
+            roster=build_roster(self.people, routing),
+            templates=compile_templates(self.templates, template_samples()),
+            dashboard_url=self.dashboard_url,
+            urgent=frozenset(self.urgent),
+            smtp=None
+            if smtp is None
+            else SmtpServer(
+                smtp.host,
+                smtp.port,
+                smtp.security,
+                smtp.from_,
+                smtp.username,
+                smtp.password.get_secret_value() if smtp.password else None,
+                str(smtp.ca_file) if smtp.ca_file else None,
+            ),
+            sms_from=self.sms.from_ if self.sms else None,
+        )
 
     def egress_policy(self) -> EgressPolicy:
         return EgressPolicy(tuple(AllowEntry.parse(t) for t in self.allow_private_targets))
@@ -211,10 +207,20 @@ class NotifierConfig(BaseModel):
 
     def to_domain(self) -> domain.NotifierRules:
         return domain.NotifierRules(
-            subscriptions=tuple(s.to_domain() for s in self.subscriptions),
+            subscriptions=tuple(
+                s.to_domain(self.smtp, self.sms, self.slack_api_url) for s in self.subscriptions
+            ),
             retry=domain.RetryPolicy(base_s=self.retry.base_s, max_s=self.retry.max_s),
             egress=self.egress_policy(),
         )
+
+
+def template_samples() -> dict[str, dict[str, Any]]:
+    """What a template of each alert kind sees for a sample event (validated against at load)."""
+    return {
+        kind: alert_context(kind, sample_data(kind), "https://leadflow.example/leads/x", None)
+        for kind in ALERT_KINDS
+    }
 
 
 class Settings(ServiceSettings):
@@ -233,13 +239,26 @@ class Settings(ServiceSettings):
     )
 
 
+def http_url(config: NotifierConfig, sub: SubscriptionConfig) -> tuple[str, str] | None:
+    """``(key, url)`` of where an HTTP subscription POSTs (its config key for errors), or None
+    for e-mail (SMTP)."""
+    url = sub.to_domain(config.smtp, config.sms, config.slack_api_url).url
+    if not url:
+        return None
+    key = {"webhook": "url", "teams": "teams.url", "sms": "sms.url"}.get(sub.channel, "slack")
+    return key, url
+
+
 def names_to_resolve(config: NotifierConfig) -> list[Target]:
-    """The (host, port) of every enabled subscription whose URL names a host (not an IP
+    """The (host, port) of every enabled HTTP subscription whose URL names a host (not an IP
     literal) that no allow-list entry vouches for by name."""
     policy = config.egress_policy()
     targets: list[Target] = []
     for sub in config.subscriptions:
-        host, port = _host(sub.url), default_port(sub.url)
+        found = http_url(config, sub)
+        if found is None:
+            continue
+        host, port = _host(found[1]), default_port(found[1])
         if sub.enabled and parse_ip(host) is None and not policy.trusts_name(host, port):
             targets.append((host, port))
     return targets
@@ -254,14 +273,18 @@ def target_problems(
     policy = config.egress_policy()
     problems: list[str] = []
     for i, sub in enumerate(config.subscriptions):
-        host, port = _host(sub.url), default_port(sub.url)
+        found = http_url(config, sub)
+        if found is None:
+            continue
+        key, url = found
+        host, port = _host(url), default_port(url)
         literal = parse_ip(host)
         addresses = [literal] if literal is not None else resolved.get((host, port), [])
         for address in addresses:
             refusal = policy.refusal(host, address, port)
             if refusal is not None:
                 why = refusal.message(host, port, ALLOW_SETTING)
-                problems.append(f"subscriptions[{i}].url: subscription {sub.name!r}: {why}")
+                problems.append(f"subscriptions[{i}].{key}: subscription {sub.name!r}: {why}")
                 break
     return problems
 
@@ -274,7 +297,9 @@ def load_notifier_config(path: Path) -> NotifierConfig:
     """Read and validate the ``notifier`` section of the config file at ``path``, then refuse
     subscriptions that point at internal addresses (SSRF guard; names are resolved now, and
     one that does not resolve yet is only warned about)."""
-    config = load_section(path, "notifier", NotifierConfig)
+    config = validate_section(
+        path, {"notifier": read_notifier_section(path)}, "notifier", NotifierConfig
+    )
     resolved, failed = resolve_names(names_to_resolve(config))
     for (host, port), why in failed.items():
         log.warning(

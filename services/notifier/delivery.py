@@ -1,4 +1,5 @@
-"""The delivery worker: POST due webhook deliveries, signed, and record what happened.
+"""The delivery worker: send due deliveries (signed webhooks, Slack, Teams, SMS over HTTP;
+e-mail over SMTP, see :mod:`services.notifier.senders`) and record what happened.
 
 It claims with a lease instead of holding row locks across HTTP calls, so no transaction
 stays open while a receiver is slow:
@@ -9,9 +10,9 @@ stays open while a receiver is slow:
    up to ``batch`` due pending rows (``next_attempt_at <= now()``, ``FOR UPDATE SKIP
    LOCKED``, so replicas share the work), counting their next attempt and moving
    ``next_attempt_at`` to now + lease (the longest subscription timeout plus a margin);
-2. the POSTs run concurrently on one shared ``aiohttp.ClientSession``, each signed with the
-   subscription's secret (from the config only, never the database) and cut off at its
-   ``timeout_s``;
+2. the sends run concurrently (HTTP on one shared ``aiohttp.ClientSession``), each with the
+   subscription's credentials (from the config only, never the database) and cut off at
+   its ``timeout_s``;
 3. a second short transaction records every attempt and applies :func:`domain.next_step` —
    delivered, retry after :func:`domain.backoff_delay` with random jitter, or failed with
    the reason — but only where the row is still pending at that attempt number (a worker
@@ -46,7 +47,8 @@ import aiohttp
 import orjson
 from prometheus_client import Counter
 
-from services.notifier import domain, store
+from services.notifier import domain, senders, store
+from services.notifier.alerts import SmtpServer
 from services.notifier.config import ALLOW_SETTING
 from shared import clock
 from shared.contracts import NotificationDelivered
@@ -58,7 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"  # CloudEvents structured mode
 USER_AGENT = "Leadflow-Notifier/1.0"
 MAX_ERROR_CHARS = 500
 MAX_IDLE_BACKOFF_S = 5.0
@@ -82,6 +83,7 @@ class DeliverySettings:
 
     rules: domain.NotifierRules
     tick_s: float = 0.1
+    smtp: SmtpServer | None = None  # where e-mail deliveries are submitted
     batch: int = 100
     lease_margin_s: float = 15.0
     # Parallel POSTs over keep-alive connections (per receiver host).
@@ -153,7 +155,8 @@ async def deliver_round(
 
     async def post(c: store.ClaimedDelivery) -> store.AttemptRecord:
         async with slots:
-            return await post_once(client, subs.get(c.subscription), c, cfg.rules.egress)
+            sub = subs.get(c.subscription)
+            return await post_once(client, sub, c, cfg.rules.egress, cfg.smtp)
 
     records = await asyncio.gather(*(post(c) for c in claimed))
     updates = [
@@ -176,7 +179,7 @@ async def deliver_round(
             REFUSED.labels(c.subscription, r.refused).inc()
         if u.status == "failed":
             log.warning(
-                "webhook delivery failed: %s",
+                "delivery failed: %s",
                 u.error,
                 extra={"delivery_id": c.delivery_id, "subscription": c.subscription},
             )
@@ -188,31 +191,42 @@ async def post_once(
     sub: domain.Subscription | None,
     claimed: store.ClaimedDelivery,
     egress: EgressPolicy,
+    smtp: SmtpServer | None = None,
 ) -> store.AttemptRecord:
-    """POST one signed delivery (unless its subscription is gone or disabled, or the SSRF
-    guard refuses its address) and time it."""
+    """Send one delivery on its channel (unless its subscription is gone, disabled or now
+    another channel, or the SSRF guard refuses its address) and time it."""
     at = clock.now()
     started = time.perf_counter()
     code: int | None = None
     error: str | None = None
     refused: str | None = None
-    blocked = literal_refusal(egress, sub.url, ALLOW_SETTING) if sub is not None else None
+    verdict: str | None = None
+    name = claimed.subscription
+    http = sub is not None and sub.channel != "email"
+    blocked = literal_refusal(egress, sub.url, ALLOW_SETTING) if sub is not None and http else None
     if sub is None:
-        error = f"not sent: subscription {claimed.subscription!r} is no longer in the config"
+        error = f"not sent: subscription {name!r} is no longer in the config"
     elif not sub.enabled:
-        error = f"not sent: subscription {claimed.subscription!r} is disabled in the config"
+        error = f"not sent: subscription {name!r} is disabled in the config"
+    elif sub.channel != claimed.channel:
+        error = f"not sent: subscription {name!r} is now a {sub.channel} subscription"
+    elif sub.channel == "email":
+        if smtp is None:
+            error = "not sent: no smtp server in the config"
+        else:
+            sent = await senders.send_email(smtp, claimed.body, sub.timeout_s)
+            code, error, verdict = sent.code, sent.error, sent.verdict
     elif blocked is not None:  # an IP literal: aiohttp does not ask the resolver about it
         error, refused = str(blocked), blocked.refusal.kind
     else:
-        # Signed with the machine's time, not the deployment's (a driven clock runs days
-        # ahead in tests and demos): the receiver checks it against its own clock.
+        # A webhook is signed with the machine's time, not the deployment's (a driven clock
+        # runs days ahead in tests and demos): the receiver checks it against its own clock.
         signed_at = datetime.now(UTC)
-        headers = domain.signed_headers(sub.secret, claimed.delivery_id, signed_at, claimed.body)
-        headers["content-type"] = CONTENT_TYPE
+        req = senders.http_request(sub, claimed.delivery_id, claimed.body, signed_at)
         try:
             async with asyncio.timeout(sub.timeout_s):
                 async with client.post(
-                    sub.url, data=claimed.body, headers=headers, allow_redirects=False
+                    req.url, data=req.data, headers=req.headers, allow_redirects=False
                 ) as resp:
                     code = resp.status
                     peek = await resp.content.read(MAX_ERROR_CHARS)
@@ -220,6 +234,8 @@ async def post_once(
                 error, code = f"invalid HTTP status {code}", None
             elif not 200 <= code <= 299:
                 error = f"HTTP {code}: {peek.decode('utf-8', 'replace')}".rstrip(": ")
+            else:
+                verdict, error = senders.slack_verdict(sub, peek)
         except TimeoutError:
             error = f"timed out after {sub.timeout_s:g}s"
         except aiohttp.ClientConnectorError as exc:
@@ -230,7 +246,7 @@ async def post_once(
         except aiohttp.ClientError as exc:
             error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         except Exception as exc:  # never let one delivery abort the round
-            log.warning("unexpected error posting a webhook", exc_info=True)
+            log.warning("unexpected error posting a delivery", exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
     duration_ms = round((time.perf_counter() - started) * 1000)
     return store.AttemptRecord(
@@ -241,6 +257,7 @@ async def post_once(
         error=error[:MAX_ERROR_CHARS] if error else None,
         duration_ms=duration_ms,
         refused=refused,
+        verdict=verdict,
     )
 
 
@@ -252,26 +269,30 @@ def settle(
     jitter: float,
 ) -> store.DeliveryUpdate:
     """Turn an attempt into the delivery's new state by the domain's retry rules."""
-    if sub is None or not sub.enabled:
+    if sub is None or not sub.enabled or sub.channel != claimed.channel:
         return store.DeliveryUpdate(
             claimed.delivery_id, claimed.attempts, "failed", None, None, record.error
         )
     attempt = claimed.attempt_in_round
     refused = record.refused is not None
-    outcome = domain.next_step(record.status_code, attempt, sub.max_attempts, refused)
+    outcome = domain.next_step(
+        record.status_code, attempt, sub.max_attempts, refused, record.verdict
+    )
     base = (claimed.delivery_id, claimed.attempts)
+    target = sub.shown_target  # never a secret URL
     if isinstance(outcome, domain.Delivered):
         delivered_at = record.at + timedelta(milliseconds=record.duration_ms)
+        code = record.status_code if record.status_code is not None else 250
         return store.DeliveryUpdate(
-            *base, "delivered", sub.url, record.status_code, None, delivered_at=delivered_at
+            *base, "delivered", target, code, None, delivered_at=delivered_at
         )
     if isinstance(outcome, domain.Retry):
         delay = domain.backoff_delay(attempt, retry.base_s, retry.max_s, jitter)
         return store.DeliveryUpdate(
-            *base, "pending", sub.url, record.status_code, record.error, retry_in_s=delay
+            *base, "pending", target, record.status_code, record.error, retry_in_s=delay
         )
     reason = outcome.reason if not record.error else f"{outcome.reason}; last error: {record.error}"
-    return store.DeliveryUpdate(*base, "failed", sub.url, record.status_code, reason)
+    return store.DeliveryUpdate(*base, "failed", target, record.status_code, reason)
 
 
 def _delivered_event(c: store.ClaimedDelivery, u: store.DeliveryUpdate) -> NotificationDelivered:

@@ -45,6 +45,7 @@ EVENT_SHORT_NAMES = (
     "lead.bucket_changed",
     "lead.captured",
     "lead.followup_closed",
+    "lead.stage_changed",
 )
 ERASED = LeadErased.TYPE
 # What a subscriber is told of an erasure: which lead to forget and when. Not the requester's
@@ -61,18 +62,34 @@ def event_type_for(short_name: str) -> str:
     return f"io.leadflow.{short_name}.v1"
 
 
+CHANNELS = ("webhook", "slack", "teams", "email", "sms")
+
+
 @dataclass(frozen=True)
 class Subscription:
-    """An outbound webhook: where to POST which events, signed with which secret."""
+    """Where which events go: a signed webhook (``url``, ``secret``), or an alert to people
+    on Slack, Teams, e-mail or SMS (``channel``, ``recipients``). ``url`` is where an HTTP
+    channel POSTs (a secret itself for Slack and Teams webhooks); ``target`` is what may be
+    shown and stored of it."""
 
     name: str
-    url: str
+    url: str = field(repr=False)
     secret: str = field(repr=False)
     event_types: frozenset[str]
     when: Condition = ALWAYS
     timeout_s: float = 5.0
     max_attempts: int = 8
     enabled: bool = True
+    channel: str = "webhook"
+    target: str = ""
+    recipients: tuple[Any, ...] = ()  # recipients.RecipientSpec: role names, fixed targets
+    bearer: str | None = field(default=None, repr=False)  # Slack bot token
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)  # SMS provider
+
+    @property
+    def shown_target(self) -> str:
+        """What the delivery rows and the API show of where it goes (never a secret)."""
+        return self.target or self.url
 
 
 @dataclass(frozen=True)
@@ -167,14 +184,28 @@ def signed_headers(secret: str, msg_id: str, timestamp: datetime, body: bytes) -
 
 
 def next_step(
-    status_code: int | None, attempt: int, max_attempts: int, refused: bool = False
+    status_code: int | None,
+    attempt: int,
+    max_attempts: int,
+    refused: bool = False,
+    verdict: str | None = None,
 ) -> Outcome:
     """2xx delivers; a refused target, 410 and other 4xx but 408/429 give up; the rest retry
-    up to max_attempts."""
+    up to max_attempts. A channel that answers in its own terms (SMTP reply codes, Slack's
+    ``{"ok": false}`` on 200) gives a ``verdict`` instead: ``ok``, ``reject`` (sending again
+    cannot help) or ``retry``."""
     if attempt < 1 or max_attempts < 1:
         raise ValueError("attempt and max_attempts must be 1 or more")
     if refused:
         return GaveUp(reason="not sent: target address refused", attempts=attempt)
+    if verdict == "ok":
+        return Delivered(attempts=attempt)
+    if verdict == "reject":
+        return GaveUp(reason="rejected by the channel", attempts=attempt)
+    if verdict == "retry":
+        if attempt < max_attempts:
+            return Retry(next_attempt=attempt + 1)
+        return GaveUp(reason=f"no success after {attempt} attempt(s)", attempts=attempt)
     if status_code is not None and not 100 <= status_code <= 599:
         raise ValueError(f"not an HTTP status code: {status_code}")
     if status_code is not None and 200 <= status_code <= 299:

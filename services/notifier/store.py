@@ -24,7 +24,9 @@ DeliveryStatus = Literal["pending", "delivered", "failed"]
 
 @dataclass(frozen=True)
 class NewDelivery:
-    """A delivery planned for one event and one subscription."""
+    """A delivery planned for one event, one subscription and one recipient ('' for a
+    webhook). ``not_before`` holds it back (quiet hours); else it is leased for its first
+    attempt at once."""
 
     delivery_id: str
     subscription: str
@@ -33,6 +35,9 @@ class NewDelivery:
     lead_id: str
     url: str
     body: bytes
+    channel: str = "webhook"
+    recipient: str = ""
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class ClaimedDelivery:
     body: bytes
     attempts: int
     round_start: int
+    channel: str = "webhook"
 
     @property
     def attempt_in_round(self) -> int:
@@ -67,6 +73,9 @@ class AttemptRecord:
     # Not stored: set when the SSRF guard refused the target address (its kind, e.g.
     # "loopback"), so the attempt never left; ``error`` says why.
     refused: str | None = None
+    # Not stored: the channel's own judgement (ok, retry, reject) where its status code
+    # alone does not tell (SMTP replies, Slack's {"ok": false} on 200).
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,14 +95,20 @@ class DeliveryUpdate:
 # New deliveries are leased for their first attempt at once: the consumer hands them to
 # the worker in memory (services.notifier.handoff), and the claim query only sees them if
 # that attempt never settles.
+# One held back to the end of quiet hours waits, unclaimed, until ``not_before``.
 _INSERT_DELIVERIES = text(
     "INSERT INTO deliveries (delivery_id, subscription, event_id, event_type, lead_id, url,"
-    " body, attempts, next_attempt_at)"
-    " SELECT u.*, 1, now() + make_interval(secs => :lease_s)"
+    " body, channel, recipient, attempts, next_attempt_at)"
+    " SELECT u.delivery_id, u.subscription, u.event_id, u.event_type, u.lead_id, u.url,"
+    " u.body, u.channel, u.recipient, CASE WHEN u.not_before IS NULL THEN 1 ELSE 0 END,"
+    " COALESCE(u.not_before, now() + make_interval(secs => :lease_s))"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:subs AS text[]),"
     " CAST(:event_ids AS text[]), CAST(:types AS text[]), CAST(:leads AS text[]),"
-    " CAST(:urls AS text[]), CAST(:bodies AS bytea[])) AS u"
-    " ON CONFLICT (subscription, event_id) DO NOTHING RETURNING delivery_id"
+    " CAST(:urls AS text[]), CAST(:bodies AS bytea[]), CAST(:channels AS text[]),"
+    " CAST(:recipients AS text[]), CAST(:not_before AS timestamptz[]))"
+    " AS u(delivery_id, subscription, event_id, event_type, lead_id, url, body, channel,"
+    " recipient, not_before)"
+    " ON CONFLICT (subscription, event_id, recipient) DO NOTHING RETURNING delivery_id"
 )
 _CLAIM_DUE = text(
     "WITH due AS ("
@@ -104,7 +119,7 @@ _CLAIM_DUE = text(
     "  next_attempt_at = now() + make_interval(secs => :lease_s)"
     " FROM due WHERE d.delivery_id = due.delivery_id"
     " RETURNING d.delivery_id, d.subscription, d.event_id, d.event_type, d.lead_id, d.body,"
-    "  d.attempts, d.round_start"
+    "  d.attempts, d.round_start, d.channel"
 )
 # A delivery erased while its attempt was in flight (lead.erased) has no row left to record
 # the attempt against: that attempt is forgotten with it.
@@ -131,7 +146,8 @@ _APPLY_UPDATES = text(
 )
 _COLUMNS = (
     "delivery_id, subscription, event_id, event_type, lead_id, url, status, attempts,"
-    " next_attempt_at, last_status_code, last_error, created_at, delivered_at"
+    " next_attempt_at, last_status_code, last_error, created_at, delivered_at, channel,"
+    " recipient"
 )
 _LIST = text(
     f"SELECT {_COLUMNS} FROM deliveries"
@@ -155,8 +171,9 @@ _STATUS = text("SELECT status FROM deliveries WHERE delivery_id = :id")
 async def insert_deliveries(
     conn: AsyncConnection, rows: Sequence[NewDelivery], lease_s: float
 ) -> list[ClaimedDelivery]:
-    """Insert planned deliveries in one statement, leased for their first attempt; return
-    those that are new (one already planned for the pair is kept, and not returned)."""
+    """Insert planned deliveries in one statement, leased for their first attempt (unless
+    held back by ``not_before``); return those that are new and due now (one already planned
+    for the subscription, event and recipient is kept, and not returned)."""
     if not rows:
         return []
     params: dict[str, Any] = column_params(
@@ -168,6 +185,9 @@ async def insert_deliveries(
         leads="lead_id",
         urls="url",
         bodies="body",
+        channels="channel",
+        recipients="recipient",
+        not_before="not_before",
     )
     params["lease_s"] = lease_s
     inserted = {str(r[0]) for r in await conn.execute(_INSERT_DELIVERIES, params)}
@@ -181,9 +201,10 @@ async def insert_deliveries(
             body=row.body,
             attempts=1,
             round_start=0,
+            channel=row.channel,
         )
         for row in rows
-        if row.delivery_id in inserted
+        if row.delivery_id in inserted and row.not_before is None
     ]
 
 
@@ -200,6 +221,7 @@ async def claim_due(conn: AsyncConnection, limit: int, lease_s: float) -> list[C
             body=bytes(r[5]),
             attempts=r[6],
             round_start=r[7],
+            channel=r[8],
         )
         for r in rows
     ]
@@ -256,6 +278,8 @@ def _delivery(row: Any) -> dict[str, Any]:
         "last_error": row[10],
         "created_at": row[11],
         "delivered_at": row[12],
+        "channel": row[13],
+        "recipient": row[14],
     }
 
 
@@ -275,7 +299,7 @@ async def get_delivery(conn: AsyncConnection, delivery_id: str) -> dict[str, Any
     attempts = await conn.execute(_ATTEMPTS, {"id": delivery_id})
     return {
         **_delivery(row),
-        "body": bytes(row[13]),
+        "body": bytes(row[15]),
         "attempt_log": [
             {"attempt": a[0], "at": a[1], "status_code": a[2], "error": a[3], "duration_ms": a[4]}
             for a in attempts

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.router import api, jobs, ledger_api, team_report
+from services.router import api, jobs, ledger_api, stages_api, team_report
 from services.router.admin import routes as admin_routes
 from services.router.config.model import load_routing
 from services.router.config.settings import Settings
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[
             api.router,
+            stages_api.router,
             team_report.router,
             ledger_api.router,
             admin_routes.router,

@@ -21,6 +21,7 @@ class ManagerOut(BaseModel):
     name: str
     email: str
     slack_user_id: str | None = None
+    rep_id: str | None = Field(None, description="The rep id the manager takes leads as")
 
 
 class TeamStatsOut(BaseModel):
@@ -56,7 +57,9 @@ async def teams_report(
         teams.append(
             TeamStatsOut(
                 team=team.name,
-                manager=ManagerOut(name=m.name, email=m.email, slack_user_id=m.slack_user_id),
+                manager=ManagerOut(
+                    name=m.name, email=m.email, slack_user_id=m.slack_user_id, rep_id=m.rep
+                ),
                 members=list(team.members),
                 figures=figures,
             )

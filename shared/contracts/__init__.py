@@ -28,6 +28,8 @@ from shared.contracts.router import (
     LeadRoutedToNurture,
     LeadSlaBreached,
     LeadSlaWarning,
+    LeadStageChanged,
+    LifecycleStage,
     RecycleCause,
     RepRef,
     RoutingTrace,
@@ -68,7 +70,9 @@ __all__ = [
     "LeadScored",
     "LeadSlaBreached",
     "LeadSlaWarning",
+    "LeadStageChanged",
     "LeadUpdated",
+    "LifecycleStage",
     "NotificationDelivered",
     "NurtureStepDue",
     "NurtureStopped",
@@ -101,6 +105,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LeadRecycled,
     LeadBucketChanged,
     LeadFollowupClosed,
+    LeadStageChanged,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

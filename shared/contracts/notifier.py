@@ -12,7 +12,8 @@ from shared.contracts.envelope import Event
 
 
 class NotificationDelivered(Event):
-    """An outbound webhook delivery for a lead event was accepted by its receiver."""
+    """A delivery for a lead event (a signed webhook, or an alert on Slack, Teams, e-mail or
+    SMS to one recipient) was accepted by its receiver."""
 
     TYPE: ClassVar[str] = "io.leadflow.notification.delivered.v1"
     TOPIC: ClassVar[str] = topics.NOTIFICATION_DELIVERED
@@ -22,5 +23,7 @@ class NotificationDelivered(Event):
     subscription: str = Field(description="Subscription name from the config")
     event_type: str = Field(description="CloudEvents type that was delivered")
     attempts: int = Field(description="Attempts it took")
-    status_code: int = Field(description="HTTP status the receiver answered")
+    status_code: int = Field(
+        description="HTTP status the receiver answered (the SMTP reply code for e-mail)"
+    )
     delivered_at: datetime = Field(description="When (UTC)")

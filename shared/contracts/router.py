@@ -68,6 +68,11 @@ class ManagerRef(BaseModel):
     name: str = Field(description="Manager display name")
     email: str = Field(description="Manager e-mail")
     slack_user_id: str | None = Field(None, description="Manager's Slack member id")
+    rep_id: str | None = Field(
+        None,
+        description="The rep id the manager takes leads as (an SLA escalation to the owner's"
+        " manager assigns the lead to it); absent: the manager takes no leads",
+    )
 
 
 class TeamRef(BaseModel):
@@ -267,3 +272,42 @@ class LeadRecycled(Event):
     reason: str | None = Field(None, description="The lost reason, or the snooze's reason as given")
     recycled_at: datetime = Field(description="When (UTC)")
     explanation: str = Field(description="One sentence a person can read")
+
+
+class LifecycleStage(StrEnum):
+    """Where a lead is in the funnel; stages only move forward (won and lost are final, but
+    a lost lead the router recycles re-enters at mql)."""
+
+    CAPTURED = "captured"  # capture accepted it (lead.captured); the router's starting point
+    MQL = "mql"  # marketing-qualified: scored at or above the threshold
+    SQL = "sql"  # sales-accepted: a rep reached it (contacted, called, emailed, ...)
+    OPPORTUNITY = "opportunity"  # a meeting was booked
+    WON = "won"
+    LOST = "lost"
+
+
+class LeadStageChanged(Event):
+    """A lead moved forward in its lifecycle (captured -> mql -> sql -> opportunity -> won |
+    lost), one event per move, skipped stages included in one move (a meeting booked on an
+    MQL is one mql -> opportunity). ``changed_at`` is when the causing fact happened, so
+    funnels measure the lead's time, not the router's."""
+
+    TYPE: ClassVar[str] = "io.leadflow.lead.stage_changed.v1"
+    TOPIC: ClassVar[str] = topics.LEAD_STAGE_CHANGED
+
+    lead_id: str = Field(description="Lead id (UUID)")
+    from_stage: LifecycleStage = Field(description="The stage the lead left")
+    to_stage: LifecycleStage = Field(description="The stage the lead is in now")
+    changed_at: datetime = Field(
+        description="When the causing fact happened (UTC): the activity's occurred_at, the"
+        " score's scored_at, or the recycle's time"
+    )
+    rep_id: str | None = Field(
+        None, description="The rep who owned the lead then; absent when nobody did"
+    )
+    queue: str | None = Field(None, description="The lead's queue then; absent in nurture")
+    cause: str = Field(
+        description="What moved it: qualified, contacted, called, emailed, sms_sent, replied,"
+        " meeting_booked, won, lost, or recycled / snooze_ended / routed (a lost lead placed"
+        " again)"
+    )

@@ -37,6 +37,7 @@ LEAD_GONE_COLD = "leadflow.lead.gone_cold"
 LEAD_RECYCLED = "leadflow.lead.recycled"
 LEAD_BUCKET_CHANGED = "leadflow.lead.bucket_changed"
 LEAD_FOLLOWUP_CLOSED = "leadflow.lead.followup_closed"
+LEAD_STAGE_CHANGED = "leadflow.lead.stage_changed"
 
 
 def topic_name(topic: str, prefix: str = "") -> str:
@@ -61,28 +62,29 @@ class TopicSpec:
 
 
 TOPOLOGY: dict[str, TopicSpec] = {
-    LEAD_CAPTURED: TopicSpec("capture", ("scorer", "notifier")),
-    LEAD_ACTIVITY: TopicSpec("capture", ("scorer", "router", "nurture")),
-    LEAD_UPDATED: TopicSpec("capture", ("scorer",)),
-    LEAD_ERASED: TopicSpec("capture", ("scorer", "router", "nurture", "notifier")),
-    LEAD_SCORED: TopicSpec("scorer", ("router",)),
-    LEAD_QUALIFIED: TopicSpec("scorer", ("notifier",)),
-    LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier", "router")),
-    LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier")),
-    LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture", "notifier")),
-    LEAD_SLA_WARNING: TopicSpec("router", ("notifier",)),
-    LEAD_SLA_BREACHED: TopicSpec("router", ("notifier",)),
-    NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier",)),
-    NURTURE_STOPPED: TopicSpec("nurture", ()),
-    NOTIFICATION_DELIVERED: TopicSpec("notifier", ()),
-    LEAD_FOLLOWUP_DUE: TopicSpec("nurture", ("notifier",)),
-    LEAD_GONE_COLD: TopicSpec("router", ("notifier",)),
-    LEAD_RECYCLED: TopicSpec("router", ("notifier",)),
-    LEAD_BUCKET_CHANGED: TopicSpec("scorer", ("notifier",)),
-    LEAD_FOLLOWUP_CLOSED: TopicSpec("nurture", ("router", "notifier")),
+    LEAD_CAPTURED: TopicSpec("capture", ("scorer", "notifier", "insights")),
+    LEAD_ACTIVITY: TopicSpec("capture", ("scorer", "router", "nurture", "insights")),
+    LEAD_UPDATED: TopicSpec("capture", ("scorer", "insights")),
+    LEAD_ERASED: TopicSpec("capture", ("scorer", "router", "nurture", "notifier", "insights")),
+    LEAD_SCORED: TopicSpec("scorer", ("router", "insights")),
+    LEAD_QUALIFIED: TopicSpec("scorer", ("notifier", "insights")),
+    LEAD_DISQUALIFIED: TopicSpec("scorer", ("notifier", "router", "insights")),
+    LEAD_ASSIGNED: TopicSpec("router", ("nurture", "notifier", "insights")),
+    LEAD_ROUTED_TO_NURTURE: TopicSpec("router", ("nurture", "notifier", "insights")),
+    LEAD_SLA_WARNING: TopicSpec("router", ("notifier", "insights")),
+    LEAD_SLA_BREACHED: TopicSpec("router", ("notifier", "insights")),
+    NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier", "insights")),
+    NURTURE_STOPPED: TopicSpec("nurture", ("insights",)),
+    NOTIFICATION_DELIVERED: TopicSpec("notifier", ("insights",)),
+    LEAD_FOLLOWUP_DUE: TopicSpec("nurture", ("notifier", "insights")),
+    LEAD_GONE_COLD: TopicSpec("router", ("notifier", "insights")),
+    LEAD_RECYCLED: TopicSpec("router", ("notifier", "insights")),
+    LEAD_BUCKET_CHANGED: TopicSpec("scorer", ("notifier", "insights")),
+    LEAD_FOLLOWUP_CLOSED: TopicSpec("nurture", ("router", "notifier", "insights")),
+    LEAD_STAGE_CHANGED: TopicSpec("router", ("notifier", "insights")),
 }
 
-SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier")
+SERVICES: tuple[str, ...] = ("capture", "scorer", "router", "nurture", "notifier", "insights")
 
 
 def topics_consumed_by(service: str, prefix: str = "") -> list[str]:

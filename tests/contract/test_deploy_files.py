@@ -186,6 +186,7 @@ SECTION_OWNERS = {
     "routing": "router",
     "nurture": "nurture",
     "notifier": "notifier",
+    "insights": "insights",
 }
 # What a secret looks like, whatever key holds it.
 SECRET_SHAPES = {
@@ -300,7 +301,13 @@ def test_every_variable_the_config_needs_comes_from_a_secret_in_its_services_pod
             if source is None or not source.startswith("Secret "):
                 missing.append(f"{section} needs {name}; {service} gets it from {source}")
     assert not missing, missing
-    assert variables_needed("notifier", config["notifier"]) == {"LEADFLOW_DEMO_WEBHOOK_SECRET"}
+    assert variables_needed("notifier", config["notifier"]) == {
+        "LEADFLOW_DEMO_WEBHOOK_SECRET",
+        "LEADFLOW_SLACK_WEBHOOK_URL",
+        "LEADFLOW_SLACK_BOT_TOKEN",
+        "LEADFLOW_TEAMS_WEBHOOK_URL",
+        "LEADFLOW_SMS_AUTH_TOKEN",
+    }
 
 
 def test_compose_takes_every_secret_the_config_needs_from_the_environment() -> None:

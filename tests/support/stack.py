@@ -48,7 +48,7 @@ async def running_stack(
     config_file: Path,
     extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Stack]:
-    """The five services on ``database_url`` and ``bus``; ``extra_env`` adds settings for
+    """The services on ``database_url`` and ``bus``; ``extra_env`` adds settings for
     every process (e.g. ``LEADFLOW_CLOCK_FILE``, to drive their time from the test)."""
     stack = Stack(
         UpOptions(

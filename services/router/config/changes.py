@@ -272,7 +272,19 @@ def _rep_references(document: Mapping[str, Any], rep_id: str) -> list[str]:
     for ti, team in enumerate(document.get("teams", [])):
         out += [f"teams[{ti}].members[{mi}]" for mi, m in enumerate(team.get("members", []))
                 if m == rep_id]  # fmt: skip
+        if (team.get("manager") or {}).get("rep") == rep_id:
+            out.append(f"teams[{ti}].manager.rep")
+    out += [f"recycling.{where}.rep" for where, policy in _recycle_policies(document)
+            if policy.get("rep") == rep_id]  # fmt: skip
     return out
+
+
+def _recycle_policies(document: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every policy of ``recycling`` with its key (``gone_cold``, ``lost_reasons.spam``)."""
+    recycling = document.get("recycling") or {}
+    out = [(k, recycling[k]) for k in ("gone_cold", "lost", "disqualified") if recycling.get(k)]
+    reasons = recycling.get("lost_reasons") or {}
+    return out + [(f"lost_reasons.{r}", p) for r, p in reasons.items() if p]
 
 
 def _queue_references(document: Mapping[str, Any], name: str) -> list[str]:
@@ -285,6 +297,8 @@ def _queue_references(document: Mapping[str, Any], name: str) -> list[str]:
             out.append(f"queues[{qi}].fallback")
         if ((queue.get("sla") or {}).get("then") or {}).get("queue") == name:
             out.append(f"queues[{qi}].sla.then.queue")
+    out += [f"recycling.{where}.queue" for where, policy in _recycle_policies(document)
+            if policy.get("queue") == name]  # fmt: skip
     return out
 
 

@@ -10,11 +10,13 @@
         no_budget: {to: nurture, after: 90d}
         spam: {to: none}                                     # never recycled
       disqualified: {to: nurture}                            # its score fell back
+      # or {to: rep, rep: zoe, after: 1d}: a named rep, in the lead's queue
 
 In ``no_touch`` the key ``default`` is the time of every bucket not listed (absent:
 unlisted buckets never go cold for silence). ``to: queue`` names the pool queue whose
-strategy picks the next rep (never the last owner); ``to: nurture`` sends the lead to
-nurture; ``to: none`` leaves it where it is.
+strategy picks the next rep (never the last owner); ``to: rep`` names the rep who takes it
+(in the queue the lead was in, when they may take it now: see ``domain/recycling.py``);
+``to: nurture`` sends the lead to nurture; ``to: none`` leaves it where it is.
 """
 
 from __future__ import annotations
@@ -57,8 +59,11 @@ class GoneColdModel(Model):
 
 
 class RecycleModel(Model):
-    to: Destination = Field(description="queue (a pool queue), nurture, or none (stays)")
+    to: Destination = Field(
+        description="queue (a pool queue), rep (a named rep), nurture, or none (stays)"
+    )
     queue: str | None = Field(None, description="The pool queue, for to: queue")
+    rep: str | None = Field(None, description="The rep who takes the lead, for to: rep")
     after: Duration | None = Field(
         None, description="Cool-off before the move, e.g. 30d; absent: at once"
     )
@@ -69,6 +74,10 @@ class RecycleModel(Model):
             raise error("to: queue needs queue, e.g. {to: queue, queue: general-global}")
         if self.to != "queue" and self.queue is not None:
             raise error(f"queue is only for to: queue (this says to: {self.to})")
+        if self.to == "rep" and self.rep is None:
+            raise error("to: rep needs rep, e.g. {to: rep, rep: zoe}")
+        if self.to != "rep" and self.rep is not None:
+            raise error(f"rep is only for to: rep (this says to: {self.to})")
         return self
 
 
@@ -83,17 +92,21 @@ class RecyclingModel(Model):
     )
 
 
-def check_recycling(model: RecyclingModel, queues: dict[str, int], problem: Report) -> None:
-    """Every pool queue exists, reported at its key."""
+def check_recycling(
+    model: RecyclingModel, queues: dict[str, int], reps: dict[str, int], problem: Report
+) -> None:
+    """Every pool queue and named rep exists, reported at its key."""
     named: list[tuple[tuple[str | int, ...], RecycleModel | None]] = [
-        (("recycling", "gone_cold", "queue"), model.gone_cold),
-        (("recycling", "lost", "queue"), model.lost),
-        (("recycling", "disqualified", "queue"), model.disqualified),
-        *((("recycling", "lost_reasons", r, "queue"), m) for r, m in model.lost_reasons.items()),
+        (("recycling", "gone_cold"), model.gone_cold),
+        (("recycling", "lost"), model.lost),
+        (("recycling", "disqualified"), model.disqualified),
+        *((("recycling", "lost_reasons", r), m) for r, m in model.lost_reasons.items()),
     ]
     for loc, policy in named:
         if policy is not None and policy.queue is not None and policy.queue not in queues:
-            problem(loc, f"unknown queue {policy.queue!r}", policy.queue)
+            problem((*loc, "queue"), f"unknown queue {policy.queue!r}", policy.queue)
+        if policy is not None and policy.rep is not None and policy.rep not in reps:
+            problem((*loc, "rep"), f"unknown rep {policy.rep!r}", policy.rep)
 
 
 def check_gone_cold(model: GoneColdModel, nurture: set[str], problem: Report) -> None:
@@ -126,4 +139,4 @@ def _policy(model: RecycleModel | None) -> RecyclePolicy | None:
 
 
 def _one(model: RecycleModel) -> RecyclePolicy:
-    return RecyclePolicy(model.to, model.queue, model.after or timedelta(0))
+    return RecyclePolicy(model.to, model.queue, model.after or timedelta(0), model.rep)

@@ -32,7 +32,12 @@ from services.router.config.fields import Lowered, Model, Report, error, fail
 from services.router.config.owners import OwnerMatchField, owner_match
 from services.router.config.reps import RepModel, rep_domain
 from services.router.config.sla import SlaModel, check_sla, sla_policy, sla_shorthand
-from services.router.config.teams import TeamModel, check_teams, teams_domain
+from services.router.config.teams import (
+    TeamModel,
+    check_manager_escalation,
+    check_teams,
+    teams_domain,
+)
 from services.router.domain.model import Queue, Routing, Rule, Strategy
 from services.router.domain.rules import DEFAULT_RULE
 from shared.conditions import Condition, ConditionError, Leaf, Not, parse_condition
@@ -155,6 +160,8 @@ class RoutingConfig(Model):
                 problem(("queues", qi, "fallback"), message, q.fallback)
             if q.sla is not None:
                 check_sla(q.name, q.sla, ("queues", qi, "sla"), reps, queues, nurture, problem)
+                if q.sla.then is not None and q.sla.then.manager:
+                    check_manager_escalation(qi, q.members, self.teams, problem)
         for ri, rule in enumerate(self.rules):
             if rule.name == DEFAULT_RULE:
                 problem(("rules", ri, "name"), f"rule name {DEFAULT_RULE!r} is reserved", rule.name)
@@ -167,7 +174,7 @@ class RoutingConfig(Model):
         if self.gone_cold is not None:
             check_gone_cold(self.gone_cold, nurture, problem)
         if self.recycling is not None:
-            check_recycling(self.recycling, queues, problem)
+            check_recycling(self.recycling, queues, reps, problem)
         check_teams(self.teams, reps, problem)
         if self.default_queue not in queues:
             problem(("default_queue",), f"unknown queue {self.default_queue!r}", self.default_queue)

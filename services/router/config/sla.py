@@ -6,7 +6,8 @@
       warn_before: 2m             # LeadSlaWarning when this much time is left
       business_hours: true        # the clock only runs in the assigned rep's working hours
       max_attempts: 2             # reps who get a try (the first assignment included)
-      then: {queue: general-global}   # or {rep: zoe}: where the lead goes after the last try
+      then: {queue: general-global}   # where the lead goes after the last try; or {rep: zoe},
+                                      # or {manager: true}: the owner's team manager's rep
 
 ``sla: 15m`` alone sets just ``first_contact``; ``sla_minutes: 15`` is its old spelling.
 Durations are a number and a unit, s, m (minutes), h, d or w, or combined ("1h30m").
@@ -49,11 +50,22 @@ Duration = Annotated[
 class EscalationModel(Model):
     queue: str | None = Field(None, description="Pool queue whose strategy picks the rep")
     rep: str | None = Field(None, description="Rep who takes the lead, e.g. a manager")
+    manager: bool | None = Field(
+        None,
+        description="true: the owning rep's team manager takes the lead, as their"
+        " routing.teams manager rep",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> EscalationModel:
-        if (self.queue is None) == (self.rep is None):
-            raise error("name a queue or a rep, e.g. {queue: general-global} or {rep: zoe}")
+        if self.manager is False:
+            fail(("manager",), "must be true (or leave it out)", False)
+        named = [self.queue is not None, self.rep is not None, bool(self.manager)]
+        if named.count(True) != 1:
+            raise error(
+                "name one target: a queue, a rep or the owner's manager, e.g."
+                " {queue: general-global}, {rep: zoe} or {manager: true}"
+            )
         return self
 
 
@@ -104,7 +116,9 @@ def sla_policy(sla: SlaModel | None, sla_minutes: int | None) -> SlaPolicy | Non
         warn_before=sla.warn_before,
         business_hours=sla.business_hours,
         max_attempts=sla.max_attempts,
-        then=None if sla.then is None else Escalation(sla.then.queue, sla.then.rep),
+        then=None
+        if sla.then is None
+        else Escalation(sla.then.queue, sla.then.rep, bool(sla.then.manager)),
     )
 
 

@@ -19,7 +19,11 @@ Strategy = Literal["round_robin", "weighted_round_robin", "least_loaded"]
 STRATEGIES: tuple[Strategy, ...] = ("round_robin", "weighted_round_robin", "least_loaded")
 # What picked a rep: a queue's strategy, or the account's existing owner ahead of it.
 OWNER_MATCH: Final = "owner_match"
-PickedBy = Literal["round_robin", "weighted_round_robin", "least_loaded", "owner_match"]
+# ...or a recycle policy that names the rep (routing.recycling: {to: rep, rep: zoe}).
+NAMED_REP: Final = "named_rep"
+PickedBy = Literal[
+    "round_robin", "weighted_round_robin", "least_loaded", "owner_match", "named_rep"
+]
 # What an account is recognised by: a company e-mail domain, or a normalised company name.
 AccountField = Literal["email_domain", "company"]
 ACCOUNT_FIELDS: tuple[AccountField, ...] = ("email_domain", "company")
@@ -98,13 +102,17 @@ class LoadWeights:
 @dataclass(frozen=True)
 class Escalation:
     """Where a lead goes once every attempt in its queue missed the SLA: a pool queue (whose
-    strategy picks the rep) or one named rep, usually a manager."""
+    strategy picks the rep), one named rep, or (``manager``) the rep the owner's team
+    manager takes leads as."""
 
     queue: str | None = None
     rep: str | None = None
+    manager: bool = False
 
     @property
     def target(self) -> str:
+        if self.manager:
+            return "the owner's manager"
         return f"queue {self.queue}" if self.queue is not None else f"rep {self.rep}"
 
 
@@ -159,11 +167,13 @@ class Queue:
 
 @dataclass(frozen=True)
 class Manager:
-    """Who a team answers to: SLA events name them so the notifier can alert them."""
+    """Who a team answers to: SLA events name them so the notifier can alert them; with
+    ``rep`` (a rep id) they also take leads escalated to the owner's manager."""
 
     name: str
     email: str
     slack_user_id: str | None = None
+    rep: str | None = None
 
 
 @dataclass(frozen=True)

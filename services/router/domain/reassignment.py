@@ -1,5 +1,8 @@
 """What happens after a rep misses the first-contact SLA, pure: the next rep of the queue
-(never one who already had the lead), or, after the last attempt, the escalation target."""
+(never one who already had the lead), or, after the last attempt, the escalation target: a
+pool queue, a named rep, or the rep the owner's team manager takes leads as (``then:
+{manager: true}``; the owner is the rep who missed the last deadline, else the latest
+earlier owner with such a manager)."""
 
 from __future__ import annotations
 
@@ -139,9 +142,12 @@ def _escalate(
             return _handover(clock, policy, routing, offer, now, assignment_id, head, True)
         reason = f"{head}; nobody can take it now (tried {offer.tried}); stays with {clock.rep_id}"
         return Stay(reason, not offer.only_excluded(exclude), offer.attempts)
-    rep = routing.reps.get(then.rep or "")
+    named, who = _named_rep(then, routing, clock.owners)
+    if named is None:
+        return Stay(f"{head}; {who}; stays with {clock.rep_id}", False)
+    rep = routing.reps.get(named)
     if rep is None:
-        return Stay(f"{head}; rep {then.rep} is not configured; stays with {clock.rep_id}", False)
+        return Stay(f"{head}; rep {named} is not configured; stays with {clock.rep_id}", False)
     if rep.id in exclude:
         return Stay(f"{head}; {rep.id} already had the lead; stays with {clock.rep_id}", False)
     # A named rep is checked like any rep (availability, caps), but not for the queue's
@@ -153,7 +159,27 @@ def _escalate(
         return Stay(f"{head}; {rep.id} cannot take it now: {why}; stays with {clock.rep_id}", True)
     return _hand_to(clock, policy, rep, now, assignment_id, queue=clock.queue,
                     strategy=ESCALATION_STRATEGY, next_cursor=None, attempts=(),
-                    trace=f"{head}; {rep.id} takes it ({why})", escalated=True)  # fmt: skip
+                    trace=f"{head}; {who or rep.id} takes it ({why})", escalated=True)  # fmt: skip
+
+
+def _named_rep(
+    then: Escalation, routing: Routing, owners: tuple[str, ...]
+) -> tuple[str | None, str]:
+    """The rep an escalation names and how the trace introduces them: ``then.rep``, or the
+    rep of the owner's team manager. The owner is the rep who missed the last deadline; when
+    they have no such manager (a rep of a fallback queue who got the lead on a reassignment),
+    the latest earlier owner who has one: the first owner is a member of the queue, which the
+    config checked. None, with the reason, when nobody has (the config changed since)."""
+    if not then.manager:
+        return then.rep, ""
+    for owner in reversed(owners):
+        team = routing.team_of(owner)
+        if team is not None and team.manager.rep is not None:
+            m = team.manager
+            whose = "" if owner == owners[-1] else f"{owner}'s manager, "
+            return m.rep, f"{m.name} ({whose}manager of team {team.name}, as rep {m.rep})"
+    who = ", ".join(owners)
+    return None, f"no owner of the lead ({who}) has a team manager who takes leads"
 
 
 def _handover(

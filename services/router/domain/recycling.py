@@ -1,6 +1,13 @@
 """Recycling: where a lead that went cold, was lost or comes back from a snooze goes next,
 per ``routing.recycling``: a pool queue (its strategy picks a rep other than the last
-owner, down its fallback chain), or nurture, at once or after a cool-off.
+owner, down its fallback chain), a named rep, or nurture, at once or after a cool-off.
+
+A named rep (``{to: rep, rep: zoe}``) takes the lead in the queue it was in (the default
+queue when that queue is gone), under that queue's SLA, when they may take it now: checked
+like any rep (availability, caps; not the queue's skills or language, as for an SLA
+escalation's named rep), and never the last owner. When they may not, the lead waits in
+that queue, and the waiting job offers it again through the rules, as for a pool nobody in
+can take it.
 
 The old owner's open-lead count drops when an open lead leaves them (``release``); every
 move is announced with its cause and a sentence (``LeadRecycled``), next to the usual
@@ -16,28 +23,31 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from services.router.domain.model import RepLoad, Routing
-from services.router.domain.routing import Assigned, ToNurture, Waiting, offer_lead
+from services.router.domain.model import NAMED_REP, Candidate, Choice, RepLoad, Routing
+from services.router.domain.routing import Assigned, QueueAttempt, ToNurture, Waiting, offer_lead
 from services.router.domain.sla import sla_deadline
+from services.router.domain.strategies import check_rep
 from shared.config import duration_text
 
 RecycleCause = Literal["gone_cold", "lost", "disqualified", "snoozed", "snooze_ended"]
-Destination = Literal["queue", "nurture", "none"]
+Destination = Literal["queue", "rep", "nurture", "none"]
 RECYCLED_RULE: Final = "recycled"
 
 
 @dataclass(frozen=True)
 class RecyclePolicy:
-    """Where a lead goes (``to``: a pool ``queue``, ``nurture``, or ``none``: it stays
-    where it is) and after how long (``after``: the cool-off; zero: at once)."""
+    """Where a lead goes (``to``: a pool ``queue``, a named ``rep``, ``nurture``, or
+    ``none``: it stays where it is) and after how long (``after``: the cool-off; zero: at
+    once)."""
 
     to: Destination
     queue: str | None = None
     after: timedelta = timedelta(0)
+    rep: str | None = None
 
     @property
     def target(self) -> str:
-        where = f"queue {self.queue}" if self.to == "queue" else self.to
+        where = {"queue": f"queue {self.queue}", "rep": f"rep {self.rep}"}.get(self.to, self.to)
         return f"{where} after {duration_text(self.after)}" if self.after else where
 
 
@@ -85,12 +95,17 @@ def recycle(
     bucket: str,
     previous_rep: str | None,
     why: str,
+    queue_now: str | None = None,
 ) -> RecycleDecision:
-    """The lead's next place under ``policy``: nurture, or a rep of the pool queue (never
-    the last owner) found like any routed lead's, with that queue's SLA; nobody there now:
-    it waits in the pool (the waiting job offers it again through the rules)."""
+    """The lead's next place under ``policy``: nurture, a rep of the pool queue (never the
+    last owner) found like any routed lead's, with that queue's SLA, or the named rep in
+    the lead's queue (``queue_now``); nobody there now: it waits in that queue (the waiting
+    job offers it again through the rules)."""
     if policy.to == "nurture":
         return ToNurture(f"{why}; recycled to nurture")
+    if policy.to == "rep":
+        return _to_rep(policy, routing, loads, cursors, now, {**facts, "bucket": bucket},
+                       bucket, previous_rep, why, queue_now)  # fmt: skip
     queue = policy.queue or routing.default_queue
     if queue not in routing.queues:  # a config change removed it: the default queue
         queue = routing.default_queue
@@ -114,6 +129,55 @@ def recycle(
         trace=trace,
         matched_queue=queue,
         attempts=offer.attempts,
+    )
+
+
+def _to_rep(
+    policy: RecyclePolicy,
+    routing: Routing,
+    loads: Mapping[str, RepLoad],
+    cursors: Mapping[str, int],
+    now: datetime,
+    facts: Mapping[str, Any],
+    bucket: str,
+    previous_rep: str | None,
+    why: str,
+    queue_now: str | None,
+) -> RecycleDecision:
+    """The named rep takes the lead in its queue if they may now; else it waits there."""
+    home = queue_now if queue_now in routing.queues else routing.default_queue
+    assert home is not None
+    rep = routing.reps.get(policy.rep or "")
+    head = f"{why}; recycled to rep {policy.rep} in queue {home}"
+    if rep is None:  # a config change removed them since the timer was set
+        ok, reason = False, "not configured"
+    elif rep.id == previous_rep:
+        ok, reason = False, "had the lead last"
+    else:
+        plain = replace(routing.queues[home], required_skills=frozenset(), match_language=False)
+        load = loads.get(rep.id) or RepLoad(rep.id)
+        weight = routing.lead_weight(bucket)
+        ok, reason = check_rep(rep, plain, load, now, facts, incoming=weight)
+    candidate = Candidate(policy.rep or "", ok, reason)
+    cursor = cursors.get(home, 0)
+    step = f"{policy.rep}: {reason}"
+    choice = Choice(rep.id if ok and rep else None, cursor, NAMED_REP, (candidate,), step)
+    attempts = (QueueAttempt(home, choice),)
+    trace = f"{head}; {step}"
+    if rep is None or not ok:
+        reason = f"{policy.rep} cannot take the lead now ({reason})"
+        return Waiting(RECYCLED_RULE, home, (candidate,), reason, trace, attempts)
+    sla = routing.queues[home].sla
+    return Assigned(
+        rule=RECYCLED_RULE,
+        queue=home,
+        rep_id=rep.id,
+        choice=choice,
+        next_cursor=cursor,
+        deadline=sla_deadline(sla, rep, bucket, now) if sla is not None else None,
+        trace=trace,
+        matched_queue=home,
+        attempts=attempts,
     )
 
 

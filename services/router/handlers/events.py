@@ -1,8 +1,9 @@
 """What the router reacts to: scored leads are routed; first contacts stop SLA clocks; won and
 lost close leads (lost ones may be recycled, as may disqualified ones); fast first contacts
 and wins are fairness-ledger entries; touches and replies warm leads up; follow-up touches
-nurture settled late or missed lower their rep's share; erased leads leave. The HANDLERS
-table at the bottom lists it.
+nurture settled late or missed lower their rep's share; qualifying scores, contacts, meetings
+and outcomes move lifecycle stages; erased leads leave. The HANDLERS table at the bottom
+lists it.
 
 A late or missed follow-up touch (``LeadFollowupClosed``) appends a
 :class:`~services.router.handlers.ledger.RepEvent` to ``RouterBatch.rep_events`` (kind
@@ -19,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from services.router.domain.cold import warms_up
+from services.router.domain.lifecycle import StageFact, qualified, stage_of_activity
 from services.router.domain.model import Routing
 from services.router.domain.sla import is_first_contact
 from services.router.domain.touches import SettledTouch, touch_entry
@@ -29,8 +31,9 @@ from services.router.handlers.recycling import (
     recycle_lost,
 )
 from services.router.handlers.routing import LeadToRoute, close_round, decide, open_round
-from services.router.handlers.sla import close_won_lost, record_contacts
+from services.router.handlers.sla import close_won_lost, record_contacts, utc
 from services.router.handlers.source import FixedRouting, RoutingSource
+from services.router.handlers.stages import record_stages
 from services.router.store import leads as lead_store
 from services.router.store import ledger as ledger_store
 from shared.bus.consumer import BatchHandler
@@ -56,6 +59,13 @@ class RouterBatch:
     rep_events: list[RepEvent] = field(default_factory=list)
     touches: list[LeadActivityRecorded] = field(default_factory=list)
     disqualified: list[LeadDisqualified] = field(default_factory=list)
+    qualified: list[StageFact] = field(default_factory=list)
+    stage_moves: list[StageFact] = field(default_factory=list)
+
+    def stage_facts(self) -> list[StageFact]:
+        """Lifecycle facts in the order the batch applies them: qualifying scores (the leads
+        are decided first), then activities by when they happened."""
+        return [*self.qualified, *sorted(self.stage_moves, key=lambda f: utc(f.at))]
 
 
 def route_scored_lead(batch: RouterBatch, env: Envelope) -> None:
@@ -72,6 +82,8 @@ def route_scored_lead(batch: RouterBatch, env: Envelope) -> None:
             env.id,
         )
     )
+    if event.qualified:
+        batch.qualified.append(qualified(event.lead_id, event.scored_at, env.id))
 
 
 def note_contact(batch: RouterBatch, env: Envelope) -> None:
@@ -83,6 +95,11 @@ def note_contact(batch: RouterBatch, env: Envelope) -> None:
         batch.contacts.append(event)
     if warms_up(event.kind):
         batch.touches.append(event)
+    stage = stage_of_activity(event.kind)
+    if stage is not None:
+        batch.stage_moves.append(
+            StageFact(event.lead_id, stage, str(event.kind), event.occurred_at, causation=env.id)
+        )
 
 
 def note_disqualified(batch: RouterBatch, env: Envelope) -> None:
@@ -136,6 +153,7 @@ def make_batch_handler(routing: Routing | RoutingSource, clock: Clock = now) -> 
             await recycle_lost(uow, rnd, batch.contacts, closed)
         await note_touches(uow, batch.touches)
         await recycle_disqualified(uow, rnd, batch.disqualified)
+        await record_stages(uow, batch.stage_facts())
 
     return batch_handler(HANDLERS, load, save)
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from services.router.domain.cold import fold_contacts, gone_cold
+from services.router.domain.lifecycle import StageFact, placed_again
 from services.router.domain.owners import account_of
 from services.router.domain.recycling import RecyclePolicy, recycle, release
 from services.router.domain.routing import Assigned, RoutingDecision, ToNurture, route_lead
@@ -28,6 +29,7 @@ from services.router.handlers.routing import (
     rep_ref,
 )
 from services.router.handlers.source import RoutingSource
+from services.router.handlers.stages import record_stages
 from services.router.store import accounts as account_store
 from services.router.store import cold as cold_store
 from services.router.store import leads as lead_store
@@ -180,6 +182,7 @@ async def fire_due_recycles(
         rnd.owners = await account_store.load_account_owners(uow.conn, keys)
     recycling = rnd.routing.recycling
     moved: list[str] = []
+    placed: list[StageFact] = []
     for t in timers:
         row = rows.get(t.lead_id)
         if row is None:
@@ -204,8 +207,11 @@ async def fire_due_recycles(
             continue  # the config no longer recycles these
         _move(rnd, row, t, policy)
         moved.append(row.lead_id)
+        cause = "snooze_ended" if t.cause == cold_store.SNOOZE_ENDED else "recycled"
+        placed.append(placed_again(row.lead_id, cause, now))  # a lost lead re-enters at mql
     await cold_store.forget_clocks(uow.conn, moved)
     await close_round(uow, rnd)
+    await record_stages(uow, placed)
     return len(timers)
 
 
@@ -230,7 +236,7 @@ def _move(
                               owners=rnd.owners)  # fmt: skip
     else:
         decision = recycle(policy, routing, rnd.loads, rnd.cursors, rnd.now, facts, row.bucket,
-                           previous, why)  # fmt: skip
+                           previous, why, row.queue)  # fmt: skip
     lead = LeadToRoute(row.lead_id, row.score, row.bucket, row.profile, row.captured_at)
     record_decision(rnd, lead, account_of(row.profile), decision)
     if isinstance(decision, Assigned) and previous is not None:  # say whose lead it was

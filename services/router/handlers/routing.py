@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from services.router.domain.lifecycle import StageFact, placed_again
 from services.router.domain.load import PeriodStarts, period_starts, roll_load, weighted_open
 from services.router.domain.model import LoadWeights, Rep, RepLoad, Routing
 from services.router.domain.owners import Account, AccountKey, AccountOwner, account_of, note_owner
@@ -32,6 +33,7 @@ from services.router.domain.rules import lead_facts
 from services.router.domain.sla import SlaClock, start_clock
 from services.router.handlers.ledger import Ledger, RepEvent, open_ledger, save_ledger
 from services.router.handlers.source import RoutingSource
+from services.router.handlers.stages import record_stages
 from services.router.store import accounts as account_store
 from services.router.store import leads as lead_store
 from services.router.store import sla as sla_store
@@ -80,6 +82,7 @@ class RoutingRound:
     clocks: list[SlaClock] = field(default_factory=list)
     tally: stats_store.RepTally = field(default_factory=stats_store.RepTally)
     touched: set[str] = field(default_factory=set)
+    placed: list[StageFact] = field(default_factory=list)
 
     def save_load_of(self, rep_id: str) -> None:
         """Write this rep's load when the round closes (reps no longer configured are not)."""
@@ -164,6 +167,8 @@ def decide(rnd: RoutingRound, lead: LeadToRoute) -> None:
     decision = route_lead(
         facts, lead.bucket, routing, rnd.loads, rnd.cursors, rnd.now, owners=rnd.owners
     )
+    if row is not None:  # routed again (from nurture, waiting): a lost lead re-enters
+        rnd.placed.append(placed_again(lead.lead_id, "routed", rnd.now))
     record_decision(rnd, lead, account, decision)
 
 
@@ -257,7 +262,7 @@ def team_ref(routing: Routing, rep_id: str) -> TeamRef | None:
     if team is None:
         return None
     m = team.manager
-    manager = ManagerRef(name=m.name, email=m.email, slack_user_id=m.slack_user_id)
+    manager = ManagerRef(name=m.name, email=m.email, slack_user_id=m.slack_user_id, rep_id=m.rep)
     return TeamRef(name=team.name, manager=manager)
 
 
@@ -308,7 +313,8 @@ def assigned_event(
 
 
 async def close_round(uow: UnitOfWork, rnd: RoutingRound) -> None:
-    """Persist the round's decisions, loads, cursors, SLA clocks and counters; emit its events."""
+    """Persist the round's decisions, loads, cursors, SLA clocks and counters; emit its events;
+    a lost lead routed again re-enters the funnel (lifecycle stage)."""
     await lead_store.save_decisions(uow.conn, rnd.decisions)
     await lead_store.update_scores(uow.conn, rnd.score_updates)
     if rnd.touched:
@@ -326,6 +332,7 @@ async def close_round(uow: UnitOfWork, rnd: RoutingRound) -> None:
     await save_ledger(uow.conn, rnd.ledger)
     for event, causation in rnd.events:
         uow.emit(event, causationid=causation)
+    await record_stages(uow, rnd.placed)
 
 
 async def retry_waiting(

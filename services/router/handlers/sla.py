@@ -55,7 +55,8 @@ from shared.db.uow import UnitOfWork
 CLOSING_ACTIVITIES = frozenset({ActivityKind.WON, ActivityKind.LOST})
 
 
-def _utc(at: datetime) -> datetime:
+def utc(at: datetime) -> datetime:
+    """``at`` in UTC (a naive time is taken as UTC)."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
@@ -69,10 +70,10 @@ async def record_contacts(
     for a in activities:
         if is_first_contact(a.kind):
             seen = earliest.get(a.lead_id)
-            if seen is None or _utc(a.occurred_at) < _utc(seen.occurred_at):
+            if seen is None or utc(a.occurred_at) < utc(seen.occurred_at):
                 earliest[a.lead_id] = a
     firsts = await lead_store.record_contacts(
-        uow.conn, {lead: _utc(a.occurred_at) for lead, a in earliest.items()}
+        uow.conn, {lead: utc(a.occurred_at) for lead, a in earliest.items()}
     )
     if not firsts:
         return
@@ -83,7 +84,7 @@ async def record_contacts(
     stopped: list[SlaClock] = []
     for first in firsts:
         activity = earliest[first.lead_id]
-        at = _utc(activity.occurred_at)
+        at = utc(activity.occurred_at)
         clock = clocks.get(first.lead_id)
         contact, after = first_contact(clock, first.rep_id, first.assigned_at, at, activity.rep_id)
         tally.add(contact.rep_id, at, "contacted")
@@ -132,7 +133,7 @@ async def close_won_lost(
                 reason = "won a lead they owned" + (
                     f" ({activity.amount})" if activity.amount is not None else ""
                 )
-                at = _utc(activity.occurred_at)
+                at = utc(activity.occurred_at)
                 ledger.note(RepEvent(rep_id, "won", at, reason, activity.activity_id, lead_id))
     await stats_store.save_tally(uow.conn, tally)
     return closed

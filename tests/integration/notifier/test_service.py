@@ -42,6 +42,8 @@ from shared.contracts import (
     LeadProfile,
     LeadQualified,
     LeadRoutedToNurture,
+    LeadStageChanged,
+    LifecycleStage,
     NurtureStepDue,
     RepRef,
     RoutingTrace,
@@ -160,6 +162,13 @@ def notifier_config(receiver: Receiver) -> dict[str, Any]:
                     "url": receiver.url("new-leads"),
                     "secret": "${LEADFLOW_TEST_CRM_SECRET}",
                     "events": ["lead.captured"],
+                },
+                {
+                    "name": "meetings",
+                    "url": receiver.url("meetings"),
+                    "secret": "${LEADFLOW_TEST_CRM_SECRET}",
+                    "events": ["lead.stage_changed"],
+                    "when": {"field": "to_stage", "eq": "opportunity"},
                 },
                 {
                     "name": "paused",
@@ -399,6 +408,37 @@ async def test_a_lead_turning_hot_is_delivered_and_one_cooling_down_is_not(
     assert await deliveries(notifier, lead_id=cooled.lead_id) == []  # not to hot
 
 
+async def test_a_stage_change_to_opportunity_is_delivered_and_others_are_not(
+    notifier: Notifier, receiver: Receiver
+) -> None:
+    def moved(from_stage: str, to_stage: str, cause: str) -> LeadStageChanged:
+        return LeadStageChanged(
+            lead_id=str(uuid.uuid4()),
+            from_stage=LifecycleStage(from_stage),
+            to_stage=LifecycleStage(to_stage),
+            changed_at=datetime.now(UTC),
+            rep_id="ana",
+            queue="fashion-uk",
+            cause=cause,
+        )
+
+    meeting, call = moved("mql", "opportunity", "meeting_booked"), moved("mql", "sql", "called")
+    ids = [await send(notifier, e) for e in (meeting, call)]
+    await wait_for_status(notifier, meeting.lead_id, "delivered")
+    await wait_consumed(notifier, *ids)
+    (req,) = receiver.requests
+    assert req.path == "/hooks/meetings"
+    cloudevent = Webhook(SECRET).verify(req.body, req.headers)
+    assert cloudevent["type"] == "io.leadflow.lead.stage_changed.v1"
+    data = cloudevent["data"]
+    assert (data["from_stage"], data["to_stage"], data["cause"]) == (
+        "mql",
+        "opportunity",
+        "meeting_booked",
+    )
+    assert await deliveries(notifier, lead_id=call.lead_id) == []  # not to opportunity
+
+
 async def test_a_captured_lead_is_a_new_lead_alert(notifier: Notifier, receiver: Receiver) -> None:
     lead = LeadCaptured(
         lead_id=str(uuid.uuid4()),
@@ -579,6 +619,8 @@ async def test_api_refuses_bad_queries_and_never_shows_secrets(notifier: Notifie
         "call-reminders",
         "turned-hot",
         "new-leads",
+        "meetings",
+        "missed-touches",
         "paused",
     }
     assert listed["crm"]["events"] == ["lead.assigned"]

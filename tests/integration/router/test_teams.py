@@ -39,9 +39,9 @@ routing:
       sla: {first_contact: 2s, warn_before: 1s, max_attempts: 2, then: {rep: boss}}
 """
 UK = {"name": "uk", "manager": {"name": "Uma Manager", "email": "uma@example.com",
-                                "slack_user_id": "U024BE7LH"}}  # fmt: skip
+                                "slack_user_id": "U024BE7LH", "rep_id": None}}  # fmt: skip
 US = {"name": "us", "manager": {"name": "Max Manager", "email": "max@example.com",
-                                "slack_user_id": None}}  # fmt: skip
+                                "slack_user_id": None, "rep_id": None}}  # fmt: skip
 COUNTS = ("assigned", "contacted", "contacted_within_sla", "breached", "reassigned_away", "won")
 
 

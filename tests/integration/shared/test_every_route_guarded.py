@@ -21,7 +21,7 @@ from tests.support.kafka import Bus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-SERVICES = ["capture", "scorer", "router", "nurture", "notifier"]
+SERVICES = ["capture", "scorer", "router", "nurture", "notifier", "insights"]
 OPEN = {"/healthz", "/readyz", "/metrics"}
 
 

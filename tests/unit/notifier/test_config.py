@@ -53,14 +53,45 @@ def _validate(section: dict[str, Any]) -> NotifierConfig:
     return validate_section(FILE, {"notifier": resolved}, "notifier", NotifierConfig)
 
 
+CHANNEL_SECRETS = {
+    "LEADFLOW_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x",
+    "LEADFLOW_SLACK_BOT_TOKEN": "xoxb-1",
+    "LEADFLOW_TEAMS_WEBHOOK_URL": "https://example.webhook.office.com/webhookb2/x",
+    "LEADFLOW_SMS_AUTH_TOKEN": "token",
+}
+
+
 @pytest.fixture(autouse=True)
 def _demo_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADFLOW_DEMO_WEBHOOK_SECRET", SECRET)
+    for name, value in CHANNEL_SECRETS.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_the_example_loads_without_the_channel_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo starts with none of them: the subscriptions needing them are disabled."""
+    for name in CHANNEL_SECRETS:
+        monkeypatch.delenv(name)
+    config = load_notifier_config(EXAMPLE)
+    names = [s.name for s in config.subscriptions]
+    assert names == [
+        "crm-demo", "sla-alerts", "followup-reminders", "manager-email", "rep-sms",
+        "cold-lead-alerts",
+    ]  # fmt: skip
+    assert config.sms is None and config.smtp is not None
 
 
 def test_the_example_section_validates() -> None:
     rules = load_notifier_config(EXAMPLE).to_domain()
-    crm, sla, followups, slack, turned_hot, cold = rules.subscriptions
+    crm, sla, followups, slack, turned_hot, dm, teams, mail, sms, cold = rules.subscriptions
+    assert [(s.channel, s.enabled) for s in (dm, teams, mail, sms)] == [
+        ("slack", False),
+        ("teams", False),
+        ("email", False),
+        ("sms", False),
+    ]
+    assert dm.bearer == "xoxb-1" and dm.recipients == ("rep", "previous_rep")
+    assert mail.recipients == ("manager", "rep")
     assert (crm.name, crm.url, crm.enabled) == (
         "crm-demo",
         "http://127.0.0.1:8099/hooks/leadflow",
@@ -163,7 +194,11 @@ def test_a_bad_secret_error_does_not_echo_the_secret() -> None:
             {"subscriptions": [_sub(headers={"x": "y"})]},
             "notifier.subscriptions[0].headers: Extra inputs are not permitted",
         ),
-        ({"subscriptions": [{"name": "crm"}]}, "notifier.subscriptions[0].url: Field required"),
+        ({"subscriptions": [{"name": "crm"}]}, "notifier.subscriptions[0].events: Field required"),
+        (
+            {"subscriptions": [{"name": "crm", "events": ["lead.assigned"]}]},
+            "notifier.subscriptions[0]: Value error, a webhook subscription needs url",
+        ),
         ({"subscriptions": [_sub(name="crm hooks!")]}, "notifier.subscriptions[0].name"),
         (
             {"subscriptions": [_sub(url="ftp://crm.example.com/in")]},

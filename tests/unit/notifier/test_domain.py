@@ -35,6 +35,7 @@ from shared.contracts import (
     LeadErased,
     LeadQualified,
     LeadRoutedToNurture,
+    LeadStageChanged,
     NurtureStepDue,
 )
 from shared.contracts.envelope import Event
@@ -103,6 +104,7 @@ def test_a_short_event_name_maps_to_its_cloudevents_type(short: str, expected: s
         ("lead.erased", LeadErased),
         ("lead.bucket_changed", LeadBucketChanged),
         ("lead.captured", LeadCaptured),
+        ("lead.stage_changed", LeadStageChanged),
     ],
 )
 def test_mapped_types_are_the_types_producers_publish(short: str, contract: type[Event]) -> None:

@@ -273,9 +273,10 @@ def test_working_hours_default_to_monday_to_friday() -> None:
         (
             ("queues", 0, "sla", "then"),
             {"queue": "general-global", "rep": "ana"},
-            "routing.queues[0].sla.then: name a queue or a rep, e.g. {queue: general-global}",
+            "routing.queues[0].sla.then: name one target: a queue, a rep or the owner's manager,"
+            " e.g. {queue: general-global}, {rep: zoe} or {manager: true}",
         ),
-        (("queues", 0, "sla", "then"), {}, "routing.queues[0].sla.then: name a queue or a rep"),
+        (("queues", 0, "sla", "then"), {}, "routing.queues[0].sla.then: name one target"),
         (
             ("queues", 0, "sla", "then"),
             {"queue": "nope"},

@@ -104,6 +104,15 @@ def test_example_queues_have_business_hours_slas_hot_in_five_minutes() -> None:
     assert "zoe" not in members  # the head of sales takes escalations, not new leads
 
 
+def test_the_full_example_escalates_fashion_uk_to_the_uk_managers_rep() -> None:
+    full = to_domain(load_routing_config(EXAMPLE.parents[1] / "leadflow.yaml"))
+    sla = full.queues["fashion-uk"].sla
+    assert sla is not None and sla.then is not None and sla.then.manager
+    uk = full.team_of("ana")
+    assert uk is not None and (uk.name, uk.manager.rep) == ("uk", "zoe")
+    assert all(full.team_of(m) == uk for m in full.queues["fashion-uk"].members)
+
+
 def test_example_hot_lead_on_friday_evening_is_due_on_monday_morning() -> None:
     friday = datetime(2026, 1, 16, 17, 28, tzinfo=UTC)  # 17:28 in London
     decision = route_lead({"country": "GB", "interest": "shoes"}, "hot", ROUTING, {}, {}, friday)

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.router.config.changes import DeleteQueue, DeleteRep, Refused, apply_change
+from services.router.config.document import Problem, to_document
 from services.router.config.model import RoutingConfig, to_domain
 from services.router.domain.cold import ColdPolicy
 from services.router.domain.model import Queue, Rep, RepLoad, Routing
@@ -139,7 +141,15 @@ def test_the_sections_become_domain_values() -> None:
          "routing.recycling.lost: to: queue needs queue"),
         (("recycling", "lost"), {"to": "nurture", "queue": "pool"},
          "routing.recycling.lost: queue is only for to: queue (this says to: nurture)"),
-        (("recycling", "lost"), {"to": "rep"}, "routing.recycling.lost.to"),
+        (("recycling", "lost"), {"to": "sideways"}, "routing.recycling.lost.to"),
+        (("recycling", "lost"), {"to": "rep"},
+         "routing.recycling.lost: to: rep needs rep, e.g. {to: rep, rep: zoe}"),
+        (("recycling", "gone_cold"), {"to": "rep", "rep": "zed", "after": "1d"},
+         "routing.recycling.gone_cold.rep: unknown rep 'zed'"),
+        (("recycling", "lost_reasons"), {"x": {"to": "rep", "rep": "zed"}},
+         "routing.recycling.lost_reasons.x.rep: unknown rep 'zed'"),
+        (("recycling", "lost"), {"to": "queue", "queue": "pool", "rep": "ana"},
+         "routing.recycling.lost: rep is only for to: rep (this says to: queue)"),
         (("recycling", "disqualified"), {"to": "queue", "queue": "x"},
          "routing.recycling.disqualified.queue: unknown queue 'x'"),
         (("gone_cold",), {}, "routing.gone_cold: give no_touch (time per bucket)"),
@@ -155,3 +165,72 @@ def test_problems_are_reported_at_their_keys(
     with pytest.raises(ConfigError) as caught:
         validate(with_(path, value))
     assert message in str(caught.value)
+
+
+# ---- to a named rep -----------------------------------------------------------------------
+
+ZOE = RecyclePolicy("rep", after=timedelta(days=1), rep="pat")
+
+
+def test_to_a_named_rep_in_the_leads_queue_without_moving_its_rotation() -> None:
+    d = recycle(ZOE, ROUTING, {}, {"sales": 1}, T0, {}, "hot", "ana", "gone cold (no_touch)",
+                "sales")  # fmt: skip
+    assert isinstance(d, Assigned)
+    assert (d.rule, d.queue, d.rep_id, d.choice.strategy) == (
+        RECYCLED_RULE, "sales", "pat", "named_rep",
+    )  # fmt: skip
+    assert d.next_cursor == 1  # sales' rotation stays where it was
+    assert d.trace.startswith("gone cold (no_touch); recycled to rep pat in queue sales; pat: ")
+    assert ZOE.target == "rep pat after 1d"
+
+
+def test_a_named_rep_whose_queue_is_gone_takes_it_in_the_default_queue() -> None:
+    d = recycle(ZOE, ROUTING, {}, {}, T0, {}, "hot", "ana", "lost (price)", "removed")
+    assert isinstance(d, Assigned) and (d.queue, d.rep_id) == ("sales", "pat")
+
+
+@pytest.mark.parametrize(
+    ("routing", "loads", "previous", "why"),
+    [
+        (ROUTING, {}, "pat", "pat cannot take the lead now (had the lead last)"),
+        (Routing({**ROUTING.reps, "pat": Rep("pat", "Pat", LONDON, online=False)},
+                 ROUTING.queues, (), "sales"), {}, "ana",
+         "pat cannot take the lead now (unavailable: offline)"),
+        (Routing({**ROUTING.reps, "pat": Rep("pat", "Pat", LONDON, max_open=2)},
+                 ROUTING.queues, (), "sales"), {"pat": RepLoad("pat", open_leads=2)}, "ana",
+         "pat cannot take the lead now (at capacity"),
+        (Routing({r: p for r, p in ROUTING.reps.items() if r != "pat"}, ROUTING.queues, (),
+                 "sales"), {}, "ana", "pat cannot take the lead now (not configured)"),
+    ],
+)  # fmt: skip
+def test_a_named_rep_who_cannot_take_it_now_leaves_it_waiting_in_its_queue(
+    routing: Routing, loads: dict[str, RepLoad], previous: str, why: str
+) -> None:
+    d = recycle(ZOE, routing, loads, {}, T0, {}, "hot", previous, "lost (price)", "pool")
+    assert isinstance(d, Waiting)
+    assert (d.queue, d.rule) == ("pool", RECYCLED_RULE)
+    assert d.reason.startswith(why)
+
+
+def test_to_rep_becomes_a_domain_policy() -> None:
+    data = with_(("recycling", "gone_cold"), {"to": "rep", "rep": "ana", "after": "1d"})
+    recycling = to_domain(validate(data)).recycling
+    assert recycling is not None
+    assert recycling.for_cold() == RecyclePolicy("rep", after=timedelta(days=1), rep="ana")
+
+
+def test_deleting_a_rep_or_queue_a_recycling_policy_names_is_refused_at_its_key() -> None:
+    data = copy.deepcopy(BASE)
+    data["reps"].append({"id": "zoe", "name": "Zoe", "timezone": "Europe/London"})
+    data["recycling"]["lost_reasons"]["price"] = {"to": "rep", "rep": "zoe", "after": "7d"}
+    document = to_document(validate(data))
+    rep = apply_change(document, DeleteRep("zoe"))
+    assert isinstance(rep, Refused)
+    assert rep.problems == (
+        Problem("recycling.lost_reasons.price.rep", "still names rep 'zoe'; change it first"),
+    )
+    queue = apply_change(document, DeleteQueue("pool"))
+    assert isinstance(queue, Refused)
+    assert queue.problems == (
+        Problem("recycling.gone_cold.queue", "still names queue 'pool'; change it first"),
+    )

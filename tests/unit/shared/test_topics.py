@@ -22,7 +22,7 @@ def test_without_a_prefix_the_names_are_the_contracts() -> None:
     assert dead_letter_topic("scorer") == "leadflow.dlq.scorer"
     assert all_topics() == [
         *TOPOLOGY,
-        *(f"leadflow.dlq.{s}" for s in ("scorer", "router", "nurture", "notifier")),
+        *(f"leadflow.dlq.{s}" for s in ("scorer", "router", "nurture", "notifier", "insights")),
     ]
     assert {cls.TOPIC for cls in EVENT_CLASSES} <= set(TOPOLOGY)
 

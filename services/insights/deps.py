@@ -1,0 +1,23 @@
+"""What the insights routes, jobs and consumer are given, built in :mod:`services.insights.main`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from services.insights.domain.facts import FactRules
+from services.insights.domain.value import CampaignCost
+from shared.service import Runtime, get_runtime
+
+
+@dataclass(frozen=True)
+class Deps:
+    rules: FactRules  # how lead facts are folded (late follow-up threshold)
+    costs: tuple[CampaignCost, ...]  # campaign costs from the config
+    min_sample: int  # leads before a rep or team is marked high or low
+
+
+InsightsRuntime = Runtime[Deps]
+RuntimeDep = Annotated[InsightsRuntime, Depends(get_runtime)]

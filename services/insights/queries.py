@@ -1,0 +1,65 @@
+"""The query layer: each KPI report as one call, for the API, the gauges and the dashboard
+pages alike. It selects the facts (SQL, through ``store``), filters them and hands them to
+the pure KPI functions; nothing here computes a figure itself.
+
+Every function takes an open connection (the caller owns the transaction) and the
+:class:`~services.insights.domain.filters.Filters` of the question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.insights.domain import accountability, effort, flow, funnel, speed, value
+from services.insights.domain.facts import LeadFact
+from services.insights.domain.filters import Filters, select
+from services.insights.domain.value import CampaignCost
+from services.insights.store import facts as store
+
+REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "flow")
+
+
+async def facts_for(
+    conn: AsyncConnection, filters: Filters
+) -> tuple[list[LeadFact], dict[str, str]]:
+    """The facts a question is about, and the rep -> team map its team filter used."""
+    teams = await store.select_teams(conn)
+    facts = await store.select_facts(conn, filters.start, filters.end)
+    return select(facts, filters, teams), teams
+
+
+async def speed_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
+    facts, _ = await facts_for(conn, filters)
+    return speed.speed_report(facts, filters.tz)
+
+
+async def funnel_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
+    facts, _ = await facts_for(conn, filters)
+    return funnel.funnel_report(facts)
+
+
+async def value_report(
+    conn: AsyncConnection, filters: Filters, costs: Sequence[CampaignCost]
+) -> dict[str, Any]:
+    facts, _ = await facts_for(conn, filters)
+    return value.value_report(facts, costs)
+
+
+async def effort_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
+    facts, _ = await facts_for(conn, filters)
+    return effort.effort(facts)
+
+
+async def leaderboard(conn: AsyncConnection, filters: Filters, min_sample: int) -> dict[str, Any]:
+    facts, teams = await facts_for(conn, filters)
+    breaches = await store.select_breaches(conn)
+    multipliers = await store.select_multipliers(conn)
+    return accountability.leaderboard(facts, breaches, teams, min_sample, multipliers)
+
+
+async def flow_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
+    facts, _ = await facts_for(conn, filters)
+    return flow.flow(facts)

@@ -1,0 +1,237 @@
+"""A generated history of leads over weeks, on fixed timestamps, as the producing services
+would have announced it — and the truth about each lead, for an independent oracle
+(:mod:`tests.support.insights_oracle`) to compute the KPIs from.
+
+Deterministic for a seed. Each lead is captured, most are scored; hot and warm ones are
+qualified and assigned (a few wait in a queue instead), cold ones go to nurture. Reps
+contact most assigned leads (some after the first-contact deadline, which the router
+breaches), leads reply, meetings are booked, deals are won with amounts or lost with
+reasons, follow-ups come due and are done on time, late, or never.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from shared.contracts import (
+    ActivityKind,
+    CandidateTrace,
+    ContactSnapshot,
+    LeadActivityRecorded,
+    LeadAssigned,
+    LeadCaptured,
+    LeadFollowupDue,
+    LeadProfile,
+    LeadQualified,
+    LeadRecycled,
+    LeadRoutedToNurture,
+    LeadScored,
+    LeadSlaBreached,
+    NurtureStepDue,
+    NurtureStopped,
+    RecycleCause,
+    RepRef,
+    RoutingTrace,
+    SlaAction,
+)
+from shared.contracts.envelope import Event
+from shared.contracts.router import ManagerRef, TeamRef
+
+START = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)  # a Monday
+DAYS = 28
+QUEUES = {"uk": ("ana", "ben"), "us": ("cy", "dee", "eve")}
+TEAMS = {"ana": "uk", "ben": "uk", "cy": "us", "dee": "us"}  # eve is in no team
+MULTIPLIERS = {"ana": 1.25, "ben": 0.8}  # the fairness ledger's, as assignment traces show them
+CHANNELS = ("cpc", "email", "social", None)
+CAMPAIGNS = ("spring", "autumn", None)
+SOURCES = ("web", "meta")
+REASONS = ("budget", "timing", "competitor")
+SLA = timedelta(minutes=30)
+LATE_AFTER = timedelta(hours=24)
+
+
+@dataclass
+class Truth:
+    """What really happened to one lead (the oracle's input)."""
+
+    lead_id: str
+    email: str
+    first_name: str
+    captured_at: datetime
+    source: str
+    channel: str | None
+    campaign: str | None
+    bucket: str | None = None
+    qualified_at: datetime | None = None
+    queue: str | None = None
+    rep: str | None = None
+    assigned_at: datetime | None = None
+    sla_due_at: datetime | None = None
+    touches: list[datetime] = field(default_factory=list)
+    replied_at: datetime | None = None
+    meeting_at: datetime | None = None
+    won_at: datetime | None = None
+    amount: Decimal | None = None
+    lost_at: datetime | None = None
+    reason: str | None = None
+    breached: bool = False
+    followup_due_at: datetime | None = None
+    waiting_queue: str | None = None
+    nurture_active: bool = False
+
+
+def _rep(rep_id: str) -> RepRef:
+    return RepRef(rep_id=rep_id, name=rep_id.title())
+
+
+def _team(rep_id: str) -> TeamRef | None:
+    team = TEAMS.get(rep_id)
+    manager = ManagerRef(name=f"{team} boss", email=f"{team}-boss@example.com")
+    return TeamRef(name=team, manager=manager) if team else None
+
+
+def _activity(t: Truth, kind: str, at: datetime, **kw: object) -> LeadActivityRecorded:
+    return LeadActivityRecorded(
+        lead_id=t.lead_id, activity_id=str(uuid.uuid4()), kind=ActivityKind(kind),
+        occurred_at=at, recorded_at=at, rep_id=t.rep, **kw,
+    )  # fmt: skip
+
+
+def generate(n: int, seed: int = 15) -> tuple[list[Truth], list[Event]]:
+    """``n`` leads over :data:`DAYS` days: their truths and every event announcing them."""
+    rng = random.Random(seed)
+    truths: list[Truth] = []
+    events: list[Event] = []
+    for i in range(n):
+        captured = START + timedelta(minutes=rng.randrange(DAYS * 24 * 60), seconds=i % 60)
+        t = Truth(
+            lead_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            email=f"person{i}.erasable@example.org", first_name=f"Zebedee{i}x",
+            captured_at=captured, source=rng.choice(SOURCES), channel=rng.choice(CHANNELS),
+            campaign=rng.choice(CAMPAIGNS),
+        )  # fmt: skip
+        truths.append(t)
+        profile = LeadProfile(
+            email=t.email, first_name=t.first_name, source=t.source, channel=t.channel,
+            utm={"campaign": t.campaign} if t.campaign else {},
+        )  # fmt: skip
+        events.append(LeadCaptured(lead_id=t.lead_id, captured_at=captured, lead=profile))
+        if rng.random() < 0.1:
+            continue  # never scored (yet)
+        t.bucket = rng.choice(("hot", "warm", "warm", "cold"))
+        scored_at = captured + timedelta(seconds=1)
+        events.append(LeadScored(
+            lead_id=t.lead_id, score=70, fit=40, engagement=30, bucket=t.bucket,
+            qualified=t.bucket != "cold", model_version="t", contributions=[],
+            scored_at=scored_at, captured_at=captured, lead=profile,
+        ))  # fmt: skip
+        if t.bucket == "cold":
+            t.nurture_active = True
+            events.append(LeadRoutedToNurture(
+                lead_id=t.lead_id, bucket="cold", score=20, routed_at=scored_at, lead=profile,
+                reason="cold",
+            ))  # fmt: skip
+            if rng.random() < 0.5:
+                events.append(_step(t, scored_at + timedelta(days=1)))
+            if rng.random() < 0.3:
+                t.nurture_active = False
+                events.append(NurtureStopped(
+                    lead_id=t.lead_id, enrollment_id=str(uuid.uuid4()), sequence="cold",
+                    reason="manual: Zebedee asked", stopped_at=scored_at + timedelta(days=2),
+                ))  # fmt: skip
+            continue
+        t.qualified_at = scored_at
+        events.append(LeadQualified(lead_id=t.lead_id, score=70, bucket=t.bucket, threshold=60,
+                                    qualified_at=scored_at))  # fmt: skip
+        queue = rng.choice(tuple(QUEUES))
+        if rng.random() < 0.06:
+            t.waiting_queue = queue
+            events.append(LeadRecycled(
+                lead_id=t.lead_id, cause=RecycleCause.GONE_COLD, to="waiting", queue=queue,
+                recycled_at=scored_at + timedelta(seconds=1), explanation="nobody free",
+            ))  # fmt: skip
+            continue
+        _assign(rng, t, queue, scored_at, profile, events)
+    return truths, events
+
+
+def _step(t: Truth, due: datetime) -> NurtureStepDue:
+    return NurtureStepDue(
+        lead_id=t.lead_id, enrollment_id=str(uuid.uuid4()), sequence="cold", step=1,
+        total_steps=3, mode="email", due_at=due, lead=ContactSnapshot(email=t.email),
+    )  # fmt: skip
+
+
+def _assign(
+    rng: random.Random, t: Truth, queue: str, scored_at: datetime, profile: LeadProfile,
+    events: list[Event],
+) -> None:  # fmt: skip
+    t.queue, t.rep = queue, rng.choice(QUEUES[queue])
+    t.assigned_at = scored_at + timedelta(seconds=rng.randint(1, 300))
+    t.sla_due_at = t.assigned_at + SLA
+    contact = ContactSnapshot.of(profile)
+    chosen = CandidateTrace(rep_id=t.rep, eligible=True, reason="next in rotation",
+                            multiplier=MULTIPLIERS.get(t.rep))  # fmt: skip
+    trace = RoutingTrace(rule="r", queue=queue, strategy="weighted_round_robin",
+                         candidates=[chosen], explanation="next in rotation")  # fmt: skip
+    events.append(LeadAssigned(
+        lead_id=t.lead_id, assignment_id=str(uuid.uuid4()), queue=queue, rep=_rep(t.rep),
+        lead=contact, score=70, bucket=t.bucket or "warm", source=t.source,
+        captured_at=t.captured_at, assigned_at=t.assigned_at, sla_due_at=t.sla_due_at,
+        trace=trace,
+    ))  # fmt: skip
+    roll = rng.random()
+    if roll < 0.08:
+        return  # nobody touched it, and its clock is still running
+    if roll < 0.2:
+        _breach(t, events)
+        return
+    first = t.assigned_at + timedelta(seconds=rng.choice((60, 240, 900, 2400, 5400, 20000)))
+    if first > t.sla_due_at:
+        _breach(t, events)
+    t.touches = [first] + [first + timedelta(hours=rng.randint(2, 200)) for _ in
+                           range(rng.randint(0, 3))]  # fmt: skip
+    for at in t.touches:
+        events.append(_activity(t, rng.choice(("called", "emailed", "sms_sent", "contacted")), at))
+    if rng.random() < 0.5:
+        t.replied_at = first + timedelta(minutes=rng.randint(5, 3000))
+        events.append(_activity(t, "replied", t.replied_at))
+    if rng.random() < 0.4:
+        t.meeting_at = first + timedelta(hours=rng.randint(1, 100))
+        events.append(_activity(t, "meeting_booked", t.meeting_at))
+    outcome_at = first + timedelta(hours=rng.randint(50, 400))
+    if t.meeting_at is not None and rng.random() < 0.6:
+        t.won_at = outcome_at
+        t.amount = Decimal(f"{rng.randint(100, 9000)}.{rng.randint(0, 99):02d}")
+        events.append(_activity(t, "won", outcome_at, amount=t.amount))
+    elif rng.random() < 0.4:
+        t.lost_at, t.reason = outcome_at, rng.choice(REASONS)
+        events.append(_activity(t, "lost", outcome_at, reason=t.reason))
+    if rng.random() < 0.4:
+        t.followup_due_at = first + timedelta(days=1)
+        events.append(LeadFollowupDue(
+            lead_id=t.lead_id, plan_id=str(uuid.uuid4()), bucket=t.bucket or "warm",
+            rep=_rep(t.rep), mode="call", step=2, of=3, due_at=t.followup_due_at,
+            lead=ContactSnapshot(email=t.email),
+        ))  # fmt: skip
+        choice = rng.random()
+        if choice < 0.6:  # done: on time or late
+            done = t.followup_due_at + timedelta(hours=rng.choice((1, 5, 30, 60)))
+            t.touches.append(done)
+            events.append(_activity(t, "called", done))
+
+
+def _breach(t: Truth, events: list[Event]) -> None:
+    assert t.rep and t.queue and t.assigned_at and t.sla_due_at
+    t.breached = True
+    events.append(LeadSlaBreached(
+        lead_id=t.lead_id, assignment_id=str(uuid.uuid4()), queue=t.queue, rep=_rep(t.rep),
+        lead=ContactSnapshot(email=t.email), bucket=t.bucket or "warm", attempt=1,
+        max_attempts=1, assigned_at=t.assigned_at, due_at=t.sla_due_at,
+        breached_at=t.sla_due_at + timedelta(seconds=1), business_hours=False,
+        action=SlaAction.KEPT, reason="kept", team=_team(t.rep),
+    ))  # fmt: skip

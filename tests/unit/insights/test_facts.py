@@ -1,0 +1,193 @@
+"""The fold from observations to a lead's fact row: order-free, stages, outcomes, touches."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.insights.domain.facts import (
+    FactRules,
+    LeadFact,
+    Observation,
+    derive_fact,
+    followup_lateness,
+    reached,
+)
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def act(minutes: float, kind: str, n: int = 0, **data: Any) -> Observation:
+    return Observation("activity", at(minutes), {"activity_id": f"{kind}-{minutes}-{n}",
+                                                  "activity": kind, **data})  # fmt: skip
+
+
+def history() -> list[Observation]:
+    due = at(30).isoformat()
+    return [
+        Observation("captured", at(0), {"source": "web", "channel": "cpc", "campaign": "spring"}),
+        Observation("scored", at(0.1), {"bucket": "warm", "source": "web"}),
+        Observation("qualified", at(0.2), {"bucket": "warm"}),
+        Observation(
+            "assigned", at(1), {"queue": "uk", "rep_id": "ana", "bucket": "warm", "sla_due_at": due}
+        ),  # fmt: skip
+        Observation("bucket_changed", at(50), {"bucket": "hot"}),
+        act(10, "called", rep_id="ana"),
+        act(20, "replied"),
+        act(60, "emailed"),
+        act(120, "meeting_booked"),
+        act(500, "won", amount="1200.50"),
+        act(900, "emailed"),  # after the win: not a touch to close
+    ]
+
+
+def test_a_full_history_folds_into_one_fact_row() -> None:
+    fact = derive_fact("L1", history())
+    assert fact == LeadFact(
+        lead_id="L1", captured_at=at(0), source="web", channel="cpc", campaign="spring",
+        queue="uk", rep_id="ana", bucket="hot", assigned_at=at(1), sla_due_at=at(30),
+        first_contact_at=at(10), mql_at=at(0.2), sql_at=at(10), opportunity_at=at(120),
+        won_at=at(500), won_amount=Decimal("1200.50"), touches=3, touches_to_close=2,
+        responded=True, placement="assigned", placement_queue="uk",
+    )  # fmt: skip
+
+
+def test_the_fold_ignores_the_order_events_arrived_in() -> None:
+    events = history()
+    expected = derive_fact("L1", events)
+    for seed in range(5):
+        random.Random(seed).shuffle(events)
+        assert derive_fact("L1", events) == expected
+
+
+def test_an_activity_delivered_twice_counts_once() -> None:
+    events = [Observation("captured", at(0), {"source": "web"}), act(5, "called"), act(5, "called")]
+    assert derive_fact("L", events).touches == 1
+
+
+def test_the_latest_outcome_wins_and_a_loss_keeps_its_reason() -> None:
+    events = [Observation("captured", at(0), {"source": "web"}), act(5, "won", amount="10"),
+              act(9, "lost", reason="budget")]  # fmt: skip
+    fact = derive_fact("L", events)
+    assert (fact.won_at, fact.lost_at, fact.lost_reason, fact.won_amount) == (
+        None, at(9), "budget", None,
+    )  # fmt: skip
+
+
+def test_a_lead_known_only_from_its_assignment_takes_the_capture_time_it_carries() -> None:
+    events = [Observation("assigned", at(3), {"queue": "q", "rep_id": "ben", "source": "api",
+                                              "captured_at": at(0).isoformat()})]  # fmt: skip
+    fact = derive_fact("L", events)
+    assert (fact.captured_at, fact.source, fact.rep_id) == (at(0), "api", "ben")
+
+
+def test_the_current_owner_is_the_latest_assignment_and_first_assigned_is_the_first() -> None:
+    events = [
+        Observation("captured", at(0), {"source": "web"}),
+        Observation("assigned", at(1), {"queue": "uk", "rep_id": "ana"}),
+        Observation("sla_breached", at(31), {"rep_id": "ana", "action": "reassigned"}),
+        Observation("assigned", at(31), {"queue": "uk", "rep_id": "ben"}),
+    ]
+    fact = derive_fact("L", events)
+    assert (fact.rep_id, fact.assigned_at, fact.breaches) == ("ben", at(1), 1)
+
+
+@pytest.mark.parametrize(
+    ("stage", "times", "expected"),
+    [
+        ("mql", {}, False),
+        ("mql", {"mql_at": at(1)}, True),
+        ("mql", {"won_at": at(9)}, True),  # a win passed every stage before it
+        ("opportunity", {"sql_at": at(2)}, False),
+        ("won", {"lost_at": at(5)}, False),
+    ],
+)
+def test_a_later_stage_implies_the_earlier_ones(
+    stage: str, times: dict[str, datetime], expected: bool
+) -> None:
+    assert reached(LeadFact("L", captured_at=at(0), **times), stage) is expected  # type: ignore[arg-type]
+
+
+def test_response_counts_only_at_or_after_the_first_contact() -> None:
+    early = [Observation("captured", at(0), {}), act(1, "replied"), act(5, "called")]
+    assert derive_fact("L", early).responded is False
+    assert derive_fact("L", [*early, act(6, "meeting_booked")]).responded is True
+
+
+@pytest.mark.parametrize(
+    ("due", "touches", "closed", "expected"),
+    [
+        ([at(0)], [at(10)], False, (0, 0)),  # on time
+        ([at(0)], [at(0) + timedelta(hours=25)], False, (1, 0)),  # late
+        ([at(0), at(60)], [at(70)], False, (0, 1)),  # first missed: no touch before the next due
+        ([at(0)], [], False, (0, 0)),  # still open
+        ([at(0)], [], True, (0, 1)),  # closed without the touch: missed
+        ([at(0)], [at(-5)], True, (0, 1)),  # a touch before it was due does not close it
+    ],
+)
+def test_follow_up_touches_are_on_time_late_or_missed(
+    due: list[datetime], touches: list[datetime], closed: bool, expected: tuple[int, int]
+) -> None:
+    assert (
+        followup_lateness(due, touches, closed=closed, late_after=timedelta(hours=24)) == expected
+    )
+
+
+def test_late_and_missed_follow_ups_land_on_the_fact() -> None:
+    events = [
+        Observation("captured", at(0), {}),
+        Observation("followup_due", at(100), {}),
+        Observation("followup_due", at(200), {}),
+        act(200 + 60 * 30, "called"),  # 30 h after the second was due
+        Observation("gone_cold", at(5000), {}),
+    ]
+    fact = derive_fact("L", events, FactRules(late_after=timedelta(hours=24)))
+    assert (fact.late_touches, fact.missed_touches) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        ([Observation("assigned", at(1), {"queue": "uk", "sla_due_at": at(30).isoformat()})],
+         True),
+        ([Observation("assigned", at(1), {"queue": "uk", "sla_due_at": at(30).isoformat()}),
+          act(5, "called")], False),
+        ([Observation("assigned", at(1), {"queue": "uk"})], False),  # no deadline
+        ([Observation("assigned", at(1), {"queue": "uk", "sla_due_at": at(30).isoformat()}),
+          Observation("sla_breached", at(31), {"action": "kept"})], False),
+        ([Observation("assigned", at(1), {"queue": "uk", "sla_due_at": at(30).isoformat()}),
+          Observation("recycled", at(40), {"to": "waiting", "queue": "pool"})], False),
+    ],
+)  # fmt: skip
+def test_an_sla_clock_runs_until_contact_outcome_kept_breach_or_move(
+    events: list[Observation], expected: bool
+) -> None:
+    assert derive_fact("L", events).sla_running is expected
+
+
+def test_placement_follows_the_latest_placing_event_and_nurture_until_stopped() -> None:
+    events = [
+        Observation("routed_to_nurture", at(1), {"bucket": "cold"}),
+        Observation("nurture_step_due", at(2), {}),
+    ]
+    fact = derive_fact("L", events)
+    assert (fact.placement, fact.nurture_active) == ("nurture", True)
+    moved = Observation("recycled", at(4), {"to": "waiting", "queue": "p"})
+    stopped = derive_fact("L", [*events, Observation("nurture_stopped", at(3), {}), moved])
+    assert (stopped.placement, stopped.placement_queue, stopped.nurture_active) == (
+        "waiting", "p", False,
+    )  # fmt: skip
+
+
+def test_outcomes_at_the_same_moment_fold_the_same_whatever_the_order() -> None:
+    events = [Observation("captured", at(0), {}), act(9, "won", amount="5"),
+              act(9, "lost", reason="budget")]  # fmt: skip
+    assert derive_fact("L", events) == derive_fact("L", events[::-1])
