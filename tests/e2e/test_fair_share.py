@@ -1,4 +1,4 @@
-"""Reward and punishment across the five real processes, on a driven clock: over 1,000 leads
+"""Reward and punishment across the services as real processes, on a driven clock: over 1,000 leads
 in one queue, a rep who lets every lead breach its first-contact SLA ends up with a
 measurably smaller share than one who calls within minutes, never past the policy's floor
 and ceiling, and the rep's ledger (``GET /v1/reps/{id}/ledger``) explains every change.

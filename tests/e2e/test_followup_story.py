@@ -1,4 +1,4 @@
-"""Issue 14's story across the five real processes, on the example config and one driven clock.
+"""Issue 14's story across the services as processes, on the example config and one driven clock.
 
 Every service reads the time from one file (``LEADFLOW_CLOCK_FILE``); the test moves it five
 weeks on in a minute. Leads and activities go in through capture's public API as a sales
