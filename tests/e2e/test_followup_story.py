@@ -12,7 +12,7 @@ demo subscriptions point at. The cast, all on the example's scoring, routing and
   unsubscribes after the second, and the third, due while the test still runs, never comes
   (its rep's call in week 2 and its reply in week 4 keep it from going cold).
 - ``quiet`` (GB, fashion, warm): contacted once, then left alone; it goes cold after the
-  warm bucket's five days, the notifier alerts once, and a day later the general pool gets it.
+  warm bucket's eight days, the notifier alerts once, and a day later the general pool gets it.
 - ``lost`` (GB, software, cold): lost at once; after the 30-day cool-off it is back in
   nurture, and the ``cold-revive`` sequence's first e-mail falls due three days later.
 - ``opted_out`` (GB, fashion, unsubscribed before it was scored): nurtured, its sequence's
@@ -275,12 +275,18 @@ async def run_story(story: Story, stack: Any, sink: httpx.AsyncClient) -> None:
     await story.activity("hot", "won", rep_id="pete", amount="12000")
     await story.until_router("hot", "won", lambda a: a["closed_at"] is not None)
 
-    # -- Saturday: the quiet lead has been quiet for the warm bucket's 5 days
-    story.set_clock(T1 + timedelta(days=5, hours=1))
+    # -- the cold lead: a call in week 2, its second e-mail in week 3, then it unsubscribes
+    story.set_clock(T1 + timedelta(days=7))
+    await story.activity("cold", "called", rep_id=reps["cold"], channel="call")
+    await story.until_router(
+        "cold", "the call", lambda a: at(a["warm_at"]) == T1 + timedelta(days=7)
+    )
+    # -- Tuesday of week 2: the quiet lead has been quiet for the warm bucket's 8 days
+    story.set_clock(T1 + timedelta(days=8, hours=1))
     await story.wait("quiet: gone cold", lambda: bool(story.events("lead.gone_cold", "quiet")))
     tally = await until_delivered(sink, "lead.gone_cold", story.ids["quiet"])
-    # -- Sunday: a day after the announcement, the general pool gets it
-    story.set_clock(T1 + timedelta(days=6, hours=2))
+    # -- Wednesday: a day after the announcement, the general pool gets it
+    story.set_clock(T1 + timedelta(days=9, hours=2))
     await story.wait(
         "quiet: recycled and assigned again",
         lambda: bool(story.events("lead.recycled", "quiet")) and len(assigned("quiet")) >= 2,
@@ -289,12 +295,6 @@ async def run_story(story: Story, stack: Any, sink: httpx.AsyncClient) -> None:
     await story.activity("quiet", "won", rep_id=new_owner, amount="900")
     await story.until_router("quiet", "won", lambda a: a["closed_at"] is not None)
 
-    # -- the cold lead: a call in week 2, its second e-mail in week 3, then it unsubscribes
-    story.set_clock(T1 + timedelta(days=7))
-    await story.activity("cold", "called", rep_id=reps["cold"], channel="call")
-    await story.until_router(
-        "cold", "the call", lambda a: at(a["warm_at"]) == T1 + timedelta(days=7)
-    )
     story.set_clock(T1 + timedelta(days=14))
     await story.wait("cold: second e-mail due", lambda: len(touches(story, "cold")) >= 2)
     await story.activity("cold", "emailed", rep_id=reps["cold"], channel="email")
@@ -386,9 +386,9 @@ def check_story(story: Story, reps: dict[str, str], tally: dict[str, Any]) -> No
     assert len(cold) == 1, cold
     assert (cold[0]["reason"], at(cold[0]["since"]), cold[0]["bucket"]) == ("no_touch", T1, "warm")
     assert cold[0]["rep"]["rep_id"] == reps["quiet"]
-    assert at(cold[0]["gone_cold_at"]) == T1 + timedelta(days=5, hours=1)
+    assert at(cold[0]["gone_cold_at"]) == T1 + timedelta(days=8, hours=1)
     assert cold[0]["explanation"] == (
-        f"no touch for 5d1h (bucket warm: cold after 5d); owner {reps['quiet']}"
+        f"no touch for 8d1h (bucket warm: cold after 8d); owner {reps['quiet']}"
     )
     assert cold[0]["recycling"] == "queue general-global after 1d"
     assert {
@@ -407,7 +407,7 @@ def check_story(story: Story, reps: dict[str, str], tally: dict[str, Any]) -> No
     again = story.events("lead.assigned", "quiet")[1]
     assert (again["queue"], again["trace"]["rule"]) == ("general-global", "recycled")
     assert again["rep"] == recycled["rep"]
-    assert at(recycled["recycled_at"]) == T1 + timedelta(days=6, hours=2)  # due a day after
+    assert at(recycled["recycled_at"]) == T1 + timedelta(days=9, hours=2)  # due a day after
 
     # The lost lead: back in nurture after the 30-day cool-off, into cold-revive.
     (back,) = story.events("lead.recycled", "lost")
