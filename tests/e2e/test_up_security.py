@@ -22,6 +22,8 @@ OPEN = {"/healthz", "/readyz", "/metrics"}
 
 
 def _placeholder(match: re.Match[str]) -> str:
+    if match[0] == "{letter_id}":
+        return "0-0"  # the route matches dead-letter ids only (partition-offset)
     return str(uuid.uuid4()) if "id" in match[0] else "x"
 
 
@@ -32,9 +34,7 @@ def _guarded_operations(service: str) -> list[tuple[str, str]]:
         for method, op in item.items():
             if path in OPEN or op.get("x-leadflow-auth") == "vendor":
                 continue
-            concrete = re.sub(
-                r"\{[^}]*\}", lambda m: str(uuid.uuid4()) if "id" in m[0] else "x", path
-            )
+            concrete = re.sub(r"\{[^}]*\}", _placeholder, path)
             out.append((method, concrete))
     return out
 
