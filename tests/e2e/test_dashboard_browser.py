@@ -62,17 +62,16 @@ def artefacts(tmp_path: Path) -> Path:
     return where
 
 
-async def serving(app: FastAPI, port: int) -> asyncio.Task[None]:
+async def serving(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     """The app (its lifespan already running) on a real port for the browser."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
+        assert not task.done(), "uvicorn did not start"
         await asyncio.sleep(0.02)
-    task.add_done_callback(lambda _: None)
-    setattr(task, "server", server)
-    return task
+    return server, task
 
 
 def lookup(reports: dict[str, Any], metric: str) -> Any:
@@ -131,7 +130,7 @@ async def test_dashboard_pages_show_the_apis_figures_behind_the_login(
     async with running_app(app) as client:
         await publish(bus, events)
         await applied(pg_conn, len(events))
-        server = await serving(app, port)
+        server, serve = await serving(app, port)
         try:
             context = await browser.new_context(viewport={"width": 1280, "height": 900})
             page = await context.new_page()
@@ -211,7 +210,10 @@ async def test_dashboard_pages_show_the_apis_figures_behind_the_login(
             phone = await browser.new_context(
                 viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
             )
-            await phone.add_cookies([{**cookie, "sameSite": "Strict"}])  # type: ignore[list-item]
+            await phone.add_cookies(
+                [{"name": cookie["name"], "value": cookie["value"], "url": base,
+                  "httpOnly": True, "sameSite": "Strict"}]
+            )  # fmt: skip
             small = await phone.new_page()
             small.on("console", on_console)
             await small.goto(f"{base}/")
@@ -225,5 +227,5 @@ async def test_dashboard_pages_show_the_apis_figures_behind_the_login(
             assert page.url.startswith(f"{base}/login?next=")
             assert errors == []
         finally:
-            getattr(server, "server").should_exit = True
-            await server
+            server.should_exit = True
+            await serve

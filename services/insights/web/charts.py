@@ -14,11 +14,11 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 640
+WIDTH = 480  # a phone shows it at ~0.7 scale: 14 px labels stay ~10 px
 BAR = 26  # height of one bar, px
 GAP = 8
-LABEL_W = 150  # room for the label left of the bars
-VALUE_W = 90  # room for the value right of the bars
+LABEL_W = 110  # room for the label left of the bars
+VALUE_W = 80  # room for the value right of the bars
 COLOURS = ("#2563eb", "#0891b2", "#7c3aed", "#16a34a", "#ea580c", "#db2777")
 
 
@@ -51,7 +51,7 @@ def bars(title: str, rows: Sequence[Bar], scale: float | None = None) -> Markup:
         length = max(0.0, min(row.value / top, 1.0)) * room
         parts.append(
             f'<text x="{LABEL_W - 8}" y="{y + BAR * 0.68:.1f}" text-anchor="end"'
-            f' font-size="14" fill="#111827">{escape(_clip(row.label))}</text>'
+            f' font-size="14" fill="#111827">{escape(_clip(row.label, 14))}</text>'
             f'<rect x="{LABEL_W}" y="{y}" width="{max(length, 1):.1f}" height="{BAR}" rx="3"'
             f' fill="{row.colour}"/>'
             f'<text x="{LABEL_W + length + 6:.1f}" y="{y + BAR * 0.68:.1f}" font-size="14"'
