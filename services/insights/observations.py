@@ -128,8 +128,8 @@ def followup_due(e: LeadFollowupDue) -> Observation:
 
 def followup_closed(e: LeadFollowupClosed) -> Observation:
     return Observation("followup_closed", utc(e.closed_at), {
-        "rep_id": e.rep_id, "step": e.step, "mode": e.mode, "outcome": e.outcome,
-        "due_at": _iso(e.due_at), "done_at": _iso(e.done_at),
+        "plan_id": e.plan_id, "rep_id": e.rep_id, "step": e.step, "mode": e.mode,
+        "outcome": e.outcome, "due_at": _iso(e.due_at), "done_at": _iso(e.done_at),
     })  # fmt: skip
 
 

@@ -7,11 +7,19 @@ capture and an activity before both. The read model therefore stores each event 
 recomputes the lead's :class:`LeadFact` from all of them after every batch, sorted by
 time. A rebuild from the topics thus gives the same rows whatever the batching.
 
-Funnel stages are derived here until the router and nurture announce them
-(``lead.stage_changed``, ``lead.followup_closed``): MQL = first ``LeadQualified``; SQL =
-first rep contact activity (:data:`CONTACT_KINDS`); opportunity = first ``meeting_booked``;
-won / lost = the latest outcome activity. A later stage implies the earlier ones (a lead
-won without a recorded meeting passed the opportunity stage): see :func:`reached`.
+Funnel stages come from the router's ``lead.stage_changed`` when it announced any for the
+lead (the router owns the lifecycle: it ignores a meeting reported after the loss, and counts
+a skip such as mql -> opportunity as one move): a stage's time is the first move into it.
+A lead the router announced nothing for (routed before it did, or never routed) keeps the
+derived stages: MQL = first ``LeadQualified``; SQL = first rep contact activity
+(:data:`CONTACT_KINDS`); opportunity = first ``meeting_booked``. Won / lost, with the amount
+and the reason, are the latest outcome activity either way. A later stage implies the
+earlier ones (a lead won without a recorded meeting passed the opportunity stage): see
+:func:`reached`.
+
+Late and missed follow-up touches come from nurture's ``lead.followup_closed`` when it
+settled any for the lead (its plan's grace decides late, and it closes a touch missed when
+the plan's window ends); otherwise they are derived (:func:`followup_lateness`).
 """
 
 from __future__ import annotations
@@ -131,12 +139,13 @@ def derive_fact(
     first_contact = contacts[0].at if contacts else None
     qualified = _first(obs, "qualified")
     responded_at = [a.at for k, a in acts if k in RESPONSE_KINDS]
-    late, missed = followup_lateness(
+    late, missed = settled_followups(obs) or followup_lateness(
         [o.at for o in obs if o.kind == "followup_due"],
         [a.at for a in contacts],
         closed=outcome is not None or any(o.kind == "gone_cold" for o in obs),
         late_after=rules.late_after,
     )
+    announced = stage_times(obs)
     placement, placement_queue = _placement(obs)
     captured_at = _captured_at(captured, scored, assignments)
     return LeadFact(
@@ -151,9 +160,9 @@ def derive_fact(
         assigned_at=assignments[0].at if assignments else None,
         sla_due_at=_due(assignments[0]) if assignments else None,
         first_contact_at=first_contact,
-        mql_at=qualified.at if qualified else None,
-        sql_at=first_contact,
-        opportunity_at=meetings[0].at if meetings else None,
+        mql_at=announced.get("mql") if announced else qualified.at if qualified else None,
+        sql_at=announced.get("sql") if announced else first_contact,
+        opportunity_at=announced.get("opportunity") if announced else _at(meetings),
         won_at=won.at if won else None,
         lost_at=lost.at if lost else None,
         won_amount=Decimal(str(won.data["amount"])) if won and won.data.get("amount") else None,
@@ -169,6 +178,35 @@ def derive_fact(
         nurture_active=_nurture_active(obs),
         sla_running=_sla_running(current, contacts, outcome, obs),
     )
+
+
+def _at(observed: list[Observation]) -> datetime | None:
+    return observed[0].at if observed else None
+
+
+def stage_times(obs: list[Observation]) -> dict[str, datetime]:
+    """When the router says the lead first moved into each stage (empty: it said nothing).
+    Moves are time-ordered already; a stage re-entered (a lost lead placed again at mql)
+    keeps its first time."""
+    times: dict[str, datetime] = {}
+    for o in obs:
+        if o.kind == "stage_changed":
+            times.setdefault(str(o.data.get("to_stage")), o.at)
+    return times
+
+
+def settled_followups(obs: list[Observation]) -> tuple[int, int] | None:
+    """``(late, missed)`` as nurture settled the lead's follow-up touches, once per touch
+    (a republished close counts once); None when it settled none."""
+    outcomes: dict[tuple[str, str], str] = {}
+    for o in obs:
+        if o.kind == "followup_closed":
+            touch = (str(o.data.get("plan_id")), str(o.data.get("step")))
+            outcomes.setdefault(touch, str(o.data.get("outcome")))
+    if not outcomes:
+        return None
+    settled = list(outcomes.values())
+    return settled.count("late"), settled.count("missed")
 
 
 def _order(o: Observation) -> tuple[datetime, str, str]:
