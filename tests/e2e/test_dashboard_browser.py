@@ -202,7 +202,22 @@ async def test_dashboard_pages_show_the_apis_figures_behind_the_login(
             assert "captured" in timeline and "activity: won" in timeline
             assert "Zebedee" not in await page.content()  # no personal data on pages
             await page.screenshot(path=shots / "lead.png", full_page=True)
+            lost = next(t for t in truths if t.lost_at is not None and t.reason)
+            await page.goto(f"{base}/leads/{lost.lead_id}")  # reports:read only: no free text
+            shown = await page.inner_text("ol.timeline")
+            assert "reason: (needs leads:read)" in shown and f"reason: {lost.reason}" not in shown
+            # With leads:read (the admin key, as a header) free text shows, and is audited.
+            full = await client.get(f"/leads/{lost.lead_id}")
+            assert f"reason: {lost.reason}" in full.text and "next in rotation" in full.text
+            audited = await pg_conn.fetchval(
+                "SELECT count(*) FROM insights.audit_log WHERE action = 'lead.insights_read'"
+                " AND target = $1", lost.lead_id,
+            )  # fmt: skip
+            assert audited == 1
             await page.goto(f"{base}/feed")
+            why = await page.inner_text("tr[data-lead] td:last-child")
+            assert why == "company_size_50_plus +40, visited_pricing +30"
+            assert "next in rotation" not in await page.content()  # the sentence: leads:read
             await page.click("tr[data-lead] a")
             assert "/leads/" in page.url
 

@@ -47,6 +47,7 @@ from shared.contracts import (
     RecycleCause,
     RepRef,
     RoutingTrace,
+    ScoreContribution,
     SlaAction,
 )
 from shared.contracts.envelope import Event
@@ -62,6 +63,10 @@ CAMPAIGNS = ("spring", "autumn", None)
 SOURCES = ("web", "meta")
 REASONS = ("budget", "timing", "competitor")
 SLA = timedelta(minutes=30)
+REASONS_SCORED = [
+    ScoreContribution(rule="visited_pricing", group="engagement", points=30),
+    ScoreContribution(rule="company_size_50_plus", group="fit", points=40),
+]
 LATE_AFTER = timedelta(hours=24)
 NURTURE_GRACE = timedelta(hours=48)  # the follow-up plan's grace: done later than this is late
 NURTURE_WINDOW = timedelta(days=3)  # an undone touch is closed missed this long after due
@@ -140,7 +145,7 @@ def generate(n: int, seed: int = 15) -> tuple[list[Truth], list[Event]]:
         scored_at = captured + timedelta(seconds=1)
         events.append(LeadScored(
             lead_id=t.lead_id, score=70, fit=40, engagement=30, bucket=t.bucket,
-            qualified=t.bucket != "cold", model_version="t", contributions=[],
+            qualified=t.bucket != "cold", model_version="t", contributions=REASONS_SCORED,
             scored_at=scored_at, captured_at=captured, lead=profile,
         ))  # fmt: skip
         if t.bucket == "cold":
