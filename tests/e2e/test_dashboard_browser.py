@@ -194,6 +194,10 @@ async def test_dashboard_pages_show_the_apis_figures_behind_the_login(
             want = sum(1 for t in truths if t.rep == "ana")
             assert ana == str(want) and ana != everyone
 
+            # A filter the API refuses is refused by the page too, naming the field.
+            bad = await client.get("/", params={"tz": "Mars/Olympus"})
+            assert bad.status_code == 422 and "tz: unknown time zone" in bad.text
+
             # A lead's page: its timeline across services; a feed row links to it.
             won = next(t for t in truths if t.won_at is not None and t.lost_at is None)
             await page.goto(f"{base}/leads/{won.lead_id}")
