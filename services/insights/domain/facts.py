@@ -19,7 +19,7 @@ earlier ones (a lead won without a recorded meeting passed the opportunity stage
 
 Late and missed follow-up touches come from nurture's ``lead.followup_closed`` when it
 settled any for the lead (its plan's grace decides late, and it closes a touch missed when
-the plan's window ends); otherwise they are derived (:func:`followup_lateness`).
+the plan's window ends); otherwise they are derived (:mod:`.followups`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from services.insights.domain import followups
 
 # Activities that are a rep reaching the lead: the first one is first contact (and SQL).
 CONTACT_KINDS = frozenset({"contacted", "called", "emailed", "sms_sent"})
@@ -139,7 +141,7 @@ def derive_fact(
     first_contact = contacts[0].at if contacts else None
     qualified = _first(obs, "qualified")
     responded_at = [a.at for k, a in acts if k in RESPONSE_KINDS]
-    late, missed = settled_followups(obs) or followup_lateness(
+    late, missed = followups.settled(obs) or followups.lateness(
         [o.at for o in obs if o.kind == "followup_due"],
         [a.at for a in contacts],
         closed=outcome is not None or any(o.kind == "gone_cold" for o in obs),
@@ -193,20 +195,6 @@ def stage_times(obs: list[Observation]) -> dict[str, datetime]:
         if o.kind == "stage_changed":
             times.setdefault(str(o.data.get("to_stage")), o.at)
     return times
-
-
-def settled_followups(obs: list[Observation]) -> tuple[int, int] | None:
-    """``(late, missed)`` as nurture settled the lead's follow-up touches, once per touch
-    (a republished close counts once); None when it settled none."""
-    outcomes: dict[tuple[str, str], str] = {}
-    for o in obs:
-        if o.kind == "followup_closed":
-            touch = (str(o.data.get("plan_id")), str(o.data.get("step")))
-            outcomes.setdefault(touch, str(o.data.get("outcome")))
-    if not outcomes:
-        return None
-    settled = list(outcomes.values())
-    return settled.count("late"), settled.count("missed")
 
 
 def _order(o: Observation) -> tuple[datetime, str, str]:
@@ -290,22 +278,3 @@ def _sla_running(
     if any(o.kind == "sla_breached" and o.data.get("action") == "kept" for o in later):
         return False
     return not any(o.kind in ("recycled", "routed_to_nurture") for o in later)
-
-
-def followup_lateness(
-    due: list[datetime], touches: list[datetime], *, closed: bool, late_after: timedelta
-) -> tuple[int, int]:
-    """``(late, missed)`` follow-up touches. Each due touch is closed by the first rep touch
-    at or after it and before the next one came due: on time within ``late_after``, late
-    after it; none before the next due is missed; the last one, with no touch yet, is
-    missed only once the lead is closed (an outcome, or gone cold), otherwise still open."""
-    late = missed = 0
-    due = sorted(due)
-    for index, due_at in enumerate(due):
-        until = due[index + 1] if index + 1 < len(due) else None
-        done = [t for t in touches if t >= due_at and (until is None or t < until)]
-        if done:
-            late += 1 if done[0] - due_at > late_after else 0
-        elif until is not None or closed:
-            missed += 1
-    return late, missed

@@ -94,7 +94,9 @@ async def _on_page_refusal(request: Request, exc: Exception) -> Response:
     if exc.status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return page("login.html", exc.status, next=safe_next(request.url.path), error=exc.message)
+    refused = page("login.html", exc.status, next=safe_next(request.url.path), error=exc.message)
+    refused.headers.update(exc.headers or {})  # 429: Retry-After
+    return refused
 
 
 def install(app: FastAPI) -> None:

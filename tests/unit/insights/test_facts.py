@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from services.insights.domain import followups
 from services.insights.domain.facts import (
     FactRules,
     LeadFact,
     Observation,
     derive_fact,
-    followup_lateness,
     reached,
 )
 
@@ -137,7 +137,7 @@ def test_follow_up_touches_are_on_time_late_or_missed(
     due: list[datetime], touches: list[datetime], closed: bool, expected: tuple[int, int]
 ) -> None:
     assert (
-        followup_lateness(due, touches, closed=closed, late_after=timedelta(hours=24)) == expected
+        followups.lateness(due, touches, closed=closed, late_after=timedelta(hours=24)) == expected
     )
 
 
