@@ -17,7 +17,8 @@ def print_banner(stack: Stack, admin_key: str | None) -> None:
             continue
         lines.append(f"  {name:<9} {url}   (API docs: {url}/docs)")
     if "insights" in stack.procs:
-        lines.append(f"  Dashboard {stack.urls()['insights']}/")
+        dashboard = f"{stack.urls()['insights']}/"
+        lines.append(f"  Dashboard {dashboard}   (sign in with a key holding reports:read)")
     lines += [
         "",
         f"  Kafka     {stack.bootstrap}   (embedded Tansu broker: events live in memory)"

@@ -10,6 +10,7 @@ from services.insights import api, handlers, jobs
 from services.insights.config import Settings, load_insights_config
 from services.insights.deps import Deps
 from services.insights.store import facts as store
+from services.insights.web import pages, session
 from shared.contracts.topics import topics_consumed_by
 from shared.service import ServiceSpec, create_service_app
 
@@ -27,10 +28,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         " deal value and campaign returns, effort, per-rep and per-team accountability, flow.",
         migrations=MIGRATIONS,
         deps=deps,
-        routers=[api.router],
+        routers=[api.router, session.router, pages.router],
         consumes=topics_consumed_by("insights"),
         make_handler=lambda runtime: handlers.make_batch_handler(runtime.deps.rules),
         erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
         jobs=[jobs.measuring_headlines(settings.gauges_interval_s)],
     )
-    return create_service_app(spec, settings)
+    app = create_service_app(spec, settings)
+    session.install(app)  # a page refused for want of a credential goes to /login
+    return app

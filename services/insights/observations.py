@@ -58,8 +58,16 @@ def captured(e: LeadCaptured) -> Observation:
 def scored(e: LeadScored) -> Observation:
     p = e.lead
     data = _attribution(p.source, p.channel, p.campaign, p.utm)
-    data.update(bucket=e.bucket, captured_at=_iso(e.captured_at))
+    data.update(bucket=e.bucket, captured_at=_iso(e.captured_at), score=e.score,
+                reasons=_reasons(e))  # fmt: skip
     return Observation("scored", utc(e.scored_at), data)
+
+
+def _reasons(e: LeadScored) -> list[list[Any]]:
+    """The score's contributing rules, largest first: ``[rule, group, points]`` (the live
+    feed's "why"). Rule names come from the scoring model, never from the lead."""
+    ranked = sorted(e.contributions, key=lambda c: (-abs(c.points), c.rule))
+    return [[c.rule, c.group, c.points] for c in ranked[:8]]
 
 
 def qualified(e: LeadQualified) -> Observation:
@@ -85,6 +93,8 @@ def assigned(e: LeadAssigned) -> Observation:
         "queue": e.queue, "rep_id": e.rep.rep_id, "bucket": e.bucket, "source": e.source,
         "sla_due_at": _iso(e.sla_due_at), "captured_at": _iso(e.captured_at),
         "attempt": e.attempt, "reassigned": e.reassigned, "multiplier": _multiplier(e),
+        "rule": e.trace.rule, "strategy": e.trace.strategy, "explanation": e.trace.explanation,
+        "score": e.score,
     })  # fmt: skip
 
 
@@ -118,8 +128,8 @@ def followup_due(e: LeadFollowupDue) -> Observation:
 
 def followup_closed(e: LeadFollowupClosed) -> Observation:
     return Observation("followup_closed", utc(e.closed_at), {
-        "rep_id": e.rep_id, "step": e.step, "mode": e.mode, "outcome": e.outcome,
-        "due_at": _iso(e.due_at), "done_at": _iso(e.done_at),
+        "plan_id": e.plan_id, "rep_id": e.rep_id, "step": e.step, "mode": e.mode,
+        "outcome": e.outcome, "due_at": _iso(e.due_at), "done_at": _iso(e.done_at),
     })  # fmt: skip
 
 

@@ -9,12 +9,13 @@ Every function takes an open connection (the caller owns the transaction) and th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.insights.domain import accountability, effort, flow, funnel, speed, value
-from services.insights.domain.facts import LeadFact
+from services.insights.domain.facts import LeadFact, Observation
 from services.insights.domain.filters import Filters, select
 from services.insights.domain.value import CampaignCost
 from services.insights.store import facts as store
@@ -63,3 +64,41 @@ async def leaderboard(conn: AsyncConnection, filters: Filters, min_sample: int) 
 async def flow_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
     facts, _ = await facts_for(conn, filters)
     return flow.flow(facts)
+
+
+async def dashboard(
+    conn: AsyncConnection, filters: Filters, costs: Sequence[CampaignCost], min_sample: int
+) -> dict[str, Any]:
+    """Every report at once, over one selection of facts (a dashboard page shows several),
+    plus the speed-to-lead distribution the charts draw. Each report is the same function
+    the API answers with, so a page's figures are the API's."""
+    facts, teams = await facts_for(conn, filters)
+    breaches = await store.select_breaches(conn)
+    multipliers = await store.select_multipliers(conn)
+    return {
+        "speed": speed.speed_report(facts, filters.tz),
+        "funnel": funnel.funnel_report(facts),
+        "value": value.value_report(facts, costs),
+        "effort": effort.effort(facts),
+        "leaderboard": accountability.leaderboard(facts, breaches, teams, min_sample, multipliers),
+        "flow": flow.flow(facts),
+        "distribution": speed.first_contact_distribution(facts),
+        "breaches_by_queue": flow.breaches_by_queue(facts),
+    }
+
+
+async def recent_decisions(
+    conn: AsyncConnection, filters: Filters, limit: int = 50
+) -> list[tuple[str, datetime, dict[str, Any], dict[str, Any] | None]]:
+    """The latest assignments of the leads the filters select, with the score behind each."""
+    facts, _ = await facts_for(conn, filters)
+    return await store.select_decisions(conn, [f.lead_id for f in facts], limit)
+
+
+async def lead_timeline(
+    conn: AsyncConnection, lead_id: str
+) -> tuple[LeadFact | None, list[Observation]]:
+    """A lead's fact row and everything observed about it, oldest first."""
+    fact = await store.select_fact(conn, lead_id)
+    observed = (await store.observations_of(conn, [lead_id]))[lead_id]
+    return fact, sorted(observed, key=lambda o: (o.at, o.kind))

@@ -39,6 +39,13 @@ from shared.observability import metrics
 # OpenAPI extension on a route that authenticates its caller itself (a vendor's signature
 # or source key), so the gate leaves it alone and the document says so.
 VENDOR_AUTH = {"x-leadflow-auth": "vendor", "security": []}
+# OpenAPI extension on the dashboard's login and logout: where a person hands over (or drops)
+# the credential the page guards read, so they cannot require one themselves.
+LOGIN_FORM = {"x-leadflow-auth": "login", "security": []}
+# The dashboard's session cookie: a key or token pasted on the login page. Read by the page
+# guards (:func:`require_page`) only; the API routes stay header-only, so a browser that
+# holds the cookie cannot be made to call an API by another site.
+SESSION_COOKIE = "leadflow_session"
 SCOPE_EXTENSION = "x-required-scope"
 
 _bearer = HTTPBearer(
@@ -164,6 +171,35 @@ def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
 _SCOPE_OF: dict[Callable[..., Any], Scope] = {}
 
 
+class PageRefusal(ApiError):
+    """A page guard's refusal: the service answers it as a page (401: to the login page),
+    not in the API's JSON error shape."""
+
+
+@functools.cache
+def require_page(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """The dependency for dashboard pages: like :func:`require`, and it also reads the
+    credential from the :data:`SESSION_COOKIE` (a header, when sent, wins)."""
+
+    async def guard(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+        api_key: Annotated[str | None, Security(_api_key)],
+    ) -> Principal:
+        header = bearer.credentials if bearer is not None else api_key
+        credential = (header or request.cookies.get(SESSION_COOKIE) or "").strip() or None
+        try:
+            principal = await _verify(request, credential)
+            _admit(request, principal, scope)
+        except ApiError as exc:
+            raise PageRefusal(exc.status, exc.error, exc.message, headers=exc.headers) from None
+        return principal
+
+    guard.__name__ = f"require_page_{scope.name.lower()}"
+    _SCOPE_OF[guard] = scope
+    return guard
+
+
 def build_authenticator(settings: ServiceSettings) -> Authenticator:
     """From a service's settings (``LEADFLOW_API_KEYS_FILE``, ``LEADFLOW_JWT_*``,
     ``LEADFLOW_RATE_LIMIT_*``); a JWT setting that cannot work stops the start, naming it."""
@@ -213,11 +249,12 @@ def guard_routes(router: APIRouter) -> None:
             continue
         scope = required_scope(route)
         if scope is None:
-            if (route.openapi_extra or {}).get("x-leadflow-auth") == "vendor":
+            if (route.openapi_extra or {}).get("x-leadflow-auth") in ("vendor", "login"):
                 continue
             raise RuntimeError(
                 f"route {sorted(route.methods or ())} {route.path} requires no scope: add a"
                 " shared.auth.guard dependency, or mark it VENDOR_AUTH if a vendor signs it"
+                " (LOGIN_FORM if it is where a person signs in)"
             )
         route.openapi_extra = {**(route.openapi_extra or {}), SCOPE_EXTENSION: scope.value}
         note = f"Requires scope `{scope.value}` ({SCOPE_HELP[scope]})."
@@ -245,6 +282,7 @@ AuditRead = Annotated[Principal, Depends(require(Scope.AUDIT_READ))]
 MetricsRead = Annotated[Principal, Depends(require(Scope.METRICS_READ))]
 DeadLettersRead = Annotated[Principal, Depends(require(Scope.DEAD_LETTERS_READ))]
 DeadLettersManage = Annotated[Principal, Depends(require(Scope.DEAD_LETTERS_MANAGE))]
+ReportsPage = Annotated[Principal, Depends(require_page(Scope.REPORTS_READ))]
 
 
 def limit_source(request: Request, source: str, limit: Limit) -> None:

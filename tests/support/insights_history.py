@@ -7,6 +7,14 @@ qualified and assigned (a few wait in a queue instead), cold ones go to nurture.
 contact most assigned leads (some after the first-contact deadline, which the router
 breaches), leads reply, meetings are booked, deals are won with amounts or lost with
 reasons, follow-ups come due and are done on time, late, or never.
+
+Two of every three leads are *announced* (their index is not a multiple of 3): the router
+emits ``LeadStageChanged`` for each of their lifecycle moves and nurture
+``LeadFollowupClosed`` for each follow-up touch it settles, as those services do now; the
+rest were routed before they did, so insights must derive stages and lateness itself. The
+two disagree where the real services do: the router ignores a meeting reported after the
+loss, and nurture's grace (:data:`NURTURE_GRACE`) is not insights' ``followup_late_after``,
+and it closes an undone touch missed when the plan's window ends, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from shared.contracts import (
     LeadActivityRecorded,
     LeadAssigned,
     LeadCaptured,
+    LeadFollowupClosed,
     LeadFollowupDue,
     LeadProfile,
     LeadQualified,
@@ -31,11 +40,14 @@ from shared.contracts import (
     LeadRoutedToNurture,
     LeadScored,
     LeadSlaBreached,
+    LeadStageChanged,
+    LifecycleStage,
     NurtureStepDue,
     NurtureStopped,
     RecycleCause,
     RepRef,
     RoutingTrace,
+    ScoreContribution,
     SlaAction,
 )
 from shared.contracts.envelope import Event
@@ -51,7 +63,13 @@ CAMPAIGNS = ("spring", "autumn", None)
 SOURCES = ("web", "meta")
 REASONS = ("budget", "timing", "competitor")
 SLA = timedelta(minutes=30)
+REASONS_SCORED = [
+    ScoreContribution(rule="visited_pricing", group="engagement", points=30),
+    ScoreContribution(rule="company_size_50_plus", group="fit", points=40),
+]
 LATE_AFTER = timedelta(hours=24)
+NURTURE_GRACE = timedelta(hours=48)  # the follow-up plan's grace: done later than this is late
+NURTURE_WINDOW = timedelta(days=3)  # an undone touch is closed missed this long after due
 
 
 @dataclass
@@ -82,6 +100,7 @@ class Truth:
     followup_due_at: datetime | None = None
     waiting_queue: str | None = None
     nurture_active: bool = False
+    announced: bool = False  # the router announces its stages, nurture its closed touches
 
 
 def _rep(rep_id: str) -> RepRef:
@@ -112,7 +131,7 @@ def generate(n: int, seed: int = 15) -> tuple[list[Truth], list[Event]]:
             lead_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             email=f"person{i}.erasable@example.org", first_name=f"Zebedee{i}x",
             captured_at=captured, source=rng.choice(SOURCES), channel=rng.choice(CHANNELS),
-            campaign=rng.choice(CAMPAIGNS),
+            campaign=rng.choice(CAMPAIGNS), announced=i % 3 != 0,
         )  # fmt: skip
         truths.append(t)
         profile = LeadProfile(
@@ -126,7 +145,7 @@ def generate(n: int, seed: int = 15) -> tuple[list[Truth], list[Event]]:
         scored_at = captured + timedelta(seconds=1)
         events.append(LeadScored(
             lead_id=t.lead_id, score=70, fit=40, engagement=30, bucket=t.bucket,
-            qualified=t.bucket != "cold", model_version="t", contributions=[],
+            qualified=t.bucket != "cold", model_version="t", contributions=REASONS_SCORED,
             scored_at=scored_at, captured_at=captured, lead=profile,
         ))  # fmt: skip
         if t.bucket == "cold":
@@ -147,6 +166,8 @@ def generate(n: int, seed: int = 15) -> tuple[list[Truth], list[Event]]:
         t.qualified_at = scored_at
         events.append(LeadQualified(lead_id=t.lead_id, score=70, bucket=t.bucket, threshold=60,
                                     qualified_at=scored_at))  # fmt: skip
+        if t.announced:
+            events.append(_moved(t, "captured", "mql", "qualified", scored_at))
         queue = rng.choice(tuple(QUEUES))
         if rng.random() < 0.06:
             t.waiting_queue = queue
@@ -223,6 +244,67 @@ def _assign(
             done = t.followup_due_at + timedelta(hours=rng.choice((1, 5, 30, 60)))
             t.touches.append(done)
             events.append(_activity(t, "called", done))
+        if t.announced:
+            events.append(_closed(t, t.followup_due_at))
+    if t.announced:
+        events.extend(_stage_moves(t))
+
+
+def _moved(t: Truth, frm: str, to: str, cause: str, at: datetime) -> LeadStageChanged:
+    return LeadStageChanged(
+        lead_id=t.lead_id, from_stage=LifecycleStage(frm), to_stage=LifecycleStage(to),
+        changed_at=at, rep_id=t.rep, queue=t.queue, cause=cause,
+    )  # fmt: skip
+
+
+def opportunity_at(t: Truth) -> datetime | None:
+    """When the router moved the lead to opportunity: its meeting, unless the lead was won
+    or lost before it (both are final: a meeting reported later moves nothing)."""
+    outcome = t.won_at or t.lost_at
+    if t.meeting_at is None or (outcome is not None and outcome < t.meeting_at):
+        return None
+    return t.meeting_at
+
+
+def _stage_moves(t: Truth) -> list[LeadStageChanged]:
+    """The router's moves after mql, as its lifecycle rules make them (first touch: sql;
+    meeting: opportunity; outcome: won or lost; forward only)."""
+    moves: list[tuple[str, str, datetime]] = []
+    if t.touches:
+        moves.append(("sql", "contacted", min(t.touches)))
+    if (meeting := opportunity_at(t)) is not None:
+        moves.append(("opportunity", "meeting_booked", meeting))
+    if t.won_at is not None:
+        moves.append(("won", "won", t.won_at))
+    elif t.lost_at is not None:
+        moves.append(("lost", "lost", t.lost_at))
+    out, stage = [], "mql"
+    for to, cause, at in sorted(moves, key=lambda m: m[2]):
+        out.append(_moved(t, stage, to, cause, at))
+        stage = to
+    return out
+
+
+def settled_touch(t: Truth) -> tuple[str, datetime | None]:
+    """How nurture settles the lead's follow-up touch: the first rep touch at or after due
+    completes it (late beyond :data:`NURTURE_GRACE`); none: missed."""
+    assert t.followup_due_at is not None
+    done = min((x for x in t.touches if x >= t.followup_due_at), default=None)
+    if done is None:
+        return "missed", None
+    return ("late" if done - t.followup_due_at > NURTURE_GRACE else "done"), done
+
+
+def _closed(t: Truth, due: datetime) -> LeadFollowupClosed:
+    assert t.rep is not None
+    outcome, done = settled_touch(t)
+    closes = due + NURTURE_WINDOW
+    return LeadFollowupClosed(
+        lead_id=t.lead_id, plan_id=str(uuid.uuid5(uuid.NAMESPACE_URL, t.lead_id)),
+        bucket=t.bucket or "warm", rep_id=t.rep, rep_name=t.rep.title(), outcome=outcome,
+        mode="call", step=2, of=3, due_at=due, done_at=done, closes_at=closes,
+        closed_at=done or closes,
+    )  # fmt: skip
 
 
 def _breach(t: Truth, events: list[Event]) -> None:

@@ -12,7 +12,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.support.insights_history import LATE_AFTER, MULTIPLIERS, TEAMS, Truth
+from tests.support.insights_history import (
+    LATE_AFTER,
+    MULTIPLIERS,
+    TEAMS,
+    Truth,
+    opportunity_at,
+    settled_touch,
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,10 @@ def trend(ts: list[Truth], tz: str) -> list[dict[str, Any]]:
 
 def funnel(ts: list[Truth]) -> dict[str, Any]:
     def stages(t: Truth) -> list[bool]:
-        times = [t.captured_at, t.qualified_at, first_contact(t), t.meeting_at, t.won_at]
+        # The router's stages when it announced them (a meeting after the outcome moves
+        # nothing), else insights' own derivation (any meeting is an opportunity).
+        meeting = opportunity_at(t) if t.announced else t.meeting_at
+        times = [t.captured_at, t.qualified_at, first_contact(t), meeting, t.won_at]
         return [any(x is not None for x in times[i:]) for i in range(5)]
 
     names = ("lead", "mql", "sql", "opportunity", "won")
@@ -122,6 +132,9 @@ def by(ts: list[Truth], key: Callable[[Truth], str | None], f: Callable[[list[Tr
 def lateness(t: Truth) -> tuple[int, int]:
     if t.followup_due_at is None:
         return 0, 0
+    if t.announced:  # nurture settled it: its grace, and missed once its window ended
+        outcome, _ = settled_touch(t)
+        return int(outcome == "late"), int(outcome == "missed")
     after = sorted(x for x in t.touches if x >= t.followup_due_at)
     if after:
         return (1 if after[0] - t.followup_due_at > LATE_AFTER else 0), 0

@@ -7,11 +7,19 @@ capture and an activity before both. The read model therefore stores each event 
 recomputes the lead's :class:`LeadFact` from all of them after every batch, sorted by
 time. A rebuild from the topics thus gives the same rows whatever the batching.
 
-Funnel stages are derived here until the router and nurture announce them
-(``lead.stage_changed``, ``lead.followup_closed``): MQL = first ``LeadQualified``; SQL =
-first rep contact activity (:data:`CONTACT_KINDS`); opportunity = first ``meeting_booked``;
-won / lost = the latest outcome activity. A later stage implies the earlier ones (a lead
-won without a recorded meeting passed the opportunity stage): see :func:`reached`.
+Funnel stages come from the router's ``lead.stage_changed`` when it announced any for the
+lead (the router owns the lifecycle: it ignores a meeting reported after the loss, and counts
+a skip such as mql -> opportunity as one move): a stage's time is the first move into it.
+A lead the router announced nothing for (routed before it did, or never routed) keeps the
+derived stages: MQL = first ``LeadQualified``; SQL = first rep contact activity
+(:data:`CONTACT_KINDS`); opportunity = first ``meeting_booked``. Won / lost, with the amount
+and the reason, are the latest outcome activity either way. A later stage implies the
+earlier ones (a lead won without a recorded meeting passed the opportunity stage): see
+:func:`reached`.
+
+Late and missed follow-up touches come from nurture's ``lead.followup_closed`` when it
+settled any for the lead (its plan's grace decides late, and it closes a touch missed when
+the plan's window ends); otherwise they are derived (:mod:`.followups`).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from services.insights.domain import followups
 
 # Activities that are a rep reaching the lead: the first one is first contact (and SQL).
 CONTACT_KINDS = frozenset({"contacted", "called", "emailed", "sms_sent"})
@@ -131,12 +141,13 @@ def derive_fact(
     first_contact = contacts[0].at if contacts else None
     qualified = _first(obs, "qualified")
     responded_at = [a.at for k, a in acts if k in RESPONSE_KINDS]
-    late, missed = followup_lateness(
+    late, missed = followups.settled(obs) or followups.lateness(
         [o.at for o in obs if o.kind == "followup_due"],
         [a.at for a in contacts],
         closed=outcome is not None or any(o.kind == "gone_cold" for o in obs),
         late_after=rules.late_after,
     )
+    announced = stage_times(obs)
     placement, placement_queue = _placement(obs)
     captured_at = _captured_at(captured, scored, assignments)
     return LeadFact(
@@ -151,9 +162,9 @@ def derive_fact(
         assigned_at=assignments[0].at if assignments else None,
         sla_due_at=_due(assignments[0]) if assignments else None,
         first_contact_at=first_contact,
-        mql_at=qualified.at if qualified else None,
-        sql_at=first_contact,
-        opportunity_at=meetings[0].at if meetings else None,
+        mql_at=announced.get("mql") if announced else qualified.at if qualified else None,
+        sql_at=announced.get("sql") if announced else first_contact,
+        opportunity_at=announced.get("opportunity") if announced else _at(meetings),
         won_at=won.at if won else None,
         lost_at=lost.at if lost else None,
         won_amount=Decimal(str(won.data["amount"])) if won and won.data.get("amount") else None,
@@ -169,6 +180,21 @@ def derive_fact(
         nurture_active=_nurture_active(obs),
         sla_running=_sla_running(current, contacts, outcome, obs),
     )
+
+
+def _at(observed: list[Observation]) -> datetime | None:
+    return observed[0].at if observed else None
+
+
+def stage_times(obs: list[Observation]) -> dict[str, datetime]:
+    """When the router says the lead first moved into each stage (empty: it said nothing).
+    Moves are time-ordered already; a stage re-entered (a lost lead placed again at mql)
+    keeps its first time."""
+    times: dict[str, datetime] = {}
+    for o in obs:
+        if o.kind == "stage_changed":
+            times.setdefault(str(o.data.get("to_stage")), o.at)
+    return times
 
 
 def _order(o: Observation) -> tuple[datetime, str, str]:
@@ -252,22 +278,3 @@ def _sla_running(
     if any(o.kind == "sla_breached" and o.data.get("action") == "kept" for o in later):
         return False
     return not any(o.kind in ("recycled", "routed_to_nurture") for o in later)
-
-
-def followup_lateness(
-    due: list[datetime], touches: list[datetime], *, closed: bool, late_after: timedelta
-) -> tuple[int, int]:
-    """``(late, missed)`` follow-up touches. Each due touch is closed by the first rep touch
-    at or after it and before the next one came due: on time within ``late_after``, late
-    after it; none before the next due is missed; the last one, with no touch yet, is
-    missed only once the lead is closed (an outcome, or gone cold), otherwise still open."""
-    late = missed = 0
-    due = sorted(due)
-    for index, due_at in enumerate(due):
-        until = due[index + 1] if index + 1 < len(due) else None
-        done = [t for t in touches if t >= due_at and (until is None or t < until)]
-        if done:
-            late += 1 if done[0] - due_at > late_after else 0
-        elif until is not None or closed:
-            missed += 1
-    return late, missed

@@ -22,3 +22,13 @@ def flow(facts: Sequence[LeadFact]) -> dict[str, Any]:
         "nurture_active": sum(1 for f in facts if f.nurture_active),
         "snoozed": sum(1 for f in facts if f.placement == "snoozed"),
     }
+
+
+def breaches_by_queue(facts: Sequence[LeadFact]) -> dict[str, int]:
+    """Missed first-contact deadlines of the leads now in each queue (the dashboard's
+    queues page; a reassigned lead's earlier breach counts in the queue it is in now)."""
+    out: dict[str, int] = {}
+    for fact in facts:
+        if fact.queue is not None and fact.breaches:
+            out[fact.queue] = out.get(fact.queue, 0) + fact.breaches
+    return dict(sorted(out.items()))

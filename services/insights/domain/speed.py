@@ -71,3 +71,27 @@ def speed_report(facts: Sequence[LeadFact], tz: ZoneInfo) -> dict[str, Any]:
         "by_source": grouped(facts, lambda f: f.source),
         "trend": trend(facts, tz),
     }
+
+
+# Bins of the dashboard's speed-to-lead distribution: (label, upper bound in seconds).
+CONTACT_BINS: tuple[tuple[str, float], ...] = (
+    ("≤ 5 min", FIVE_MINUTES_S),
+    ("5–60 min", ONE_HOUR_S),
+    ("1–4 h", 4 * ONE_HOUR_S),
+    ("4–24 h", 24 * ONE_HOUR_S),
+    ("> 1 day", float("inf")),
+)
+NOT_CONTACTED = "not yet"
+
+
+def first_contact_distribution(facts: Sequence[LeadFact]) -> list[tuple[str, int]]:
+    """How many leads were first contacted within each bin of :data:`CONTACT_BINS` after
+    capture, and how many not yet: the bins add up to every lead of the cohort."""
+    counts = dict.fromkeys([name for name, _ in CONTACT_BINS] + [NOT_CONTACTED], 0)
+    for fact in facts:
+        waited = to_first_contact_s(fact)
+        if waited is None:
+            counts[NOT_CONTACTED] += 1
+            continue
+        counts[next(name for name, bound in CONTACT_BINS if waited <= bound)] += 1
+    return list(counts.items())

@@ -172,3 +172,30 @@ async def erase(conn: AsyncConnection, lead_ids: list[str]) -> None:
 
 async def count_facts(conn: AsyncConnection) -> int:
     return int((await conn.execute(text("SELECT count(*) FROM lead_facts"))).scalar_one())
+
+
+async def select_fact(conn: AsyncConnection, lead_id: str) -> LeadFact | None:
+    result = await conn.execute(
+        text(f"SELECT {', '.join(FACT_COLUMNS)} FROM lead_facts WHERE lead_id = :id"),
+        {"id": lead_id},
+    )
+    row = result.first()
+    return _fact(row) if row is not None else None
+
+
+async def select_decisions(
+    conn: AsyncConnection, lead_ids: Sequence[str], limit: int
+) -> list[tuple[str, datetime, dict[str, Any], dict[str, Any] | None]]:
+    """The latest assignments of these leads, newest first: ``(lead_id, at, assignment,
+    the score it was routed on)`` (the lead's latest score at or before the assignment)."""
+    result = await conn.execute(
+        text(
+            "SELECT a.lead_id, a.at, a.data, s.data FROM observations a"
+            " LEFT JOIN LATERAL (SELECT data FROM observations o WHERE o.lead_id = a.lead_id"
+            "  AND o.kind = 'scored' AND o.at <= a.at ORDER BY o.at DESC LIMIT 1) s ON true"
+            " WHERE a.kind = 'assigned' AND a.lead_id = ANY(CAST(:ids AS text[]))"
+            " ORDER BY a.at DESC, a.event_id LIMIT :limit"
+        ),
+        {"ids": list(lead_ids), "limit": limit},
+    )
+    return [(lead, at, data, scored) for lead, at, data, scored in result]

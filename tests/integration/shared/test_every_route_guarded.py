@@ -1,17 +1,25 @@
 """Every route of every service's OpenAPI document, walked with three credentials: none
 (401), a key without the route's scope (403), a key holding just that scope (past the gate:
-neither 401 nor 403). Each service runs for real (PostgreSQL, the broker, its lifespan)."""
+neither 401 nor 403). Each service runs for real (PostgreSQL, the broker, its lifespan).
+
+Routes left out of the document (the insights dashboard's HTML pages) are walked too, from
+the app's own route table: none → to the login page; the session cookie of a key without
+the scope → 403; of a key with it → past the gate; and the cookie opens no API route."""
 
 from __future__ import annotations
 
 import importlib
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
-from shared.auth.guard import SCOPE_EXTENSION
+from shared.auth.guard import SCOPE_EXTENSION, SESSION_COOKIE, required_scope
 from shared.auth.scopes import Scope
 from shared.config import DEFAULT_CONFIG_FILE
 from shared.dead_letter_api import LETTER_ID
@@ -92,6 +100,56 @@ async def test_every_route_needs_its_scope(database_url: str, bus: Bus, service:
             right = await _call(client, method, url, body, bearer(scope_key(scope)))
             assert right.status_code not in (401, 403), f"{method} {path}: {right.text}"
             assert right.status_code < 500, f"{method} {path}: {right.status_code} {right.text}"
+            if method == "get":  # the dashboard's cookie is no API credential
+                cookie = {"Authorization": "", "Cookie": f"{SESSION_COOKIE}={scope_key(scope)}"}
+                jar = await _call(client, method, url, None, cookie)
+                assert jar.status_code == 401, f"{method} {path} took the cookie: {jar.status_code}"
+        await _walk_pages(app, client, service)
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, through included routers (FastAPI keeps them nested)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from api_routes(included.routes)
+
+
+def hidden_routes(app: FastAPI) -> list[APIRoute]:
+    """Routes the OpenAPI document leaves out (HTML pages, the login form)."""
+    return [r for r in api_routes(app.routes) if not r.include_in_schema]
+
+
+async def _walk_pages(app: FastAPI, client: httpx.AsyncClient, service: str) -> None:
+    pages = hidden_routes(app)
+    if service == "insights":
+        assert {r.path for r in pages} >= {"/", "/feed", "/leads/{lead_id}", "/login"}
+    for route in pages:
+        url = route.path
+        for name in route.param_convertors:
+            url = url.replace("{" + name + "}", str(uuid.uuid4()))
+        scope = required_scope(route)
+        if (route.openapi_extra or {}).get("x-leadflow-auth") == "login":
+            assert scope is None, f"{route.path}: the login form needs no credential"
+            continue
+        assert scope is not None, f"{service}: hidden {route.path} names no scope"
+        assert route.methods == {"GET"}, f"{route.path}: pages are GET-only"
+        nobody = await client.get(url, headers={"Authorization": ""})
+        assert nobody.status_code == 303, f"{url}: {nobody.status_code}"
+        assert nobody.headers["location"].startswith("/login?next=")
+        other = next(s for s in Scope if s != scope)
+        for cookie, want in ((scope_key(other), 403), ("lfk_nope", 303)):
+            jar = {"Authorization": "", "Cookie": f"{SESSION_COOKIE}={cookie}"}
+            refused = await client.get(url, headers=jar)
+            assert refused.status_code == want, f"{url}: {refused.status_code}"
+        right = {"Authorization": "", "Cookie": f"{SESSION_COOKIE}={scope_key(scope)}"}
+        ok = await client.get(url, headers=right)
+        assert ok.status_code in (200, 404), f"{url}: {ok.status_code} {ok.text[:300]}"
+        assert ok.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in ok.headers["content-security-policy"]
+        header = await client.get(url, headers=bearer(scope_key(scope)))
+        assert header.status_code == ok.status_code, f"{url}: a header opens a page too"
 
 
 async def _call(

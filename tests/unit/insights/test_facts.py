@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from services.insights.domain import followups
 from services.insights.domain.facts import (
     FactRules,
     LeadFact,
     Observation,
     derive_fact,
-    followup_lateness,
     reached,
 )
 
@@ -137,7 +137,7 @@ def test_follow_up_touches_are_on_time_late_or_missed(
     due: list[datetime], touches: list[datetime], closed: bool, expected: tuple[int, int]
 ) -> None:
     assert (
-        followup_lateness(due, touches, closed=closed, late_after=timedelta(hours=24)) == expected
+        followups.lateness(due, touches, closed=closed, late_after=timedelta(hours=24)) == expected
     )
 
 
@@ -191,3 +191,70 @@ def test_outcomes_at_the_same_moment_fold_the_same_whatever_the_order() -> None:
     events = [Observation("captured", at(0), {}), act(9, "won", amount="5"),
               act(9, "lost", reason="budget")]  # fmt: skip
     assert derive_fact("L", events) == derive_fact("L", events[::-1])
+
+
+def moved(minutes: float, frm: str, to: str) -> Observation:
+    return Observation("stage_changed", at(minutes), {"from_stage": frm, "to_stage": to,
+                                                      "cause": "x"})  # fmt: skip
+
+
+def test_the_routers_stage_moves_set_the_stage_times_when_it_announced_any() -> None:
+    lost_first = [
+        Observation("captured", at(0), {"source": "web"}),
+        Observation("qualified", at(1), {"bucket": "warm"}),
+        act(10, "called"),
+        act(100, "lost", reason="budget"),
+        act(200, "meeting_booked"),  # after the loss: the router moves nothing
+        moved(2, "captured", "mql"),
+        moved(10, "mql", "sql"),
+        moved(100, "sql", "lost"),
+    ]
+    fact = derive_fact("L1", lost_first)
+    assert (fact.mql_at, fact.sql_at, fact.opportunity_at) == (at(2), at(10), None)
+    assert fact.lost_at == at(100) and fact.lost_reason == "budget"
+    assert not reached(fact, "opportunity")
+
+
+def test_without_stage_moves_the_stages_are_derived_from_the_activities() -> None:
+    derived = [
+        Observation("captured", at(0), {"source": "web"}),
+        Observation("qualified", at(1), {"bucket": "warm"}),
+        act(10, "called"),
+        act(100, "lost", reason="budget"),
+        act(200, "meeting_booked"),
+    ]
+    fact = derive_fact("L1", derived)
+    assert (fact.mql_at, fact.sql_at, fact.opportunity_at) == (at(1), at(10), at(200))
+
+
+def test_a_skipped_stage_is_reached_through_the_later_one() -> None:
+    fact = derive_fact("L1", [Observation("captured", at(0)), moved(5, "mql", "opportunity")])
+    assert fact.sql_at is None and reached(fact, "sql") and reached(fact, "opportunity")
+
+
+def closed(step: int, outcome: str, plan: str = "p1") -> Observation:
+    return Observation("followup_closed", at(step * 100), {"plan_id": plan, "step": step,
+                                                           "outcome": outcome})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("closes", "late_missed"),
+    [
+        ([closed(1, "done"), closed(2, "late"), closed(3, "missed")], (1, 1)),
+        ([closed(1, "late"), closed(1, "late")], (1, 0)),  # a republished close counts once
+        ([closed(1, "late"), closed(1, "missed", plan="p2")], (1, 1)),  # another plan's touch
+    ],
+)
+def test_nurtures_settled_touches_count_late_and_missed(
+    closes: list[Observation], late_missed: tuple[int, int]
+) -> None:
+    due = [Observation("followup_due", at(100)), Observation("followup_due", at(200))]
+    fact = derive_fact("L1", [Observation("captured", at(0)), *due, *closes])
+    assert (fact.late_touches, fact.missed_touches) == late_missed
+
+
+def test_without_settled_touches_lateness_is_derived() -> None:
+    due = Observation("followup_due", at(100))
+    late = act(100 + 25 * 60, "called")  # 25 h after due, past the 24 h rule
+    fact = derive_fact("L1", [Observation("captured", at(0)), due, late])
+    assert (fact.late_touches, fact.missed_touches) == (1, 0)
