@@ -108,8 +108,8 @@ def lead_key(lead_id: str) -> str:
 
 def enroll_routed_lead(state: BatchState, env: Envelope) -> None:
     """A lead routed to nurture leaves its rep's follow-ups and joins its sequence (by
-    recycle cause, else bucket), each touch dated from the routing, in the lead's hours, under its caps,
-    a suppressed mode's touches skipped."""
+    recycle cause, else bucket), each touch dated from the routing, in the lead's hours,
+    under its caps, a suppressed mode's touches skipped."""
     event = env.data
     assert isinstance(event, LeadRoutedToNurture)
     lead_id = lead_key(event.lead_id)
