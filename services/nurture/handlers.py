@@ -108,7 +108,7 @@ def lead_key(lead_id: str) -> str:
 
 def enroll_routed_lead(state: BatchState, env: Envelope) -> None:
     """A lead routed to nurture leaves its rep's follow-ups and joins its sequence (by
-    recycle cause, else bucket), each touch dated from the routing, in the lead's hours,
+    recycle cause, else bucket), each touch dated from now, in the lead's hours,
     under its caps, a suppressed mode's touches skipped."""
     event = env.data
     assert isinstance(event, LeadRoutedToNurture)
@@ -131,9 +131,9 @@ def enroll_routed_lead(state: BatchState, env: Envelope) -> None:
     zone = lead_time_zone(event.lead.country, event.lead.phone, rules.zones)
     try:
         steps = place_steps(
-            # From when it was routed, not when this batch reads it: after an outage (or a
-            # driven clock's jump) the cadence keeps its dates.
-            domain.plan_steps(decision.sequence, event.routed_at),
+            # From when nurture takes the lead in, not from its routing: after an outage a
+            # cadence starts late rather than firing its overdue touches in a burst.
+            domain.plan_steps(decision.sequence, state.now),
             zone.zone,
             rules.contact,
             contacts=state.followups.contacts_of(lead_id),
