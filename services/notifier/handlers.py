@@ -135,7 +135,9 @@ def make_batch_handler(
     people = alert_rules or alerts.AlertRules()
 
     async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> DeliveryPlan:
-        return DeliveryPlan(rules, people, clock.now())
+        # a subscription its receiver disabled (410 Gone) gets nothing new
+        off = await store.disabled_subscriptions(uow.conn)
+        return DeliveryPlan(domain.receiving(rules, off), people, clock.now())
 
     async def save(uow: UnitOfWork, plan: DeliveryPlan) -> None:
         leased = await store.insert_deliveries(uow.conn, plan.planned, lease_s)

@@ -116,6 +116,12 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "The lead moved from {{ from_stage }} to {{ to_stage }} ({{ cause }})"
         "{% if rep_id %}, owner {{ rep_id }}{% endif %}.",
     ),
+    "notification.subscription_disabled": (
+        "Subscription {{ subscription }} disabled",
+        "Its receiver ({{ channel }}, {{ target }}) answered 410 Gone, so nothing more is sent"
+        " to it; {{ cancelled }} pending deliveries were cancelled. Enable it again with"
+        " POST /v1/subscriptions/{{ subscription }}:enable once the receiver is back.",
+    ),
     "lead.erased": (
         "Lead erased",
         "Lead {{ lead_id }} was erased at {{ erased_at }}: delete what you hold about it.",
