@@ -147,6 +147,16 @@ def _unknown(delivery_id: UUID) -> ApiError:
     return ApiError(404, "unknown_delivery", f"no delivery with id {delivery_id}")
 
 
+def _disabled(delivery_id: UUID) -> ApiError:
+    return ApiError(
+        409,
+        "subscription_disabled",
+        f"delivery {delivery_id}'s subscription was disabled by its receiver (410 Gone);"
+        " enable it first (POST /v1/subscriptions/{name}:enable)",
+        [{"field": "subscription", "problem": "is disabled by its receiver"}],
+    )
+
+
 def encode_cursor(created_at: datetime, delivery_id: str) -> str:
     """Where a page ended, opaque to clients: base64url of ``<created_at>|<delivery id>``."""
     raw = f"{created_at.isoformat()}|{delivery_id}".encode()
@@ -243,7 +253,13 @@ async def read_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: Deliveri
     "/deliveries/{delivery_id}:retry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryOut,
-    responses={**_NOT_FOUND, 409: {"description": "The delivery is not failed"}},
+    responses={
+        **_NOT_FOUND,
+        409: {
+            "description": "The delivery is not failed (not_failed), or its subscription is"
+            " disabled by its receiver (subscription_disabled)"
+        },
+    },
     summary="Send a failed delivery again now, with a fresh set of attempts",
 )
 async def retry_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: DeliveriesManage) -> Any:
@@ -256,11 +272,14 @@ async def retry_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: Deliver
         return retried
     if current is None:
         raise _unknown(delivery_id)
+    state, disabled = current
+    if disabled and state == "failed":
+        raise _disabled(delivery_id)
     raise ApiError(
         409,
         "not_failed",
-        f"delivery {delivery_id} is {current}; only failed deliveries can be retried",
-        [{"field": "status", "problem": f"is {current}, must be failed"}],
+        f"delivery {delivery_id} is {state}; only failed deliveries can be retried",
+        [{"field": "status", "problem": f"is {state}, must be failed"}],
     )
 
 
@@ -294,7 +313,13 @@ async def retry_deliveries(
     "/deliveries/{delivery_id}:resend",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryOut,
-    responses={**_NOT_FOUND, 409: {"description": "The delivery is not delivered"}},
+    responses={
+        **_NOT_FOUND,
+        409: {
+            "description": "The delivery is not delivered (not_delivered), or its subscription"
+            " is disabled by its receiver (subscription_disabled)"
+        },
+    },
     summary="Send a delivered delivery again, as a new delivery linked to it",
 )
 async def resend_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: DeliveriesManage) -> Any:
@@ -311,10 +336,12 @@ async def resend_delivery(delivery_id: UUID, runtime: RuntimeDep, caller: Delive
         return resent
     if current is None:
         raise _unknown(delivery_id)
+    if current == ("delivered", True):
+        raise _disabled(delivery_id)
     raise ApiError(
         409,
         "not_delivered",
-        f"delivery {delivery_id} is {current}; only delivered deliveries can be re-sent"
+        f"delivery {delivery_id} is {current[0]}; only delivered deliveries can be re-sent"
         " (retry a failed one)",
-        [{"field": "status", "problem": f"is {current}, must be delivered"}],
+        [{"field": "status", "problem": f"is {current[0]}, must be delivered"}],
     )

@@ -175,6 +175,8 @@ _ATTEMPTS = text(
 _RETRY = text(
     "UPDATE deliveries SET status = 'pending', round_start = attempts, next_attempt_at = now(),"
     " delivered_at = NULL WHERE delivery_id = :id AND status = 'failed'"
+    " AND subscription NOT IN"
+    "  (SELECT subscription FROM subscription_state WHERE disabled_at IS NOT NULL)"
     f" RETURNING {_COLUMNS}"
 )
 # Bulk replay: failed (and, asked for, cancelled) deliveries matching the filter, oldest
@@ -197,10 +199,15 @@ _RESEND = text(
     " body, channel, recipient, attempts, next_attempt_at, resent_from)"
     " SELECT :new_id, subscription, event_id, event_type, lead_id, url, body, channel,"
     " recipient, 0, now(), delivery_id FROM deliveries"
-    " WHERE delivery_id = :id AND status = 'delivered'"
+    " WHERE delivery_id = :id AND status = 'delivered' AND subscription NOT IN"
+    "  (SELECT subscription FROM subscription_state WHERE disabled_at IS NOT NULL)"
     f" RETURNING {_COLUMNS}"
 )
-_STATUS = text("SELECT status FROM deliveries WHERE delivery_id = :id")
+_STATUS = text(
+    "SELECT d.status, s.disabled_at IS NOT NULL FROM deliveries d"
+    " LEFT JOIN subscription_state s ON s.subscription = d.subscription"
+    " WHERE d.delivery_id = :id"
+)
 
 
 async def insert_deliveries(
@@ -380,15 +387,17 @@ async def get_delivery(conn: AsyncConnection, delivery_id: str) -> dict[str, Any
 
 
 async def retry_failed(conn: AsyncConnection, delivery_id: str) -> dict[str, Any] | None:
-    """Make a failed delivery pending and due now; None if it is not failed (or unknown)."""
+    """Make a failed delivery pending and due now; None if it is not failed (or unknown, or
+    its subscription is disabled by its receiver)."""
     row = (await conn.execute(_RETRY, {"id": delivery_id})).first()
     return _delivery(row) if row is not None else None
 
 
-async def delivery_status(conn: AsyncConnection, delivery_id: str) -> str | None:
-    """The delivery's status, or None if there is no such delivery."""
+async def delivery_status(conn: AsyncConnection, delivery_id: str) -> tuple[str, bool] | None:
+    """The delivery's status and whether its subscription is disabled by its receiver, or
+    None if there is no such delivery."""
     row = (await conn.execute(_STATUS, {"id": delivery_id})).first()
-    return str(row[0]) if row is not None else None
+    return (str(row[0]), bool(row[1])) if row is not None else None
 
 
 async def retry_matching(conn: AsyncConnection, where: DeliveryFilter, limit: int) -> list[str]:
