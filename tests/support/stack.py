@@ -42,7 +42,11 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
 
 @asynccontextmanager
 async def running_stack(
-    database_url: str, bus: Bus, home: Path, config_file: Path
+    database_url: str,
+    bus: Bus,
+    home: Path,
+    config_file: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Stack]:
     stack = Stack(
         UpOptions(
@@ -54,7 +58,7 @@ async def running_stack(
             topic_prefix=bus.prefix,
             partitions=3,
             ready_timeout=60,
-            extra_env={"LEADFLOW_LOG_LEVEL": "INFO"},
+            extra_env={"LEADFLOW_LOG_LEVEL": "INFO", **(extra_env or {})},
         )
     )
     try:
