@@ -5,9 +5,10 @@ a Teams webhook and a Twilio-style SMS API on one local HTTP server, and a real 
 (``LEADFLOW_CLOCK_FILE``), so the SLA breaches and escalates without anyone waiting.
 
 A warm lead (fit alone makes no lead hot in the example) is assigned, misses its
-first-contact deadline (reassigned), misses it again (escalated to the team's manager); the rep's Slack message, the manager's e-mail, the Teams
-card and the SMS each arrive once with the right facts. The escalation happens while every
-channel is down (HTTP 503, SMTP 451): once they are back, each message arrives once.
+first-contact deadline (reassigned), misses it again (escalated to the team's manager): the
+rep's Slack message, the manager's e-mail, the Teams card and the SMS each arrive once with
+the right facts. The escalation happens while every channel is down (HTTP 503, SMTP 451):
+once they are back, each message arrives once.
 """
 
 from __future__ import annotations
