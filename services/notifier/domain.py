@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from datetime import UTC, datetime, time
+from typing import Any, Literal, TypeAlias
 
 from standardwebhooks.webhooks import Webhook
 
@@ -69,6 +69,16 @@ CHANNELS = ("webhook", "slack", "teams", "email", "sms")
 
 
 @dataclass(frozen=True)
+class DigestSpec:
+    """How often a subscription's alerts are summed up (services.notifier.digest), in which
+    zone, and (daily) when."""
+
+    every: Literal["hourly", "daily"]
+    timezone: str = "UTC"
+    at: time = time(8, 0)  # daily: the local time the digest goes out
+
+
+@dataclass(frozen=True)
 class Subscription:
     """Where which events go: a signed webhook (``url``, ``secret``), or an alert to people
     on Slack, Teams, e-mail or SMS (``channel``, ``recipients``). ``url`` is where an HTTP
@@ -88,6 +98,7 @@ class Subscription:
     recipients: tuple[Any, ...] = ()  # recipients.RecipientSpec: role names, fixed targets
     bearer: str | None = field(default=None, repr=False)  # Slack bot token
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)  # SMS provider
+    digest: DigestSpec | None = None  # one summary per recipient per period instead
 
     @property
     def shown_target(self) -> str:

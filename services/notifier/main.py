@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notifier import api, handlers, store, subscriptions_api
+from services.notifier import api, digest_job, handlers, store, subscriptions_api
 from services.notifier.config import Settings, load_notifier_config
 from services.notifier.delivery import DeliverySettings, deliver_due
 from services.notifier.deps import Deps
@@ -45,6 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         make_handler=lambda runtime: handlers.make_batch_handler(
             delivery.rules, runtime.deps.handoff, delivery.lease_s, alert_rules
         ),
-        resources=[worker(deliver_due)],
+        resources=[worker(deliver_due), worker(digest_job.send_digests)],
     )
     return create_service_app(spec, settings)

@@ -425,6 +425,7 @@ async def erase(conn: AsyncConnection, lead_ids: list[str]) -> None:
     pending ones are never sent. The erasure notices themselves (lead id and time only) stay,
     to be sent, retried and audited: telling the subscribers is part of the erasure."""
     await conn.execute(_ERASE, {"ids": lead_ids, "erased": ERASED})
+    await conn.execute(_ERASE_DIGEST, {"ids": lead_ids})
 
 
 # --- subscription state: disabled by a receiver's 410 Gone, enabled again by an operator --
@@ -484,3 +485,79 @@ async def disabled_subscriptions(conn: AsyncConnection) -> dict[str, Disabled]:
     """The subscriptions disabled by a 410, by name."""
     rows = await conn.execute(_DISABLED)
     return {r[0]: Disabled(r[0], r[1], r[2], r[3]) for r in rows}
+
+
+# --- digests: lines waiting for their period's end --------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """A digest line as stored: ``person`` is the recipient as JSON (None: a channel post)."""
+
+    subscription: str
+    recipient: str
+    event_id: str
+    period_end: datetime
+    lead_id: str
+    title: str
+    body: str
+    link: str | None
+    person: str | None
+    role: str | None
+
+
+_INSERT_DIGEST = text(
+    "INSERT INTO digest_items (subscription, recipient, event_id, period_end, lead_id, title,"
+    " body, link, person, role)"
+    " SELECT * FROM unnest(CAST(:subs AS text[]), CAST(:recipients AS text[]),"
+    " CAST(:event_ids AS text[]), CAST(:ends AS timestamptz[]), CAST(:leads AS text[]),"
+    " CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:links AS text[]),"
+    " CAST(:people AS jsonb[]), CAST(:roles AS text[]))"
+    " ON CONFLICT DO NOTHING"
+)
+_DUE_DIGEST = text(
+    "SELECT subscription, recipient, event_id, period_end, lead_id, title, body, link,"
+    " CAST(person AS text), role FROM digest_items WHERE period_end <= :now"
+    " ORDER BY period_end, created_at, event_id LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_DELETE_DIGEST = text(
+    "DELETE FROM digest_items AS d USING unnest(CAST(:subs AS text[]),"
+    " CAST(:event_ids AS text[]), CAST(:recipients AS text[])) AS u(subscription, event_id,"
+    " recipient) WHERE d.subscription = u.subscription AND d.event_id = u.event_id"
+    " AND d.recipient = u.recipient"
+)
+_ERASE_DIGEST = text("DELETE FROM digest_items WHERE lead_id = ANY(CAST(:ids AS text[]))")
+
+
+async def insert_digest_items(conn: AsyncConnection, items: Sequence[DigestItem]) -> None:
+    """Keep digest lines until their period ends (one already kept is left as it is)."""
+    if not items:
+        return
+    await conn.execute(
+        _INSERT_DIGEST,
+        column_params(
+            items,
+            subs="subscription",
+            recipients="recipient",
+            event_ids="event_id",
+            ends="period_end",
+            leads="lead_id",
+            titles="title",
+            bodies="body",
+            links="link",
+            people="person",
+            roles="role",
+        ),
+    )
+
+
+async def take_due_digest(conn: AsyncConnection, now: datetime, limit: int) -> list[DigestItem]:
+    """Lock and delete the lines whose period ended by ``now``, in period order; the caller
+    turns them into deliveries in the same transaction."""
+    rows = [DigestItem(*r) for r in await conn.execute(_DUE_DIGEST, {"now": now, "limit": limit})]
+    if rows:
+        await conn.execute(
+            _DELETE_DIGEST,
+            column_params(rows, subs="subscription", event_ids="event_id", recipients="recipient"),
+        )
+    return rows
