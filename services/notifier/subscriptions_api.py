@@ -42,6 +42,9 @@ class SubscriptionOut(BaseModel):
     receiving: bool = Field(description="Gets new deliveries: enabled and not disabled_at")
     timeout_s: float = Field(description="Per-attempt timeout")
     max_attempts: int = Field(description="Attempts before giving up")
+    digest: dict[str, str] | None = Field(
+        description="One summary per recipient per period ({every, timezone, at}), if set"
+    )
 
 
 class SubscriptionList(BaseModel):
@@ -79,6 +82,7 @@ async def list_subscriptions(config: ConfigDep, runtime: RuntimeDep, caller: Con
                 "receiving": s.enabled and off is None,
                 "timeout_s": s.timeout_s,
                 "max_attempts": s.max_attempts,
+                "digest": s.digest.model_dump() if s.digest else None,
             }
         )
     return {"subscriptions": out}
