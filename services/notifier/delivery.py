@@ -112,8 +112,11 @@ async def deliver_due(runtime: NotifierRuntime) -> None:
     cfg, handoff = runtime.deps.delivery, runtime.deps.handoff
     idle = cfg.tick_s
     last_claim = 0.0
-    async with runtime.engine.connect() as conn:
-        health.reset(cfg.rules.subscriptions, await store.disabled_subscriptions(conn))
+    try:
+        async with runtime.engine.connect() as conn:
+            health.reset(cfg.rules.subscriptions, await store.disabled_subscriptions(conn))
+    except Exception:  # metrics only: never keep the worker from starting
+        log.warning("could not read the subscriptions' state for the metrics", exc_info=True)
     # aiohttp, not httpx, for the hot outbound path: measured here at ~0.1 ms of CPU per
     # webhook against ~1.4 ms for httpx (docs/performance.md).
     async with aiohttp.ClientSession(
