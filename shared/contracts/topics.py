@@ -77,8 +77,8 @@ TOPOLOGY: dict[str, TopicSpec] = {
     NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier", "insights")),
     NURTURE_STOPPED: TopicSpec("nurture", ("insights",)),
     NOTIFICATION_DELIVERED: TopicSpec("notifier", ("insights",)),
-    # for sales tools and operators outside Leadflow: no Leadflow service consumes it
-    NOTIFICATION_SUBSCRIPTION_DISABLED: TopicSpec("notifier", ()),
+    # for sales tools and operators; insights keeps it as an observation, like every event
+    NOTIFICATION_SUBSCRIPTION_DISABLED: TopicSpec("notifier", ("insights",)),
     LEAD_FOLLOWUP_DUE: TopicSpec("nurture", ("notifier", "insights")),
     LEAD_GONE_COLD: TopicSpec("router", ("notifier", "insights")),
     LEAD_RECYCLED: TopicSpec("router", ("notifier", "insights")),
