@@ -36,6 +36,7 @@ clear reason instead of being sent. Database and network errors are logged, neve
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -50,6 +51,7 @@ from prometheus_client import Counter
 from services.notifier import domain, handlers, health, senders, store
 from services.notifier.alerts import AlertRules, SmtpServer
 from services.notifier.config import ALLOW_SETTING
+from services.notifier.handoff import DeliveryHandoff
 from shared import clock
 from shared.contracts import NotificationDelivered, SubscriptionDisabled
 from shared.contracts.envelope import Envelope
@@ -188,7 +190,7 @@ async def deliver_round(
             and c.subscription in subs
             and domain.ends_subscription(r.status_code, c.channel)
         ]
-        ended = await _disable(uow, cfg, gone) if gone else []
+        ended = await _disable(uow, cfg, gone, runtime.deps.handoff) if gone else []
         await uow.commit()
     for c, r, u in zip(claimed, records, updates, strict=True):
         outcome = u.status if u.status != "pending" else "retry"
@@ -324,6 +326,7 @@ async def _disable(
     uow: UnitOfWork,
     cfg: DeliverySettings,
     gone: list[tuple[store.ClaimedDelivery, store.DeliveryUpdate]],
+    handoff: DeliveryHandoff,
 ) -> list[SubscriptionDisabled]:
     """In the round's transaction: disable each subscription whose receiver answered 410,
     cancel its pending deliveries, emit ``SubscriptionDisabled`` and plan the alert of it
@@ -366,8 +369,10 @@ async def _disable(
         off = await store.disabled_subscriptions(uow.conn)
         plan = handlers.DeliveryPlan(domain.receiving(cfg.rules, off), cfg.alerts, now)
         handlers.plan_deliveries(plan, env)
-        # not leased: the worker's next claim sends them (this round is settling)
-        await store.insert_deliveries(uow.conn, plan.planned, lease_s=0.0)
+        # leased and handed over once this commits, as the consumer does with new ones
+        leased = await store.insert_deliveries(uow.conn, plan.planned, cfg.lease_s)
+        await store.insert_digest_items(uow.conn, plan.digest)
+        uow.after_commit(functools.partial(handoff.put, leased))
     return ended
 
 

@@ -164,6 +164,12 @@ async def test_a_410_disables_the_subscription_until_an_operator_enables_it(
     await seen(hooks, "ops", 1)
     (alert,) = hooks.at("ops")
     assert orjson.loads(alert[2])["data"]["subscription"] == "crm"
+    (told,) = await until(notifier, "the alert recorded", 1, subscription="ops", status="delivered")
+    assert (told["status"], told["attempts"], told["event_type"]) == (
+        "delivered",
+        1,
+        "io.leadflow.notification.subscription_disabled.v1",
+    )
 
     # crm hears nothing more; the others still do.
     third = assigned()
