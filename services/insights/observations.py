@@ -29,6 +29,7 @@ from shared.contracts import (
     NotificationDelivered,
     NurtureStepDue,
     NurtureStopped,
+    SubscriptionDisabled,
 )
 from shared.contracts.envelope import Event
 
@@ -169,6 +170,11 @@ def notification_delivered(e: NotificationDelivered) -> Observation:
                        {"subscription": e.subscription, "event_type": e.event_type})  # fmt: skip
 
 
+def subscription_disabled(e: SubscriptionDisabled) -> Observation:
+    return Observation("subscription_disabled", utc(e.disabled_at),
+                       {"subscription": e.subscription, "channel": e.channel})  # fmt: skip
+
+
 Observer = Callable[[Any], Observation]
 
 OBSERVERS: dict[type[Event], Observer] = {
@@ -190,4 +196,5 @@ OBSERVERS: dict[type[Event], Observer] = {
     NurtureStepDue: nurture_step_due,
     NurtureStopped: nurture_stopped,
     NotificationDelivered: notification_delivered,
+    SubscriptionDisabled: subscription_disabled,
 }

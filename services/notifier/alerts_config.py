@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from services.notifier.domain import DigestSpec
 from services.notifier.recipients import FixedTarget, Person, QuietHours, Roster
 from shared.config import SecretReference
 
@@ -212,3 +214,31 @@ def _zone(name: str | None) -> str | None:
         return name if name and ZoneInfo(name) else None
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+class DigestConfig(_Model):
+    """One summary per recipient per period instead of one message per event."""
+
+    every: Literal["hourly", "daily"] = Field(description="hourly or daily")
+    timezone: str = Field("UTC", description="IANA zone the periods are counted in")
+    at: str = Field("08:00", description="daily: the local HH:MM the summary goes out")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not CLOCK.match(value):
+            raise ValueError(f"must be a time as HH:MM, got {value!r}")
+        return value
+
+    def to_domain(self) -> DigestSpec:
+        minutes = _minutes(self.at)
+        return DigestSpec(self.every, self.timezone, time(minutes // 60, minutes % 60))

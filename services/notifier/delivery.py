@@ -36,10 +36,11 @@ clear reason instead of being sent. Database and network errors are logged, neve
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -47,11 +48,14 @@ import aiohttp
 import orjson
 from prometheus_client import Counter
 
-from services.notifier import domain, senders, store
-from services.notifier.alerts import SmtpServer
+from services.notifier import domain, handlers, health, senders, store
+from services.notifier.alerts import AlertRules, SmtpServer
 from services.notifier.config import ALLOW_SETTING
+from services.notifier.handoff import DeliveryHandoff
 from shared import clock
-from shared.contracts import NotificationDelivered
+from shared.contracts import NotificationDelivered, SubscriptionDisabled
+from shared.contracts.envelope import Envelope
+from shared.db.uow import UnitOfWork
 from shared.net.egress import EgressPolicy
 from shared.net.resolver import EgressRefused, GuardedResolver, literal_refusal
 
@@ -84,6 +88,8 @@ class DeliverySettings:
     rules: domain.NotifierRules
     tick_s: float = 0.1
     smtp: SmtpServer | None = None  # where e-mail deliveries are submitted
+    # who is who and the templates: an alert that a subscription was disabled is planned here
+    alerts: AlertRules = field(default_factory=AlertRules)
     batch: int = 100
     lease_margin_s: float = 15.0
     # Parallel POSTs over keep-alive connections (per receiver host).
@@ -108,6 +114,11 @@ async def deliver_due(runtime: NotifierRuntime) -> None:
     cfg, handoff = runtime.deps.delivery, runtime.deps.handoff
     idle = cfg.tick_s
     last_claim = 0.0
+    try:
+        async with runtime.engine.connect() as conn:
+            health.reset(cfg.rules.subscriptions, await store.disabled_subscriptions(conn))
+    except Exception:  # metrics only: never keep the worker from starting
+        log.warning("could not read the subscriptions' state for the metrics", exc_info=True)
     # aiohttp, not httpx, for the hot outbound path: measured here at ~0.1 ms of CPU per
     # webhook against ~1.4 ms for httpx (docs/performance.md).
     async with aiohttp.ClientSession(
@@ -171,10 +182,20 @@ async def deliver_round(
         for c, u in zip(claimed, updates, strict=True):
             if u.status == "delivered" and c.delivery_id in applied:
                 uow.emit(_delivered_event(c, u), causationid=c.event_id, correlationid=_corr(c))
+        gone = [
+            (c, u)
+            for c, r, u in zip(claimed, records, updates, strict=True)
+            if u.status == "failed"
+            and c.delivery_id in applied
+            and c.subscription in subs
+            and domain.ends_subscription(r.status_code, c.channel)
+        ]
+        ended = await _disable(uow, cfg, gone, runtime.deps.handoff) if gone else []
         await uow.commit()
     for c, r, u in zip(claimed, records, updates, strict=True):
         outcome = u.status if u.status != "pending" else "retry"
         ATTEMPTS.labels(c.subscription, outcome).inc()
+        health.attempted(c.subscription, c.channel, u.status, u.delivered_at)
         if r.refused is not None:
             REFUSED.labels(c.subscription, r.refused).inc()
         if u.status == "failed":
@@ -183,6 +204,15 @@ async def deliver_round(
                 u.error,
                 extra={"delivery_id": c.delivery_id, "subscription": c.subscription},
             )
+    for event in ended:
+        health.disabled(event.subscription, event.channel, event.cancelled)
+        log.warning(
+            "subscription %s disabled: its receiver answered 410 Gone; enable it with"
+            " POST /v1/subscriptions/%s:enable",
+            event.subscription,
+            event.subscription,
+            extra={"subscription": event.subscription, "delivery_id": event.delivery_id},
+        )
     return len(claimed)
 
 
@@ -293,6 +323,60 @@ def settle(
         )
     reason = outcome.reason if not record.error else f"{outcome.reason}; last error: {record.error}"
     return store.DeliveryUpdate(*base, "failed", target, record.status_code, reason)
+
+
+async def _disable(
+    uow: UnitOfWork,
+    cfg: DeliverySettings,
+    gone: list[tuple[store.ClaimedDelivery, store.DeliveryUpdate]],
+    handoff: DeliveryHandoff,
+) -> list[SubscriptionDisabled]:
+    """In the round's transaction: disable each subscription whose receiver answered 410,
+    cancel its pending deliveries, emit ``SubscriptionDisabled`` and plan the alert of it
+    for the other subscriptions that list ``notification.subscription_disabled``; return
+    the events (none for a subscription disabled already)."""
+    subs = {s.name: s for s in cfg.rules.subscriptions}
+    ended: list[SubscriptionDisabled] = []
+    now = clock.now()
+    for c, u in gone:
+        if any(e.subscription == c.subscription for e in ended):
+            continue
+        reason = u.error or "receiver gone (410)"
+        cancelled = await store.disable_subscription(
+            uow.conn, c.subscription, now, reason, c.delivery_id
+        )
+        if cancelled is None:
+            continue
+        event = SubscriptionDisabled(
+            lead_id=c.lead_id,
+            subscription=c.subscription,
+            channel=c.channel,
+            target=subs[c.subscription].shown_target,
+            delivery_id=c.delivery_id,
+            status_code=410,
+            reason=reason,
+            cancelled=cancelled,
+            disabled_at=now,
+        )
+        event_id = uow.emit(event, causationid=c.event_id, correlationid=_corr(c))
+        ended.append(event)
+        env = Envelope(
+            id=event_id,
+            source="notifier",
+            type=event.TYPE,
+            time=now,
+            subject=c.lead_id,
+            data=event,
+            causationid=c.event_id,
+        )
+        off = await store.disabled_subscriptions(uow.conn)
+        plan = handlers.DeliveryPlan(domain.receiving(cfg.rules, off), cfg.alerts, now)
+        handlers.plan_deliveries(plan, env)
+        # leased and handed over once this commits, as the consumer does with new ones
+        leased = await store.insert_deliveries(uow.conn, plan.planned, cfg.lease_s)
+        await store.insert_digest_items(uow.conn, plan.digest)
+        uow.after_commit(functools.partial(handoff.put, leased))
+    return ended
 
 
 def _delivered_event(c: store.ClaimedDelivery, u: store.DeliveryUpdate) -> NotificationDelivered:

@@ -6,7 +6,8 @@ way (https://www.standardwebhooks.com): ``webhook-id``, ``webhook-timestamp`` an
 ``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``.
 
 After each attempt :func:`next_step` says what to do: 2xx is delivered; 410 Gone and other
-4xx (except 408 and 429) give up at once, since resending the same request cannot help;
+4xx (except 408 and 429) give up at once, since resending the same request cannot help (and
+a 410 disables the whole subscription: :func:`ends_subscription`);
 5xx, 408, 429, redirects (not followed) and network errors retry with exponential backoff
 until ``max_attempts``. An attempt the SSRF guard refused (the target address is loopback,
 private, metadata, ... and not allow-listed) gives up at once too: the address will not be
@@ -20,9 +21,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time
+from typing import Any, Literal, TypeAlias
 
 from standardwebhooks.webhooks import Webhook
 
@@ -46,6 +47,8 @@ EVENT_SHORT_NAMES = (
     "lead.captured",
     "lead.followup_closed",
     "lead.stage_changed",
+    # the notifier's own: a subscription disabled by its receiver's 410 Gone, for an alert
+    "notification.subscription_disabled",
 )
 ERASED = LeadErased.TYPE
 # What a subscriber is told of an erasure: which lead to forget and when. Not the requester's
@@ -63,6 +66,16 @@ def event_type_for(short_name: str) -> str:
 
 
 CHANNELS = ("webhook", "slack", "teams", "email", "sms")
+
+
+@dataclass(frozen=True)
+class DigestSpec:
+    """How often a subscription's alerts are summed up (services.notifier.digest), in which
+    zone, and (daily) when."""
+
+    every: Literal["hourly", "daily"]
+    timezone: str = "UTC"
+    at: time = time(8, 0)  # daily: the local time the digest goes out
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ class Subscription:
     recipients: tuple[Any, ...] = ()  # recipients.RecipientSpec: role names, fixed targets
     bearer: str | None = field(default=None, repr=False)  # Slack bot token
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)  # SMS provider
+    digest: DigestSpec | None = None  # one summary per recipient per period instead
 
     @property
     def shown_target(self) -> str:
@@ -218,6 +232,22 @@ def next_step(
         return Retry(next_attempt=attempt + 1)
     last = "network error" if status_code is None else f"HTTP {status_code}"
     return GaveUp(reason=f"no success after {attempt} attempt(s) (last: {last})", attempts=attempt)
+
+
+def ends_subscription(status_code: int | None, channel: str) -> bool:
+    """A 410 Gone from an HTTP receiver (webhook, Slack or Teams incoming webhook, SMS API)
+    means the target is gone for good: the subscription is disabled, not only the delivery
+    failed. (An SMTP server has no such answer; a Slack archived channel answers 410.)"""
+    return status_code == 410 and channel != "email"
+
+
+def receiving(rules: NotifierRules, disabled: Iterable[str]) -> NotifierRules:
+    """The rules without the subscriptions their receivers disabled: those get nothing new
+    (the config's ``enabled`` is checked where subscriptions are matched)."""
+    off = set(disabled)
+    if not off:
+        return rules
+    return replace(rules, subscriptions=tuple(s for s in rules.subscriptions if s.name not in off))
 
 
 def claims_from_table(handed_over: bool, since_last_claim_s: float, tick_s: float) -> bool:

@@ -18,7 +18,7 @@ from datetime import datetime
 import orjson
 from prometheus_client import Counter
 
-from services.notifier import alerts, domain, store
+from services.notifier import alerts, digest, domain, store
 from services.notifier.handoff import DeliveryHandoff
 from shared import clock
 from shared.bus.consumer import BatchHandler
@@ -70,6 +70,7 @@ class DeliveryPlan:
     alerts: alerts.AlertRules = field(default_factory=alerts.AlertRules)
     now: datetime = field(default_factory=clock.now)
     planned: list[store.NewDelivery] = field(default_factory=list)
+    digest: list[store.DigestItem] = field(default_factory=list)  # lines for later summaries
 
 
 def plan_deliveries(plan: DeliveryPlan, env: Envelope) -> None:
@@ -83,6 +84,24 @@ def plan_deliveries(plan: DeliveryPlan, env: Envelope) -> None:
     if env.type == domain.ERASED:
         data = domain.erasure_notice(data)
     for sub in subs:
+        if sub.digest is not None and sub.channel != "webhook":
+            ends = digest.period_end(plan.now, sub.digest)
+            plan.digest.extend(
+                store.DigestItem(
+                    subscription=sub.name,
+                    recipient=line.recipient,
+                    event_id=env.id,
+                    period_end=ends,
+                    lead_id=line.lead_id,
+                    title=line.title,
+                    body=line.text,
+                    link=line.link,
+                    person=digest.person_json(line.person),
+                    role=line.role,
+                )
+                for line in digest.digest_lines(sub, short, data, plan.alerts, env.id)
+            )
+            continue
         if sub.channel == "webhook":
             messages = [alerts.PlannedAlert("", _body(env))]
         else:
@@ -135,10 +154,13 @@ def make_batch_handler(
     people = alert_rules or alerts.AlertRules()
 
     async def load(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> DeliveryPlan:
-        return DeliveryPlan(rules, people, clock.now())
+        # a subscription its receiver disabled (410 Gone) gets nothing new
+        off = await store.disabled_subscriptions(uow.conn)
+        return DeliveryPlan(domain.receiving(rules, off), people, clock.now())
 
     async def save(uow: UnitOfWork, plan: DeliveryPlan) -> None:
         leased = await store.insert_deliveries(uow.conn, plan.planned, lease_s)
+        await store.insert_digest_items(uow.conn, plan.digest)
         if leased:
             uow.after_commit(lambda: handoff.put(leased))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notifier import api, handlers, store
+from services.notifier import api, digest_job, handlers, store, subscriptions_api
 from services.notifier.config import Settings, load_notifier_config
 from services.notifier.delivery import DeliverySettings, deliver_due
 from services.notifier.deps import Deps
@@ -23,7 +23,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     config = load_notifier_config(settings.config_file)  # a bad config fails at start
     alert_rules = config.alert_rules(routing_section(settings.config_file))
     delivery = DeliverySettings(
-        rules=config.to_domain(), tick_s=settings.delivery_tick_s, smtp=alert_rules.smtp
+        rules=config.to_domain(),
+        tick_s=settings.delivery_tick_s,
+        smtp=alert_rules.smtp,
+        alerts=alert_rules,
     )
     deps = Deps(config, delivery, DeliveryHandoff(ttl_s=delivery.handoff_ttl_s))
     spec = ServiceSpec(
@@ -34,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         " concerns on Slack, Microsoft Teams, e-mail or SMS, with retries and an audit trail"
         " of every attempt.",
         migrations=MIGRATIONS,
-        routers=[api.router],
+        routers=[api.router, subscriptions_api.router],
         consumes=topics_consumed_by("notifier"),
         erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
         handles_erasures=True,  # lead.erased is delivered to the subscribers that ask for it
@@ -42,6 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         make_handler=lambda runtime: handlers.make_batch_handler(
             delivery.rules, runtime.deps.handoff, delivery.lease_s, alert_rules
         ),
-        resources=[worker(deliver_due)],
+        resources=[worker(deliver_due), worker(digest_job.send_digests)],
     )
     return create_service_app(spec, settings)

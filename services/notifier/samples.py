@@ -73,7 +73,16 @@ def sample_of(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def sample_data(kind: str) -> dict[str, Any]:
-    """The data of a sample event of an alert kind (reassigned/escalated: lead.assigned's)."""
+    """The data of a sample event of an alert kind (reassigned/escalated: lead.assigned's;
+    a digest: a summary of one alert)."""
+    if kind == "digest":
+        item = {
+            "title": "New lead: Tom Baker",
+            "text": "sample text",
+            "link": "https://leadflow.example/leads/x",
+            "lead_id": "0b5d1f7a-8e2c-4a63-b1d9-5c7e3f2a9b10",
+        }
+        return {"count": 1, "items": [item], "period_end": _WHEN, "subscription": "sample"}
     short = "lead.assigned" if kind in ("lead.reassigned", "lead.escalated") else kind
     data = sample_of(EVENT_TYPES[event_type_for(short)])
     if kind == "lead.reassigned":

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from services.notifier import domain
 from services.notifier.alerts_config import (
+    DigestConfig,
     RecipientConfig,
     SlackTarget,
     SmsConfig,
@@ -80,6 +81,11 @@ class SubscriptionConfig(BaseModel):
     timeout_s: float = Field(5.0, gt=0, le=60, description="Per-attempt timeout")
     max_attempts: int = Field(8, ge=1, le=30, description="Attempts before giving up")
     enabled: bool = Field(True, description="Disabled subscriptions receive nothing")
+    digest: DigestConfig | None = Field(
+        None,
+        description="One summary per recipient per period ({every: hourly|daily, timezone,"
+        " at}) instead of one message per event (not for webhook)",
+    )
 
     @field_validator("url")
     @classmethod
@@ -133,6 +139,8 @@ class SubscriptionConfig(BaseModel):
                 raise ValueError(f"{key} is not used by a {self.channel} subscription")
         if self.channel == "webhook" and self.to:
             raise ValueError("to is not used by a webhook subscription (it goes to url)")
+        if self.channel == "webhook" and self.digest is not None:
+            raise ValueError("digest is for alerts to people; a webhook gets every event")
         per_recipient = self.channel in ("email", "sms") or (
             self.slack is not None and self.slack.bot_token is not None
         )
@@ -176,6 +184,7 @@ class SubscriptionConfig(BaseModel):
             recipients=tuple(r if isinstance(r, str) else r.to_domain() for r in self.to),
             bearer=bearer,
             basic_auth=basic,
+            digest=self.digest.to_domain() if self.digest else None,
         )
 
 

@@ -33,7 +33,14 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from services.notifier.domain import EVENT_SHORT_NAMES
 
-ALERT_KINDS: tuple[str, ...] = (*EVENT_SHORT_NAMES, "lead.reassigned", "lead.escalated")
+ALERT_KINDS: tuple[str, ...] = (
+    *EVENT_SHORT_NAMES,
+    "lead.reassigned",
+    "lead.escalated",
+    # a subscription's summary of a period (digest: hourly|daily); sees count, items
+    # (title, text, link, lead_id of each alert), period_end and subscription
+    "digest",
+)
 CHANNELS = ("slack", "teams", "email", "sms")
 PARTS = ("title", "text", "html")
 
@@ -115,6 +122,17 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "{{ to_stage | upper }}: {{ lead_name }}",
         "The lead moved from {{ from_stage }} to {{ to_stage }} ({{ cause }})"
         "{% if rep_id %}, owner {{ rep_id }}{% endif %}.",
+    ),
+    "notification.subscription_disabled": (
+        "Subscription {{ subscription }} disabled",
+        "Its receiver ({{ channel }}, {{ target }}) answered 410 Gone, so nothing more is sent"
+        " to it; {{ cancelled }} pending deliveries were cancelled. Enable it again with"
+        " POST /v1/subscriptions/{{ subscription }}:enable once the receiver is back.",
+    ),
+    "digest": (
+        "{{ count }} Leadflow alert{{ 's' if count != 1 else '' }} ({{ subscription }})",
+        "{% for item in items %}• {{ item.title }}{% if item.link %} {{ item.link }}{% endif %}"
+        "\n{% endfor %}",
     ),
     "lead.erased": (
         "Lead erased",

@@ -12,7 +12,7 @@ from shared.contracts.capture import (
     LeadUpdated,
 )
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode, encode
-from shared.contracts.notifier import NotificationDelivered
+from shared.contracts.notifier import NotificationDelivered, SubscriptionDisabled
 from shared.contracts.nurture import (
     LeadFollowupClosed,
     LeadFollowupDue,
@@ -81,6 +81,7 @@ __all__ = [
     "RoutingTrace",
     "ScoreContribution",
     "SlaAction",
+    "SubscriptionDisabled",
     "decode",
     "encode",
 ]
@@ -106,6 +107,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     LeadBucketChanged,
     LeadFollowupClosed,
     LeadStageChanged,
+    SubscriptionDisabled,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

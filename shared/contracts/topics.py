@@ -32,6 +32,7 @@ LEAD_SLA_BREACHED = "leadflow.lead.sla_breached"
 NURTURE_STEP_DUE = "leadflow.nurture.step_due"
 NURTURE_STOPPED = "leadflow.nurture.stopped"
 NOTIFICATION_DELIVERED = "leadflow.notification.delivered"
+NOTIFICATION_SUBSCRIPTION_DISABLED = "leadflow.notification.subscription_disabled"
 LEAD_FOLLOWUP_DUE = "leadflow.lead.followup_due"
 LEAD_GONE_COLD = "leadflow.lead.gone_cold"
 LEAD_RECYCLED = "leadflow.lead.recycled"
@@ -76,6 +77,8 @@ TOPOLOGY: dict[str, TopicSpec] = {
     NURTURE_STEP_DUE: TopicSpec("nurture", ("notifier", "insights")),
     NURTURE_STOPPED: TopicSpec("nurture", ("insights",)),
     NOTIFICATION_DELIVERED: TopicSpec("notifier", ("insights",)),
+    # for sales tools and operators; insights keeps it as an observation, like every event
+    NOTIFICATION_SUBSCRIPTION_DISABLED: TopicSpec("notifier", ("insights",)),
     LEAD_FOLLOWUP_DUE: TopicSpec("nurture", ("notifier", "insights")),
     LEAD_GONE_COLD: TopicSpec("router", ("notifier", "insights")),
     LEAD_RECYCLED: TopicSpec("router", ("notifier", "insights")),

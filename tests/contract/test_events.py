@@ -50,6 +50,7 @@ from shared.contracts import (
     RoutingTrace,
     ScoreContribution,
     SlaAction,
+    SubscriptionDisabled,
     decode,
     encode,
 )
@@ -290,6 +291,17 @@ SAMPLES: dict[type[Event], Event] = {
         attempts=2,
         status_code=204,
         delivered_at=T0 + timedelta(seconds=5),
+    ),
+    SubscriptionDisabled: SubscriptionDisabled(
+        lead_id=LEAD,
+        subscription="crm-webhook",
+        channel="webhook",
+        target="https://crm.example.com/hooks/leadflow",
+        delivery_id="e4b7a2c9-1d3f-4e8b-9f6a-0c2d5e7b8a14",
+        status_code=410,
+        reason="receiver gone (410); last error: HTTP 410: gone",
+        cancelled=3,
+        disabled_at=T0 + timedelta(seconds=5),
     ),
 }
 

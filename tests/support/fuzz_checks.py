@@ -38,6 +38,9 @@ BUSINESS_RULES: dict[str, frozenset[str]] = {
     "POST /v1/leads/{lead_id}:snooze": frozenset({"until_not_in_future"}),
     # "at least one of these fields, or all: true" (JSON Schema could, OpenAPI tools balk)
     "POST /v1/dead-letters:replay": frozenset({"no_letters_named"}),
+    "POST /v1/deliveries:retry": frozenset({"no_deliveries_named"}),
+    # a cursor is base64url of a position the API gave: no schema can tell a made-up one
+    "GET /v1/deliveries": frozenset({"invalid_cursor"}),
     # whether a name is an IANA time zone, and that `to` comes after `from`
     **{
         f"GET /v1/insights/{report}": frozenset({"unknown_time_zone", "empty_window"})

@@ -488,7 +488,7 @@ async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
     assert [(a["attempt"], a["status_code"]) for a in detail["attempt_log"]] == [(1, 302), (2, 200)]
 
 
-async def test_gone_receiver_fails_after_one_attempt_and_can_be_retried(
+async def test_gone_receiver_fails_after_one_attempt_and_can_be_retried_once_enabled(
     notifier: Notifier, receiver: Receiver
 ) -> None:
     receiver.script = [410]
@@ -501,6 +501,12 @@ async def test_gone_receiver_fails_after_one_attempt_and_can_be_retried(
     await asyncio.sleep(0.3)
     assert len(receiver.requests) == 1
 
+    # The 410 disabled the subscription: retrying waits until an operator enables it.
+    refused = await notifier.http.post(f"/v1/deliveries/{failed['delivery_id']}:retry")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == "subscription_disabled"
+    enabled = await notifier.http.post("/v1/subscriptions/crm:enable")
+    assert enabled.json() == {"name": "crm", "receiving": True}
     retried = await notifier.http.post(f"/v1/deliveries/{failed['delivery_id']}:retry")
     assert retried.status_code == 202, retried.text
     assert retried.json()["status"] == "pending"

@@ -22,6 +22,7 @@ from shared.contracts import (
     LifecycleStage,
     NotificationDelivered,
     RepRef,
+    SubscriptionDisabled,
 )
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.router import ManagerRef, TeamRef
@@ -57,6 +58,9 @@ def others() -> list[Event]:
         LeadStageChanged(lead_id=LEAD, from_stage=LifecycleStage.MQL,
                          to_stage=LifecycleStage.SQL, changed_at=T, rep_id="ana",
                          queue="uk", cause="called"),
+        SubscriptionDisabled(lead_id=LEAD, subscription="crm", channel="webhook",
+                             target="https://crm.example/h", delivery_id=LEAD, status_code=410,
+                             reason="receiver gone (410)", cancelled=0, disabled_at=T),
     ]  # fmt: skip
 
 
