@@ -133,12 +133,14 @@ async def read_value(
 
 @router.get(
     "/effort", responses=REFUSALS, response_model=dict[str, Any],
-    summary="Touches to close, response rate, never responded, follow-up touches late or missed",
+    summary="Touches to close, response rate, never responded, stopped responding, follow-up"
+    " touches late or missed",
 )  # fmt: skip
 async def read_effort(
     request: Request, runtime: RuntimeDep, f: FiltersDep, caller: ReportsRead, format: Format = None
 ) -> Response:
-    return await _answer(request, runtime, format, lambda c: queries.effort_report(c, f))
+    after = runtime.deps.stopped_after
+    return await _answer(request, runtime, format, lambda c: queries.effort_report(c, f, after))
 
 
 @router.get(

@@ -6,6 +6,7 @@ insights:
     - {campaign: spring-sale, channel: paid_social, cost: 1200}
   followup_late_after: 1d         # a follow-up touch done later than this after it was due is late
   performers_min_sample: 10       # reps (teams) with fewer leads are never marked high or low
+  stopped_responding_after: 3     # a lead that responded, then left this many touches unanswered
 ```
 """
 
@@ -63,6 +64,13 @@ class InsightsConfig(BaseModel):
     )
     performers_min_sample: int = Field(
         10, ge=1, description="Leads a rep or team needs before it is marked high or low"
+    )
+
+    stopped_responding_after: int = Field(
+        3,
+        ge=1,
+        description="A lead that responded and then left this many rep touches unanswered"
+        " stopped responding",
     )
 
     @field_validator("followup_late_after")

@@ -17,6 +17,7 @@ class Deps:
     rules: FactRules  # how lead facts are folded (late follow-up threshold)
     costs: tuple[CampaignCost, ...]  # campaign costs from the config
     min_sample: int  # leads before a rep or team is marked high or low
+    stopped_after: int = 3  # unanswered touches after a response before a lead stopped responding
 
 
 InsightsRuntime = Runtime[Deps]

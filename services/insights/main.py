@@ -20,7 +20,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     config = load_insights_config(settings.config_file)
-    deps = Deps(config.fact_rules(), config.costs(), config.performers_min_sample)
+    deps = Deps(
+        config.fact_rules(), config.costs(), config.performers_min_sample,
+        config.stopped_responding_after,
+    )  # fmt: skip
     spec = ServiceSpec(
         name="insights",
         version="1.0.0",

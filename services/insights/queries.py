@@ -49,9 +49,11 @@ async def value_report(
     return value.value_report(facts, costs)
 
 
-async def effort_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
+async def effort_report(
+    conn: AsyncConnection, filters: Filters, stopped_after: int = effort.STOPPED_AFTER
+) -> dict[str, Any]:
     facts, _ = await facts_for(conn, filters)
-    return effort.effort(facts)
+    return effort.effort(facts, stopped_after)
 
 
 async def leaderboard(conn: AsyncConnection, filters: Filters, min_sample: int) -> dict[str, Any]:
@@ -67,7 +69,12 @@ async def flow_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]
 
 
 async def dashboard(
-    conn: AsyncConnection, filters: Filters, costs: Sequence[CampaignCost], min_sample: int
+    conn: AsyncConnection,
+    filters: Filters,
+    costs: Sequence[CampaignCost],
+    min_sample: int,
+    *,
+    stopped_after: int = effort.STOPPED_AFTER,
 ) -> dict[str, Any]:
     """Every report at once, over one selection of facts (a dashboard page shows several),
     plus the speed-to-lead distribution the charts draw. Each report is the same function
@@ -79,7 +86,7 @@ async def dashboard(
         "speed": speed.speed_report(facts, filters.tz),
         "funnel": funnel.funnel_report(facts),
         "value": value.value_report(facts, costs),
-        "effort": effort.effort(facts),
+        "effort": effort.effort(facts, stopped_after),
         "leaderboard": accountability.leaderboard(facts, breaches, teams, min_sample, multipliers),
         "flow": flow.flow(facts),
         "distribution": speed.first_contact_distribution(facts),

@@ -141,7 +141,13 @@ def lateness(t: Truth) -> tuple[int, int]:
     return 0, (1 if t.won_at or t.lost_at else 0)
 
 
-def effort(ts: list[Truth]) -> dict[str, Any]:
+def stopped(t: Truth, after: int) -> bool:
+    """Responded (a reply or a meeting), then ``after`` touches or more since the last one."""
+    answers = [x for x in (t.replied_at, t.meeting_at) if x is not None]
+    return bool(answers) and len([x for x in t.touches if x > max(answers)]) >= after
+
+
+def effort(ts: list[Truth], stopped_after: int = 3) -> dict[str, Any]:
     won = [t for t in ts if t.won_at]
     to_close = [len([x for x in t.touches if t.won_at and x <= t.won_at]) for t in won]
     contacted = [t for t in ts if t.touches]
@@ -154,6 +160,10 @@ def effort(ts: list[Truth]) -> dict[str, Any]:
         "contacted": len(contacted),
         "response_rate": ratio(len(responded), len(contacted)),
         "never_responded": ratio(len(contacted) - len(responded), len(contacted)),
+        "stopped_responding": ratio(
+            len([t for t in contacted if stopped(t, stopped_after)]), len(contacted)
+        ),
+        "stopped_responding_after": stopped_after,
         "late_touches": sum(lateness(t)[0] for t in ts),
         "missed_touches": sum(lateness(t)[1] for t in ts),
     }

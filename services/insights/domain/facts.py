@@ -79,6 +79,7 @@ class LeadFact:
     touches: int = 0
     touches_to_close: int | None = None
     responded: bool = False
+    touches_unanswered: int | None = None  # touches after the last response; None: none yet
     late_touches: int = 0
     missed_touches: int = 0
     breaches: int = 0
@@ -172,6 +173,7 @@ def derive_fact(
         touches=len(contacts),
         touches_to_close=len([c for c in contacts if c.at <= won.at]) if won else None,
         responded=any(first_contact is not None and at >= first_contact for at in responded_at),
+        touches_unanswered=unanswered(first_contact, responded_at, [c.at for c in contacts]),
         late_touches=late,
         missed_touches=missed,
         breaches=sum(1 for o in obs if o.kind == "sla_breached"),
@@ -180,6 +182,20 @@ def derive_fact(
         nurture_active=_nurture_active(obs),
         sla_running=_sla_running(current, contacts, outcome, obs),
     )
+
+
+def unanswered(
+    first_contact: datetime | None, responses: list[datetime], touches: list[datetime]
+) -> int | None:
+    """How many rep touches came after the lead's last response (a reply or a meeting at or
+    after first contact); None when it never responded. "Stopped responding" compares this
+    with ``insights.stopped_responding_after`` at query time, so changing that setting needs
+    no refold."""
+    answered = [at for at in responses if first_contact is not None and at >= first_contact]
+    if not answered:
+        return None
+    last = max(answered)
+    return sum(1 for at in touches if at > last)
 
 
 def _at(observed: list[Observation]) -> datetime | None:

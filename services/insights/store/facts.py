@@ -71,7 +71,8 @@ async def observations_of(
 
 _UPSERT_FACTS = text(
     f"INSERT INTO lead_facts ({', '.join(FACT_COLUMNS)})"
-    f" SELECT * FROM jsonb_populate_recordset(NULL::lead_facts, CAST(:rows AS jsonb))"
+    f" SELECT {', '.join(FACT_COLUMNS)}"  # by name: migrations append columns at the end
+    f" FROM jsonb_populate_recordset(NULL::lead_facts, CAST(:rows AS jsonb))"
     f" ON CONFLICT (lead_id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in FACT_COLUMNS if c != "lead_id")
 )

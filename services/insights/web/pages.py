@@ -54,7 +54,9 @@ async def _report_page(
         return page("refused.html", 422, message=str(exc), **frame)
     deps = runtime.deps
     async with runtime.engine.connect() as conn:
-        report = await queries.dashboard(conn, filters, deps.costs, deps.min_sample)
+        report = await queries.dashboard(
+            conn, filters, deps.costs, deps.min_sample, stopped_after=deps.stopped_after
+        )
     return page(
         template, r=report, charts=views.charts_for(report), stages=STAGES,
         dimensions=("source", "channel", "campaign", "rep", "queue", "bucket"),

@@ -34,6 +34,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.timeout(240)]
 
 LEADS = 300
 MIN_SAMPLE = 10
+STOPPED_AFTER = 2
 TZ = "America/New_York"
 CONFIG = f"""
 insights:
@@ -42,6 +43,7 @@ insights:
     - {{campaign: autumn, cost: 1234.5}}
   followup_late_after: 1d
   performers_min_sample: {MIN_SAMPLE}
+  stopped_responding_after: {STOPPED_AFTER}
 """
 WINDOW = (START + timedelta(days=7), START + timedelta(days=14))
 ASKS = [
@@ -144,7 +146,7 @@ def expected(truths: list[Truth], ask: oracle.Ask) -> dict[str, Any]:
             "by_rep": oracle.by(ts, lambda t: t.rep, oracle.value),
             "costs": costs(ts),
         },
-        "effort": oracle.effort(ts),
+        "effort": oracle.effort(ts, STOPPED_AFTER),
         "leaderboard": board,
         "flow": oracle.flow(ts),
     }
@@ -206,6 +208,7 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
         assert overall["funnel"]["overall"]["counts"]["lead"] == LEADS
         assert {r["mark"] for r in overall["leaderboard"]["reps"]} >= {"high", "low"}
         assert overall["flow"]["sla_running"] > 0 and overall["flow"]["waiting"] > 0
+        assert overall["effort"]["stopped_responding"] > 0
 
         await measure_headlines(app.state.runtime)  # the gauges say what the API says
         p90 = overall["speed"]["overall"]["captured_to_first_contact_s"]["p90"]

@@ -40,7 +40,7 @@ def test_the_insights_section_gives_costs_and_rules(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(
         "insights:\n  campaign_costs:\n    - {campaign: spring, channel: cpc, cost: 12.5}\n"
-        "  followup_late_after: 2h\n  performers_min_sample: 3\n"
+        "  followup_late_after: 2h\n  performers_min_sample: 3\n  stopped_responding_after: 2\n"
     )
     config = load_insights_config(path)
     assert config.fact_rules().late_after == timedelta(hours=2)
@@ -48,6 +48,7 @@ def test_the_insights_section_gives_costs_and_rules(tmp_path: Path) -> None:
         ("spring", Decimal("12.5"), "cpc")
     ]
     assert config.performers_min_sample == 3
+    assert config.stopped_responding_after == 2
 
 
 def test_no_insights_section_means_the_defaults(tmp_path: Path) -> None:
@@ -55,6 +56,7 @@ def test_no_insights_section_means_the_defaults(tmp_path: Path) -> None:
     path.write_text("capture: {}\n")
     config = load_insights_config(path)
     assert (config.campaign_costs, config.performers_min_sample) == ((), 10)
+    assert config.stopped_responding_after == 3
 
 
 @pytest.mark.parametrize(
@@ -64,6 +66,7 @@ def test_no_insights_section_means_the_defaults(tmp_path: Path) -> None:
         ("followup_late_after: 0s", "insights.followup_late_after"),
         ("followup_late_after: soon", "insights.followup_late_after"),
         ("performers_min_sample: 0", "insights.performers_min_sample"),
+        ("stopped_responding_after: 0", "insights.stopped_responding_after"),
         ("unknown_key: 1", "insights.unknown_key"),
     ],
 )

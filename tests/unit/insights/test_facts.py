@@ -56,7 +56,7 @@ def test_a_full_history_folds_into_one_fact_row() -> None:
         queue="uk", rep_id="ana", bucket="hot", assigned_at=at(1), sla_due_at=at(30),
         first_contact_at=at(10), mql_at=at(0.2), sql_at=at(10), opportunity_at=at(120),
         won_at=at(500), won_amount=Decimal("1200.50"), touches=3, touches_to_close=2,
-        responded=True, placement="assigned", placement_queue="uk",
+        responded=True, touches_unanswered=1, placement="assigned", placement_queue="uk",
     )  # fmt: skip
 
 
@@ -119,7 +119,17 @@ def test_a_later_stage_implies_the_earlier_ones(
 def test_response_counts_only_at_or_after_the_first_contact() -> None:
     early = [Observation("captured", at(0), {}), act(1, "replied"), act(5, "called")]
     assert derive_fact("L", early).responded is False
+    assert derive_fact("L", early).touches_unanswered is None
     assert derive_fact("L", [*early, act(6, "meeting_booked")]).responded is True
+
+
+def test_touches_unanswered_are_the_touches_after_the_last_response() -> None:
+    touched = [Observation("captured", at(0), {}), act(1, "called"), act(2, "replied"),
+               act(3, "emailed"), act(4, "meeting_booked"), act(5, "called"),
+               act(6, "sms_sent", n=1), act(7, "contacted")]  # fmt: skip
+    assert derive_fact("L", touched).touches_unanswered == 3
+    assert derive_fact("L", [*touched, act(8, "replied")]).touches_unanswered == 0
+    assert derive_fact("L", touched[:3]).touches_unanswered == 0
 
 
 @pytest.mark.parametrize(

@@ -138,6 +138,7 @@ def test_effort_touches_to_close_and_responses() -> None:
             won_at=mins(9),
             responded=True,
             late_touches=1,
+            touches_unanswered=3,
         ),  # fmt: skip
         lead(3, first_contact_at=mins(1), touches=4, missed_touches=2),
         lead(4),
@@ -145,8 +146,10 @@ def test_effort_touches_to_close_and_responses() -> None:
     assert effort.effort(facts) == {
         "won": 2, "touches_to_close_avg": 2.0, "touches_to_close_p50": 1.0, "touches": 8,
         "contacted": 3, "response_rate": 0.666667, "never_responded": 0.333333,
+        "stopped_responding": 0.333333, "stopped_responding_after": 3,
         "late_touches": 1, "missed_touches": 2,
     }  # fmt: skip
+    assert effort.effort(facts, stopped_after=4)["stopped_responding"] == 0.0
 
 
 def rep_leads(rep: str, n: int, won: int, start: int) -> list[LeadFact]:
