@@ -27,6 +27,11 @@ class CandidateTrace(BaseModel):
         " (weighted_round_robin: weight x multiplier; least_loaded: load / multiplier);"
         " null when none was applied (1, or a strategy that ignores it)",
     )
+    weight: int | None = Field(
+        None,
+        description="The rep's configured weight (routing reps[].weight) at the decision;"
+        " null in traces made before the router recorded it",
+    )
 
 
 class RoutingTrace(BaseModel):
@@ -51,6 +56,14 @@ class RoutingTrace(BaseModel):
         None,
         description="Version of the routing config the decision was made with"
         " (GET /v1/admin/config/versions/{version} on the router)",
+    )
+    pool: list[CandidateTrace] | None = Field(
+        None,
+        description="Every member of the queue that took the lead, in the queue's order, and"
+        " whether each could have taken it at that moment, with their weight and the"
+        " multiplier their share got: what distribution fairness is measured against"
+        " (candidates stop at the pick). Null when no share strategy picked the rep (the"
+        " account's owner took it) or in traces made before the router recorded it",
     )
 
 

@@ -288,6 +288,10 @@ class Choice:
     strategy: PickedBy
     candidates: tuple[Candidate, ...]
     explanation: str
+    # Every member of the queue and whether they could have taken the lead at that moment
+    # (with the multiplier their share got), when a share strategy picked a rep: what
+    # distribution fairness is measured against (insights). Empty otherwise.
+    pool: tuple[Candidate, ...] = ()
 
 
 def clock_text(minute: int) -> str:

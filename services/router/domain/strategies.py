@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from math import gcd
@@ -132,8 +133,35 @@ def choose_rep(
         else:
             reason = f"next in rotation (position {slot + 1} of {len(slots)})"
         candidates.append(Candidate(rep_id, True, reason, multiplier))
-        return _picked(queue, rep_id, slot + 1, candidates, reason)
+        choice = _picked(queue, rep_id, slot + 1, candidates, reason)
+        return replace(choice, pool=_pool(queue, routing, loads, candidates, now, facts, exclude))
     return _nobody(queue, cursor, candidates)
+
+
+def _pool(
+    queue: Queue,
+    routing: Routing,
+    loads: Mapping[str, RepLoad],
+    looked_at: Sequence[Candidate],
+    now: datetime,
+    facts: Mapping[str, Any],
+    exclude: frozenset[str],
+) -> tuple[Candidate, ...]:
+    """Every member as the rotation would have found them: those it looked at, then the
+    ones after the pick, checked the same way (the rotation stops at the first eligible, so
+    the trace's candidates alone cannot tell who else could have taken the lead)."""
+    seen = {c.rep_id: c for c in looked_at}
+    pool = []
+    for rep_id in dict.fromkeys(queue.members):
+        if rep_id in seen:
+            pool.append(seen[rep_id])
+            continue
+        ok, why = _check(routing, queue, loads, rep_id, now, facts, exclude)
+        multiplier = _load(loads, rep_id).multiplier
+        applied = ok and queue.strategy == "weighted_round_robin" and multiplier != 1.0
+        pool.append(Candidate(rep_id, ok, why if not ok else "eligible, not reached",
+                              multiplier if applied else None))  # fmt: skip
+    return tuple(pool)
 
 
 def _least_loaded(
@@ -181,7 +209,8 @@ def _least_loaded(
             candidates.append(Candidate(rep_id, True, f"eligible, {text}", multiplier))
         else:
             candidates.append(Candidate(rep_id, False, why))
-    return _picked(queue, best, best_slot + 1, candidates, picked_reason)
+    choice = _picked(queue, best, best_slot + 1, candidates, picked_reason)
+    return replace(choice, pool=tuple(candidates))  # every member was looked at
 
 
 def shares(

@@ -266,17 +266,40 @@ def team_ref(routing: Routing, rep_id: str) -> TeamRef | None:
     return TeamRef(name=team.name, manager=manager)
 
 
-def candidate_traces(attempts: tuple[QueueAttempt, ...]) -> list[CandidateTrace]:
+def candidate_traces(
+    attempts: tuple[QueueAttempt, ...], routing: Routing | None = None
+) -> list[CandidateTrace]:
     return [
         CandidateTrace(
             rep_id=c.rep_id,
             eligible=c.eligible,
             reason=f"{a.queue}: {c.reason}",
             multiplier=c.multiplier,
+            weight=_weight(routing, c.rep_id),
         )
         for a in attempts
         for c in a.choice.candidates
     ]
+
+
+def pool_trace(
+    routing: Routing, attempts: tuple[QueueAttempt, ...], rep_id: str
+) -> list[CandidateTrace] | None:
+    """The picking queue's members as fairness reads them, from the attempt that picked
+    ``rep_id``; None when no share strategy picked (the account's owner, a named rep)."""
+    picked = next((a for a in attempts if a.choice.rep_id == rep_id and a.choice.pool), None)
+    if picked is None:
+        return None
+    return [
+        CandidateTrace(rep_id=c.rep_id, eligible=c.eligible, reason=f"{picked.queue}: {c.reason}",
+                       multiplier=c.multiplier, weight=_weight(routing, c.rep_id))
+        for c in picked.choice.pool
+    ]  # fmt: skip
+
+
+def _weight(routing: Routing | None, rep_id: str) -> int | None:
+    rep = routing.reps.get(rep_id) if routing is not None else None
+    return rep.weight if rep is not None else None
 
 
 def assigned_event(
@@ -304,7 +327,8 @@ def assigned_event(
             rule=d.rule,
             queue=d.matched_queue,
             strategy=d.choice.strategy,
-            candidates=candidate_traces(d.attempts),
+            candidates=candidate_traces(d.attempts, routing),
+            pool=pool_trace(routing, d.attempts, d.rep_id),
             explanation=d.trace,
             account=d.account,
             config_version=config_version,

@@ -31,6 +31,7 @@ from services.router.handlers.routing import (
     candidate_traces,
     close_round,
     open_round,
+    pool_trace,
     rep_ref,
     team_ref,
 )
@@ -242,7 +243,8 @@ def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: lead_store.LeadRow, h: 
             rule=lead.rule or "",
             queue=h.attempts[0].queue if h.attempts else clock.queue,
             strategy=h.strategy,
-            candidates=candidate_traces(h.attempts),
+            candidates=candidate_traces(h.attempts, rnd.routing),
+            pool=pool_trace(rnd.routing, h.attempts, h.rep_id),
             explanation=h.trace,
             config_version=rnd.version,
         ),

@@ -299,3 +299,42 @@ def test_naive_now_is_refused() -> None:
     queue, routing = setup(*reps("ana"))
     with pytest.raises(ValueError, match="timezone-aware"):
         choose_rep(queue, routing, {}, 0, datetime(2026, 1, 13, 10), {})
+
+
+def test_a_share_strategy_records_every_member_in_its_pool() -> None:
+    """Candidates stop at the pick; the pool lists every member as it was at the decision,
+    so distribution fairness knows who else could have taken the lead."""
+    team = (Rep("ana", "Ana", LONDON, weight=2), Rep("ben", "Ben", LONDON, online=False),
+            Rep("cy", "Cy", LONDON, weight=3))  # fmt: skip
+    queue, routing = setup(*team, strategy="weighted_round_robin")
+    loads = {"cy": RepLoad("cy", multiplier=0.5)}
+    choice = pick(queue, routing, cursor=0, loads=loads)
+    assert choice.rep_id == "ana"
+    assert [c.rep_id for c in choice.candidates] == ["ana"]
+    assert [(c.rep_id, c.eligible, c.multiplier) for c in choice.pool] == [
+        ("ana", True, None), ("ben", False, None), ("cy", True, 0.5),
+    ]  # fmt: skip
+    assert choice.pool[2].reason == "eligible, not reached"
+    plain, routing = setup(*team, strategy="round_robin")
+    assert [(c.rep_id, c.eligible, c.multiplier) for c in pick(plain, routing, loads=loads).pool] \
+        == [("ana", True, None), ("ben", False, None), ("cy", True, None)]  # fmt: skip
+    least, routing = setup(*team, strategy="least_loaded")
+    assert [c.rep_id for c in pick(least, routing, loads=loads).pool] == ["ana", "ben", "cy"]
+
+
+def test_the_trace_pool_carries_weights_from_the_picking_attempt() -> None:
+    from services.router.domain.routing import QueueAttempt
+    from services.router.handlers.routing import candidate_traces, pool_trace
+
+    team = (Rep("ana", "Ana", LONDON, weight=2), Rep("cy", "Cy", LONDON, weight=3))
+    queue, routing = setup(*team, strategy="weighted_round_robin")
+    empty = QueueAttempt("first", Choice(None, 0, "round_robin", (), "nobody"))
+    attempts = (empty, QueueAttempt("q", pick(queue, routing)))
+    pool = pool_trace(routing, attempts, "cy")  # the ring starts cy ana cy ...
+    assert pool is not None
+    assert [(c.rep_id, c.weight, c.reason) for c in pool] == [
+        ("ana", 2, "q: eligible, not reached"),
+        ("cy", 3, "q: next in weighted rotation (slot 1 of 5, weight 3)"),
+    ]
+    assert [c.weight for c in candidate_traces(attempts, routing)] == [3]
+    assert pool_trace(routing, (empty,), "cy") is None
