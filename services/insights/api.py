@@ -156,6 +156,17 @@ async def read_leaderboard(
 
 
 @router.get(
+    "/fairness", responses=REFUSALS, response_model=dict[str, Any],
+    summary="Distribution fairness: per rep and per queue, assignments against the share"
+    " their weight and fairness multiplier promised (assigned, expected, ratio)",
+)  # fmt: skip
+async def read_fairness(
+    request: Request, runtime: RuntimeDep, f: FiltersDep, caller: ReportsRead, format: Format = None
+) -> Response:
+    return await _answer(request, runtime, format, lambda c: queries.fairness_report(c, f))
+
+
+@router.get(
     "/flow", responses=REFUSALS, response_model=dict[str, Any],
     summary="Leads waiting per queue, first-contact clocks running, nurture enrolments",
 )  # fmt: skip

@@ -89,13 +89,21 @@ def _multiplier(e: LeadAssigned) -> float | None:
     return chosen[-1].multiplier if chosen else None
 
 
+def _pool(e: LeadAssigned) -> list[list[Any]] | None:
+    """The picking queue's members at the decision, ``[rep, eligible, weight, multiplier]``
+    (distribution fairness); None when the trace has none."""
+    if e.trace.pool is None:
+        return None
+    return [[c.rep_id, c.eligible, c.weight, c.multiplier] for c in e.trace.pool]
+
+
 def assigned(e: LeadAssigned) -> Observation:
     return Observation("assigned", utc(e.assigned_at), {
         "queue": e.queue, "rep_id": e.rep.rep_id, "bucket": e.bucket, "source": e.source,
         "sla_due_at": _iso(e.sla_due_at), "captured_at": _iso(e.captured_at),
         "attempt": e.attempt, "reassigned": e.reassigned, "multiplier": _multiplier(e),
         "rule": e.trace.rule, "strategy": e.trace.strategy, "explanation": e.trace.explanation,
-        "score": e.score,
+        "score": e.score, "pool": _pool(e),
     })  # fmt: skip
 
 

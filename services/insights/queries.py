@@ -9,18 +9,19 @@ Every function takes an open connection (the caller owns the transaction) and th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.insights.domain import accountability, effort, flow, funnel, speed, value
+from services.insights.domain import accountability, effort, fairness, flow, funnel, speed, value
 from services.insights.domain.facts import LeadFact, Observation
 from services.insights.domain.filters import Filters, select
 from services.insights.domain.value import CampaignCost
 from services.insights.store import facts as store
 
-REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "flow")
+REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "fairness", "flow")
 
 
 async def facts_for(
@@ -63,6 +64,32 @@ async def leaderboard(conn: AsyncConnection, filters: Filters, min_sample: int) 
     return accountability.leaderboard(facts, breaches, teams, min_sample, multipliers)
 
 
+async def fairness_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
+    """Over the assignment decisions of the leads the filters other than rep and team
+    select; rep and team pick the rows shown (a rep's fairness is about the leads they
+    could have had, not only the ones they got)."""
+    teams = await store.select_teams(conn)
+    facts = await store.select_facts(conn, filters.start, filters.end)
+    leads = select(facts, replace(filters, rep=None, team=None), teams)
+    decisions = [
+        fairness.decision_of(data)
+        for data in await store.select_assignments(conn, [f.lead_id for f in leads])
+    ]
+    return fairness.fairness(decisions, shown_reps(decisions, filters, teams))
+
+
+def shown_reps(
+    decisions: Sequence[fairness.Decision], filters: Filters, teams: dict[str, str]
+) -> set[str] | None:
+    if filters.rep is None and filters.team is None:
+        return None
+    reps = {d.rep_id for d in decisions} | {m.rep_id for d in decisions for m in d.pool or ()}
+    return {
+        r for r in reps
+        if filters.rep in (None, r) and (filters.team is None or teams.get(r) == filters.team)
+    }  # fmt: skip
+
+
 async def flow_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
     facts, _ = await facts_for(conn, filters)
     return flow.flow(facts)
@@ -88,6 +115,7 @@ async def dashboard(
         "value": value.value_report(facts, costs),
         "effort": effort.effort(facts, stopped_after),
         "leaderboard": accountability.leaderboard(facts, breaches, teams, min_sample, multipliers),
+        "fairness": await fairness_report(conn, filters),
         "flow": flow.flow(facts),
         "distribution": speed.first_contact_distribution(facts),
         "breaches_by_queue": flow.breaches_by_queue(facts),

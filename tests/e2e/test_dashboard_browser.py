@@ -52,7 +52,7 @@ pytestmark = [
 
 LEADS = 300
 PAGES = ["/", "/funnel", "/channels", "/reps", "/queues", "/feed"]
-REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "flow")
+REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "fairness", "flow")
 
 
 def artefacts(tmp_path: Path) -> Path:

@@ -58,6 +58,7 @@ DAYS = 28
 QUEUES = {"uk": ("ana", "ben"), "us": ("cy", "dee", "eve")}
 TEAMS = {"ana": "uk", "ben": "uk", "cy": "us", "dee": "us"}  # eve is in no team
 MULTIPLIERS = {"ana": 1.25, "ben": 0.8}  # the fairness ledger's, as assignment traces show them
+WEIGHTS = {"ana": 2, "ben": 1, "cy": 1, "dee": 3, "eve": 1}  # the routing config's rep weights
 CHANNELS = ("cpc", "email", "social", None)
 CAMPAIGNS = ("spring", "autumn", None)
 SOURCES = ("web", "meta")
@@ -101,6 +102,8 @@ class Truth:
     waiting_queue: str | None = None
     nurture_active: bool = False
     announced: bool = False  # the router announces its stages, nurture its closed touches
+    # The assignment's pool: every member of the queue (rep, eligible, weight, multiplier).
+    pool: list[tuple[str, bool, int, float | None]] = field(default_factory=list)
 
 
 def _rep(rep_id: str) -> RepRef:
@@ -196,9 +199,13 @@ def _assign(
     t.sla_due_at = t.assigned_at + SLA
     contact = ContactSnapshot.of(profile)
     chosen = CandidateTrace(rep_id=t.rep, eligible=True, reason="next in rotation",
-                            multiplier=MULTIPLIERS.get(t.rep))  # fmt: skip
+                            multiplier=MULTIPLIERS.get(t.rep), weight=WEIGHTS[t.rep])  # fmt: skip
+    t.pool = _pool(t, queue)
+    pool = [CandidateTrace(rep_id=r, eligible=e, reason="r", weight=w, multiplier=m)
+            for r, e, w, m in t.pool]  # fmt: skip
     trace = RoutingTrace(rule="r", queue=queue, strategy="weighted_round_robin",
-                         candidates=[chosen], explanation="next in rotation")  # fmt: skip
+                         candidates=[chosen], explanation="next in rotation",
+                         pool=pool)  # fmt: skip
     events.append(LeadAssigned(
         lead_id=t.lead_id, assignment_id=str(uuid.uuid4()), queue=queue, rep=_rep(t.rep),
         lead=contact, score=70, bucket=t.bucket or "warm", source=t.source,
@@ -248,6 +255,19 @@ def _assign(
             events.append(_closed(t, t.followup_due_at))
     if t.announced:
         events.extend(_stage_moves(t))
+
+
+def _pool(t: Truth, queue: str) -> list[tuple[str, bool, int, float | None]]:
+    """Every member of the queue at the decision: the picked rep, and the others eligible
+    except one lead in three, whose first other member is away (from the lead id, so the
+    history's random draws stay as they were)."""
+    away = int(t.lead_id[-4:], 16) % 3 == 0
+    others = [r for r in QUEUES[queue] if r != t.rep]
+    pool = []
+    for rep in QUEUES[queue]:
+        eligible = rep == t.rep or not (away and rep == others[0])
+        pool.append((rep, eligible, WEIGHTS[rep], MULTIPLIERS.get(rep) if eligible else None))
+    return pool
 
 
 def _moved(t: Truth, frm: str, to: str, cause: str, at: datetime) -> LeadStageChanged:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,10 @@ class Ask:
     params: dict[str, str]
     start: datetime | None = None
     end: datetime | None = None
+
+    @property
+    def window(self) -> tuple[datetime | None, datetime | None]:
+        return self.start, self.end
 
     def wants(self, t: Truth, teams: dict[str, str]) -> bool:
         p = self.params
@@ -211,6 +216,33 @@ def leaderboard(ts: list[Truth], teams: dict[str, str], min_sample: int) -> dict
                  for r, row in reps.items()],
         "teams": [{"team": n, "members": members(ts, teams, n), "mark": team_marks[n], **row}
                   for n, row in team_rows.items()],
+    }  # fmt: skip
+
+
+def fairness(ts: list[Truth], shown: set[str] | None = None) -> dict[str, Any]:
+    """Every decision is weighted round robin: a member's chance is weight x multiplier over
+    the eligible members' (exact fractions), summed per rep; ratio = assigned / expected."""
+
+    def rows(group: list[Truth]) -> dict[str, Any]:
+        want: dict[str, Fraction] = {}
+        got: Counter[str] = Counter()
+        for t in group:
+            shares = {r: Fraction(w) * Fraction(m if m is not None else 1)
+                      for r, e, w, m in t.pool if e}  # fmt: skip
+            for r, s in shares.items():
+                want[r] = want.get(r, Fraction(0)) + s / sum(shares.values())
+            got[t.rep or ""] += 1
+        return {r: {"assigned": got[r], "expected": round(float(want[r]), 6),
+                    "ratio": round(float(got[r] / want[r]), 6)}
+                for r in sorted(want) if shown is None or r in shown}  # fmt: skip
+
+    decided = [t for t in ts if t.rep]
+    queues = sorted({t.queue for t in decided if t.queue})
+    return {
+        "decisions": len(decided), "unmeasured": 0, "by_rep": rows(decided),
+        "by_queue": {q: {"decisions": len([t for t in decided if t.queue == q]),
+                         "by_rep": rows([t for t in decided if t.queue == q])}
+                     for q in queues},
     }  # fmt: skip
 
 

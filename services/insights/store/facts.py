@@ -127,6 +127,20 @@ async def select_multipliers(conn: AsyncConnection) -> dict[str, float]:
     return {rep: float(m) for rep, m in result}
 
 
+async def select_assignments(
+    conn: AsyncConnection, lead_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The data of every assignment of these leads (one per decision, reassignments too)."""
+    result = await conn.execute(
+        text(
+            "SELECT data FROM observations WHERE kind = 'assigned'"
+            " AND lead_id = ANY(CAST(:ids AS text[])) ORDER BY at, event_id"
+        ),
+        {"ids": list(lead_ids)},
+    )
+    return [data for (data,) in result]
+
+
 async def save_teams(conn: AsyncConnection, teams: dict[str, tuple[str, datetime]]) -> None:
     """A rep's team as of the latest SLA event that named it."""
     if not teams:

@@ -27,7 +27,7 @@ from shared.contracts.envelope import Event
 from tests.support import insights_oracle as oracle
 from tests.support.app import running_app
 from tests.support.events import record
-from tests.support.insights_history import START, Truth, generate
+from tests.support.insights_history import START, WEIGHTS, Truth, generate
 from tests.support.kafka import Bus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.timeout(240)]
@@ -56,7 +56,7 @@ ASKS = [
     oracle.Ask({"queue": "us"}),
     oracle.Ask({"from": WINDOW[0].isoformat(), "to": WINDOW[1].isoformat()}, *WINDOW),
 ]
-REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "flow")
+REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "fairness", "flow")
 PERSONAL = ("erasable@example.org", "Zebedee")
 
 
@@ -120,6 +120,18 @@ def costs(ts: list[Truth]) -> dict[str, Any]:
     }
 
 
+def fairness(truths: list[Truth], ask: oracle.Ask, teams: dict[str, str]) -> dict[str, Any]:
+    """Over the decisions of the leads the filters but rep and team select; rep and team
+    pick the rows."""
+    p = ask.params
+    rest = oracle.Ask({k: v for k, v in p.items() if k not in ("rep", "team")}, *ask.window)
+    shown = None
+    if "rep" in p or "team" in p:
+        shown = {r for r in WEIGHTS if p.get("rep", r) == r
+                 and ("team" not in p or teams.get(r) == p["team"])}  # fmt: skip
+    return oracle.fairness([t for t in truths if rest.wants(t, teams)], shown)
+
+
 def expected(truths: list[Truth], ask: oracle.Ask) -> dict[str, Any]:
     teams = oracle.known_teams(truths)
     ts = [t for t in truths if ask.wants(t, teams)]
@@ -148,6 +160,7 @@ def expected(truths: list[Truth], ask: oracle.Ask) -> dict[str, Any]:
         },
         "effort": oracle.effort(ts, STOPPED_AFTER),
         "leaderboard": board,
+        "fairness": fairness(truths, ask, teams),
         "flow": oracle.flow(ts),
     }
 
@@ -165,6 +178,7 @@ def comparable(got: dict[str, Any]) -> dict[str, Any]:
         "value": got["value"],
         "effort": got["effort"],
         "leaderboard": {k: got["leaderboard"][k] for k in ("reps", "teams")},
+        "fairness": got["fairness"],
         "flow": got["flow"],
     }
 
