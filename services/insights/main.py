@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.insights import api, handlers, jobs
+from services.insights import api, dead_letters, handlers, jobs
 from services.insights.config import Settings, load_insights_config
 from services.insights.deps import Deps
 from services.insights.store import facts as store
@@ -35,7 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumes=topics_consumed_by("insights"),
         make_handler=lambda runtime: handlers.make_batch_handler(runtime.deps.rules),
         erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
-        jobs=[jobs.measuring_headlines(settings.gauges_interval_s)],
+        jobs=[
+            jobs.measuring_headlines(settings.gauges_interval_s),
+            dead_letters.counting_dead_letters(settings.gauges_interval_s),
+        ],
     )
     app = create_service_app(spec, settings)
     session.install(app)  # a page refused for want of a credential goes to /login

@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.insights.dead_letters import consuming_groups
 from services.insights.domain import accountability, effort, fairness, flow, funnel, speed, value
 from services.insights.domain.facts import LeadFact, Observation
 from services.insights.domain.filters import Filters, select
 from services.insights.domain.value import CampaignCost
+from services.insights.store import dead_letters as letters_store
 from services.insights.store import facts as store
 
 REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "fairness", "flow")
@@ -92,7 +94,13 @@ def shown_reps(
 
 async def flow_report(conn: AsyncConnection, filters: Filters) -> dict[str, Any]:
     facts, _ = await facts_for(conn, filters)
-    return flow.flow(facts)
+    return await _flow(conn, facts)
+
+
+async def _flow(conn: AsyncConnection, facts: Sequence[LeadFact]) -> dict[str, Any]:
+    counted = await letters_store.count_by_group(conn)
+    per_service = {group: counted.get(group, 0) for group in consuming_groups()}
+    return flow.flow(facts, per_service, await letters_store.leads_with_letters(conn))
 
 
 async def dashboard(
@@ -116,7 +124,7 @@ async def dashboard(
         "effort": effort.effort(facts, stopped_after),
         "leaderboard": accountability.leaderboard(facts, breaches, teams, min_sample, multipliers),
         "fairness": await fairness_report(conn, filters),
-        "flow": flow.flow(facts),
+        "flow": await _flow(conn, facts),
         "distribution": speed.first_contact_distribution(facts),
         "breaches_by_queue": flow.breaches_by_queue(facts),
     }

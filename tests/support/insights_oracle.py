@@ -246,7 +246,9 @@ def fairness(ts: list[Truth], shown: set[str] | None = None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def flow(ts: list[Truth]) -> dict[str, Any]:
+def flow(
+    ts: list[Truth], letters: dict[str, int] | None = None, lettered: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     waiting = Counter(t.waiting_queue for t in ts if t.waiting_queue)
     running = Counter(
         t.queue for t in ts
@@ -257,4 +259,7 @@ def flow(ts: list[Truth]) -> dict[str, Any]:
         "sla_running": sum(running.values()),
         "sla_running_by_queue": dict(sorted(running.items())),
         "nurture_active": len([t for t in ts if t.nurture_active]), "snoozed": 0,
+        "dead_letters": sum((letters or {}).values()),
+        "dead_letters_by_service": dict(sorted((letters or {}).items())),
+        "dead_letter_leads": len([t for t in ts if t.lead_id in lettered]),
     }  # fmt: skip

@@ -7,6 +7,7 @@ data is in no insights table while the counts stay."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.insights.config import Settings
+from services.insights.dead_letters import count_dead_letters
 from services.insights.jobs import measure_headlines
 from services.insights.main import create_app
 from services.insights.rebuild import rebuild
@@ -56,6 +58,8 @@ ASKS = [
     oracle.Ask({"queue": "us"}),
     oracle.Ask({"from": WINDOW[0].isoformat(), "to": WINDOW[1].isoformat()}, *WINDOW),
 ]
+# Letters the test puts on the dead-letter topics: per consuming service (capture has none).
+LETTERS = {"scorer": 0, "router": 2, "nurture": 1, "notifier": 0, "insights": 0}
 REPORTS = ("speed", "funnel", "value", "effort", "leaderboard", "fairness", "flow")
 PERSONAL = ("erasable@example.org", "Zebedee")
 
@@ -132,6 +136,16 @@ def fairness(truths: list[Truth], ask: oracle.Ask, teams: dict[str, str]) -> dic
     return oracle.fairness([t for t in truths if rest.wants(t, teams)], shown)
 
 
+async def dead_letter(bus: Bus, lead_id: str) -> None:
+    """Two letters about ``lead_id`` (a CloudEvent with it as subject) and one record that
+    never was an event, as consumers dead-letter them."""
+    event = json.dumps({"specversion": "1.0", "id": "dead-1", "source": "scorer",
+                        "type": "io.leadflow.lead.scored.v1", "subject": lead_id,
+                        "data": {}}).encode()  # fmt: skip
+    await bus.produce("leadflow.dlq.router", [(lead_id.encode(), event), (b"x", b"not json")])
+    await bus.produce("leadflow.dlq.nurture", [(lead_id.encode(), event)])
+
+
 def expected(truths: list[Truth], ask: oracle.Ask) -> dict[str, Any]:
     teams = oracle.known_teams(truths)
     ts = [t for t in truths if ask.wants(t, teams)]
@@ -161,7 +175,7 @@ def expected(truths: list[Truth], ask: oracle.Ask) -> dict[str, Any]:
         "effort": oracle.effort(ts, STOPPED_AFTER),
         "leaderboard": board,
         "fairness": fairness(truths, ask, teams),
-        "flow": oracle.flow(ts),
+        "flow": oracle.flow(ts, LETTERS, frozenset({truths[1].lead_id})),
     }
 
 
@@ -210,7 +224,9 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
     app = create_app(app_settings)
     async with running_app(app) as client:
         await publish(bus, events)
+        await dead_letter(bus, truths[1].lead_id)
         await applied(pg_conn, len(events))
+        await count_dead_letters(app.state.runtime)  # as its timer would
 
         before: dict[int, dict[str, Any]] = {}
         for index, ask in enumerate(ASKS):
@@ -223,6 +239,7 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
         assert {r["mark"] for r in overall["leaderboard"]["reps"]} >= {"high", "low"}
         assert overall["flow"]["sla_running"] > 0 and overall["flow"]["waiting"] > 0
         assert overall["effort"]["stopped_responding"] > 0
+        assert (overall["flow"]["dead_letters"], overall["flow"]["dead_letter_leads"]) == (3, 1)
 
         await measure_headlines(app.state.runtime)  # the gauges say what the API says
         p90 = overall["speed"]["overall"]["captured_to_first_contact_s"]["p90"]

@@ -211,9 +211,11 @@ def test_flow_counts_waiting_running_clocks_and_nurture() -> None:
         lead(4, placement="nurture", nurture_active=True),
         lead(5, placement="snoozed"),
     ]
-    assert flow.flow(facts) == {
+    assert flow.flow(facts, {"router": 2, "capture": 0}, {"L3", "L9"}) == {
         "waiting": 2, "waiting_by_queue": {"uk": 2}, "sla_running": 1,
         "sla_running_by_queue": {"de": 1}, "nurture_active": 1, "snoozed": 1,
+        "dead_letters": 2, "dead_letters_by_service": {"capture": 0, "router": 2},
+        "dead_letter_leads": 1,
     }  # fmt: skip
 
 
