@@ -44,7 +44,7 @@ BUSINESS_RULES: dict[str, frozenset[str]] = {
     # whether a name is an IANA time zone, and that `to` comes after `from`
     **{
         f"GET /v1/insights/{report}": frozenset({"unknown_time_zone", "empty_window"})
-        for report in ("speed", "funnel", "value", "effort", "leaderboard", "flow")
+        for report in ("speed", "funnel", "value", "effort", "leaderboard", "fairness", "flow")
     },
 }
 
