@@ -103,6 +103,7 @@ async def test_an_accounts_next_lead_goes_to_its_owner_unless_at_capacity_or_off
                 "reason": "sales: existing owner of account acme.example: at capacity:"
                 " max_open 2 reached (2 open)",
                 "multiplier": None,
+                "weight": 1,
             }
 
         # ana's hours change (config edit and restart): now she is off hours.

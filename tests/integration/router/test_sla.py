@@ -137,6 +137,7 @@ async def test_uncontacted_lead_is_warned_breached_reassigned_then_escalated(
             "eligible": False,
             "reason": "sales: excluded (already had this lead)",
             "multiplier": None,  # no fairness policy: no multiplier applied
+            "weight": 1,  # the configured weight (the default)
         }
         for c in assigned[1]["trace"]["candidates"]
     )
