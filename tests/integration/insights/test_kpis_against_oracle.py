@@ -258,6 +258,9 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
         assert f"overall.counts.lead,{LEADS}" in csv.text.splitlines()
         same = await client.get("/v1/insights/funnel", params={"format": "csv"})
         assert same.text == csv.text
+        fair = await client.get("/v1/insights/fairness", params={"format": "csv"})
+        ana = overall["fairness"]["by_rep"]["ana"]
+        assert f"by_rep.ana.ratio,{ana['ratio']}" in fair.text.splitlines()
 
         rebuilt = await rebuild(app_settings)
         assert (rebuilt.events, rebuilt.leads) == (len(events), LEADS)

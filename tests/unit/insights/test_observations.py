@@ -102,3 +102,18 @@ def test_insights_reads_off_the_latency_path_by_default() -> None:
     assert (settings.port, settings.service_name) == (8006, "insights")
     assert settings.kafka_fetch_max_wait_ms == 500
     assert settings.kafka_max_batch == 2000 and settings.kafka_fetch_min_bytes == 65_536
+
+
+def test_an_assignment_keeps_its_pool_for_distribution_fairness() -> None:
+    from services.insights.observations import assigned
+    from shared.contracts import LeadAssigned
+    from tests.support.insights_history import generate
+
+    truths, events = generate(30)
+    event = next(e for e in events if isinstance(e, LeadAssigned))
+    truth = next(t for t in truths if t.lead_id == event.lead_id)
+    observed = assigned(event)
+    assert observed.data["pool"] == [list(member) for member in truth.pool]
+    assert observed.data["strategy"] == "weighted_round_robin"
+    no_pool = event.model_copy(update={"trace": event.trace.model_copy(update={"pool": None})})
+    assert assigned(no_pool).data["pool"] is None
