@@ -140,6 +140,8 @@ def _run(args: argparse.Namespace) -> int:
     entry = service_entry(args.service)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = entry.settings_cls(**overrides)
+    if settings.process_nice:  # a background service gives way to the latency path
+        os.nice(settings.process_nice)
     app = entry.create_app(settings)
     uvicorn.run(
         app,

@@ -79,6 +79,13 @@ class ServiceSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    process_nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="Lower the process's CPU priority by this much (Unix nice) when it runs as"
+        " `leadflow run`: for background work sharing a machine with the latency path",
+    )
     log_level: str = "INFO"
     db_schema: str | None = Field(
         default=None, description="Schema this service owns; defaults to the service name"

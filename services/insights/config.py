@@ -34,6 +34,14 @@ class Settings(ServiceSettings):
     kafka_fetch_max_wait_ms: int = Field(default=500, ge=1, le=500)
     kafka_fetch_min_bytes: int = Field(default=65_536, ge=1)
     kafka_max_batch: int = Field(default=2000, ge=1, le=10_000)
+    process_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        validation_alias="leadflow_insights_nice",
+        description="Insights yields the CPU to the services on the latency path when they"
+        " share a machine (Unix nice; LEADFLOW_INSIGHTS_NICE, 0 turns it off)",
+    )
     gauges_interval_s: float = Field(
         60.0,
         gt=0,
