@@ -21,6 +21,7 @@ from leadflow.embedded import (
     EMBEDDED_PARTITIONS,
     EmbeddedKafka,
     EmbeddedPostgres,
+    free_port,
     free_port_block,
     port_open,
     stop_process,
@@ -150,6 +151,25 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def restart_service(self, name: str, attempts: int = 3) -> None:
+        """Start a stopped service again and wait until it is ready. Its port may have been
+        taken while it was down (an outgoing connection can be given any free port number):
+        then it moves to another free port."""
+        log_path = self.opts.home / f"{name}.log"
+        for attempt in range(attempts):
+            seen = log_path.stat().st_size if log_path.exists() else 0
+            self.start_service(name)
+            try:
+                self.wait_ready([name])
+                return
+            except SystemExit:
+                with open(log_path, "rb") as log:
+                    log.seek(seen)
+                    taken = b"address already in use" in log.read()
+                if attempt + 1 == attempts or not taken:
+                    raise
+                self.ports[name] = free_port()
 
     def start_sink(self) -> None:
         port = self.opts.sink_port

@@ -209,8 +209,7 @@ async def run_story(story: Story, stack: Any, sink: httpx.AsyncClient) -> None:
     await story.activity("opted_out", "unsubscribed")
     await asyncio.sleep(1.0)  # nurture records the unsubscribe (a suppression) before routing
     story.set_clock(T1)
-    await asyncio.to_thread(stack.start_service, "scorer")
-    await asyncio.to_thread(stack.wait_ready, ["scorer"])
+    await asyncio.to_thread(stack.restart_service, "scorer")
     for name in ["cold", "quiet", "lost", "eager"]:
         await story.post_lead(name)
 

@@ -69,3 +69,46 @@ def test_a_service_named_in_without_is_not_started(
     stack.start_services()
     assert started == [s for s in available_services() if s != "insights"]
     assert "insights" in available_services()
+
+
+def test_a_service_whose_port_was_taken_while_it_was_down_comes_back_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outgoing connection may be given the port a stopped service had; a restart then
+    moves it instead of failing (seen in CI restarting the scorer)."""
+    stack = Stack(UpOptions(home=tmp_path, config_file=tmp_path / "c.yaml"))
+    log = tmp_path / "scorer.log"
+    log.write_bytes(b"an earlier run: address already in use\n")
+    tried: list[int] = []
+
+    def start(name: str) -> None:
+        tried.append(stack.ports[name])
+        if len(tried) == 1:
+            with open(log, "ab") as out:
+                out.write(b"[Errno 98] ... address already in use\n")
+
+    def ready(names: list[str]) -> None:
+        if len(tried) == 1:
+            raise SystemExit("scorer exited with 3")
+
+    monkeypatch.setattr(stack, "start_service", start)
+    monkeypatch.setattr(stack, "wait_ready", ready)
+    stack.restart_service("scorer")
+    assert len(tried) == 2 and tried[0] != tried[1] and stack.ports["scorer"] == tried[1]
+
+
+def test_a_restart_that_fails_for_another_reason_is_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = Stack(UpOptions(home=tmp_path, config_file=tmp_path / "c.yaml"))
+    (tmp_path / "scorer.log").write_bytes(b"an earlier run: address already in use\n")
+    tried: list[int] = []
+    monkeypatch.setattr(stack, "start_service", lambda name: tried.append(1))
+
+    def ready(names: list[str]) -> None:
+        raise SystemExit("scorer exited with 1")
+
+    monkeypatch.setattr(stack, "wait_ready", ready)
+    with pytest.raises(SystemExit, match="exited with 1"):
+        stack.restart_service("scorer")
+    assert tried == [1]  # the old log line about the port does not count
