@@ -297,7 +297,10 @@ async def enrollments_of_lead(conn: AsyncConnection, lead_id: str) -> list[dict[
     ]
     by_id = {e["enrollment_id"]: e for e in enrollments}
     for r in (await conn.execute(_STEPS_OF_LEAD, {"lead": lead_id})).all():
-        by_id[str(r[0])]["steps"].append(
+        enrollment = by_id.get(str(r[0]))
+        if enrollment is None:  # enrolled (with its steps, in one commit) after the first read
+            continue
+        enrollment["steps"].append(
             {
                 "step": r[1],
                 "total": r[2],

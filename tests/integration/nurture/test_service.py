@@ -14,9 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.nurture import store
 from services.nurture.config import Settings
+from services.nurture.domain import PlannedStep
 from services.nurture.main import create_app
+from services.nurture.sequence_timing import PlacedStep
 from shared.contracts import (
     ActivityKind,
     ContactSnapshot,
@@ -314,3 +318,51 @@ async def test_touches_due_while_the_service_was_down_fire_once_it_is_back(
     assert sorted(Counter(s["step"] for s in steps).items()) == [(1, 1), (2, 1), (3, 1)]
     assert [s["step"] for s in steps] == [1, 2, 3]
     assert [s["reason"] for s in stops_of(out.records, lead)] == ["completed"]
+
+
+async def test_a_lead_read_while_it_is_being_enrolled_answers_what_was_there(
+    settings: Settings, bus: Bus
+) -> None:
+    """The enrollments and their touches are two reads: an enrollment committed between them
+    (its steps with it) is left for the next read, not a 500 (seen in the follow-up story)."""
+    lead = new_lead()
+    at = now()
+
+    def enrollment(sequence: str) -> store.NewEnrollment:
+        step = PlannedStep(step=1, total=1, mode="email", template=None, due_at=at)
+        return store.NewEnrollment(
+            enrollment_id=str(uuid.uuid4()), lead_id=lead, sequence=sequence, contact={},
+            routed_at=at, enrolled_at=at, steps=(PlacedStep(step),),
+        )  # fmt: skip
+
+    async with running(settings):  # migrated
+        engine = make_engine(settings.asyncpg_url, "nurture", pool_size=2)
+        try:
+            first = enrollment("first")
+            async with engine.begin() as conn:  # one active enrollment a lead: end this one
+                await store.insert_enrollments(conn, [first])
+                await store.complete_enrollments(conn, [first.enrollment_id], "completed", at)
+
+            class EnrolledInBetween:
+                """The reader's connection; after its first statement another one commits."""
+
+                def __init__(self, conn: AsyncConnection) -> None:
+                    self.conn, self.reads = conn, 0
+
+                async def execute(self, *args: Any) -> Any:
+                    result = await self.conn.execute(*args)
+                    self.reads += 1
+                    if self.reads == 1:
+                        async with engine.begin() as other:
+                            await store.insert_enrollments(other, [enrollment("second")])
+                    return result
+
+            async with engine.connect() as conn:
+                seen = await store.enrollments_of_lead(EnrolledInBetween(conn), lead)  # type: ignore[arg-type]
+            assert [(e["sequence"], len(e["steps"])) for e in seen] == [("first", 1)]
+            async with engine.connect() as conn:
+                again = await store.enrollments_of_lead(conn, lead)
+            assert sorted((e["sequence"], len(e["steps"])) for e in again) == [
+                ("first", 1), ("second", 1)]  # fmt: skip
+        finally:
+            await engine.dispose()
