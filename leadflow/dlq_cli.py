@@ -19,7 +19,7 @@ import httpx
 
 from leadflow.services import DEFAULT_PORTS
 
-CONSUMERS = ("scorer", "router", "nurture", "notifier")
+CONSUMERS = ("scorer", "router", "nurture", "notifier", "insights")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
