@@ -11,6 +11,7 @@ import pytest
 from leadflow.embedded import free_port_block
 from leadflow.supervisor import Stack, UpOptions, service_ports
 from tests.conftest import create_database
+from tests.support import stack as stack_support
 from tests.support.auth import admin_client
 from tests.support.kafka import Bus
 from tests.support.stack import write_config
@@ -42,3 +43,25 @@ async def test_services_move_to_another_block_when_one_of_their_ports_is_taken(
     finally:
         squatter.close()
         await asyncio.to_thread(stack.stop)
+
+
+async def test_leadflow_up_in_a_test_starts_again_when_a_port_was_taken_before_its_bind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test helper around ``leadflow up`` (tests/support/stack.py) takes another block
+    when a service finds its port taken, and a first start stays a first start (its key)."""
+    base = free_port_block()
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", service_ports(base)["router"]))
+    squatter.listen()
+    blocks = iter([base])
+    monkeypatch.setattr(
+        stack_support, "free_port_block", lambda: next(blocks, None) or free_port_block()
+    )
+    try:
+        async with stack_support.leadflow_up(tmp_path / "home", own_keys=True) as up:
+            assert up.capture_port != base
+            key = await up.wait_line(r"export LEADFLOW_KEY=lfk_")
+            assert key.strip().startswith("export LEADFLOW_KEY=lfk_")
+    finally:
+        squatter.close()
