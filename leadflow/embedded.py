@@ -47,11 +47,23 @@ def free_port_block(size: int | None = None, host: str = "127.0.0.1") -> int:
     from leadflow.services import PORT_SPAN  # here: the table imports FastAPI, this module not
 
     span = PORT_SPAN if size is None else size
+    # Below the ephemeral range: a port the kernel may give an outgoing connection cannot be
+    # bound by a listening service meanwhile (seen in CI: "address already in use").
+    top = _ephemeral_low() - span - 1
     for _ in range(200):
-        base = random.randint(20_000, 40_000)
+        base = random.randint(min(20_000, top - 1000), top)
         if not any(port_open(host, base + i) for i in range(span)):
             return base
     raise EmbeddedError("no free block of ports")
+
+
+def _ephemeral_low(default: int = 32_768) -> int:
+    """Where the kernel's range of ports for outgoing connections starts (Linux), else the
+    usual start."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return max(int(text.split()[0]), 2_048)
+    return default
 
 
 def port_open(host: str, port: int) -> bool:
