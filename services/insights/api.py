@@ -1,7 +1,8 @@
 """The KPI API: thin routes over :mod:`services.insights.queries`, JSON or CSV.
 
 Every route needs scope ``reports:read`` and reads no personal data (the read model holds
-none), so nothing is audited. CSV is asked for with ``Accept: text/csv`` or
+none), so nothing is audited. Each report's shape is published from
+:mod:`services.insights.schemas`. CSV is asked for with ``Accept: text/csv`` or
 ``?format=csv`` (see :mod:`services.insights.csv_format`).
 """
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.insights import queries
+from services.insights import queries, schemas
 from services.insights.csv_format import to_csv
 from services.insights.deps import RuntimeDep
 from services.insights.domain.filters import Filters, time_zone
@@ -98,7 +99,7 @@ async def _answer(
 
 
 @router.get(
-    "/speed", responses=REFUSALS, response_model=dict[str, Any],
+    "/speed", responses=REFUSALS, response_model=schemas.SpeedReport,
     summary="Speed to lead: captured -> assigned and -> first contact, p50/p90/p99; shares"
     " contacted within 5 minutes and 1 hour; by rep, queue, source; trend by day",
 )  # fmt: skip
@@ -109,7 +110,7 @@ async def read_speed(
 
 
 @router.get(
-    "/funnel", responses=REFUSALS, response_model=dict[str, Any],
+    "/funnel", responses=REFUSALS, response_model=schemas.FunnelReport,
     summary="Conversion funnel lead -> MQL -> SQL -> opportunity -> won by source, channel,"
     " campaign, rep, queue and bucket, with counts and rates; lost reasons",
 )  # fmt: skip
@@ -120,7 +121,7 @@ async def read_funnel(
 
 
 @router.get(
-    "/value", responses=REFUSALS, response_model=dict[str, Any],
+    "/value", responses=REFUSALS, response_model=schemas.ValueReport,
     summary="Won amounts by channel and rep, revenue per lead; campaign costs: cost per lead,"
     " cost per won deal and return, by campaign and channel",
 )  # fmt: skip
@@ -132,7 +133,7 @@ async def read_value(
 
 
 @router.get(
-    "/effort", responses=REFUSALS, response_model=dict[str, Any],
+    "/effort", responses=REFUSALS, response_model=schemas.EffortReport,
     summary="Touches to close, response rate, never responded, stopped responding, follow-up"
     " touches late or missed",
 )  # fmt: skip
@@ -144,7 +145,7 @@ async def read_effort(
 
 
 @router.get(
-    "/leaderboard", responses=REFUSALS, response_model=dict[str, Any],
+    "/leaderboard", responses=REFUSALS, response_model=schemas.Leaderboard,
     summary="Per-rep and per-team figures (assigned, contacted within SLA, breaches,"
     " conversion, value) with the high and low performers marked",
 )  # fmt: skip
@@ -156,7 +157,7 @@ async def read_leaderboard(
 
 
 @router.get(
-    "/fairness", responses=REFUSALS, response_model=dict[str, Any],
+    "/fairness", responses=REFUSALS, response_model=schemas.FairnessReport,
     summary="Distribution fairness: per rep and per queue, assignments against the share"
     " their weight and fairness multiplier promised (assigned, expected, ratio)",
 )  # fmt: skip
@@ -167,7 +168,7 @@ async def read_fairness(
 
 
 @router.get(
-    "/flow", responses=REFUSALS, response_model=dict[str, Any],
+    "/flow", responses=REFUSALS, response_model=schemas.FlowReport,
     summary="Leads waiting per queue, first-contact clocks running, nurture enrolments",
 )  # fmt: skip
 async def read_flow(

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from services.insights import schemas
 from services.insights.config import Settings
 from services.insights.dead_letters import count_dead_letters
 from services.insights.jobs import measure_headlines
@@ -99,6 +100,8 @@ async def answers(client: httpx.AsyncClient, ask: oracle.Ask) -> dict[str, Any]:
         resp = await client.get(f"/v1/insights/{report}", params=params)
         assert resp.status_code == 200, resp.text
         out[report] = resp.json()
+        published = schemas.REPORT_MODELS[report].model_validate_json(resp.text, strict=True)
+        assert published.model_dump(mode="json", by_alias=True) == out[report], report
     return out
 
 

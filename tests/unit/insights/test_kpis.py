@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.insights.domain import accountability, effort, flow, funnel, speed, value
+from services.insights import schemas
+from services.insights.domain import (
+    accountability,
+    effort,
+    fairness,
+    flow,
+    funnel,
+    speed,
+    value,
+)
 from services.insights.domain.facts import LeadFact
 from services.insights.domain.filters import Filters, select, time_zone
 from services.insights.domain.value import CampaignCost
@@ -257,3 +267,39 @@ def test_a_time_zone_is_an_iana_zone_and_nothing_else_in_the_database(
     name: str, known: bool
 ) -> None:
     assert (time_zone(name) is not None) is known
+
+
+def reports_of(facts: list[LeadFact]) -> dict[str, dict[str, Any]]:
+    """Every KPI report the API answers with, built from ``facts``."""
+    decisions = [
+        fairness.Decision("uk", "ana", "weighted_round_robin",
+                          (fairness.Member("ana", True, 2, 1.0), fairness.Member("ben", False))),
+        fairness.Decision("uk", "ben", "round_robin", None),
+    ]  # fmt: skip
+    return {
+        "speed": speed.speed_report(facts, ZoneInfo("Europe/London")),
+        "funnel": funnel.funnel_report(facts),
+        "value": value.value_report(facts, [CampaignCost("spring", Decimal(100), "paid")]),
+        "effort": effort.effort(facts),
+        "leaderboard": accountability.leaderboard(facts, [("L1", "ana")], {"ana": "uk"}, 1),
+        "fairness": fairness.fairness(decisions),
+        "flow": flow.flow(facts, {"router": 1}, {"L1"}),
+    }
+
+
+@pytest.mark.parametrize("populated", [False, True], ids=["no leads", "leads"])
+def test_every_report_has_exactly_its_published_shape(populated: bool) -> None:
+    """The OpenAPI models (services.insights.schemas) describe what the reports return:
+    every key, nothing more, and the JSON round-trips through the model unchanged."""
+    facts = [
+        lead(1, rep_id="ana", source="web", channel="paid", campaign="spring", bucket="hot",
+             queue="uk", assigned_at=mins(1), first_contact_at=mins(4), sla_due_at=mins(30),
+             won_at=mins(90), won_amount=Decimal("120.50"), touches=2, touches_to_close=2,
+             responded=True, placement="assigned", sla_running=False),
+        lead(2, 1500, rep_id="ben", lost_at=mins(1600), lost_reason="budget",
+             placement="waiting", placement_queue="uk", nurture_active=True),
+    ] if populated else []  # fmt: skip
+    for name, report in reports_of(facts).items():
+        as_json = json.loads(json.dumps(report))
+        model = schemas.REPORT_MODELS[name].model_validate_json(json.dumps(report), strict=True)
+        assert model.model_dump(mode="json", by_alias=True) == as_json, name
