@@ -27,6 +27,7 @@ from shared.auth.scopes import Scope
 from shared.bus.consumer import BatchConsumer, BatchHandler, ConsumerSettings
 from shared.bus.erasure import EraseHook, honouring_erasure
 from shared.bus.publisher import KafkaPublisher
+from shared.bus.settling import Settling
 from shared.bus.watch import BrokerWatch
 from shared.config import ServiceSettings
 from shared.contracts.topics import all_topics
@@ -109,6 +110,9 @@ class ServiceSpec(Generic[D]):
     erase: EraseHook | None = None
     # The handler is given the erasures too, after ``erase`` ran (the notifier delivers them).
     handles_erasures: bool = False
+    # A background read model holds what it fetches until the stream goes quiet (see
+    # shared.bus.settling); None applies each batch at once, as the latency path must.
+    settling: Settling | None = None
     jobs: Sequence[Job[Runtime[D]]] = ()
     resources: Sequence[Resource[D]] = ()
     max_body_bytes: int = 1_048_576
@@ -193,6 +197,7 @@ def create_service_app(spec: ServiceSpec[D], settings: ServiceSettings) -> FastA
                     session_timeout_ms=settings.kafka_session_timeout_ms,
                     heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
                     topic_prefix=settings.topic_prefix,
+                    settling=spec.settling,
                 ),
                 engine=engine,
                 source=spec.name,

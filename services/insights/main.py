@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumes=topics_consumed_by("insights"),
         make_handler=lambda runtime: handlers.make_batch_handler(runtime.deps.rules),
         erase=lambda uow, lead_ids: store.erase(uow.conn, lead_ids),
+        settling=settings.settling(),
         jobs=[
             jobs.measuring_headlines(settings.gauges_interval_s),
             dead_letters.counting_dead_letters(settings.gauges_interval_s),

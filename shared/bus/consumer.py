@@ -9,6 +9,11 @@ For each batch fetched from Kafka:
 4. commit the Kafka offsets (at most every ``commit_interval_s``, when idle, before a
    rebalance takes partitions away, and on shutdown).
 
+A background consumer may be given a :class:`~shared.bus.settling.Settling` policy: it then
+holds what it fetches and applies it once the stream goes quiet (or the oldest held record
+has waited long enough), so its work does not compete with the latency path's while leads
+flow. Only applied records' offsets are ever committed.
+
 A crash anywhere before step 4 redelivers the batch, and the inbox makes that harmless.
 
 With a :class:`~shared.bus.watch.BrokerWatch`, the consumer fetches only while the broker is
@@ -35,6 +40,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.erasure import live_events
+from shared.bus.settling import Held, Settling
 from shared.bus.watch import BrokerWatch
 from shared.contracts import EVENT_TYPES
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
@@ -67,6 +73,8 @@ class ConsumerSettings:
     # ``topics`` and ``group`` are contract names; on the broker they are under this prefix
     # (dead letters get it from the publisher, which is given the same one).
     topic_prefix: str = ""
+    # None: apply each batch as it is fetched (the latency path). See shared.bus.settling.
+    settling: Settling | None = None
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -81,7 +89,8 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, owner: BatchConsumer) -> None:
         self._owner = owner
 
-    async def on_partitions_revoked(self, revoked: object) -> None:
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._owner.drop_held(revoked)  # the partitions' next owner fetches them again
         await self._owner.commit_offsets()
 
     async def on_partitions_assigned(self, assigned: object) -> None:
@@ -113,6 +122,7 @@ class BatchConsumer:
         self._stopping = asyncio.Event()
         self._processed: dict[TopicPartition, int] = {}  # next offset, for applied batches only
         self._last_commit = 0.0
+        self._held: Held[ConsumerRecord] = Held(settings.settling)
         self._watch = watch
         self._cluster: str | None = None  # the broker the current client was made for
         self.connected = False
@@ -186,6 +196,7 @@ class BatchConsumer:
             log.warning("broker replaced; reconnecting the consumer (cluster %s)", current)
             self.connected = False
             self._processed = {}  # offsets of the old broker: never commit them to the new one
+            self._held.drop()  # the new broker holds them again (republished)
             with contextlib.suppress(Exception):
                 await self._consumer.stop()
             self._consumer = None
@@ -201,24 +212,41 @@ class BatchConsumer:
             if consumer is None:
                 await asyncio.sleep(0.05)
                 continue
+            wait = self._held.wait_s(time.monotonic(), poll_s=0.2)
             try:
-                fetched = await consumer.getmany(timeout_ms=200, max_records=self._s.max_batch)
+                fetched = await consumer.getmany(
+                    timeout_ms=round(wait * 1000), max_records=self._s.max_batch
+                )
             except KafkaError as exc:
                 log.warning("fetch failed: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
-            if not fetched:
-                await self.commit_offsets()  # idle: settle what was processed
-                continue
-            records = [r for batch in fetched.values() for r in batch]
-            started = time.perf_counter()
-            await self._process(records)
-            metrics.batch_seconds.labels(self._s.group).observe(time.perf_counter() - started)
-            for tp, recs in fetched.items():
-                self._processed[tp] = recs[-1].offset + 1
-            if time.monotonic() - self._last_commit >= self._s.commit_interval_s:
-                await self.commit_offsets()
+            now = time.monotonic()
+            self._held.add((r for batch in fetched.values() for r in batch), now)
+            if self._held.due(now):
+                await self._apply_held()
+                if time.monotonic() - self._last_commit >= self._s.commit_interval_s:
+                    await self.commit_offsets()
+            elif not fetched:
+                await self.commit_offsets()  # idle: settle what was applied
+        await self._apply_held()  # shutting down: finish what is in hand
         await self.commit_offsets()
+
+    async def _apply_held(self) -> None:
+        """Apply every held record, ``max_batch`` at a time, marking each batch's offsets as
+        processed once its transaction has committed."""
+        records = self._held.take()
+        for start in range(0, len(records), self._s.max_batch):
+            batch = records[start : start + self._s.max_batch]
+            started = time.perf_counter()
+            await self._process(batch)
+            metrics.batch_seconds.labels(self._s.group).observe(time.perf_counter() - started)
+            ends = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
+            for (topic, partition), next_offset in ends.items():
+                self._processed[TopicPartition(topic, partition)] = next_offset
+
+    def drop_held(self, partitions: set[TopicPartition]) -> None:
+        self._held.drop(partitions)
 
     async def commit_offsets(self) -> None:
         """Commit the offsets of applied batches only (never of a batch still in hand, which a
@@ -247,7 +275,7 @@ class BatchConsumer:
         if not assigned:
             return
         ends = await consumer.end_offsets(assigned)
-        lag: dict[str, int] = {}
+        lag = self._held.count_by_topic()  # fetched, not yet applied: still behind
         for tp in assigned:
             position = await consumer.position(tp)
             lag[tp.topic] = lag.get(tp.topic, 0) + max(ends.get(tp, position) - position, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from shared.bus.consumer import BatchConsumer, ConsumerSettings
 from shared.bus.publisher import KafkaPublisher
+from shared.bus.settling import Settling
 from shared.contracts.envelope import Envelope, Event, encode
 from shared.contracts.messages import to_message
 from shared.contracts.topics import dead_letter_topic
@@ -80,11 +82,16 @@ class Harness:
             )
             uow.emit(self.Ponged(lead_id=data.lead_id, n=data.n), causationid=env.id)
 
-    async def start(self) -> None:
+    async def start(self, settling: Settling | None = None) -> None:
         await self.publisher.start()
         self.relay.start()
+        self.start_consumer(settling)
+
+    def start_consumer(self, settling: Settling | None = None) -> None:
         self.consumer = BatchConsumer(
-            ConsumerSettings(self.group, (self.Pinged.TOPIC,), self.bootstrap, max_attempts=2),
+            ConsumerSettings(
+                self.group, (self.Pinged.TOPIC,), self.bootstrap, max_attempts=2, settling=settling
+            ),
             engine=self.engine,
             source="bustest",
             handle=self.handle,
@@ -230,3 +237,67 @@ async def test_inbox_forgets_ids_past_the_dedupe_window(harness: Harness) -> Non
         assert await purge_old(conn, keep_days=7) == 1
         left = await conn.execute(text("SELECT event_id FROM inbox WHERE consumer = 'g'"))
         assert [r[0] for r in left] == ["new"]
+
+
+async def test_a_settling_consumer_applies_once_the_stream_goes_quiet(harness: Harness) -> None:
+    """Insights' way: hold what is fetched while events keep coming, apply it after."""
+    await harness.start(Settling(quiet_s=3.0, max_hold_s=120, max_held=10_000))
+    assert harness.consumer is not None
+    await eventually(lambda: _assigned(harness.consumer), timeout=30, what="partitions assigned")
+    for burst in range(8):
+        await produce(
+            harness.bootstrap,
+            harness.Pinged.TOPIC,
+            [harness.record(burst * 10 + i)[1] for i in range(10)],
+        )
+        await asyncio.sleep(0.3)
+        assert await applied_rows(harness.engine) == [], "applied while events kept coming"
+    await eventually(lambda: _count(harness.engine, 80), timeout=30, what="80 applied")
+    assert [n for _, n in await applied_rows(harness.engine)] == list(range(80))
+
+
+async def test_a_settling_consumer_holds_nothing_longer_than_its_limits(harness: Harness) -> None:
+    """Under steady load the stream never goes quiet: the hold limit applies it anyway."""
+    await harness.start(Settling(quiet_s=600, max_hold_s=1.0, max_held=10_000))
+    await produce(harness.bootstrap, harness.Pinged.TOPIC, [harness.record(1)[1]])
+    await eventually(lambda: _count(harness.engine, 1), timeout=20, what="held past 1 s")
+
+
+async def test_a_settling_consumer_holds_no_more_records_than_its_limit(harness: Harness) -> None:
+    await harness.start(Settling(quiet_s=600, max_hold_s=600, max_held=25))
+    items = [harness.record(n)[1] for n in range(25)]
+    await produce(harness.bootstrap, harness.Pinged.TOPIC, items)
+    await eventually(lambda: _count(harness.engine, 25), timeout=20, what="25 held = the cap")
+
+
+async def test_records_held_at_a_crash_are_fetched_again(harness: Harness) -> None:
+    """Only applied records' offsets are committed: a consumer killed while it held records
+    leaves them for the next one, which applies each once."""
+    await harness.start(Settling(quiet_s=600, max_hold_s=600, max_held=10_000))
+    consumer = harness.consumer
+    assert consumer is not None
+    items = [harness.record(n)[1] for n in range(20)]
+    await produce(harness.bootstrap, harness.Pinged.TOPIC, items)
+    await eventually(
+        lambda: _held(consumer, 20), timeout=20, what="the 20 records fetched and held"
+    )
+    # a crash: the loop is gone and the client closes without committing anything
+    assert consumer._task is not None and consumer._consumer is not None
+    consumer._task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await consumer._task
+    await consumer._consumer.stop()
+    assert await applied_rows(harness.engine) == []
+    harness.start_consumer()  # the next consumer of the group, applying at once
+    await eventually(lambda: _count(harness.engine, 20), timeout=30, what="20 applied")
+    await asyncio.sleep(0.5)
+    assert [n for _, n in await applied_rows(harness.engine)] == list(range(20))
+
+
+async def _held(consumer: BatchConsumer, n: int) -> bool:
+    return len(consumer._held.records) >= n
+
+
+async def _assigned(consumer: BatchConsumer | None) -> bool:
+    client = None if consumer is None else consumer._consumer
+    return client is not None and bool(client.assignment())
