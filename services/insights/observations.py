@@ -103,7 +103,7 @@ def assigned(e: LeadAssigned) -> Observation:
         "sla_due_at": _iso(e.sla_due_at), "captured_at": _iso(e.captured_at),
         "attempt": e.attempt, "reassigned": e.reassigned, "multiplier": _multiplier(e),
         "rule": e.trace.rule, "strategy": e.trace.strategy, "explanation": e.trace.explanation,
-        "score": e.score, "pool": _pool(e),
+        "score": e.score, "pool": _pool(e), "team": e.team.name if e.team else None,
     })  # fmt: skip
 
 

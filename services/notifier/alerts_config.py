@@ -33,7 +33,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from services.notifier.domain import DigestSpec
-from services.notifier.recipients import FixedTarget, Person, QuietHours, Roster
+from services.notifier.recipients import (
+    CURRENT_FIELDS,
+    FixedTarget,
+    Person,
+    QuietHours,
+    Roster,
+    known_zone,
+)
 from shared.config import SecretReference
 
 CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -166,9 +173,11 @@ def build_roster(people: Mapping[str, PersonConfig], routing: Any) -> Roster:
         if isinstance(rep, Mapping) and isinstance(rep.get("id"), str):
             found[rep["id"]] = Person(
                 id=rep["id"], name=_text(rep, "name"), email=_text(rep, "email"),
-                timezone=_zone(_text(rep, "timezone")),
+                timezone=known_zone(_text(rep, "timezone")),
             )  # fmt: skip
+    pinned: dict[str, frozenset[str]] = {}
     for pid, p in people.items():
+        pinned[pid] = frozenset(f for f in CURRENT_FIELDS if getattr(p, f) is not None)
         base = found.get(pid, Person(id=pid))
         found[pid] = Person(
             id=pid,
@@ -188,7 +197,7 @@ def build_roster(people: Mapping[str, PersonConfig], routing: Any) -> Roster:
         person = _manager_person(team, manager, found)
         for member in team.get("members") or []:
             manager_of[str(member)] = person
-    return Roster(found, manager_of)
+    return Roster(found, manager_of, pinned)
 
 
 def _manager_person(
@@ -207,13 +216,6 @@ def _manager_person(
 def _text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     return value if isinstance(value, str) and value and "${" not in value else None
-
-
-def _zone(name: str | None) -> str | None:
-    try:
-        return name if name and ZoneInfo(name) else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 class DigestConfig(_Model):

@@ -9,9 +9,13 @@ A subscription's ``to`` lists roles and fixed addresses. Roles are read from the
 - a fixed entry (``{email: ..., phone: ..., slack: ...}``), optionally only for events of one
   queue (``queue: fashion-uk``).
 
-People's contact details come from the :class:`Roster` (built from ``routing.reps``,
-``routing.teams`` and ``notifier.people``, see :mod:`services.notifier.config`); a rep the
-roster does not know is reached by what the event itself says (its e-mail and name).
+People's contact details come from what the event says (the router names a rep with their
+name, e-mail and time zone, and the owner's team with its manager, from its routing config
+as it is *now*, admin API changes included) and from the :class:`Roster` (built from
+``notifier.people`` and, for what events do not carry, from the config file's
+``routing.reps`` and ``routing.teams``, see :mod:`services.notifier.config`). Precedence: what
+``notifier.people`` sets for someone, then the event, then the config file's routing section,
+which is only a start-up copy and goes stale when reps change through the router's API.
 
 Pure functions over frozen dataclasses: the caller passes the time.
 """
@@ -22,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Role = Literal["rep", "previous_rep", "manager", "fixed"]
 ROLES: tuple[str, ...] = ("rep", "previous_rep", "manager")
@@ -57,6 +61,8 @@ class Roster:
 
     people: Mapping[str, Person] = field(default_factory=dict)
     manager_of: Mapping[str, Person] = field(default_factory=dict)  # rep id -> manager
+    # Per person, the fields ``notifier.people`` sets: those win over what events say.
+    pinned: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def by_email(self, email: str) -> Person | None:
         lowered = email.lower()
@@ -97,10 +103,43 @@ def _ref(data: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
 
 def _person_for_rep(ref: Mapping[str, Any], roster: Roster) -> Person:
     rep_id = str(ref.get("rep_id") or "")
+    said = Person(
+        id=rep_id,
+        name=_text(ref, "name") if ref.get("name") != rep_id else None,  # a removed rep's
+        email=_text(ref, "email"),
+        timezone=known_zone(_text(ref, "timezone")),
+    )
     known = roster.people.get(rep_id)
-    if known is not None:
-        return known
-    return Person(id=rep_id, name=ref.get("name"), email=ref.get("email"))
+    if known is None:
+        return said
+    return current_person(known, said, roster.pinned.get(rep_id, frozenset()))
+
+
+CURRENT_FIELDS = ("name", "email", "timezone")
+
+
+def current_person(known: Person, said: Person, pinned: frozenset[str]) -> Person:
+    """A rep as the event names them (the router's routing config now) over the roster's
+    start-up copy, except for what ``notifier.people`` pins; the roster's channels (Slack,
+    phone) and quiet hours stay, events carry none."""
+    now = {f: getattr(said, f) for f in CURRENT_FIELDS if f not in pinned and getattr(said, f)}
+    return replace(known, **now)
+
+
+def _text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def known_zone(name: str | None) -> str | None:
+    """A time zone this machine knows, else None (the person's local time falls back)."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
 
 
 def _manager(data: Mapping[str, Any], roster: Roster) -> Person | None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from services.notifier.domain import event_type_for
 from services.notifier.templates import ALERT_KINDS
 from shared.contracts import EVENT_TYPES
+from shared.contracts.router import ManagerRef, RepRef
 
 _WHEN = "2026-12-05T09:00:00Z"
 _BY_NAME: dict[str, Any] = {
@@ -33,6 +34,7 @@ _BY_NAME: dict[str, Any] = {
     "bucket": "hot",
     "queue": "fashion-uk",
     "source": "web",
+    "timezone": "Europe/London",
 }
 
 
@@ -67,8 +69,19 @@ def _value(name: str, annotation: Any) -> Any:
     return f"sample {name}"
 
 
+# People in samples are people, not the sample lead (whose e-mail every other field gets).
+_PEOPLE: dict[type[BaseModel], dict[str, Any]] = {
+    RepRef: {"rep_id": "ana", "name": "Ana Silva", "email": "ana@example.com",
+             "timezone": "Europe/London"},
+    ManagerRef: {"name": "Zoe Grant", "email": "zoe@example.com", "slack_user_id": None,
+                 "rep_id": None},
+}  # fmt: skip
+
+
 def sample_of(model: type[BaseModel]) -> dict[str, Any]:
     """Every field of ``model`` with a plausible value, as its JSON data would read."""
+    if model in _PEOPLE:
+        return dict(_PEOPLE[model])
     return {name: _value(name, f.annotation) for name, f in model.model_fields.items()}
 
 

@@ -73,6 +73,9 @@ class RepRef(BaseModel):
     rep_id: str = Field(description="Rep id from the config")
     name: str = Field(description="Rep display name")
     email: str | None = Field(None, description="Rep e-mail")
+    timezone: str | None = Field(
+        None, description="Rep's IANA time zone, as the routing config says now"
+    )
 
 
 class ManagerRef(BaseModel):
@@ -129,6 +132,11 @@ class LeadAssigned(Event):
         False,
         description="True when this is the SLA escalation (pool queue or named rep) after the"
         " queue's last attempt",
+    )
+    team: TeamRef | None = Field(
+        None,
+        description="The owner's team and manager as the routing config says now (absent: the"
+        " rep is in no team); receivers reach the manager from it",
     )
 
 

@@ -328,3 +328,54 @@ async def test_an_escalated_lead_reaches_slack_email_teams_and_sms_once_each(
         mails = [r for r in escalation if r["channel"] == "email"]
         assert sum(r["attempts"] for r in mails) == 4  # two refused with 451, then 250 each
         assert {r["status"] for r in rows} == {"delivered"}
+
+
+async def test_alerts_reach_reps_as_the_routers_admin_api_changed_them(
+    pg_server_url: str, bus: Bus, tmp_path: Path, receiver: Receivers,
+    mailbox: tuple[Mailbox, int],
+) -> None:  # fmt: skip
+    """The notifier's copy of the config file is from its start-up; a rep's e-mail changed
+    through the router's admin API while it runs is what the alerts use (the router names
+    reps, and the owner's team and manager, as its config is now)."""
+    box, smtp_port = mailbox
+    clock_file = tmp_path / "clock"
+    write_clock_file(clock_file, T0)
+    config = alerts_config(tmp_path, receiver, smtp_port)
+    database_url = await create_database(pg_server_url)
+    env = secrets(receiver, clock_file)
+    async with (
+        running_stack(database_url, bus, tmp_path / "home", config, extra_env=env) as stack,
+        admin_client(base_url=stack.urls()["capture"]) as capture,
+        admin_client(base_url=stack.urls()["router"]) as router,
+        bus.reader(LEAD_ASSIGNED, LEAD_SLA_BREACHED) as out,
+    ):
+        routing = (await router.get("/v1/admin/config")).json()["config"]
+        uk = {"ana", "ben", "cara", "yara"}  # fashion-uk's reps, team uk
+        for rep in routing["reps"]:
+            if rep["id"] in uk:
+                changed = rep | {"email": f"{rep['id']}.new@example.com"}
+                answer = await router.put(f"/v1/admin/reps/{rep['id']}", json=changed)
+                assert answer.status_code == 200, answer.text
+
+        posted = await capture.post("/v1/leads", json=LEAD)
+        assert posted.status_code == 202, posted.text
+
+        def events(kind: str) -> list[dict[str, Any]]:
+            return [r["data"] for r in out.records if r["type"] == f"io.leadflow.lead.{kind}.v1"]
+
+        await out.wait_for(lambda r: len(events("assigned")) == 1, timeout=30, what="assigned")
+        (first,) = events("assigned")
+        rep1 = first["rep"]["rep_id"]
+        assert rep1 in uk
+        assert first["rep"]["email"] == f"{rep1}.new@example.com"
+        assert first["rep"]["timezone"] == "Europe/London"
+        assert first["team"]["name"] == "uk"
+        assert first["team"]["manager"]["email"] == "zoe@example.com"
+
+        # The deadline passes: the manager-email subscription mails the manager and the rep.
+        write_clock_file(clock_file, T0 + FIRST_CONTACT + timedelta(minutes=1))
+        await arrived("the breach's e-mails", lambda: len(box.messages) == 2, receiver, box)
+        await asyncio.sleep(1.0)  # a stray mail to the old address would show by now
+        assert len(box.to(f"{rep1}.new@example.com")) == 1
+        assert box.to(f"{rep1}@example.com") == []
+        assert len(box.to("zoe@example.com")) == 1

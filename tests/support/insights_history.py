@@ -210,7 +210,7 @@ def _assign(
         lead_id=t.lead_id, assignment_id=str(uuid.uuid4()), queue=queue, rep=_rep(t.rep),
         lead=contact, score=70, bucket=t.bucket or "warm", source=t.source,
         captured_at=t.captured_at, assigned_at=t.assigned_at, sla_due_at=t.sla_due_at,
-        trace=trace,
+        trace=trace, team=_team(t.rep),
     ))  # fmt: skip
     roll = rng.random()
     if roll < 0.08:

@@ -48,8 +48,8 @@ class Ask:
 
 
 def known_teams(truths: list[Truth]) -> dict[str, str]:
-    """Teams are known from the SLA events that named them: reps with a breach."""
-    return {t.rep: TEAMS[t.rep] for t in truths if t.breached and t.rep in TEAMS}
+    """Teams are known from the events that named them: every assignment names the owner's."""
+    return {t.rep: TEAMS[t.rep] for t in truths if t.rep in TEAMS}
 
 
 def nearest_rank(values: list[float], p: int) -> float | None:

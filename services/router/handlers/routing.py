@@ -253,7 +253,7 @@ def rep_ref(routing: Routing, rep_id: str) -> RepRef:
     rep = routing.reps.get(rep_id)
     if rep is None:
         return RepRef(rep_id=rep_id, name=rep_id)
-    return RepRef(rep_id=rep.id, name=rep.name, email=rep.email)
+    return RepRef(rep_id=rep.id, name=rep.name, email=rep.email, timezone=rep.timezone.key)
 
 
 def team_ref(routing: Routing, rep_id: str) -> TeamRef | None:
@@ -316,6 +316,7 @@ def assigned_event(
         assignment_id=assignment_id,
         queue=d.queue,
         rep=rep_ref(routing, d.rep_id),
+        team=team_ref(routing, d.rep_id),
         lead=ContactSnapshot.of(profile),
         score=lead.score,
         bucket=lead.bucket,

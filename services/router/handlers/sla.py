@@ -232,6 +232,7 @@ def _hand_over(rnd: RoutingRound, clock: SlaClock, lead: lead_store.LeadRow, h: 
         assignment_id=h.clock.assignment_id,
         queue=h.queue,
         rep=rep_ref(rnd.routing, h.rep_id),
+        team=team_ref(rnd.routing, h.rep_id),
         lead=ContactSnapshot.of(profile),
         score=lead.score,
         bucket=lead.bucket,

@@ -127,8 +127,8 @@ async def test_uncontacted_lead_is_warned_breached_reassigned_then_escalated(
     assert owners == [("ana", 1, False, False), ("ben", 2, True, False), ("boss", 3, True, True)]
     assert [a["previous_rep"] for a in assigned] == [
         None,
-        {"rep_id": "ana", "name": "Ana", "email": None},
-        {"rep_id": "ben", "name": "Ben", "email": None},
+        {"rep_id": "ana", "name": "Ana", "email": None, "timezone": "Europe/London"},
+        {"rep_id": "ben", "name": "Ben", "email": None, "timezone": "Europe/London"},
     ]
     assert any(
         c

@@ -127,7 +127,7 @@ def test_a_recipient_the_channel_cannot_reach_gets_nothing() -> None:
     assert [d.recipient for d in plan(env, sms).planned] == ["person:ana"]
     data = env.data.model_dump(mode="json")
     missed = alerts.unreachable(sms, data, RULES)  # the manager has no phone: counted
-    assert [(r.role, r.person.email) for r in missed] == [("manager", "tom.baker@example.com")]
+    assert [(r.role, r.person.email) for r in missed] == [("manager", "zoe@example.com")]
 
 
 def test_an_erasure_alert_carries_no_personal_data() -> None:

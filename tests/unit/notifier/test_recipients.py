@@ -79,6 +79,45 @@ def test_a_rep_the_roster_does_not_know_is_reached_by_the_events_own_details() -
     )
 
 
+def test_what_the_event_says_of_a_rep_wins_over_the_config_files_start_up_copy() -> None:
+    """A rep changed through the router's admin API: the router names them as they are now,
+    the notifier's copy of the config file is from its start-up."""
+    data = {
+        "rep": {
+            "rep_id": "ana",
+            "name": "Ana Costa",
+            "email": "ana.costa@example.com",
+            "timezone": "America/New_York",
+        }
+    }
+    (rep,) = resolve_recipients(["rep"], data, ROSTER)
+    person = rep.person
+    assert (person.name, person.email, person.timezone) == (
+        "Ana Costa",
+        "ana.costa@example.com",
+        "America/New_York",
+    )
+    assert (person.slack_user_id, person.phone) == ("UANA", "+447700900123")  # notifier's own
+
+
+def test_what_notifier_people_sets_for_a_rep_wins_over_the_event() -> None:
+    roster = build_roster({"ana": PersonConfig(email="ana.alerts@example.com")}, ROUTING)
+    data = {"rep": {"rep_id": "ana", "name": "Ana Costa", "email": "ana.costa@example.com"}}
+    (rep,) = resolve_recipients(["rep"], data, roster)
+    assert (rep.person.name, rep.person.email) == ("Ana Costa", "ana.alerts@example.com")
+
+
+def test_an_event_that_says_less_leaves_the_rosters_details() -> None:
+    """A removed rep is named by id only; an unknown zone is not taken."""
+    data = {"rep": {"rep_id": "ana", "name": "ana", "email": None, "timezone": "Mars/Olympus"}}
+    (rep,) = resolve_recipients(["rep"], data, ROSTER)
+    assert (rep.person.name, rep.person.email, rep.person.timezone) == (
+        "Ana Silva",
+        "ana@example.com",
+        "Europe/London",
+    )
+
+
 def test_a_reassignment_reaches_the_new_and_the_previous_owner_and_their_manager() -> None:
     data = {
         "rep": {"rep_id": "ben", "name": "Ben"},
