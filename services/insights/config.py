@@ -29,7 +29,7 @@ NAME_PATTERN = r"^[^\x00]{1,200}$"
 class Settings(ServiceSettings):
     """Insights is off the latency path: it fetches in large batches after long waits, so
     its consumer never competes with routing's for the broker (its own group, as always),
-    and applies what it fetched once the stream goes quiet (see shared.bus.settling)."""
+    and applies what waits for it once the stream goes quiet (see shared.bus.settling)."""
 
     def settling(self) -> Settling:
         return Settling(self.apply_quiet_s, self.apply_max_hold_s, self.apply_max_held)
@@ -52,24 +52,24 @@ class Settings(ServiceSettings):
         ge=0,
         le=60,
         validation_alias="leadflow_insights_apply_quiet_s",
-        description="Insights holds the events it fetches and applies them once none has come"
-        " for this long, so it does its work after a burst of leads, not during it"
-        " (LEADFLOW_INSIGHTS_APPLY_QUIET_S; 0 applies every batch at once)",
+        description="Insights leaves events on the broker while they keep coming and applies"
+        " them once none has come for this long, so it does its work after a burst of leads,"
+        " not during it (LEADFLOW_INSIGHTS_APPLY_QUIET_S; 0 applies every batch at once)",
     )
     apply_max_hold_s: float = Field(
         30.0,
         ge=0,
         le=3600,
         validation_alias="leadflow_insights_apply_max_hold_s",
-        description="...but never holds an event longer than this, so under steady load the"
-        " figures are at most this stale (LEADFLOW_INSIGHTS_APPLY_MAX_HOLD_S)",
+        description="...but never lets an event wait longer than this, so under steady load"
+        " the figures are at most this stale (LEADFLOW_INSIGHTS_APPLY_MAX_HOLD_S)",
     )
     apply_max_held: int = Field(
         50_000,
         ge=1,
         le=1_000_000,
         validation_alias="leadflow_insights_apply_max_held",
-        description="...nor more events than this at once, which bounds its memory"
+        description="...nor more events than this, which bounds each catch-up"
         " (LEADFLOW_INSIGHTS_APPLY_MAX_HELD)",
     )
     gauges_interval_s: float = Field(

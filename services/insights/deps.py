@@ -18,6 +18,7 @@ class Deps:
     costs: tuple[CampaignCost, ...]  # campaign costs from the config
     min_sample: int  # leads before a rep or team is marked high or low
     stopped_after: int = 3  # unanswered touches after a response before a lead stopped responding
+    max_hold_s: float = 30.0  # the longest events wait before they are applied (pages say it)
 
 
 InsightsRuntime = Runtime[Deps]

@@ -52,6 +52,7 @@ async def refold(uow: UnitOfWork, state: BatchState, rules: FactRules) -> None:
     observed = await store.observations_of(uow.conn, leads)
     await store.save_facts(uow.conn, [derive_fact(lead, observed[lead], rules) for lead in leads])
     await store.save_teams(uow.conn, state.teams)
+    await store.mark_applied(uow.conn)
 
 
 def make_batch_handler(rules: FactRules) -> BatchHandler:

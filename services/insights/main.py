@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     config = load_insights_config(settings.config_file)
     deps = Deps(
         config.fact_rules(), config.costs(), config.performers_min_sample,
-        config.stopped_responding_after,
+        config.stopped_responding_after, settings.apply_max_hold_s,
     )  # fmt: skip
     spec = ServiceSpec(
         name="insights",

@@ -10,9 +10,9 @@ For each batch fetched from Kafka:
    rebalance takes partitions away, and on shutdown).
 
 A background consumer may be given a :class:`~shared.bus.settling.Settling` policy: it then
-holds what it fetches and applies it once the stream goes quiet (or the oldest held record
-has waited long enough), so its work does not compete with the latency path's while leads
-flow. Only applied records' offsets are ever committed.
+keeps its partitions paused while events flow, watching their ends, and drains and applies
+what is waiting once the stream goes quiet (or the oldest waiting event has waited long
+enough), so its work does not compete with the latency path's while leads flow.
 
 A crash anywhere before step 4 redelivers the batch, and the inbox makes that harmless.
 
@@ -40,7 +40,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus.erasure import live_events
-from shared.bus.settling import Held, Settling
+from shared.bus.settling import Backlog, Settling
 from shared.bus.watch import BrokerWatch
 from shared.contracts import EVENT_TYPES
 from shared.contracts.envelope import Envelope, EnvelopeError, Event, decode
@@ -89,8 +89,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, owner: BatchConsumer) -> None:
         self._owner = owner
 
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self._owner.drop_held(revoked)  # the partitions' next owner fetches them again
+    async def on_partitions_revoked(self, revoked: object) -> None:
         await self._owner.commit_offsets()
 
     async def on_partitions_assigned(self, assigned: object) -> None:
@@ -122,7 +121,6 @@ class BatchConsumer:
         self._stopping = asyncio.Event()
         self._processed: dict[TopicPartition, int] = {}  # next offset, for applied batches only
         self._last_commit = 0.0
-        self._held: Held[ConsumerRecord] = Held(settings.settling)
         self._watch = watch
         self._cluster: str | None = None  # the broker the current client was made for
         self.connected = False
@@ -196,7 +194,6 @@ class BatchConsumer:
             log.warning("broker replaced; reconnecting the consumer (cluster %s)", current)
             self.connected = False
             self._processed = {}  # offsets of the old broker: never commit them to the new one
-            self._held.drop()  # the new broker holds them again (republished)
             with contextlib.suppress(Exception):
                 await self._consumer.stop()
             self._consumer = None
@@ -207,46 +204,84 @@ class BatchConsumer:
         return self._consumer
 
     async def _run(self) -> None:
+        policy = self._s.settling
+        backlog = Backlog(policy) if policy is not None and policy.holds else None
         while not self._stopping.is_set():
             consumer = await self._on_current_broker()
             if consumer is None:
                 await asyncio.sleep(0.05)
                 continue
-            wait = self._held.wait_s(time.monotonic(), poll_s=0.2)
             try:
-                fetched = await consumer.getmany(
-                    timeout_ms=round(wait * 1000), max_records=self._s.max_batch
-                )
+                if backlog is None:
+                    await self._fetch_and_apply(consumer, timeout_ms=200)
+                else:
+                    await self._settle(consumer, backlog)
             except KafkaError as exc:
                 log.warning("fetch failed: %s", exc)
                 await asyncio.sleep(0.5)
-                continue
-            now = time.monotonic()
-            self._held.add((r for batch in fetched.values() for r in batch), now)
-            if self._held.due(now):
-                await self._apply_held()
-                if time.monotonic() - self._last_commit >= self._s.commit_interval_s:
-                    await self.commit_offsets()
-            elif not fetched:
-                await self.commit_offsets()  # idle: settle what was applied
-        await self._apply_held()  # shutting down: finish what is in hand
         await self.commit_offsets()
 
-    async def _apply_held(self) -> None:
-        """Apply every held record, ``max_batch`` at a time, marking each batch's offsets as
-        processed once its transaction has committed."""
-        records = self._held.take()
-        for start in range(0, len(records), self._s.max_batch):
-            batch = records[start : start + self._s.max_batch]
-            started = time.perf_counter()
-            await self._process(batch)
-            metrics.batch_seconds.labels(self._s.group).observe(time.perf_counter() - started)
-            ends = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
-            for (topic, partition), next_offset in ends.items():
-                self._processed[TopicPartition(topic, partition)] = next_offset
+    async def _fetch_and_apply(self, consumer: AIOKafkaConsumer, timeout_ms: int) -> int:
+        """One fetch, applied in one transaction; returns how many records it brought."""
+        fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self._s.max_batch)
+        if not fetched:
+            await self.commit_offsets()  # idle: settle what was processed
+            return 0
+        records = [r for batch in fetched.values() for r in batch]
+        started = time.perf_counter()
+        await self._process(records)
+        metrics.batch_seconds.labels(self._s.group).observe(time.perf_counter() - started)
+        for tp, recs in fetched.items():
+            self._processed[tp] = recs[-1].offset + 1
+        if time.monotonic() - self._last_commit >= self._s.commit_interval_s:
+            await self.commit_offsets()
+        return len(records)
 
-    def drop_held(self, partitions: set[TopicPartition]) -> None:
-        self._held.drop(partitions)
+    async def _settle(self, consumer: AIOKafkaConsumer, backlog: Backlog) -> None:
+        """One look at how much is waiting (the partitions' ends against the positions, the
+        partitions paused); drain it once it is due, else wait a probe."""
+        assigned = list(consumer.assignment())
+        if not assigned:  # joining the group: look again soon, without fetching meanwhile
+            await asyncio.sleep(0.1)
+            return
+        consumer.pause(*assigned)  # a rebalance hands partitions over unpaused
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(assigned)
+        waiting = 0
+        for tp in assigned:
+            position = await consumer.position(tp)
+            waiting += max(ends.get(tp, position) - position, 0)
+        now = time.monotonic()
+        backlog.observe(ends, waiting, now)
+        if backlog.due(now):
+            await self._drain(consumer, ends)
+            backlog.drained()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), backlog.wait_s(now))
+        # A poll that returns nothing while paused tells the group the consumer is alive
+        # (max.poll.interval). A rebalance meanwhile hands partitions over unpaused, so pause
+        # first; should records still come back, they are applied, never dropped.
+        consumer.pause(*consumer.assignment())
+        await self._fetch_and_apply(consumer, timeout_ms=0)
+
+    async def _drain(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
+        """Fetch and apply until every assigned partition has reached the end noted (what
+        comes meanwhile is applied too), then pause again."""
+        consumer.resume(*consumer.assignment())
+        empty = 0
+        try:
+            while not self._stopping.is_set() and empty < 3:
+                behind = [
+                    tp for tp in consumer.assignment()
+                    if tp in ends and await consumer.position(tp) < ends[tp]
+                ]  # fmt: skip
+                if not behind:
+                    break
+                fetched = await self._fetch_and_apply(consumer, timeout_ms=1000)
+                empty = 0 if fetched else empty + 1
+        finally:
+            consumer.pause(*consumer.assignment())
+        await self.commit_offsets()
 
     async def commit_offsets(self) -> None:
         """Commit the offsets of applied batches only (never of a batch still in hand, which a
@@ -275,7 +310,7 @@ class BatchConsumer:
         if not assigned:
             return
         ends = await consumer.end_offsets(assigned)
-        lag = self._held.count_by_topic()  # fetched, not yet applied: still behind
+        lag: dict[str, int] = {}
         for tp in assigned:
             position = await consumer.position(tp)
             lag[tp.topic] = lag.get(tp.topic, 0) + max(ends.get(tp, position) - position, 0)

@@ -1,25 +1,30 @@
-"""When a background consumer applies what it has fetched: once the stream goes quiet.
+"""When a background consumer applies what is waiting for it: once the stream goes quiet.
 
 A read model (insights) shares the machine, the database and the broker with the services
 on the latency path. Applying each batch as it arrives makes it compete with them exactly
-while leads are flowing, and on a small machine that costs the path latency even at idle
-CPU priority (docs/performance.md). Fetching costs next to nothing; applying is the work.
-So such a consumer holds what it fetches and applies it:
+while leads are flowing, and on a small machine near its capacity even a few percent of a
+core of background work shows as latency on the path (docs/performance.md). So such a
+consumer does not fetch while events keep coming: it pauses its partitions, asks the broker
+for their ends (one small request every ``probe``), and drains and applies what is waiting:
 
-- once nothing new has arrived for ``quiet_s`` (the burst of leads is over),
-- or once the oldest held record has waited ``max_hold_s`` (figures are never staler than
-  that, whatever the load),
-- or once ``max_held`` records are held (memory stays bounded).
+- once the ends have not moved for ``quiet_s`` (the burst of leads is over),
+- or once the oldest waiting event has waited ``max_hold_s`` (figures are never staler
+  than that, whatever the load),
+- or once ``max_held`` events are waiting (each catch-up stays a bounded amount of work).
 
-Offsets are committed only for what has been applied, so a crash while holding loses
-nothing: the held records are fetched again and the inbox keeps them from counting twice.
+Nothing is held in memory meanwhile, and offsets are committed only for applied events, so
+a crash loses nothing: the next consumer starts from the last applied offsets.
+
+The embedded broker (Tansu) answers a partition's end as its last batch's first offset + 1,
+not the offset after its last record: what waits is then counted in batches, not events
+(still more than 0 whenever anything waits, and moving whenever a batch comes), so there
+``max_held`` counts batches. Apache Kafka counts events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -37,85 +42,75 @@ class Settling:
         """False when it would apply every batch as it comes (quiet_s or max_hold_s is 0)."""
         return self.quiet_s > 0 and self.max_hold_s > 0
 
+    @property
+    def probe_s(self) -> float:
+        """How often the partitions' ends are asked for while events wait."""
+        return min(0.5, self.quiet_s / 2)
+
 
 def apply_due(
-    policy: Settling | None, *, now: float, held: int, first_held_at: float, last_arrival_at: float
+    policy: Settling | None,
+    *,
+    now: float,
+    waiting: int,
+    waiting_since: float,
+    last_arrival_at: float,
 ) -> bool:
-    """Whether the held records should be applied now (times on one monotonic clock)."""
-    if held == 0:
+    """Whether the waiting events should be applied now (times on one monotonic clock)."""
+    if waiting <= 0:
         return False
     if policy is None or not policy.holds:
         return True
     return (
-        held >= policy.max_held
+        waiting >= policy.max_held
         or now - last_arrival_at >= policy.quiet_s
-        or now - first_held_at >= policy.max_hold_s
+        or now - waiting_since >= policy.max_hold_s
     )
 
 
-def wait_s(policy: Settling | None, *, now: float, held: int, first_held_at: float,
-           last_arrival_at: float, poll_s: float) -> float:  # fmt: skip
-    """How long the next fetch may wait for records before the held ones fall due."""
-    if held == 0 or policy is None or not policy.holds:
-        return poll_s
-    due_in = min(last_arrival_at + policy.quiet_s, first_held_at + policy.max_hold_s) - now
-    return max(0.0, min(poll_s, due_in))
-
-
-class _Record(Protocol):
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-
-
-R = TypeVar("R", bound=_Record)
+def wait_s(policy: Settling, *, now: float, waiting: int, waiting_since: float,
+           last_arrival_at: float) -> float:  # fmt: skip
+    """How long to wait before asking the broker again: a probe, or less if the waiting
+    events fall due sooner."""
+    if waiting <= 0 or not policy.holds:
+        return policy.probe_s
+    due_in = min(last_arrival_at + policy.quiet_s, waiting_since + policy.max_hold_s) - now
+    return max(0.0, min(policy.probe_s, due_in))
 
 
 @dataclass
-class Held(Generic[R]):
-    """Records fetched and not yet applied, in fetch order, with when they came."""
+class Backlog:
+    """What a settling consumer knows of the events waiting for it: how many (partition ends
+    minus its positions), since when, and when the ends last moved."""
 
-    policy: Settling | None
-    records: list[R] = field(default_factory=list)
-    first_held_at: float = 0.0
+    policy: Settling
+    ends: dict[Hashable, int] = field(default_factory=dict)
+    waiting: int = 0
+    waiting_since: float = 0.0
     last_arrival_at: float = 0.0
 
-    def add(self, records: Iterable[R], now: float) -> None:
-        before = len(self.records)
-        self.records.extend(records)
-        if len(self.records) > before:
-            if before == 0:
-                self.first_held_at = now
-            self.last_arrival_at = now
+    def observe(self, ends: Mapping[Hashable, int], waiting: int, now: float) -> None:
+        """The partitions' ends as the broker gave them, and how far behind they are."""
+        if waiting <= 0:
+            self.waiting = 0
+        else:
+            if self.waiting <= 0:
+                self.waiting_since = self.last_arrival_at = now
+            elif dict(ends) != self.ends:
+                self.last_arrival_at = now
+            self.waiting = waiting
+        self.ends = dict(ends)
 
     def due(self, now: float) -> bool:
-        return apply_due(self.policy, now=now, held=len(self.records),
-                         first_held_at=self.first_held_at,
+        return apply_due(self.policy, now=now, waiting=self.waiting,
+                         waiting_since=self.waiting_since,
                          last_arrival_at=self.last_arrival_at)  # fmt: skip
 
-    def wait_s(self, now: float, poll_s: float) -> float:
-        return wait_s(self.policy, now=now, held=len(self.records),
-                      first_held_at=self.first_held_at, last_arrival_at=self.last_arrival_at,
-                      poll_s=poll_s)  # fmt: skip
+    def wait_s(self, now: float) -> float:
+        return wait_s(self.policy, now=now, waiting=self.waiting,
+                      waiting_since=self.waiting_since,
+                      last_arrival_at=self.last_arrival_at)  # fmt: skip
 
-    def take(self) -> list[R]:
-        """All held records, leaving none held."""
-        taken, self.records = self.records, []
-        return taken
-
-    def drop(self, partitions: Collection[tuple[str, int]] | None = None) -> None:
-        """Forget the records of these (topic, partition) pairs, or of all: another consumer
-        (after a rebalance) or a new broker will deliver them again."""
-        if partitions is None:
-            self.records = []
-        else:
-            self.records = [r for r in self.records if (r.topic, r.partition) not in partitions]
-
-    def count_by_topic(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self.records:
-            counts[r.topic] = counts.get(r.topic, 0) + 1
-        return counts
+    def drained(self) -> None:
+        """Everything noted has been applied; what arrived meanwhile is waiting anew."""
+        self.waiting = 0

@@ -214,3 +214,20 @@ async def select_decisions(
         {"ids": list(lead_ids), "limit": limit},
     )
     return [(lead, at, data, scored) for lead, at, data, scored in result]
+
+
+async def mark_applied(conn: AsyncConnection) -> None:
+    """Note that events were applied now (the transaction's time): the pages show it."""
+    await conn.execute(
+        text(
+            "INSERT INTO applied (applied_at) VALUES (now())"
+            " ON CONFLICT (only_row) DO UPDATE SET applied_at = EXCLUDED.applied_at"
+        )
+    )
+
+
+async def last_applied(conn: AsyncConnection) -> datetime | None:
+    found: datetime | None = (
+        await conn.execute(text("SELECT applied_at FROM applied"))
+    ).scalar_one_or_none()
+    return found

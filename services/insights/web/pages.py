@@ -17,10 +17,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.insights import queries
-from services.insights.deps import RuntimeDep
+from services.insights.deps import InsightsRuntime, RuntimeDep
 from services.insights.domain.facts import STAGES
+from services.insights.store import facts as store
 from services.insights.web import views
 from services.insights.web.asked import FilterRefused, asked, read_filters
 from services.insights.web.render import page
@@ -44,6 +46,11 @@ def _frame(request: Request, caller: Principal, here: str, **extra: Any) -> dict
     }  # fmt: skip
 
 
+async def _freshness(conn: AsyncConnection, runtime: InsightsRuntime) -> dict[str, Any]:
+    """When events were last applied, and the longest they wait: every page says it."""
+    return {"applied_at": await store.last_applied(conn), "max_hold_s": runtime.deps.max_hold_s}
+
+
 async def _report_page(
     request: Request, runtime: RuntimeDep, caller: Principal, here: str, template: str
 ) -> HTMLResponse:
@@ -57,6 +64,7 @@ async def _report_page(
         report = await queries.dashboard(
             conn, filters, deps.costs, deps.min_sample, stopped_after=deps.stopped_after
         )
+        frame.update(await _freshness(conn, runtime))
     return page(
         template, r=report, charts=views.charts_for(report), stages=STAGES,
         dimensions=("source", "channel", "campaign", "rep", "queue", "bucket"),
@@ -99,6 +107,7 @@ async def feed(request: Request, runtime: RuntimeDep, caller: ReportsPage) -> HT
     personal = caller.may(Scope.LEADS_READ)
     async with runtime.engine.begin() as conn:
         found = await queries.recent_decisions(conn, filters)
+        frame.update(await _freshness(conn, runtime))
         if personal and found:
             await audit.append(conn, caller.subject, "insights.feed_read", None,
                                {"leads": [lead for lead, *_ in found]})  # fmt: skip
@@ -116,6 +125,7 @@ async def lead(
     personal = caller.may(Scope.LEADS_READ)
     async with runtime.engine.begin() as conn:
         fact, observed = await queries.lead_timeline(conn, str(lead_id))
+        frame.update(await _freshness(conn, runtime))
         if personal and fact is not None:
             await audit.append(conn, caller.subject, "lead.insights_read", str(lead_id))
     return page(

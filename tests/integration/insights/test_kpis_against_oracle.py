@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,12 @@ async def test_every_kpi_equals_the_oracle_rebuild_is_identical_and_erasure_leav
         await dead_letter(bus, truths[1].lead_id)
         await applied(pg_conn, len(events))
         await count_dead_letters(app.state.runtime)  # as its timer would
+        overview = await client.get("/")
+        assert overview.status_code == 200
+        stamp = re.search(r'Events last applied at <time datetime="([^"]+)"', overview.text)
+        assert stamp is not None, "the page does not say how fresh its figures are"
+        now = await pg_conn.fetchval("SELECT now()")
+        assert (now - datetime.fromisoformat(stamp.group(1))).total_seconds() < 120
 
         before: dict[int, dict[str, Any]] = {}
         for index, ask in enumerate(ASKS):

@@ -1,24 +1,22 @@
-"""When a background consumer applies what it holds (shared.bus.settling)."""
+"""When a background consumer applies what is waiting for it (shared.bus.settling)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from shared.bus.settling import Held, Settling, apply_due, wait_s
+from shared.bus.settling import Backlog, Settling, apply_due, wait_s
 
 POLICY = Settling(quiet_s=1.0, max_hold_s=30.0, max_held=100)
 
 
-def due(policy: Settling | None, *, now: float, held: int = 5, first: float = 0.0,
+def due(policy: Settling | None, *, now: float, waiting: int = 5, since: float = 0.0,
         last: float = 0.0) -> bool:  # fmt: skip
-    return apply_due(policy, now=now, held=held, first_held_at=first, last_arrival_at=last)
+    return apply_due(policy, now=now, waiting=waiting, waiting_since=since, last_arrival_at=last)
 
 
-def test_nothing_held_is_never_due() -> None:
-    assert not due(POLICY, now=1000.0, held=0)
-    assert not due(None, now=1000.0, held=0)
+def test_nothing_waiting_is_never_due() -> None:
+    assert not due(POLICY, now=1000.0, waiting=0)
+    assert not due(None, now=1000.0, waiting=0)
 
 
 def test_without_a_policy_everything_is_applied_at_once() -> None:
@@ -27,32 +25,33 @@ def test_without_a_policy_everything_is_applied_at_once() -> None:
     assert due(Settling(1.0, 0.0, 100), now=0.0)
 
 
-def test_held_while_records_keep_coming() -> None:
-    assert not due(POLICY, now=10.0, first=0.0, last=9.5)
+def test_waits_while_events_keep_coming() -> None:
+    assert not due(POLICY, now=10.0, since=0.0, last=9.5)
 
 
 def test_due_once_the_stream_has_been_quiet() -> None:
-    assert due(POLICY, now=10.5, first=0.0, last=9.5)
+    assert due(POLICY, now=10.5, since=0.0, last=9.5)
 
 
 def test_due_once_the_oldest_has_waited_the_limit_whatever_the_stream() -> None:
-    assert not due(POLICY, now=29.9, first=0.0, last=29.8)
-    assert due(POLICY, now=30.0, first=0.0, last=29.9)
+    assert not due(POLICY, now=29.9, since=0.0, last=29.8)
+    assert due(POLICY, now=30.0, since=0.0, last=29.9)
 
 
-def test_due_once_the_cap_is_held() -> None:
-    assert not due(POLICY, now=1.0, held=99, first=0.9, last=0.9)
-    assert due(POLICY, now=1.0, held=100, first=0.9, last=0.9)
+def test_due_once_the_cap_is_waiting() -> None:
+    assert not due(POLICY, now=1.0, waiting=99, since=0.9, last=0.9)
+    assert due(POLICY, now=1.0, waiting=100, since=0.9, last=0.9)
 
 
-def test_the_next_fetch_waits_no_longer_than_until_the_records_fall_due() -> None:
-    assert wait_s(POLICY, now=5.0, held=0, first_held_at=0, last_arrival_at=0, poll_s=0.2) == 0.2
-    assert wait_s(POLICY, now=5.0, held=3, first_held_at=4.0, last_arrival_at=4.9,
-                  poll_s=0.2) == 0.2  # fmt: skip
-    assert wait_s(POLICY, now=5.0, held=3, first_held_at=4.0, last_arrival_at=4.05,
-                  poll_s=0.2) == pytest.approx(0.05)  # fmt: skip
-    assert wait_s(POLICY, now=40.0, held=3, first_held_at=4.0, last_arrival_at=39.9,
-                  poll_s=0.2) == 0.0  # fmt: skip
+def test_the_next_look_comes_no_later_than_the_events_fall_due() -> None:
+    def wait(now: float, waiting: int, since: float, last: float) -> float:
+        return wait_s(POLICY, now=now, waiting=waiting, waiting_since=since, last_arrival_at=last)
+
+    assert wait(5.0, 0, 0.0, 0.0) == POLICY.probe_s == 0.5
+    assert wait(5.0, 3, 4.0, 4.9) == 0.5
+    assert wait(5.0, 3, 4.0, 4.2) == pytest.approx(0.2)
+    assert wait(40.0, 3, 4.0, 39.9) == 0.0
+    assert Settling(0.4, 30.0, 10).probe_s == 0.2  # never coarser than half the quiet time
 
 
 @pytest.mark.parametrize("bad", [(-1.0, 1.0, 1), (1.0, -1.0, 1), (1.0, 1.0, 0)])
@@ -61,25 +60,29 @@ def test_a_nonsensical_policy_is_refused(bad: tuple[float, float, int]) -> None:
         Settling(*bad)
 
 
-@dataclass(frozen=True)
-class Rec:
-    topic: str
-    partition: int
-    offset: int
+def test_the_backlog_dates_waiting_events_from_when_they_were_first_seen() -> None:
+    backlog = Backlog(POLICY)
+    backlog.observe({"a": 10}, 0, now=1.0)  # caught up
+    assert not backlog.due(100.0)
+    backlog.observe({"a": 12}, 2, now=2.0)  # two arrive
+    assert (backlog.waiting_since, backlog.last_arrival_at) == (2.0, 2.0)
+    backlog.observe({"a": 15}, 5, now=2.5)  # more: the stream is not quiet yet
+    assert (backlog.waiting_since, backlog.last_arrival_at) == (2.0, 2.5)
+    assert not backlog.due(3.4)
+    backlog.observe({"a": 15}, 5, now=3.0)  # nothing new
+    assert backlog.last_arrival_at == 2.5
+    assert backlog.due(3.5)  # quiet for 1 s
+    backlog.drained()
+    assert not backlog.due(3.5)
+    backlog.observe({"a": 16}, 1, now=4.0)  # waiting anew, with a clock of its own
+    assert (backlog.waiting_since, backlog.last_arrival_at) == (4.0, 4.0)
 
 
-def test_held_records_remember_when_they_came_and_drop_by_partition() -> None:
-    held: Held[Rec] = Held(POLICY)
-    held.add([Rec("a", 0, 0), Rec("a", 1, 0)], now=1.0)
-    held.add([], now=2.0)  # an empty fetch is not an arrival
-    held.add([Rec("b", 0, 7)], now=3.0)
-    assert (held.first_held_at, held.last_arrival_at) == (1.0, 3.0)
-    assert held.count_by_topic() == {"a": 2, "b": 1}
-    assert not held.due(3.5) and held.due(4.0)
-    held.drop({("a", 1)})
-    assert held.take() == [Rec("a", 0, 0), Rec("b", 0, 7)]
-    assert held.records == [] and not held.due(100.0)
-    held.add([Rec("c", 0, 1)], now=50.0)
-    assert held.first_held_at == 50.0  # a new hold starts its own clock
-    held.drop()
-    assert held.records == []
+def test_under_steady_arrivals_the_hold_limit_applies() -> None:
+    backlog = Backlog(POLICY)
+    for tick in range(61):
+        now = tick * 0.5
+        backlog.observe({"a": tick + 1}, tick + 1, now=now)
+        if backlog.due(now):
+            break
+    assert now == 30.0
