@@ -83,6 +83,11 @@ def is_transient(exc: BaseException) -> bool:
     return is_outage(exc) or isinstance(exc, OSError | TimeoutError)
 
 
+def _moved(ends: dict[TopicPartition, int], noted: dict[TopicPartition, int]) -> bool:
+    """Whether events came to any partition since its end was noted."""
+    return any(end > noted.get(tp, end) for tp, end in ends.items())
+
+
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     """Commit processed offsets before partitions move to another replica."""
 
@@ -253,8 +258,10 @@ class BatchConsumer:
         now = time.monotonic()
         backlog.observe(ends, waiting, now)
         if backlog.due(now):
-            await self._drain(consumer, ends)
-            backlog.drained()
+            if await self._drain(consumer, ends, yielding=not backlog.forced(now)):
+                backlog.drained()
+            else:
+                backlog.interrupted(time.monotonic())
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), backlog.wait_s(now))
@@ -264,24 +271,31 @@ class BatchConsumer:
         consumer.pause(*consumer.assignment())
         await self._fetch_and_apply(consumer, timeout_ms=0)
 
-    async def _drain(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
-        """Fetch and apply until every assigned partition has reached the end noted (what
-        comes meanwhile is applied too), then pause again."""
+    async def _drain(
+        self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int], *, yielding: bool
+    ) -> bool:
+        """Fetch and apply, a batch at a time, until every assigned partition has reached
+        the end noted, then pause again; True when it got there. A ``yielding`` drain (the
+        stream had gone quiet) stops as soon as new events come: the next burst of leads is
+        the path's time, and what is left waits for the next quiet (or the hold limit)."""
         consumer.resume(*consumer.assignment())
         empty = 0
         try:
             while not self._stopping.is_set() and empty < 3:
+                assigned = list(consumer.assignment())
                 behind = [
-                    tp for tp in consumer.assignment()
-                    if tp in ends and await consumer.position(tp) < ends[tp]
-                ]  # fmt: skip
+                    tp for tp in assigned if tp in ends and await consumer.position(tp) < ends[tp]
+                ]
                 if not behind:
-                    break
+                    return True
                 fetched = await self._fetch_and_apply(consumer, timeout_ms=1000)
                 empty = 0 if fetched else empty + 1
+                if yielding and assigned and _moved(await consumer.end_offsets(assigned), ends):
+                    return False
+            return empty >= 3  # nothing more to fetch: as far as the broker goes
         finally:
             consumer.pause(*consumer.assignment())
-        await self.commit_offsets()
+            await self.commit_offsets()
 
     async def commit_offsets(self) -> None:
         """Commit the offsets of applied batches only (never of a batch still in hand, which a

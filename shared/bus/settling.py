@@ -12,6 +12,10 @@ for their ends (one small request every ``probe``), and drains and applies what 
   than that, whatever the load),
 - or once ``max_held`` events are waiting (each catch-up stays a bounded amount of work).
 
+A drain begun because the stream went quiet stops at the next batch boundary if events
+come again (the next burst is the path's time; the rest keeps its age, so the hold limit
+still bounds it); one the hold limit or the cap forced goes on to the ends it noted.
+
 Nothing is held in memory meanwhile, and offsets are committed only for applied events, so
 a crash loses nothing: the next consumer starts from the last applied offsets.
 
@@ -111,6 +115,17 @@ class Backlog:
                       waiting_since=self.waiting_since,
                       last_arrival_at=self.last_arrival_at)  # fmt: skip
 
+    def forced(self, now: float) -> bool:
+        """Due for the hold or the cap, not for a quiet stream: the drain must finish."""
+        return self.waiting >= self.policy.max_held or (
+            self.waiting > 0 and now - self.waiting_since >= self.policy.max_hold_s
+        )
+
     def drained(self) -> None:
         """Everything noted has been applied; what arrived meanwhile is waiting anew."""
         self.waiting = 0
+
+    def interrupted(self, now: float) -> None:
+        """A drain stopped because events came: the rest keeps its age, the stream is
+        not quiet."""
+        self.last_arrival_at = now

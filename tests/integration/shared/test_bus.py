@@ -69,8 +69,10 @@ class Harness:
         self.publisher = KafkaPublisher(bootstrap, client_id="test")
         self.relay = OutboxRelay(engine, self.publisher, RelaySettings(interval_s=0.2, grace_s=0.5))
         self.consumer: BatchConsumer | None = None
+        self.batch_delay_s = 0.0  # a slow handler: each batch takes at least this long
 
     async def handle(self, uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+        await asyncio.sleep(self.batch_delay_s)
         for env in envelopes:
             assert isinstance(env.data, self.Pinged)
             data: Any = env.data
@@ -82,16 +84,21 @@ class Harness:
             )
             uow.emit(self.Ponged(lead_id=data.lead_id, n=data.n), causationid=env.id)
 
-    async def start(self, settling: Settling | None = None) -> None:
+    async def start(self, settling: Settling | None = None, max_batch: int = 500) -> None:
         await self.publisher.start()
         self.relay.start()
-        self.start_consumer(settling)
+        self.start_consumer(settling, max_batch)
 
-    def start_consumer(self, settling: Settling | None = None) -> None:
+    def start_consumer(self, settling: Settling | None = None, max_batch: int = 500) -> None:
         self.consumer = BatchConsumer(
             ConsumerSettings(
-                self.group, (self.Pinged.TOPIC,), self.bootstrap, max_attempts=2, settling=settling
-            ),
+                self.group,
+                (self.Pinged.TOPIC,),
+                self.bootstrap,
+                max_attempts=2,
+                max_batch=max_batch,
+                settling=settling,
+            ),  # fmt: skip
             engine=self.engine,
             source="bustest",
             handle=self.handle,
@@ -254,6 +261,25 @@ async def test_a_settling_consumer_applies_once_the_stream_goes_quiet(harness: H
         assert await applied_rows(harness.engine) == [], "applied while events kept coming"
     await eventually(lambda: _count(harness.engine, 80), timeout=30, what="80 applied")
     assert [n for _, n in await applied_rows(harness.engine)] == list(range(80))
+
+
+async def test_a_catch_up_gives_way_when_events_come_again(harness: Harness) -> None:
+    """A drain begun because the stream went quiet stops at the next batch when leads come
+    again, and finishes in the next quiet."""
+    harness.batch_delay_s = 0.25  # 60 events, 5 a batch: a catch-up of 3 s at least
+    await harness.start(Settling(quiet_s=1.0, max_hold_s=600, max_held=10_000), max_batch=5)
+    assert harness.consumer is not None
+    await eventually(lambda: _assigned(harness.consumer), timeout=30, what="partitions assigned")
+    for n in range(60):  # one batch each: on the embedded broker ends count batches
+        await produce(harness.bootstrap, harness.Pinged.TOPIC, [harness.record(n)[1]])
+    await eventually(lambda: _count(harness.engine, 1), timeout=30, what="the catch-up begun")
+    await produce(harness.bootstrap, harness.Pinged.TOPIC, [harness.record(60)[1]])
+    await asyncio.sleep(0.6)  # the batch in hand finishes; no other starts
+    paused_at = len(await applied_rows(harness.engine))
+    await asyncio.sleep(0.5)  # still less than the quiet time since the last event
+    assert len(await applied_rows(harness.engine)) == paused_at < 60
+    await eventually(lambda: _count(harness.engine, 61), timeout=30, what="the rest, in the quiet")
+    assert [n for _, n in await applied_rows(harness.engine)] == list(range(61))
 
 
 async def test_a_settling_consumer_waits_no_longer_than_its_limits(harness: Harness) -> None:

@@ -86,3 +86,23 @@ def test_under_steady_arrivals_the_hold_limit_applies() -> None:
         if backlog.due(now):
             break
     assert now == 30.0
+
+
+def test_a_drain_is_forced_only_by_the_hold_or_the_cap() -> None:
+    backlog = Backlog(POLICY)
+    backlog.observe({"a": 5}, 5, now=0.0)
+    assert backlog.due(1.0) and not backlog.forced(1.0)  # quiet: a drain that may yield
+    assert backlog.forced(30.0)
+    backlog.observe({"a": 100}, 100, now=2.0)
+    assert backlog.forced(2.0)
+
+
+def test_an_interrupted_drain_keeps_the_rests_age() -> None:
+    backlog = Backlog(POLICY)
+    backlog.observe({"a": 5}, 5, now=0.0)
+    assert backlog.due(1.0)
+    backlog.interrupted(now=1.2)  # events came during the drain
+    backlog.observe({"a": 9}, 4, now=1.3)
+    assert backlog.waiting_since == 0.0 and not backlog.due(1.3)
+    assert backlog.due(2.5)  # quiet again
+    assert backlog.forced(30.0)  # and the hold still counts from the first
