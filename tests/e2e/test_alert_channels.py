@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from leadflow.supervisor import Stack
 from shared.clock import write_clock_file
 from shared.config import DEFAULT_CONFIG_FILE
 from shared.contracts.topics import LEAD_ASSIGNED, LEAD_SLA_BREACHED
@@ -163,6 +165,21 @@ def cards(rec: ChannelReceiver) -> list[dict[str, Any]]:
     return [orjson.loads(h.body)["attachments"][0]["content"] for h in rec.at(TEAMS)]
 
 
+@asynccontextmanager
+async def alerts_stack(
+    pg_server_url: str, bus: Bus, tmp_path: Path, rec: ChannelReceiver, smtp_port: int,
+    clock_file: Path,
+) -> AsyncIterator[Stack]:  # fmt: skip
+    """The six services on a database of their own, the example config's people channels
+    pointed at the local receivers, their clock at ``T0`` in ``clock_file``."""
+    write_clock_file(clock_file, T0)
+    config = alerts_config(tmp_path, rec, smtp_port)
+    database_url = await create_database(pg_server_url)
+    env = secrets(rec, clock_file)
+    async with running_stack(database_url, bus, tmp_path / "home", config, extra_env=env) as stack:
+        yield stack
+
+
 async def arrived(what: str, check: Callable[[], bool], rec: ChannelReceiver, box: Mailbox) -> None:
     """Wait for ``check``; on a timeout, say what did arrive."""
 
@@ -199,12 +216,8 @@ async def test_an_escalated_lead_reaches_slack_email_teams_and_sms_once_each(
 ) -> None:  # fmt: skip
     box, smtp_port = mailbox
     clock_file = tmp_path / "clock"
-    write_clock_file(clock_file, T0)
-    config = alerts_config(tmp_path, receiver, smtp_port)
-    database_url = await create_database(pg_server_url)
-    env = secrets(receiver, clock_file)
     async with (
-        running_stack(database_url, bus, tmp_path / "home", config, extra_env=env) as stack,
+        alerts_stack(pg_server_url, bus, tmp_path, receiver, smtp_port, clock_file) as stack,
         admin_client(base_url=stack.urls()["capture"]) as capture,
         admin_client(base_url=stack.urls()["notifier"]) as notifier,
         bus.reader(LEAD_ASSIGNED, LEAD_SLA_BREACHED) as out,
@@ -339,12 +352,8 @@ async def test_alerts_reach_reps_as_the_routers_admin_api_changed_them(
     reps, and the owner's team and manager, as its config is now)."""
     box, smtp_port = mailbox
     clock_file = tmp_path / "clock"
-    write_clock_file(clock_file, T0)
-    config = alerts_config(tmp_path, receiver, smtp_port)
-    database_url = await create_database(pg_server_url)
-    env = secrets(receiver, clock_file)
     async with (
-        running_stack(database_url, bus, tmp_path / "home", config, extra_env=env) as stack,
+        alerts_stack(pg_server_url, bus, tmp_path, receiver, smtp_port, clock_file) as stack,
         admin_client(base_url=stack.urls()["capture"]) as capture,
         admin_client(base_url=stack.urls()["router"]) as router,
         bus.reader(LEAD_ASSIGNED, LEAD_SLA_BREACHED) as out,
